@@ -1,0 +1,131 @@
+package hotline
+
+import "time"
+
+// Line says which published number the citizen dialed.
+type Line string
+
+const (
+	LineHotline   Line = "hotline"   // the consultation hotline, answered by agents
+	LineComplaint Line = "complaint" // the complaint line, answered by supervisors (7.1.2)
+)
+
+// CallState is where a call is in its life.
+type CallState string
+
+const (
+	CallRinging   CallState = "ringing"   // in the app, no agent yet
+	CallAnswered  CallState = "answered"  // an agent is connected
+	CallCompleted CallState = "completed" // ended after an agent answered
+	CallMissed    CallState = "missed"    // ended without an agent; a callback is owed
+)
+
+// MissedReason says why nobody answered.
+type MissedReason string
+
+const (
+	MissedNoAnswer   MissedReason = "no_answer"   // agents were rung, none answered in time
+	MissedNoAgent    MissedReason = "no_agent"    // no agent was available to ring
+	MissedAbandoned  MissedReason = "abandoned"   // the citizen hung up while waiting
+	MissedAfterHours MissedReason = "after_hours" // the line was closed
+	MissedFailed     MissedReason = "failed"      // the system could not handle the call
+)
+
+// Call is one citizen call into the hotline, from arrival to hangup.
+type Call struct {
+	ID           string       `json:"id"`
+	ChannelID    string       `json:"channel_id"`    // the citizen's Asterisk channel
+	CallerRaw    string       `json:"caller_raw"`    // caller ID as Asterisk gave it
+	CallerNumber string       `json:"caller_number"` // normalised, "" when not callable
+	DialedNumber string       `json:"dialed_number"`
+	Line         Line         `json:"line"`
+	State        CallState    `json:"state"`
+	MissedReason MissedReason `json:"missed_reason,omitempty"`
+	// FirstResponsibleAgent is the first agent who answered (clause 3.1); it
+	// never changes once set, through referrals and callbacks.
+	FirstResponsibleAgent string    `json:"first_responsible_agent,omitempty"`
+	RecordingName         string    `json:"recording_name,omitempty"`
+	ArrivedAt             time.Time `json:"arrived_at"`
+	AnsweredAt            time.Time `json:"answered_at,omitzero"`
+	EndedAt               time.Time `json:"ended_at,omitzero"`
+	Legs                  []CallLeg `json:"legs,omitempty"`
+}
+
+// WaitSeconds is how long the citizen waited for an agent (until answer, or
+// until the end of a missed call).
+func (c Call) WaitSeconds() float64 {
+	end := c.AnsweredAt
+	if end.IsZero() {
+		end = c.EndedAt
+	}
+	if end.IsZero() || c.ArrivedAt.IsZero() {
+		return 0
+	}
+	return end.Sub(c.ArrivedAt).Seconds()
+}
+
+// TalkSeconds is how long the citizen was connected to an agent.
+func (c Call) TalkSeconds() float64 {
+	if c.AnsweredAt.IsZero() || c.EndedAt.IsZero() {
+		return 0
+	}
+	return c.EndedAt.Sub(c.AnsweredAt).Seconds()
+}
+
+// Answer makes agentID the call's first-responsible agent. It refuses a
+// second winner: the first answer stands (clause 3.1).
+func (c *Call) Answer(agentID string, at time.Time) error {
+	if c.FirstResponsibleAgent != "" {
+		return Errorf(KindConflict, "hotline.Call.Answer", "call %s already answered by %s", c.ID, c.FirstResponsibleAgent)
+	}
+	if c.State != CallRinging {
+		return Errorf(KindConflict, "hotline.Call.Answer", "call %s is %s, not ringing", c.ID, c.State)
+	}
+	c.FirstResponsibleAgent = agentID
+	c.AnsweredAt = at
+	c.State = CallAnswered
+	return nil
+}
+
+// End closes the call: completed when answered, otherwise missed for reason.
+func (c *Call) End(at time.Time, reason MissedReason) {
+	if !c.EndedAt.IsZero() {
+		return
+	}
+	c.EndedAt = at
+	if c.State == CallAnswered {
+		c.State = CallCompleted
+		return
+	}
+	c.State = CallMissed
+	if c.MissedReason == "" {
+		c.MissedReason = reason
+	}
+}
+
+// LegOutcome is how one attempt to ring an agent ended.
+type LegOutcome string
+
+const (
+	LegRinging   LegOutcome = "ringing"
+	LegAnswered  LegOutcome = "answered"  // this leg won the call
+	LegLost      LegOutcome = "lost"      // answered, but another leg won first
+	LegCancelled LegOutcome = "cancelled" // hung up by us: another leg won, or the citizen left
+	LegNoAnswer  LegOutcome = "no_answer" // rang until the timeout
+	LegBusy      LegOutcome = "busy"      // declined or busy (cause 17)
+	LegFailed    LegOutcome = "failed"    // Asterisk could not place it (offline, unreachable)
+	LegCompleted LegOutcome = "completed" // answered and later hung up normally
+)
+
+// CallLeg is one agent rung for a call.
+type CallLeg struct {
+	ID         int64      `json:"id"`
+	CallID     string     `json:"call_id"`
+	AgentID    string     `json:"agent_id"`
+	ChannelID  string     `json:"channel_id"`
+	Outcome    LegOutcome `json:"outcome"`
+	Cause      int        `json:"cause,omitempty"` // Q.850 cause from ChannelDestroyed
+	RungAt     time.Time  `json:"rung_at"`
+	AnsweredAt time.Time  `json:"answered_at,omitzero"`
+	EndedAt    time.Time  `json:"ended_at,omitzero"`
+}
