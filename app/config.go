@@ -1,0 +1,267 @@
+// Package app wires the service together: it reads the config file, opens
+// every dependency and runs the components (Run), and runs the demo (Demo).
+// It is the only package that imports all the others; cmd/hotline stays a
+// thin shell around it so tests can call Run directly.
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"hotline"
+	"hotline/ari"
+	"hotline/callback"
+	"hotline/store"
+	"hotline/web"
+)
+
+// Config is the whole service configuration: one section per component,
+// each with its own defaults and validation. See
+// configs/hotline.example.yaml for every key with its default.
+type Config struct {
+	Log    LogConfig            `yaml:"log"`
+	HTTP   web.Config           `yaml:"http"`
+	ARI    ari.Config           `yaml:"ari"`
+	Calls  ari.CallConfig       `yaml:"calls"`
+	Store  store.Config         `yaml:"store"`
+	Redis  callback.RedisConfig `yaml:"redis"`
+	Agents []AgentConfig        `yaml:"agents"`
+}
+
+// LogConfig selects the log output.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is json (for log shippers) or text. Default json.
+	Format string `yaml:"format"`
+}
+
+// AgentConfig declares a staff member; the store keeps their live state.
+type AgentConfig struct {
+	ID         string   `yaml:"id"`
+	Name       string   `yaml:"name"`
+	Endpoint   string   `yaml:"endpoint"` // e.g. PJSIP/1001
+	Department string   `yaml:"department"`
+	Skills     []string `yaml:"skills"`
+	Role       string   `yaml:"role"` // agent (default) or supervisor
+}
+
+// Environment variables that override the file, so secrets stay out of it.
+const (
+	EnvARIPassword = "HOTLINE_ARI_PASSWORD"
+	EnvRedisURL    = "HOTLINE_REDIS_URL"
+)
+
+// SetDefaults fills every unset field of every section.
+func (c *Config) SetDefaults() {
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	c.HTTP.SetDefaults()
+	c.ARI.SetDefaults()
+	c.Calls.SetDefaults()
+	c.Store.SetDefaults()
+	c.Redis.SetDefaults()
+	for i := range c.Agents {
+		if c.Agents[i].Role == "" {
+			c.Agents[i].Role = string(hotline.RoleAgent)
+		}
+	}
+}
+
+// Validate checks every section; the error names the key.
+func (c Config) Validate() error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
+	}
+	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Store, c.Redis} {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Agents {
+		if err := a.agent().Validate(); err != nil {
+			return fmt.Errorf("agents[%d]: %s", i, hotline.MessageOf(err))
+		}
+		if seen[a.ID] || seen["endpoint:"+a.Endpoint] {
+			return fmt.Errorf("agents[%d]: id %q or endpoint %q is used twice", i, a.ID, a.Endpoint)
+		}
+		seen[a.ID], seen["endpoint:"+a.Endpoint] = true, true
+	}
+	return nil
+}
+
+func (a AgentConfig) agent() hotline.Agent {
+	return hotline.Agent{ID: a.ID, Name: a.Name, Endpoint: a.Endpoint, Department: a.Department,
+		Skills: a.Skills, Role: hotline.Role(a.Role), State: hotline.AgentAvailable}
+}
+
+// LoadConfig reads the YAML file at path, applies the environment
+// overrides and defaults, and validates. Unknown keys, bad durations and bad
+// numbers are errors that name the key and the line.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig is LoadConfig for bytes already read.
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, cleanYAMLError(err)
+	}
+	lines := keyLines(&root)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return Config{}, explainTypeError(te, lines)
+		}
+		return Config{}, cleanYAMLError(err)
+	}
+	if v := os.Getenv(EnvARIPassword); v != "" {
+		cfg.ARI.Password = v
+	}
+	if v := os.Getenv(EnvRedisURL); v != "" {
+		cfg.Redis.URL = v
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, withLine(err, lines)
+	}
+	return cfg, nil
+}
+
+// keyPaths maps dotted key paths ("ari.connect_timeout", "agents[0].id")
+// to their line, and lines back to the path written there.
+type keyPaths struct {
+	byPath map[string]int
+	byLine map[int]string
+}
+
+func keyLines(root *yaml.Node) keyPaths {
+	kp := keyPaths{byPath: map[string]int{}, byLine: map[int]string{}}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				kp.byPath[p] = k.Line
+				kp.byLine[k.Line] = p
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := path + "[" + strconv.Itoa(i) + "]"
+				if _, ok := kp.byLine[c.Line]; !ok {
+					kp.byLine[c.Line] = p
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(root, "")
+	return kp
+}
+
+var (
+	lineMsg      = regexp.MustCompile(`^line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+	cannotDecode = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+)
+
+func explainTypeError(te *yaml.TypeError, kp keyPaths) error {
+	msgs := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		m := lineMsg.FindStringSubmatch(e)
+		if m == nil {
+			msgs = append(msgs, e)
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		key := kp.byLine[line]
+		msg := m[2]
+		if u := unknownField.FindStringSubmatch(msg); u != nil {
+			msg = fmt.Sprintf("unknown key %q", key)
+		} else if c := cannotDecode.FindStringSubmatch(msg); c != nil {
+			want := c[3]
+			switch {
+			case want == "time.Duration":
+				want = "a duration such as 5s, 500ms or 1m30s"
+			case strings.HasPrefix(want, "int") || strings.HasPrefix(want, "uint"):
+				want = "a whole number"
+			case want == "bool":
+				want = "true or false"
+			case strings.HasPrefix(want, "[]"):
+				want = "a list"
+			case strings.HasPrefix(want, "app.") || strings.Contains(want, "Config"):
+				want = "a section of keys"
+			}
+			msg = fmt.Sprintf("key %q: %q is not %s", key, c[2], want)
+		} else if key != "" {
+			msg = fmt.Sprintf("key %q: %s", key, msg)
+		}
+		msgs = append(msgs, fmt.Sprintf("line %d: %s", line, msg))
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func cleanYAMLError(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// withLine prefixes a validation error "key.path: …" with the key's line
+// when the key is written in the file.
+func withLine(err error, kp keyPaths) error {
+	msg := err.Error()
+	key, _, ok := strings.Cut(msg, ":")
+	if !ok {
+		return err
+	}
+	for k := key; k != ""; {
+		if line, found := kp.byPath[k]; found {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return err
+}

@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"hotline"
+	"hotline/ari"
+	"hotline/ari/aritest"
+	"hotline/callback"
+	"hotline/store"
+	"hotline/web"
+)
+
+// DemoOptions shape `hotline demo`.
+type DemoOptions struct {
+	HTTPAddr       string  // console, API and metrics
+	ARIAddr        string  // the fake Asterisk
+	DataDir        string  // SQLite file, recordings and the service log
+	CallsPerSecond float64 // simulated citizens
+	SummaryEvery   time.Duration
+	Verbose        bool // service log on stderr instead of a file
+	Out            io.Writer
+	// Started, when set, is called with the running service and fake
+	// Asterisk once the demo is up (tests).
+	Started func(*Service, *aritest.Server)
+}
+
+// demoAgents are the simulated staff; their phones behave differently so
+// the summary shows every outcome.
+var demoAgents = []struct {
+	cfg      AgentConfig
+	behavior aritest.Behavior
+}{
+	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 12 * time.Second}},
+	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 9 * time.Second}},
+	{AgentConfig{ID: "1003", Name: "李娜", Endpoint: "PJSIP/1003", Department: "市场监管", Skills: []string{"营业执照"}}, aritest.Behavior{Busy: true}},
+	{AgentConfig{ID: "1004", Name: "刘洋", Endpoint: "PJSIP/1004", Department: "公积金", Skills: []string{"公积金"}}, aritest.Behavior{NoAnswer: true}},
+	{AgentConfig{ID: "1005", Name: "陈静", Endpoint: "PJSIP/1005", Department: "户籍", Skills: []string{"户籍"}}, aritest.Behavior{Offline: true}},
+}
+
+// Demo runs the whole service against the fake Asterisk with simulated
+// citizens and agents until ctx ends, printing a summary line now and then.
+func Demo(ctx context.Context, opts DemoOptions) error {
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.SummaryEvery <= 0 {
+		opts.SummaryEvery = 5 * time.Second
+	}
+	if opts.CallsPerSecond <= 0 || opts.CallsPerSecond > 500 {
+		return fmt.Errorf("demo: -rate %v must be above 0 and at most 500 calls per second", opts.CallsPerSecond)
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return fmt.Errorf("demo: data folder: %w", err)
+	}
+	logOut := io.Writer(os.Stderr)
+	logPath := filepath.Join(opts.DataDir, "hotline.log")
+	if !opts.Verbose {
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return fmt.Errorf("demo: log file: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+
+	fake, err := aritest.Start(aritest.Options{
+		Addr:          opts.ARIAddr,
+		RecordingsDir: filepath.Join(opts.DataDir, "asterisk-recordings"),
+		Logger:        NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
+	})
+	if err != nil {
+		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
+	}
+	defer fake.Close()
+	cfg := Config{
+		Log:   LogConfig{Level: "info", Format: "text"},
+		HTTP:  web.Config{Listen: opts.HTTPAddr},
+		ARI:   ari.Config{URL: fake.ARIURL(), Username: "hotline", Password: "hotline"},
+		Calls: ari.CallConfig{RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second},
+		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+	}
+	for _, a := range demoAgents {
+		cfg.Agents = append(cfg.Agents, a.cfg)
+		fake.SetEndpoint(a.cfg.Endpoint, a.behavior)
+	}
+
+	runCtx, stopService := context.WithCancel(ctx)
+	defer stopService()
+	started := make(chan *Service, 1)
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- Run(runCtx, Options{Config: &cfg, LogOutput: logOut, Started: func(s *Service) { started <- s }})
+	}()
+	var svc *Service
+	select {
+	case svc = <-started:
+	case err := <-runErr:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+	if err := svc.ARI.WaitConnected(ctx); err != nil {
+		return nil
+	}
+
+	where := "log: " + logPath
+	if opts.Verbose {
+		where = "log: stderr"
+	}
+	fmt.Fprintf(opts.Out, `hotline demo is running (Ctrl-C to stop)
+  console   http://%[1]s/
+  API       http://%[1]s/api/v1/calls   http://%[1]s/api/v1/agents
+  health    http://%[1]s/healthz   http://%[1]s/readyz
+  metrics   http://%[1]s/metrics
+  fake Asterisk ARI %[2]s (user hotline/hotline), simulator http://%[3]s/sim/channels
+  data      %[4]s   %[5]s
+  traffic   %.2[6]f calls/s; agents 1001 and 1002 answer, 1003 declines, 1004 never answers, 1005 is offline and registers after 20s
+`, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond)
+	if opts.Started != nil {
+		opts.Started(svc, fake)
+	}
+
+	start := time.Now()
+	go simulateCitizens(runCtx, fake, opts.CallsPerSecond)
+	go func() {
+		select {
+		case <-time.After(20 * time.Second):
+			fake.SetEndpoint("PJSIP/1005", aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 15 * time.Second})
+		case <-runCtx.Done():
+		}
+	}()
+	tick := time.NewTicker(opts.SummaryEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			fmt.Fprintln(opts.Out, summaryLine(runCtx, svc, start))
+		case err := <-runErr:
+			return err
+		case <-ctx.Done():
+			fmt.Fprintln(opts.Out, summaryLine(context.WithoutCancel(ctx), svc, start))
+			stopService()
+			return <-runErr
+		}
+	}
+}
+
+// simulateCitizens places calls at about rate per second: most callers
+// wait for an agent, some give up after a few seconds, and some call again.
+func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
+	var repeatCallers []string
+	for {
+		wait := time.Duration(rand.ExpFloat64() / rate * float64(time.Second))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		caller := fmt.Sprintf("13%09d", rand.IntN(1_000_000_000))
+		switch r := rand.Float64(); {
+		case r < 0.15 && len(repeatCallers) > 0:
+			caller = repeatCallers[rand.IntN(len(repeatCallers))]
+		case r < 0.20:
+			caller = "anonymous"
+		}
+		if len(repeatCallers) < 20 {
+			repeatCallers = append(repeatCallers, caller)
+		}
+		call := aritest.InboundCall{Caller: caller, Dialed: "12345"}
+		if rand.Float64() < 0.3 {
+			call.HangupAfter = time.Duration(3+rand.IntN(10)) * time.Second // gives up waiting
+		}
+		if _, err := fake.PlaceCall(call); err != nil && ctx.Err() == nil {
+			continue
+		}
+	}
+}
+
+func summaryLine(ctx context.Context, svc *Service, since time.Time) string {
+	counts, err := svc.DB.CallCounts(ctx, since)
+	if err != nil {
+		return "summary unavailable: " + err.Error()
+	}
+	reasons := make([]string, 0, len(counts.MissedByReason))
+	for r, n := range counts.MissedByReason {
+		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+	}
+	sort.Strings(reasons)
+	states := svc.Roster.Counts(hotline.RoleAgent)
+	return fmt.Sprintf("%s  calls %d · answered %d · missed %d (%s) · in progress %d · agents available %d, on call %d, offline %d",
+		time.Now().Format("15:04:05"), counts.Total, counts.Answered, counts.Missed, strings.Join(reasons, ", "), counts.InProgress,
+		states[hotline.AgentAvailable], states[hotline.AgentOnCall], states[hotline.AgentOffline])
+}

@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"hotline"
+	"hotline/ari"
+	"hotline/callback"
+	"hotline/store"
+	"hotline/web"
+)
+
+// Options are what Run needs beyond the config file. Zero values are fine
+// for production; tests and the demo set what they control.
+type Options struct {
+	// ConfigPath is read when Config is nil.
+	ConfigPath string
+	Config     *Config
+	// Logger defaults to one built from the log section, on LogOutput.
+	Logger    *slog.Logger
+	LogOutput io.Writer // default os.Stderr
+	// Registry defaults to a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+	Now      func() time.Time
+	// Started, when set, is called once every component is up.
+	Started func(*Service)
+}
+
+// Service is the running service, handed to Options.Started.
+type Service struct {
+	Config   Config
+	HTTPAddr string
+	DB       *store.DB
+	Roster   *hotline.Roster
+	ARI      *ari.Client
+	Calls    *ari.Calls
+	Redis    redis.UniversalClient
+	Registry *prometheus.Registry
+}
+
+// Run starts the service and blocks until ctx ends, then stops every part
+// in reverse order. A start-up failure returns one error that says what is
+// wrong (bad config, database, Redis, ARI credentials).
+func Run(ctx context.Context, opts Options) error {
+	cfg, err := resolveConfig(opts)
+	if err != nil {
+		return err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg.Log, opts.LogOutput)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+
+	db, err := store.Open(ctx, cfg.Store, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	roster, err := loadAgents(ctx, db, cfg.Agents, now)
+	if err != nil {
+		return err
+	}
+
+	rdb, closeRedis, err := callback.OpenRedis(ctx, cfg.Redis, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	cli, err := ari.New(cfg.ARI, log, reg)
+	if err != nil {
+		return err
+	}
+	if err := cli.Check(ctx); err != nil {
+		if hotline.KindOf(err) == hotline.KindUnauthorized {
+			return err // retrying cannot fix a wrong password
+		}
+		log.Warn("Asterisk not reachable yet; connecting in the background", "err", err)
+	}
+	calls, err := ari.NewCalls(cli, db, roster, cfg.Calls, log, now, reg)
+	if err != nil {
+		return err
+	}
+
+	httpSrv, err := web.New(cfg.HTTP, web.Deps{
+		Checks: []web.Check{
+			{Name: "ari", Fn: func(context.Context) error { return cli.Ready() }},
+			{Name: "database", Fn: db.Ping},
+			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		},
+		Calls:    callReader{db},
+		Agents:   roster,
+		Gatherer: reg,
+	}, log)
+	if err != nil {
+		return err
+	}
+	if err := httpSrv.Start(); err != nil {
+		return err
+	}
+	calls.Start(ctx)
+	cli.Start(ctx)
+	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
+
+	if opts.Started != nil {
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Redis: rdb, Registry: reg})
+	}
+	<-ctx.Done()
+
+	log.Info("hotline stopping")
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = httpSrv.Stop(stopCtx)
+	cli.Stop()
+	calls.Stop()
+	return nil
+}
+
+func resolveConfig(opts Options) (Config, error) {
+	if opts.Config != nil {
+		cfg := *opts.Config
+		cfg.SetDefaults()
+		if err := cfg.Validate(); err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		return cfg, nil
+	}
+	if opts.ConfigPath == "" {
+		return Config{}, fmt.Errorf("config: no file given (use -config FILE)")
+	}
+	return LoadConfig(opts.ConfigPath)
+}
+
+// loadAgents writes the configured agents to the store and builds the
+// roster from what the store holds. A pause survives a restart; a call
+// does not, so on_call and wrap_up become available. Whether each phone is
+// registered is learnt from Asterisk once connected.
+func loadAgents(ctx context.Context, db *store.DB, agents []AgentConfig, now func() time.Time) (*hotline.Roster, error) {
+	for _, a := range agents {
+		ag := a.agent()
+		ag.StateSince = now()
+		if existing, err := db.GetAgent(ctx, a.ID); err == nil {
+			if existing.State == hotline.AgentPaused || existing.State == hotline.AgentOffline {
+				ag.State, ag.PauseReason, ag.StateSince = existing.State, existing.PauseReason, existing.StateSince
+			}
+		}
+		if err := db.UpsertAgent(ctx, ag); err != nil {
+			return nil, fmt.Errorf("agent %s: %w", a.ID, err)
+		}
+	}
+	list, err := db.ListAgents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return hotline.NewRoster(now, list), nil
+}
+
+// NewLogger builds the service logger from the log section.
+func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	hopts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, hopts))
+	}
+	return slog.New(slog.NewJSONHandler(w, hopts))
+}
+
+// callReader adapts the store to the web package's reader.
+type callReader struct{ db *store.DB }
+
+func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, Agent: f.Agent, Number: f.Number, Since: f.Since, Limit: f.Limit})
+}
+
+func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {
+	return r.db.GetCall(ctx, id)
+}

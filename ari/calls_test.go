@@ -1,0 +1,244 @@
+package ari_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	hari "hotline/ari"
+	"hotline/ari/aritest"
+	"hotline/store"
+)
+
+// callBundle runs the call flow against a fake Asterisk with a real SQLite
+// store.
+type callBundle struct {
+	fake   *aritest.Server
+	db     *store.DB
+	roster *hotline.Roster
+	calls  *hari.Calls
+	cli    *hari.Client
+	ended  chan hotline.Call
+}
+
+type agentSpec struct {
+	id       string
+	behavior aritest.Behavior
+	state    hotline.AgentState
+}
+
+func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
+	t.Helper()
+	ctx := context.Background()
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, db.Migrate(ctx))
+
+	var list []hotline.Agent
+	for _, a := range agents {
+		state := a.state
+		if state == "" {
+			state = hotline.AgentAvailable
+		}
+		ag := hotline.Agent{ID: a.id, Name: "agent " + a.id, Endpoint: "PJSIP/" + a.id, Role: hotline.RoleAgent, State: state}
+		require.NoError(t, db.UpsertAgent(ctx, ag))
+		list = append(list, ag)
+		fake.SetEndpoint(ag.Endpoint, a.behavior)
+	}
+	roster := hotline.NewRoster(time.Now, list)
+	reg := prometheus.NewRegistry()
+	cli, err := hari.New(fastConfig(fake.ARIURL()), nil, reg)
+	require.NoError(t, err)
+	if cfg.RingTimeout == 0 {
+		cfg.RingTimeout = 2 * time.Second
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 5 * time.Second
+	}
+	if cfg.WrapUp == 0 {
+		cfg.WrapUp = time.Hour // keep agents out of the way unless a test wants them back
+	}
+	calls, err := hari.NewCalls(cli, db, roster, cfg, nil, time.Now, reg)
+	require.NoError(t, err)
+	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, ended: make(chan hotline.Call, 16)}
+	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
+	calls.Start(ctx)
+	cli.Start(ctx)
+	t.Cleanup(func() { cli.Stop(); calls.Stop() })
+	require.NoError(t, cli.WaitConnected(withTimeout(t, 5*time.Second)))
+	return b
+}
+
+func withTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func (b *callBundle) waitEnded(t *testing.T) hotline.Call {
+	t.Helper()
+	select {
+	case c := <-b.ended:
+		return c
+	case <-time.After(15 * time.Second):
+		t.Fatal("call did not end")
+		return hotline.Call{}
+	}
+}
+
+// stored reads the call as the store has it, legs included.
+func (b *callBundle) stored(t *testing.T, id string) hotline.Call {
+	t.Helper()
+	c, err := b.db.GetCall(context.Background(), id)
+	require.NoError(t, err)
+	return c
+}
+
+func legOutcomes(c hotline.Call) map[string]hotline.LegOutcome {
+	out := map[string]hotline.LegOutcome{}
+	for _, l := range c.Legs {
+		out[l.AgentID] = l.Outcome
+	}
+	return out
+}
+
+func TestCallAnsweredByTheOnlyAgent(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, hari.CallConfig{}, agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: 50 * time.Millisecond, HangupAfter: 300 * time.Millisecond}})
+	chID, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+
+	ended := b.waitEnded(t)
+	got := b.stored(t, ended.ID)
+	require.Equal(t, hotline.CallCompleted, got.State)
+	require.Equal(t, "1001", got.FirstResponsibleAgent)
+	require.Equal(t, chID, got.ChannelID)
+	require.Equal(t, "13800138000", got.CallerNumber)
+	require.Equal(t, "12345", got.DialedNumber)
+	require.False(t, got.AnsweredAt.IsZero())
+	require.False(t, got.EndedAt.IsZero())
+	require.GreaterOrEqual(t, got.TalkSeconds(), 0.2)
+	require.Equal(t, map[string]hotline.LegOutcome{"1001": hotline.LegCompleted}, legOutcomes(got))
+	require.Equal(t, got.ID, got.RecordingName)
+	require.Eventually(t, func() bool { return contains(b.fake.StoredRecordings(), got.RecordingName) }, 5*time.Second, 10*time.Millisecond,
+		"the bridge recording is stopped and stored")
+	a, _ := b.roster.Get("1001")
+	require.Equal(t, hotline.AgentWrapUp, a.State)
+	require.Empty(t, b.fake.Channels(), "no channel left behind")
+}
+
+func TestCallMissedOutcomes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		agents     []agentSpec
+		call       aritest.InboundCall
+		wantReason hotline.MissedReason
+		wantLegs   map[string]hotline.LegOutcome
+		minWait    time.Duration
+	}{
+		{
+			name:       "nobody answers within the maximum wait",
+			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{NoAnswer: true}}, {id: "1002", behavior: aritest.Behavior{NoAnswer: true}}},
+			wantReason: hotline.MissedNoAnswer,
+			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegNoAnswer, "1002": hotline.LegNoAnswer},
+		},
+		{
+			name:       "no agent on duty",
+			agents:     []agentSpec{{id: "1001", state: hotline.AgentPaused}, {id: "1002", state: hotline.AgentOffline}},
+			wantReason: hotline.MissedNoAgent,
+			wantLegs:   map[string]hotline.LegOutcome{},
+		},
+		{
+			name:       "citizen hangs up while agents ring",
+			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{NoAnswer: true}}},
+			call:       aritest.InboundCall{HangupAfter: 700 * time.Millisecond},
+			wantReason: hotline.MissedAbandoned,
+			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegCancelled},
+			minWait:    700 * time.Millisecond,
+		},
+		{
+			name:       "busy and unreachable agents are passed over",
+			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{Busy: true}}, {id: "1002", behavior: aritest.Behavior{Offline: true}}},
+			wantReason: hotline.MissedNoAnswer,
+			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegBusy, "1002": hotline.LegFailed},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupCalls(t, hari.CallConfig{RingTimeout: 300 * time.Millisecond, MaxWait: 1500 * time.Millisecond}, tc.agents...)
+			call := tc.call
+			call.Caller, call.Dialed = "13900000001", "12345"
+			_, err := b.fake.PlaceCall(call)
+			require.NoError(t, err)
+			ended := b.waitEnded(t)
+			got := b.stored(t, ended.ID)
+			require.Equal(t, hotline.CallMissed, got.State)
+			require.Equal(t, tc.wantReason, got.MissedReason)
+			require.Empty(t, got.FirstResponsibleAgent)
+			require.Equal(t, tc.wantLegs, legOutcomes(got))
+			require.GreaterOrEqual(t, got.WaitSeconds(), tc.minWait.Seconds())
+			require.Eventually(t, func() bool { return len(b.fake.Channels()) == 0 }, 5*time.Second, 10*time.Millisecond)
+		})
+	}
+}
+
+func TestOfflineAgentIsMarkedAndNextAgentRung(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, hari.CallConfig{},
+		agentSpec{id: "1001", behavior: aritest.Behavior{Offline: true}},
+		agentSpec{id: "1002", behavior: aritest.Behavior{AnswerAfter: 30 * time.Millisecond, HangupAfter: 100 * time.Millisecond}})
+	// Presence sync at connect already saw 1001 unregistered.
+	require.Eventually(t, func() bool { a, _ := b.roster.Get("1001"); return a.State == hotline.AgentOffline }, 5*time.Second, 10*time.Millisecond)
+	_, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	got := b.stored(t, b.waitEnded(t).ID)
+	require.Equal(t, "1002", got.FirstResponsibleAgent)
+	require.Equal(t, map[string]hotline.LegOutcome{"1002": hotline.LegCompleted}, legOutcomes(got), "an offline agent is never rung")
+	stored, err := b.db.GetAgent(context.Background(), "1001")
+	require.NoError(t, err)
+	require.Equal(t, hotline.AgentOffline, stored.State)
+}
+
+func TestSoftphoneRegistrationChangesPresence(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, hari.CallConfig{}, agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: time.Second}})
+	require.NoError(t, b.fake.SetOnline("PJSIP/1001", false))
+	require.Eventually(t, func() bool { a, _ := b.roster.Get("1001"); return a.State == hotline.AgentOffline }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, b.fake.SetOnline("PJSIP/1001", true))
+	require.Eventually(t, func() bool { a, _ := b.roster.Get("1001"); return a.State == hotline.AgentAvailable }, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestCallsSurviveWebsocketDrop(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, hari.CallConfig{}, agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: 30 * time.Millisecond}})
+	chID, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { a, _ := b.roster.Get("1001"); return a.State == hotline.AgentOnCall }, 5*time.Second, 10*time.Millisecond)
+	// The citizen hangs up while we are disconnected: the StasisEnd is lost,
+	// and the reconciliation after reconnecting must still end the call.
+	b.fake.RefuseConnections(300 * time.Millisecond)
+	b.fake.DropWebsockets()
+	require.NoError(t, b.fake.Hangup(chID))
+	got := b.stored(t, b.waitEnded(t).ID)
+	require.Equal(t, hotline.CallCompleted, got.State)
+	require.Equal(t, "1001", got.FirstResponsibleAgent)
+	require.Eventually(t, func() bool { return len(b.fake.Channels()) == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,354 @@
+package ari
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/CyCoreSystems/ari/v5/client/native"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/websocket"
+
+	"hotline"
+)
+
+// Client is the service's connection to Asterisk. It uses the ari/v5 native
+// client for REST calls but owns the events websocket itself, because the
+// library's own listener blocks forever when Asterisk is down, panics on
+// event types it cannot decode, drops events when a subscriber falls 100
+// behind and never says when it reconnected.
+//
+// Client is a start/stop service: Start runs connection attempts with
+// backoff until Stop; runOnce is one connection's whole life.
+type Client struct {
+	cfg  Config
+	log  *slog.Logger
+	m    *metrics
+	http *http.Client
+	rest *native.Client
+	disp *Dispatcher
+
+	mu          sync.Mutex
+	connected   bool
+	replaced    bool
+	lastErr     error
+	entityID    string
+	connectedCh chan struct{} // closed while connected; replaced on disconnect
+	onConnect   []func(ctx context.Context)
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New builds a Client; it does not connect until Start.
+func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Client, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := newMetrics(reg)
+	hc := newHTTPClient(cfg, m)
+	rest, err := newNativeClient(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		cfg: cfg, log: log.With("component", "ari"), m: m, http: hc, rest: rest,
+		disp: newDispatcher(m), connectedCh: make(chan struct{}),
+	}, nil
+}
+
+// ARI returns the library client for REST calls. Never call Subscribe on
+// its handles: events arrive only through Dispatcher.
+func (c *Client) ARI() ari.Client { return c.rest }
+
+// Dispatcher routes incoming events to calls.
+func (c *Client) Dispatcher() *Dispatcher { return c.disp }
+
+// Application is the Stasis application name.
+func (c *Client) Application() string { return c.cfg.Application }
+
+// OnConnect registers fn to run after every successful (re)connection, in
+// its own goroutine: events sent while we were disconnected are lost, so
+// whoever keeps state about Asterisk must re-read it here.
+func (c *Client) OnConnect(fn func(ctx context.Context)) {
+	c.mu.Lock()
+	c.onConnect = append(c.onConnect, fn)
+	c.mu.Unlock()
+}
+
+// Ready returns nil while events flow to us, and otherwise why not.
+func (c *Client) Ready() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.replaced:
+		return fmt.Errorf("ARI application %q was taken over by another client (ApplicationReplaced); Asterisk sends us no events", c.cfg.Application)
+	case c.connected:
+		return nil
+	case c.lastErr != nil:
+		return fmt.Errorf("ARI not connected: %w", c.lastErr)
+	default:
+		return errors.New("ARI not connected yet")
+	}
+}
+
+// WaitConnected blocks until the websocket is connected or ctx ends.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		ch, ok := c.connectedCh, c.connected
+		c.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Start runs the connection loop in the background until Stop.
+func (c *Client) Start(ctx context.Context) {
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.done = make(chan struct{})
+	go func() {
+		defer close(c.done)
+		c.run(ctx)
+	}()
+}
+
+// Stop closes the connection and waits for the loop to end.
+func (c *Client) Stop() {
+	if c.cancel == nil {
+		return
+	}
+	c.cancel()
+	<-c.done
+	c.http.CloseIdleConnections()
+}
+
+func (c *Client) run(ctx context.Context) {
+	backoff := c.cfg.ReconnectMin
+	var lastLogged string
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := c.runOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > 10*c.cfg.ReconnectMax {
+			backoff = c.cfg.ReconnectMin // a long-lived connection dropped: retry quickly
+		}
+		// One line per distinct failure, not one per attempt.
+		if msg := err.Error(); msg != lastLogged {
+			c.log.Error("ARI connection failed; retrying", "err", err, "retry_in", backoff)
+			lastLogged = msg
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, c.cfg.ReconnectMax)
+	}
+}
+
+// runOnce connects, reads events until the connection ends and reports why.
+func (c *Client) runOnce(ctx context.Context) error {
+	ws, err := c.connect(ctx)
+	if err != nil {
+		c.setDisconnected(err)
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
+	defer stop()
+	defer ws.Close()
+
+	c.setConnected()
+	c.log.Info("ARI connected", "url", c.cfg.URL, "application", c.cfg.Application, "asterisk_id", c.EntityID())
+	connCtx, cancelHooks := context.WithCancel(ctx)
+	defer cancelHooks()
+	c.mu.Lock()
+	hooks := append([]func(context.Context){}, c.onConnect...)
+	c.mu.Unlock()
+	for _, fn := range hooks {
+		go fn(connCtx)
+	}
+
+	err = c.readEvents(ws)
+	c.setDisconnected(err)
+	if ctx.Err() == nil {
+		c.log.Warn("ARI websocket closed", "err", err)
+	}
+	return err
+}
+
+// connect checks credentials over REST first, since a failed websocket
+// upgrade does not say why, then opens the websocket. Both are bounded by
+// ConnectTimeout.
+func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	info, err := c.asteriskInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.entityID = info.SystemInfo.EntityID
+	c.mu.Unlock()
+
+	q := url.Values{"app": {c.cfg.Application}}
+	wsCfg, err := websocket.NewConfig(c.cfg.WebsocketURL+"?"+q.Encode(), "http://localhost/")
+	if err != nil {
+		c.m.connects.WithLabelValues("error").Inc()
+		return nil, hotline.WrapError(hotline.KindInvalid, "ari.connect", err)
+	}
+	wsCfg.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.cfg.Username+":"+c.cfg.Password)))
+	wsCfg.Dialer = &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	ws, err := wsCfg.DialContext(ctx)
+	if err != nil {
+		c.m.connects.WithLabelValues("unreachable").Inc()
+		return nil, &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.connect", Retryable: true,
+			Message: "events websocket " + c.cfg.WebsocketURL, Err: err}
+	}
+	c.m.connects.WithLabelValues("ok").Inc()
+	return ws, nil
+}
+
+func (c *Client) asteriskInfo(ctx context.Context) (*ari.AsteriskInfo, error) {
+	const op = "ari.connect"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+"/asterisk/info", nil)
+	if err != nil {
+		c.m.connects.WithLabelValues("error").Inc()
+		return nil, hotline.WrapError(hotline.KindInvalid, op, err)
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.m.connects.WithLabelValues("unreachable").Inc()
+		return nil, &hotline.Error{Kind: hotline.KindUnavailable, Op: op, Retryable: true,
+			Message: "Asterisk unreachable at " + c.cfg.URL, Err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		c.m.connects.WithLabelValues("unauthorized").Inc()
+		// Retrying helps only once someone fixes the password, so keep
+		// trying, but say plainly what is wrong.
+		return nil, &hotline.Error{Kind: hotline.KindUnauthorized, Op: op, Retryable: true,
+			Message: fmt.Sprintf("Asterisk rejected ARI user %q at %s: wrong username or password", c.cfg.Username, c.cfg.URL)}
+	case resp.StatusCode != http.StatusOK:
+		c.m.connects.WithLabelValues("error").Inc()
+		return nil, &hotline.Error{Kind: hotline.KindUnavailable, Op: op, Retryable: true,
+			Message: "GET /asterisk/info", Err: &statusError{resp.StatusCode, string(body)}}
+	}
+	var info ari.AsteriskInfo
+	if err := json.Unmarshal(body, &info); err != nil {
+		c.m.connects.WithLabelValues("error").Inc()
+		return nil, &hotline.Error{Kind: hotline.KindUnavailable, Op: op, Retryable: true,
+			Message: "GET /asterisk/info returned no valid JSON; is " + c.cfg.URL + " an Asterisk ARI URL?", Err: err}
+	}
+	return &info, nil
+}
+
+// readEvents decodes every frame and dispatches it. Frames the library
+// cannot decode are counted and dropped: handing them on is what crashes a
+// plain ari/v5 client.
+func (c *Client) readEvents(ws *websocket.Conn) error {
+	for {
+		var data []byte
+		if err := websocket.Message.Receive(ws, &data); err != nil {
+			return err
+		}
+		e, err := ari.DecodeEvent(data)
+		if err != nil || e == nil {
+			typ := peekType(data)
+			c.m.undecodable.WithLabelValues(typ).Inc()
+			c.log.Warn("dropped ARI event the client library cannot decode", "type", typ, "err", err)
+			continue
+		}
+		c.m.events.WithLabelValues(e.GetType()).Inc()
+		if e.GetType() == ari.Events.ApplicationReplaced {
+			c.setReplaced()
+			continue
+		}
+		c.disp.Dispatch(e)
+	}
+}
+
+func peekType(data []byte) string {
+	var m struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(data, &m) != nil || m.Type == "" {
+		return "invalid"
+	}
+	if len(m.Type) > 64 {
+		return "invalid"
+	}
+	return m.Type
+}
+
+// EntityID is Asterisk's id as last seen (its asterisk_id in events).
+func (c *Client) EntityID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entityID
+}
+
+func (c *Client) setConnected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.connected, c.replaced, c.lastErr = true, false, nil
+	close(c.connectedCh)
+	c.m.connected.Set(1)
+	c.m.replaced.Set(0)
+}
+
+func (c *Client) setDisconnected(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.connected {
+		c.connectedCh = make(chan struct{})
+	}
+	c.connected, c.lastErr = false, err
+	c.m.connected.Set(0)
+}
+
+func (c *Client) setReplaced() {
+	c.mu.Lock()
+	c.replaced = true
+	c.mu.Unlock()
+	c.m.replaced.Set(1)
+	c.m.connected.Set(0)
+	c.log.Error("another ARI client connected with our application name and took every event from us; the service is not ready until it is gone. Give each instance its own application name.",
+		"application", c.cfg.Application)
+}
+
+// Check makes one bounded request to Asterisk and reports whether it answers
+// and accepts our credentials; Run uses it to fail fast on a wrong password.
+func (c *Client) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	_, err := c.asteriskInfo(ctx)
+	return err
+}

@@ -1,0 +1,80 @@
+// Package callback will own missed-call callback tasks and promised-reply
+// deadlines: their rules, the deadline index in Redis, claims and leases.
+// For now it opens the Redis connection the service shares.
+package callback
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisConfig says where the deadline index lives.
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL (with password if any). Empty starts
+	// an embedded in-memory Redis inside the process: fine for a demo or a
+	// single small instance, since SQLite stays the source of truth and the
+	// index is rebuilt from it at start. Overridden by HOTLINE_REDIS_URL.
+	URL string `yaml:"url"`
+	// DialTimeout bounds connecting and the start-up ping. Default 3s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// SetDefaults fills unset fields.
+func (c *RedisConfig) SetDefaults() {
+	if c.DialTimeout == 0 {
+		c.DialTimeout = 3 * time.Second
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under "redis.".
+func (c RedisConfig) Validate() error {
+	if c.URL != "" {
+		if _, err := redis.ParseURL(c.URL); err != nil {
+			return fmt.Errorf("redis.url: %w", err)
+		}
+	}
+	if c.DialTimeout <= 0 {
+		return fmt.Errorf("redis.dial_timeout: must be positive")
+	}
+	return nil
+}
+
+// OpenRedis connects to the configured Redis, or starts the embedded one,
+// and checks that it answers. The returned func closes both.
+func OpenRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	cfg.SetDefaults()
+	url := cfg.URL
+	var embedded *miniredis.Miniredis
+	if url == "" {
+		embedded = miniredis.NewMiniRedis()
+		if err := embedded.Start(); err != nil {
+			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		url = "redis://" + embedded.Addr()
+		log.Warn("no Redis configured: using an embedded in-memory Redis; deadlines are rebuilt from SQLite at every start", "addr", embedded.Addr())
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis.url: %w", err)
+	}
+	opts.DialTimeout = cfg.DialTimeout
+	client := redis.NewClient(opts)
+	closeAll := func() {
+		_ = client.Close()
+		if embedded != nil {
+			embedded.Close()
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("redis at %s does not answer: %w", opts.Addr, err)
+	}
+	return client, closeAll, nil
+}

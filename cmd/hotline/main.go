@@ -1,0 +1,89 @@
+// Command hotline runs the government-service hotline next to Asterisk.
+//
+//	hotline serve -config FILE    run the service
+//	hotline demo                  run everything against a fake Asterisk
+//	hotline migrate -config FILE  bring the database schema up to date
+//	hotline version               print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"hotline/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `usage: hotline <command> [flags]
+
+commands:
+  serve -config FILE     run the service
+  demo [flags]           run the service against a fake Asterisk with simulated citizens and agents
+  migrate -config FILE   apply database migrations and exit
+  version                print the version
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch args[0] {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "configs/hotline.example.yaml", "config file")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		err = app.Run(ctx, app.Options{ConfigPath: *cfgPath})
+	case "demo":
+		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		opts := app.DemoOptions{Out: stdout}
+		fs.StringVar(&opts.HTTPAddr, "http", "127.0.0.1:8080", "address of the console, API and metrics")
+		fs.StringVar(&opts.ARIAddr, "ari", "127.0.0.1:8088", "address of the fake Asterisk")
+		fs.StringVar(&opts.DataDir, "data", "data/demo", "folder for the SQLite file and recordings")
+		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.5, "simulated citizen calls per second")
+		fs.DurationVar(&opts.SummaryEvery, "summary", 0, "how often to print a summary line (default 5s)")
+		fs.BoolVar(&opts.Verbose, "v", false, "print the service log too")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		err = app.Demo(ctx, opts)
+	case "migrate":
+		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "configs/hotline.example.yaml", "config file")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		err = app.Migrate(ctx, *cfgPath, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "hotline", version)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "hotline: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "hotline:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,50 @@
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"hotline"
+)
+
+// statusByKind is the one table from error kinds to HTTP statuses.
+var statusByKind = map[hotline.ErrorKind]int{
+	hotline.KindInvalid:      http.StatusBadRequest,
+	hotline.KindNotFound:     http.StatusNotFound,
+	hotline.KindConflict:     http.StatusConflict,
+	hotline.KindUnauthorized: http.StatusUnauthorized,
+	hotline.KindForbidden:    http.StatusForbidden,
+	hotline.KindUnavailable:  http.StatusServiceUnavailable,
+	hotline.KindInternal:     http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for err.
+func StatusOf(err error) int {
+	if s, ok := statusByKind[hotline.KindOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error     string `json:"error"`
+	Kind      string `json:"kind"`
+	Retryable bool   `json:"retryable"`
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status := StatusOf(err)
+	if status >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, errorBody{Error: hotline.MessageOf(err), Kind: string(hotline.KindOf(err)), Retryable: hotline.IsRetryable(err)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,241 @@
+// Package web serves the HTTP side of the service: the JSON API under
+// /api/v1/, the console under /, /metrics, /healthz and /readyz.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hotline"
+)
+
+// Config is the HTTP listener.
+type Config struct {
+	// Listen is the address of the API, console and metrics. Default
+	// "127.0.0.1:8080"; use ":8080" to listen on every interface.
+	Listen string `yaml:"listen"`
+	// ReadyTimeout bounds each readiness check. Default 2s.
+	ReadyTimeout time.Duration `yaml:"ready_timeout"`
+}
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = 2 * time.Second
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under "http.".
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("http.listen: %q: %w", c.Listen, err)
+	}
+	if c.ReadyTimeout <= 0 {
+		return fmt.Errorf("http.ready_timeout: must be positive")
+	}
+	return nil
+}
+
+// Check is one readiness dependency: nil means it is fine.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// CallReader is what the API reads calls from.
+type CallReader interface {
+	ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, error)
+	GetCall(ctx context.Context, id string) (hotline.Call, error)
+}
+
+// CallFilter selects calls for listing.
+type CallFilter struct {
+	State  hotline.CallState
+	Agent  string
+	Number string
+	Since  time.Time
+	Limit  int
+}
+
+// AgentLister lists agents with their live states.
+type AgentLister interface {
+	List() []hotline.Agent
+}
+
+// Deps are the parts of the service the HTTP side reads.
+type Deps struct {
+	Checks   []Check
+	Calls    CallReader
+	Agents   AgentLister
+	Gatherer prometheus.Gatherer
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+//go:embed assets
+var assets embed.FS
+
+// New builds the server; Start listens.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "web")}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// Handler returns every route.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", s.readyz)
+	if s.deps.Gatherer != nil {
+		r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	}
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Get("/calls", s.listCalls)
+		r.Get("/calls/{id}", s.getCall)
+		r.Get("/agents", s.listAgents)
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
+		})
+	})
+	static, _ := fs.Sub(assets, "assets")
+	r.Handle("/*", http.FileServerFS(static))
+	return r
+}
+
+// Start listens on cfg.Listen and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.srv.Serve(ln) }()
+	s.log.Info("HTTP listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the address actually listened on (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Stop shuts down gracefully within ctx.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	type result struct {
+		Name  string `json:"name"`
+		OK    bool   `json:"ok"`
+		Error string `json:"error,omitempty"`
+	}
+	out := struct {
+		Ready  bool     `json:"ready"`
+		Checks []result `json:"checks"`
+	}{Ready: true}
+	for _, c := range s.deps.Checks {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
+		err := c.Fn(ctx)
+		cancel()
+		res := result{Name: c.Name, OK: err == nil}
+		if err != nil {
+			res.Error = err.Error()
+			out.Ready = false
+		}
+		out.Checks = append(out.Checks, res)
+	}
+	status := http.StatusOK
+	if !out.Ready {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, out)
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := CallFilter{State: hotline.CallState(q.Get("state")), Agent: q.Get("agent"), Number: q.Get("number"), Limit: 100}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, "web.listCalls", "limit %q must be a number from 1 to 1000", v))
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, "web.listCalls", "since %q must be an RFC 3339 time such as 2026-11-27T08:30:00+08:00", v))
+			return
+		}
+		f.Since = t
+	}
+	switch f.State {
+	case "", hotline.CallRinging, hotline.CallAnswered, hotline.CallCompleted, hotline.CallMissed:
+	default:
+		writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, "web.listCalls", "state %q must be one of ringing, answered, completed, missed", f.State))
+		return
+	}
+	calls, err := s.deps.Calls.ListCalls(r.Context(), f)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if calls == nil {
+		calls = []hotline.Call{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+}
+
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
+	c, err := s.deps.Calls.GetCall(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"agents": s.deps.Agents.List()})
+}
