@@ -21,7 +21,7 @@ func Migrate(ctx context.Context, cfgPath string, out io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
 	status, err := db.MigrationStatus(ctx)

@@ -74,7 +74,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
 	roster, err := loadAgents(ctx, db, cfg.Agents, now)
@@ -194,7 +194,7 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 type callReader struct{ db *store.DB }
 
 func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
-	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, Agent: f.Agent, Number: f.Number, Since: f.Since, Limit: f.Limit})
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, CallerNumber: f.Number, Since: f.Since, Limit: f.Limit})
 }
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {

@@ -39,7 +39,8 @@ func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBun
 	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, db.Migrate(ctx))
+	_, err = db.Migrate(ctx)
+	require.NoError(t, err)
 
 	var list []hotline.Agent
 	for _, a := range agents {

@@ -18,7 +18,7 @@ func TestDispatcherRoutesEachEventOnceToItsMailbox(t *testing.T) {
 	d.Route(ari.ChannelKey, "citizen2", call2)
 
 	entered := &ari.ChannelEnteredBridge{EventData: ari.EventData{Type: "ChannelEnteredBridge"},
-		Bridge: ari.BridgeData{ID: "bridge1"}, Channel: &ari.ChannelData{ID: "citizen1"}}
+		Bridge: ari.BridgeData{ID: "bridge1"}, Channel: ari.ChannelData{ID: "citizen1"}}
 	d.Dispatch(entered) // two keys, one mailbox: delivered once
 	d.Dispatch(&ari.StasisEnd{EventData: ari.EventData{Type: "StasisEnd"}, Channel: ari.ChannelData{ID: "citizen2"}})
 	d.Dispatch(&ari.StasisStart{EventData: ari.EventData{Type: "StasisStart"}, Channel: ari.ChannelData{ID: "new"}})

@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"hotline"
+)
+
+// callRow is a calls row as the statements read and write it.
+type callRow struct {
+	ID                    string         `db:"id"`
+	ChannelID             string         `db:"channel_id"`
+	CallerRaw             string         `db:"caller_raw"`
+	CallerNumber          string         `db:"caller_number"`
+	DialedNumber          string         `db:"dialed_number"`
+	Line                  string         `db:"line"`
+	State                 string         `db:"state"`
+	MissedReason          string         `db:"missed_reason"`
+	FirstResponsibleAgent sql.NullString `db:"first_responsible_agent"` // NULL until answered
+	RecordingName         string         `db:"recording_name"`
+	ArrivedMs             int64          `db:"arrived_ms"`
+	AnsweredMs            int64          `db:"answered_ms"`
+	EndedMs               int64          `db:"ended_ms"`
+}
+
+func callToRow(c hotline.Call) callRow {
+	return callRow{
+		ID:                    c.ID,
+		ChannelID:             c.ChannelID,
+		CallerRaw:             c.CallerRaw,
+		CallerNumber:          c.CallerNumber,
+		DialedNumber:          c.DialedNumber,
+		Line:                  string(c.Line),
+		State:                 string(c.State),
+		MissedReason:          string(c.MissedReason),
+		FirstResponsibleAgent: nullString(c.FirstResponsibleAgent),
+		RecordingName:         c.RecordingName,
+		ArrivedMs:             hotline.UnixMilli(c.ArrivedAt),
+		AnsweredMs:            hotline.UnixMilli(c.AnsweredAt),
+		EndedMs:               hotline.UnixMilli(c.EndedAt),
+	}
+}
+
+func (r callRow) call() hotline.Call {
+	return hotline.Call{
+		ID:                    r.ID,
+		ChannelID:             r.ChannelID,
+		CallerRaw:             r.CallerRaw,
+		CallerNumber:          r.CallerNumber,
+		DialedNumber:          r.DialedNumber,
+		Line:                  hotline.Line(r.Line),
+		State:                 hotline.CallState(r.State),
+		MissedReason:          hotline.MissedReason(r.MissedReason),
+		FirstResponsibleAgent: r.FirstResponsibleAgent.String,
+		RecordingName:         r.RecordingName,
+		ArrivedAt:             hotline.FromUnixMilli(r.ArrivedMs),
+		AnsweredAt:            hotline.FromUnixMilli(r.AnsweredMs),
+		EndedAt:               hotline.FromUnixMilli(r.EndedMs),
+	}
+}
+
+// nullString stores "" as NULL, for columns where NULL means "none" and a
+// foreign key must not see an empty id.
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// legRow is a call_legs row as the statements read and write it.
+type legRow struct {
+	ID         int64  `db:"id"`
+	CallID     string `db:"call_id"`
+	AgentID    string `db:"agent_id"`
+	ChannelID  string `db:"channel_id"`
+	Outcome    string `db:"outcome"`
+	Cause      int    `db:"cause"`
+	RungMs     int64  `db:"rung_ms"`
+	AnsweredMs int64  `db:"answered_ms"`
+	EndedMs    int64  `db:"ended_ms"`
+}
+
+func legToRow(l hotline.CallLeg) legRow {
+	return legRow{
+		ID:         l.ID,
+		CallID:     l.CallID,
+		AgentID:    l.AgentID,
+		ChannelID:  l.ChannelID,
+		Outcome:    string(l.Outcome),
+		Cause:      l.Cause,
+		RungMs:     hotline.UnixMilli(l.RungAt),
+		AnsweredMs: hotline.UnixMilli(l.AnsweredAt),
+		EndedMs:    hotline.UnixMilli(l.EndedAt),
+	}
+}
+
+func (r legRow) leg() hotline.CallLeg {
+	return hotline.CallLeg{
+		ID:         r.ID,
+		CallID:     r.CallID,
+		AgentID:    r.AgentID,
+		ChannelID:  r.ChannelID,
+		Outcome:    hotline.LegOutcome(r.Outcome),
+		Cause:      r.Cause,
+		RungAt:     hotline.FromUnixMilli(r.RungMs),
+		AnsweredAt: hotline.FromUnixMilli(r.AnsweredMs),
+		EndedAt:    hotline.FromUnixMilli(r.EndedMs),
+	}
+}
+
+// callWrite is a calls row with the store's clock for updated_ms.
+type callWrite struct {
+	callRow
+	NowMs int64 `db:"now_ms"`
+}
+
+// createCallSQL inserts one calls row.
+const createCallSQL = `
+INSERT INTO calls (id, channel_id, caller_raw, caller_number, dialed_number, line, state,
+                   missed_reason, first_responsible_agent, recording_name,
+                   arrived_ms, answered_ms, ended_ms, updated_ms)
+VALUES (:id, :channel_id, :caller_raw, :caller_number, :dialed_number, :line, :state,
+        :missed_reason, :first_responsible_agent, :recording_name,
+        :arrived_ms, :answered_ms, :ended_ms, :now_ms)`
+
+// CreateCall stores a new call. Its legs are stored by AddLeg, not here. A
+// second call with the same id is a conflict.
+func (db *DB) CreateCall(ctx context.Context, c hotline.Call) error {
+	const op = "store.CreateCall"
+	if err := validateCall(op, c); err != nil {
+		return err
+	}
+	_, err := db.writer.NamedExecContext(ctx, createCallSQL, callWrite{callToRow(c), db.nowMs()})
+	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
+}
+
+func validateCall(op string, c hotline.Call) error {
+	switch {
+	case strings.TrimSpace(c.ID) == "":
+		return hotline.Errorf(hotline.KindInvalid, op, "call id is required")
+	case c.ArrivedAt.IsZero():
+		return hotline.Errorf(hotline.KindInvalid, op, "call %q: arrival time is required", c.ID)
+	}
+	return nil
+}
+
+// updateCallSQL writes the mutable columns of one calls row (all but id,
+// line and arrived_ms). It matches no row when the row's
+// first_responsible_agent is set to another value: clause 3.1 forbids
+// changing it, and the trigger calls_first_responsible_agent_is_final
+// enforces the same for every other statement.
+const updateCallSQL = `
+UPDATE calls SET
+    channel_id              = :channel_id,
+    caller_raw              = :caller_raw,
+    caller_number           = :caller_number,
+    dialed_number           = :dialed_number,
+    state                   = :state,
+    missed_reason           = :missed_reason,
+    first_responsible_agent = :first_responsible_agent,
+    recording_name          = :recording_name,
+    answered_ms             = :answered_ms,
+    ended_ms                = :ended_ms,
+    updated_ms              = :now_ms
+WHERE id = :id
+  AND (first_responsible_agent IS NULL OR first_responsible_agent = :first_responsible_agent)`
+
+// callResponsibleSQL reads first_responsible_agent of one calls row.
+const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id = ?`
+
+// UpdateCall stores the call's current state. It refuses, as a conflict, to
+// change or clear a first-responsible agent already stored; NotFound when the
+// call was never created. Legs are stored by AddLeg and UpdateLeg.
+func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
+	const op = "store.UpdateCall"
+	subject := fmt.Sprintf("call %q", c.ID)
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.NamedExecContext(ctx, updateCallSQL, callWrite{callToRow(c), db.nowMs()})
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		// No row matched: the call is missing (NotFound from the read) or
+		// has another first-responsible agent.
+		var stored sql.NullString
+		if err := tx.GetContext(ctx, &stored, callResponsibleSQL, c.ID); err != nil {
+			return err
+		}
+		return hotline.Errorf(hotline.KindConflict, op,
+			"call %q: first responsible agent is %s and cannot become %q", c.ID, stored.String, c.FirstResponsibleAgent)
+	})
+	return wrapErr(op, subject, err)
+}
+
+const callColumns = `id, channel_id, caller_raw, caller_number, dialed_number, line, state, missed_reason,
+    first_responsible_agent, recording_name, arrived_ms, answered_ms, ended_ms`
+
+// getCallSQL reads one calls row by id.
+const getCallSQL = `SELECT ` + callColumns + ` FROM calls WHERE id = ?`
+
+// callLegsSQL reads the call_legs rows of one call, in the order they were
+// rung.
+const callLegsSQL = `
+SELECT id, call_id, agent_id, channel_id, outcome, cause, rung_ms, answered_ms, ended_ms
+FROM call_legs WHERE call_id = ? ORDER BY rung_ms, id`
+
+// GetCall returns the call with id and its legs; NotFound when there is none.
+func (db *DB) GetCall(ctx context.Context, id string) (hotline.Call, error) {
+	const op = "store.GetCall"
+	var call hotline.Call
+	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		var row callRow
+		if err := tx.GetContext(ctx, &row, getCallSQL, id); err != nil {
+			return err
+		}
+		var legs []legRow
+		if err := tx.SelectContext(ctx, &legs, callLegsSQL, id); err != nil {
+			return err
+		}
+		call = row.call()
+		for _, l := range legs {
+			call.Legs = append(call.Legs, l.leg())
+		}
+		return nil
+	})
+	if err != nil {
+		return hotline.Call{}, wrapErr(op, fmt.Sprintf("call %q", id), err)
+	}
+	return call, nil
+}
+
+// Page sizes of ListCalls.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// CallFilter selects calls for ListCalls; zero fields select everything.
+type CallFilter struct {
+	Since        time.Time         // arrived at or after
+	Until        time.Time         // arrived before
+	State        hotline.CallState // in this state
+	AgentID      string            // with this first-responsible agent
+	CallerNumber string            // from this normalised number
+	Limit        int               // at most this many; 0 means DefaultListLimit, at most MaxListLimit
+	Offset       int               // skipping this many of the newest
+}
+
+// listCallsSQL reads calls rows, newest first; ListCalls fills in the
+// conditions of the WHERE clause from a CallFilter, each on an indexed column.
+const listCallsSQL = `SELECT ` + callColumns + ` FROM calls WHERE %s
+ORDER BY arrived_ms DESC, id DESC LIMIT ? OFFSET ?`
+
+// ListCalls returns the calls that match f, newest first, without their legs.
+func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, error) {
+	const op = "store.ListCalls"
+	switch {
+	case f.Limit < 0 || f.Limit > MaxListLimit:
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be between 0 and %d", f.Limit, MaxListLimit)
+	case f.Offset < 0:
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "offset %d must not be negative", f.Offset)
+	case !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since):
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "until %s must be after since %s", f.Until, f.Since)
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = DefaultListLimit
+	}
+
+	conds := []string{"arrived_ms >= ?"}
+	args := []any{hotline.UnixMilli(f.Since)}
+	if !f.Until.IsZero() {
+		conds, args = append(conds, "arrived_ms < ?"), append(args, hotline.UnixMilli(f.Until))
+	}
+	if f.State != "" {
+		conds, args = append(conds, "state = ?"), append(args, f.State)
+	}
+	if f.AgentID != "" {
+		conds, args = append(conds, "first_responsible_agent = ?"), append(args, f.AgentID)
+	}
+	if f.CallerNumber != "" {
+		conds, args = append(conds, "caller_number = ?"), append(args, f.CallerNumber)
+	}
+	args = append(args, limit, f.Offset)
+
+	var rows []callRow
+	query := fmt.Sprintf(listCallsSQL, strings.Join(conds, " AND "))
+	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, wrapErr(op, "calls", err)
+	}
+	calls := make([]hotline.Call, 0, len(rows))
+	for _, r := range rows {
+		calls = append(calls, r.call())
+	}
+	return calls, nil
+}
+
+// addLegSQL inserts one call_legs row; SQLite picks its id.
+const addLegSQL = `
+INSERT INTO call_legs (call_id, agent_id, channel_id, outcome, cause, rung_ms, answered_ms, ended_ms)
+VALUES (:call_id, :agent_id, :channel_id, :outcome, :cause, :rung_ms, :answered_ms, :ended_ms)`
+
+// AddLeg stores a new leg of an existing call to an existing agent and
+// returns its id. A second leg on the same channel is a conflict.
+func (db *DB) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
+	const op = "store.AddLeg"
+	subject := fmt.Sprintf("leg %q of call %q", l.ChannelID, l.CallID)
+	res, err := db.writer.NamedExecContext(ctx, addLegSQL, legToRow(l))
+	if err != nil {
+		return 0, wrapErr(op, subject, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, wrapErr(op, subject, err)
+	}
+	return id, nil
+}
+
+// updateLegSQL writes outcome, cause, answered_ms and ended_ms of one
+// call_legs row; the call, agent and channel of a leg never change.
+const updateLegSQL = `
+UPDATE call_legs
+SET outcome = :outcome, cause = :cause, answered_ms = :answered_ms, ended_ms = :ended_ms
+WHERE id = :id`
+
+// UpdateLeg stores the leg's outcome and times; NotFound when l.ID is unknown.
+func (db *DB) UpdateLeg(ctx context.Context, l hotline.CallLeg) error {
+	const op = "store.UpdateLeg"
+	subject := fmt.Sprintf("leg %d", l.ID)
+	res, err := db.writer.NamedExecContext(ctx, updateLegSQL, legToRow(l))
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return expectOneRow(op, subject, res)
+}
+
+// CallCounts summarises the calls that arrived in a period.
+type CallCounts struct {
+	Total          int                          `json:"total"`
+	Answered       int                          `json:"answered"`    // an agent answered: in progress or completed
+	Missed         int                          `json:"missed"`      // ended without an agent
+	InProgress     int                          `json:"in_progress"` // not ended: ringing or answered
+	MissedByReason map[hotline.MissedReason]int `json:"missed_by_reason"`
+}
+
+// callCountsSQL reads how many calls rows arrived since a time, by state and
+// missed reason. The period is the selective term: without statistics the
+// planner would rather scan every call through calls_by_state.
+const callCountsSQL = `
+SELECT state, missed_reason, COUNT(*) AS n
+FROM calls INDEXED BY calls_by_arrived
+WHERE arrived_ms >= ?
+GROUP BY state, missed_reason`
+
+// CallCounts counts the calls that arrived at or after since (all calls when
+// since is zero).
+func (db *DB) CallCounts(ctx context.Context, since time.Time) (CallCounts, error) {
+	const op = "store.CallCounts"
+	var groups []struct {
+		State        string `db:"state"`
+		MissedReason string `db:"missed_reason"`
+		N            int    `db:"n"`
+	}
+	if err := db.reader.SelectContext(ctx, &groups, callCountsSQL, hotline.UnixMilli(since)); err != nil {
+		return CallCounts{}, wrapErr(op, "calls", err)
+	}
+	counts := CallCounts{MissedByReason: make(map[hotline.MissedReason]int)}
+	for _, g := range groups {
+		counts.Total += g.N
+		switch hotline.CallState(g.State) {
+		case hotline.CallRinging:
+			counts.InProgress += g.N
+		case hotline.CallAnswered:
+			counts.InProgress += g.N
+			counts.Answered += g.N
+		case hotline.CallCompleted:
+			counts.Answered += g.N
+		case hotline.CallMissed:
+			counts.Missed += g.N
+			counts.MissedByReason[hotline.MissedReason(g.MissedReason)] += g.N
+		}
+	}
+	return counts, nil
+}
+
+// lastCallByNumberSQL reads the newest calls row from one caller number
+// arrived since a time.
+const lastCallByNumberSQL = `SELECT ` + callColumns + ` FROM calls
+WHERE caller_number = ? AND arrived_ms >= ?
+ORDER BY arrived_ms DESC, id DESC LIMIT 1`
+
+// LastCallByNumber returns the newest call from number that arrived at or
+// after since, without its legs; NotFound when there is none.
+func (db *DB) LastCallByNumber(ctx context.Context, number string, since time.Time) (hotline.Call, error) {
+	const op = "store.LastCallByNumber"
+	if number == "" {
+		return hotline.Call{}, hotline.Errorf(hotline.KindInvalid, op, "a caller number is required")
+	}
+	var row callRow
+	err := db.reader.GetContext(ctx, &row, lastCallByNumberSQL, number, hotline.UnixMilli(since))
+	if err != nil {
+		return hotline.Call{}, wrapErr(op, fmt.Sprintf("call from %s", number), err)
+	}
+	return row.call(), nil
+}

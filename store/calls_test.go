@@ -1,0 +1,425 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+)
+
+// testCall is a ringing hotline call from number.
+func testCall(id, number string, arrived time.Time) hotline.Call {
+	return hotline.Call{
+		ID:           id,
+		ChannelID:    "chan-" + id,
+		CallerRaw:    "+86" + number,
+		CallerNumber: number,
+		DialedNumber: "12345",
+		Line:         hotline.LineHotline,
+		State:        hotline.CallRinging,
+		ArrivedAt:    arrived,
+	}
+}
+
+// answered is c answered by agent at.
+func answered(t *testing.T, c hotline.Call, agent string, at time.Time) hotline.Call {
+	t.Helper()
+	require.NoError(t, c.Answer(agent, at))
+	return c
+}
+
+func callIDs(calls []hotline.Call) []string {
+	ids := make([]string, 0, len(calls))
+	for _, c := range calls {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// seedAgents stores available agents with the given ids.
+func (f fixture) seedAgents(t *testing.T, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		require.NoError(t, f.db.UpsertAgent(f.ctx, testAgent(id)))
+	}
+}
+
+func TestCallLifeRoundTrips(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1", "a2")
+
+	call := testCall("c1", "13900000001", t0)
+	require.NoError(t, f.db.CreateCall(f.ctx, call))
+	got, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, call, got, "ringing, no legs")
+
+	// Two agents are rung; a2 answers first.
+	legs := []hotline.CallLeg{
+		{CallID: "c1", AgentID: "a1", ChannelID: "c1-aa1", Outcome: hotline.LegRinging, RungAt: t0.Add(time.Second)},
+		{CallID: "c1", AgentID: "a2", ChannelID: "c1-aa2", Outcome: hotline.LegRinging, RungAt: t0.Add(2 * time.Second)},
+	}
+	for i := range legs {
+		legs[i].ID, err = f.db.AddLeg(f.ctx, legs[i])
+		require.NoError(t, err)
+		require.Positive(t, legs[i].ID)
+	}
+	require.NotEqual(t, legs[0].ID, legs[1].ID)
+
+	answerAt := t0.Add(8 * time.Second)
+	legs[1].Outcome, legs[1].AnsweredAt = hotline.LegAnswered, answerAt
+	legs[0].Outcome, legs[0].Cause, legs[0].EndedAt = hotline.LegCancelled, 16, answerAt
+	for _, l := range legs {
+		require.NoError(t, f.db.UpdateLeg(f.ctx, l))
+	}
+	call = answered(t, call, "a2", answerAt)
+	call.RecordingName = "rec-c1"
+	require.NoError(t, f.db.UpdateCall(f.ctx, call))
+
+	// The citizen hangs up.
+	endAt := t0.Add(5 * time.Minute)
+	call.End(endAt, "")
+	legs[1].Outcome, legs[1].EndedAt = hotline.LegCompleted, endAt
+	require.NoError(t, f.db.UpdateLeg(f.ctx, legs[1]))
+	require.NoError(t, f.db.UpdateCall(f.ctx, call))
+
+	got, err = f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	want := call
+	want.Legs = legs
+	require.Equal(t, want, got)
+	require.Equal(t, hotline.CallCompleted, got.State)
+}
+
+func TestMissedCallRoundTrips(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	call := testCall("c1", "13900000001", t0)
+	call.Line = hotline.LineComplaint
+	require.NoError(t, f.db.CreateCall(f.ctx, call))
+
+	call.End(t0.Add(40*time.Second), hotline.MissedAbandoned)
+	require.NoError(t, f.db.UpdateCall(f.ctx, call))
+
+	got, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, call, got)
+	require.Equal(t, hotline.CallMissed, got.State)
+	require.Equal(t, hotline.MissedAbandoned, got.MissedReason)
+}
+
+func TestCreateCallRefuses(t *testing.T) {
+	t.Parallel()
+	badLine := testCall("c2", "1", t0)
+	badLine.Line = "fax"
+	unknownAgent := answered(t, testCall("c2", "1", t0), "nobody", t0)
+	answeredWithoutAgent := testCall("c2", "1", t0)
+	answeredWithoutAgent.State = hotline.CallAnswered
+
+	tests := []struct {
+		name     string
+		call     hotline.Call
+		wantKind hotline.ErrorKind
+	}{
+		{"same id twice", testCall("c1", "1", t0), hotline.KindConflict},
+		{"no id", testCall("", "1", t0), hotline.KindInvalid},
+		{"no arrival time", testCall("c2", "1", time.Time{}), hotline.KindInvalid},
+		{"unknown line", badLine, hotline.KindInvalid},
+		{"unknown agent", unknownAgent, hotline.KindInvalid},
+		{"answered without an agent", answeredWithoutAgent, hotline.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			require.NoError(t, f.db.CreateCall(f.ctx, testCall("c1", "1", t0)))
+
+			err := f.db.CreateCall(f.ctx, tt.call)
+			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+			require.ErrorContains(t, err, "store.CreateCall")
+			counts, err := f.db.CallCounts(f.ctx, time.Time{})
+			require.NoError(t, err)
+			require.Equal(t, 1, counts.Total, "nothing stored")
+		})
+	}
+}
+
+// Clause 3.1: once stored, the first-responsible agent never changes.
+func TestFirstResponsibleAgentIsFinal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		agentTo string
+	}{
+		{"another agent", "a2"},
+		{"cleared", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.seedAgents(t, "a1", "a2")
+			call := testCall("c1", "13900000001", t0)
+			require.NoError(t, f.db.CreateCall(f.ctx, call))
+			call = answered(t, call, "a1", t0.Add(time.Second))
+			require.NoError(t, f.db.UpdateCall(f.ctx, call))
+
+			// The same agent again is fine: every state change carries it.
+			call.RecordingName = "rec-c1"
+			require.NoError(t, f.db.UpdateCall(f.ctx, call))
+
+			overwrite := call
+			overwrite.FirstResponsibleAgent = tt.agentTo
+			overwrite.State = hotline.CallRinging
+			err := f.db.UpdateCall(f.ctx, overwrite)
+			require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+			require.ErrorContains(t, err, "first responsible agent is a1")
+
+			// A statement outside UpdateCall is refused by the schema.
+			_, err = f.db.writer.ExecContext(f.ctx,
+				`UPDATE calls SET first_responsible_agent = ? WHERE id = 'c1'`, nullString(tt.agentTo))
+			require.Equal(t, hotline.KindConflict, hotline.KindOf(wrapErr("test", "call", err)), "%v", err)
+
+			got, err := f.db.GetCall(f.ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, call, got, "unchanged")
+		})
+	}
+}
+
+func TestUpdateCallNotFound(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	err := f.db.UpdateCall(f.ctx, testCall("nope", "1", t0))
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "%v", err)
+	require.ErrorContains(t, err, `store.UpdateCall: call "nope" not found`)
+}
+
+func TestNotFoundKinds(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1")
+	require.NoError(t, f.db.CreateCall(f.ctx, testCall("c1", "13900000001", t0)))
+
+	tests := []struct {
+		name string
+		run  func() error
+	}{
+		{"GetCall", func() error { _, err := f.db.GetCall(f.ctx, "nope"); return err }},
+		{"UpdateLeg", func() error {
+			return f.db.UpdateLeg(f.ctx, hotline.CallLeg{ID: 999, Outcome: hotline.LegBusy})
+		}},
+		{"LastCallByNumber of another number", func() error {
+			_, err := f.db.LastCallByNumber(f.ctx, "13900000002", time.Time{})
+			return err
+		}},
+		{"LastCallByNumber before since", func() error {
+			_, err := f.db.LastCallByNumber(f.ctx, "13900000001", t0.Add(time.Millisecond))
+			return err
+		}},
+		{"GetAgent", func() error { _, err := f.db.GetAgent(f.ctx, "nope"); return err }},
+		{"SetAgentState", func() error {
+			return f.db.SetAgentState(f.ctx, "nope", hotline.AgentOffline, "", t0)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.run()
+			require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "%v", err)
+			require.False(t, hotline.IsRetryable(err))
+		})
+	}
+}
+
+func TestAddLegRefuses(t *testing.T) {
+	t.Parallel()
+	leg := func(callID, agentID, channelID string) hotline.CallLeg {
+		return hotline.CallLeg{CallID: callID, AgentID: agentID, ChannelID: channelID, Outcome: hotline.LegRinging, RungAt: t0}
+	}
+	badOutcome := leg("c1", "a1", "ch2")
+	badOutcome.Outcome = "exploded"
+
+	tests := []struct {
+		name     string
+		leg      hotline.CallLeg
+		wantKind hotline.ErrorKind
+	}{
+		{"channel already used", leg("c1", "a1", "ch1"), hotline.KindConflict},
+		{"unknown call", leg("nope", "a1", "ch2"), hotline.KindInvalid},
+		{"unknown agent", leg("c1", "nobody", "ch2"), hotline.KindInvalid},
+		{"no channel", leg("c1", "a1", ""), hotline.KindInvalid},
+		{"unknown outcome", badOutcome, hotline.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.seedAgents(t, "a1")
+			require.NoError(t, f.db.CreateCall(f.ctx, testCall("c1", "1", t0)))
+			_, err := f.db.AddLeg(f.ctx, leg("c1", "a1", "ch1"))
+			require.NoError(t, err)
+
+			_, err = f.db.AddLeg(f.ctx, tt.leg)
+			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+			got, err := f.db.GetCall(f.ctx, "c1")
+			require.NoError(t, err)
+			require.Len(t, got.Legs, 1, "nothing stored")
+		})
+	}
+}
+
+func TestListCallsFilters(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1", "a2")
+	// c1..c6 arrive a minute apart; c1, c3 answered by a1, c4 by a2.
+	seed := []hotline.Call{
+		answered(t, testCall("c1", "13900000001", t0), "a1", t0.Add(5*time.Second)),
+		testCall("c2", "13900000002", t0.Add(1*time.Minute)),
+		answered(t, testCall("c3", "13900000001", t0.Add(2*time.Minute)), "a1", t0.Add(2*time.Minute+time.Second)),
+		answered(t, testCall("c4", "13900000003", t0.Add(3*time.Minute)), "a2", t0.Add(3*time.Minute+time.Second)),
+		testCall("c5", "13900000001", t0.Add(4*time.Minute)),
+		testCall("c6", "", t0.Add(5*time.Minute)),
+	}
+	seed[0].End(t0.Add(90*time.Second), "")
+	seed[1].End(t0.Add(70*time.Second), hotline.MissedNoAnswer)
+	for _, c := range seed {
+		require.NoError(t, f.db.CreateCall(f.ctx, c))
+	}
+
+	tests := []struct {
+		name     string
+		filter   CallFilter
+		wantIDs  []string
+		wantKind hotline.ErrorKind
+	}{
+		{"everything, newest first", CallFilter{}, []string{"c6", "c5", "c4", "c3", "c2", "c1"}, ""},
+		{"since is inclusive", CallFilter{Since: t0.Add(4 * time.Minute)}, []string{"c6", "c5"}, ""},
+		{"until is exclusive", CallFilter{Until: t0.Add(2 * time.Minute)}, []string{"c2", "c1"}, ""},
+		{"window", CallFilter{Since: t0.Add(time.Minute), Until: t0.Add(4 * time.Minute)}, []string{"c4", "c3", "c2"}, ""},
+		{"state", CallFilter{State: hotline.CallAnswered}, []string{"c4", "c3"}, ""},
+		{"agent", CallFilter{AgentID: "a1"}, []string{"c3", "c1"}, ""},
+		{"caller number", CallFilter{CallerNumber: "13900000001"}, []string{"c5", "c3", "c1"}, ""},
+		{"combined", CallFilter{CallerNumber: "13900000001", State: hotline.CallRinging}, []string{"c5"}, ""},
+		{"no match", CallFilter{AgentID: "nobody"}, []string{}, ""},
+		{"limit", CallFilter{Limit: 2}, []string{"c6", "c5"}, ""},
+		{"offset", CallFilter{Limit: 2, Offset: 2}, []string{"c4", "c3"}, ""},
+		{"offset past the end", CallFilter{Offset: 10}, []string{}, ""},
+		{"negative limit", CallFilter{Limit: -1}, nil, hotline.KindInvalid},
+		{"limit over the maximum", CallFilter{Limit: MaxListLimit + 1}, nil, hotline.KindInvalid},
+		{"negative offset", CallFilter{Offset: -1}, nil, hotline.KindInvalid},
+		{"until before since", CallFilter{Since: t0.Add(time.Minute), Until: t0}, nil, hotline.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			calls, err := f.db.ListCalls(f.ctx, tt.filter)
+			if tt.wantKind != "" {
+				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.wantIDs, callIDs(calls))
+		})
+	}
+
+	// Rows come back whole.
+	calls, err := f.db.ListCalls(f.ctx, CallFilter{Until: t0.Add(time.Second)})
+	require.NoError(t, err)
+	require.Equal(t, []hotline.Call{seed[0]}, calls)
+}
+
+func TestListCallsDefaultLimit(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for i := range DefaultListLimit + 1 {
+		require.NoError(t, f.db.CreateCall(f.ctx, testCall(fmt.Sprintf("c%03d", i), "1", t0.Add(time.Duration(i)*time.Second))))
+	}
+	calls, err := f.db.ListCalls(f.ctx, CallFilter{})
+	require.NoError(t, err)
+	require.Len(t, calls, DefaultListLimit)
+	require.Equal(t, fmt.Sprintf("c%03d", DefaultListLimit), calls[0].ID)
+}
+
+func TestCallCounts(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1")
+	missed := func(id string, arrived time.Time, reason hotline.MissedReason) hotline.Call {
+		c := testCall(id, "1", arrived)
+		c.End(arrived.Add(time.Minute), reason)
+		return c
+	}
+	completed := answered(t, testCall("done", "1", t0.Add(time.Hour)), "a1", t0.Add(time.Hour))
+	completed.End(t0.Add(2*time.Hour), "")
+	for _, c := range []hotline.Call{
+		missed("old", t0.Add(-time.Hour), hotline.MissedNoAnswer), // before the period
+		missed("m1", t0, hotline.MissedNoAnswer),
+		missed("m2", t0.Add(time.Minute), hotline.MissedNoAnswer),
+		missed("m3", t0.Add(2*time.Minute), hotline.MissedAfterHours),
+		completed,
+		answered(t, testCall("talking", "1", t0.Add(3*time.Hour)), "a1", t0.Add(3*time.Hour)),
+		testCall("ringing", "1", t0.Add(4*time.Hour)),
+	} {
+		require.NoError(t, f.db.CreateCall(f.ctx, c))
+	}
+
+	got, err := f.db.CallCounts(f.ctx, t0)
+	require.NoError(t, err)
+	require.Equal(t, CallCounts{
+		Total:      6,
+		Answered:   2,
+		Missed:     3,
+		InProgress: 2,
+		MissedByReason: map[hotline.MissedReason]int{
+			hotline.MissedNoAnswer:   2,
+			hotline.MissedAfterHours: 1,
+		},
+	}, got)
+
+	all, err := f.db.CallCounts(f.ctx, time.Time{})
+	require.NoError(t, err)
+	require.Equal(t, 7, all.Total)
+	require.Equal(t, 3, all.MissedByReason[hotline.MissedNoAnswer])
+}
+
+func TestLastCallByNumber(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1")
+	earlier := answered(t, testCall("c1", "13900000001", t0), "a1", t0.Add(time.Second))
+	latest := testCall("c2", "13900000001", t0.Add(time.Hour))
+	for _, c := range []hotline.Call{earlier, latest, testCall("c3", "13900000002", t0.Add(2*time.Hour))} {
+		require.NoError(t, f.db.CreateCall(f.ctx, c))
+	}
+
+	tests := []struct {
+		name     string
+		number   string
+		since    time.Time
+		want     hotline.Call
+		wantKind hotline.ErrorKind
+	}{
+		{"the newest", "13900000001", time.Time{}, latest, ""},
+		{"since is inclusive", "13900000001", t0.Add(time.Hour), latest, ""},
+		{"none since", "13900000001", t0.Add(time.Hour + time.Millisecond), hotline.Call{}, hotline.KindNotFound},
+		{"no number", "", time.Time{}, hotline.Call{}, hotline.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.db.LastCallByNumber(f.ctx, tt.number, tt.since)
+			if tt.wantKind != "" {
+				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}

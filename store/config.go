@@ -1,0 +1,46 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config says where the database lives and how long a write waits for a
+// lock held by another process.
+type Config struct {
+	// Path is the SQLite database file; its folder is created when missing.
+	// A relative path is relative to the working directory. Default
+	// "data/hotline.db".
+	Path string `yaml:"path"`
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection (e.g. `hotline migrate` run beside the service) before it
+	// fails as unavailable. Default 5s.
+	BusyTimeout time.Duration `yaml:"busy_timeout"`
+}
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.Path == "" {
+		c.Path = "data/hotline.db"
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under "store.".
+func (c Config) Validate() error {
+	switch {
+	case strings.TrimSpace(c.Path) == "":
+		return fmt.Errorf("store.path: must not be empty")
+	// The writer and the readers are separate connections: they must share
+	// one file, which an in-memory database or a URI with its own mode would
+	// break.
+	case strings.HasPrefix(c.Path, ":memory:") || strings.HasPrefix(c.Path, "file:"):
+		return fmt.Errorf("store.path: %q must be a file path, not an in-memory database or a URI", c.Path)
+	case c.BusyTimeout < time.Millisecond:
+		return fmt.Errorf("store.busy_timeout: %s must be at least 1ms", c.BusyTimeout)
+	}
+	return nil
+}

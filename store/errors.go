@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+
+	"hotline"
+)
+
+// wrapErr turns a database error into a domain error of op about subject
+// (e.g. `call "c1"`), so callers decide by kind, not by driver codes:
+//   - no row: not found;
+//   - a unique key or a rule of the schema (trigger) refuses it: conflict;
+//   - a foreign key, CHECK or NOT NULL constraint refuses it: invalid input;
+//   - the file is locked by another writer, or ctx ran out: unavailable,
+//     which is retryable.
+//
+// Errors that already carry a kind pass through unchanged.
+func wrapErr(op, subject string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return hotline.Errorf(hotline.KindNotFound, op, "%s not found", subject)
+	}
+	var domainErr *hotline.Error
+	if errors.As(err, &domainErr) {
+		return err
+	}
+	return hotline.WrapError(kindOf(err), op, fmt.Errorf("%s: %w", subject, err))
+}
+
+func kindOf(err error) hotline.ErrorKind {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return hotline.KindUnavailable
+	}
+	var sqliteErr sqlite3.Error
+	if !errors.As(err, &sqliteErr) {
+		return hotline.KindInternal
+	}
+	switch sqliteErr.Code {
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		return hotline.KindUnavailable
+	case sqlite3.ErrConstraint:
+		switch sqliteErr.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintTrigger:
+			return hotline.KindConflict
+		default:
+			return hotline.KindInvalid
+		}
+	}
+	return hotline.KindInternal
+}
+
+// expectOneRow turns an UPDATE that matched no row into NotFound.
+func expectOneRow(op, subject string, res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	if n == 0 {
+		return hotline.Errorf(hotline.KindNotFound, op, "%s not found", subject)
+	}
+	return nil
+}

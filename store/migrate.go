@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+)
+
+// The schema ships inside the binary, so a deployed service can always bring
+// its database up to the version it expects.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// newMigrationProvider builds a goose provider over the embedded migrations
+// on the writer. Migrations run on the writer's single connection, so they
+// queue behind the service's own writes instead of racing them.
+func newMigrationProvider(writer *sqlx.DB, logger *slog.Logger) (*goose.Provider, error) {
+	files, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("store: embedded migrations: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, writer.DB, files,
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("store: embedded migrations: %w", err)
+	}
+	return provider, nil
+}
+
+// Migration is one schema version shipped with the binary.
+type Migration struct {
+	Version   int64     // from the file name, e.g. 1
+	Source    string    // the file name, e.g. "00001_initial.sql"
+	Applied   bool      // whether the database has it
+	AppliedAt time.Time // when it was applied; zero while pending
+}
+
+// String reads as one line of `hotline migrate` output.
+func (m Migration) String() string {
+	if !m.Applied {
+		return m.Source + " pending"
+	}
+	return m.Source + " applied " + m.AppliedAt.UTC().Format(time.RFC3339)
+}
+
+// Migrate applies every pending migration, each in its own transaction, and
+// returns the versions it applied, oldest first; none when the database is
+// already current.
+func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
+	results, err := db.migrations.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate %s: %w", db.path, err)
+	}
+	applied := make([]int64, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, r.Source.Version)
+	}
+	version, err := db.migrations.GetDBVersion(ctx)
+	if err != nil {
+		return applied, fmt.Errorf("store: migrate %s: read the version: %w", db.path, err)
+	}
+	db.logger.Info("database schema is current", "path", db.path, "version", version, "applied", applied)
+	return applied, nil
+}
+
+// MigrationStatus lists every migration shipped with the binary, oldest
+// first, and whether the database has it.
+func (db *DB) MigrationStatus(ctx context.Context) ([]Migration, error) {
+	statuses, err := db.migrations.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migration status of %s: %w", db.path, err)
+	}
+	out := make([]Migration, 0, len(statuses))
+	for _, s := range statuses {
+		out = append(out, Migration{
+			Version:   s.Source.Version,
+			Source:    filepath.Base(s.Source.Path),
+			Applied:   s.State == goose.StateApplied,
+			AppliedAt: s.AppliedAt,
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+)
+
+// exec runs raw SQL statements on the writer for tables that have no
+// statements of their own yet, and returns the first error as the store
+// classifies it.
+func (f fixture) exec(t *testing.T, statements ...string) error {
+	t.Helper()
+	for _, s := range statements {
+		if _, err := f.db.writer.ExecContext(f.ctx, s); err != nil {
+			return wrapErr("test", s, err)
+		}
+	}
+	return nil
+}
+
+func TestAtMostOneOpenCallbackTaskPerNumber(t *testing.T) {
+	t.Parallel()
+	const insert = `INSERT INTO callback_tasks (number, state, lease_token, first_missed_ms, deadline_ms, created_ms) VALUES `
+	tests := []struct {
+		name     string
+		seed     []string
+		second   string
+		wantKind hotline.ErrorKind // "" when the second task is allowed
+	}{
+		{"second pending task", []string{insert + `('139', 'pending', NULL, 1, 2, 1)`},
+			insert + `('139', 'pending', NULL, 3, 4, 3)`, hotline.KindConflict},
+		{"pending beside dialing", []string{insert + `('139', 'dialing', 'lease-1', 1, 2, 1)`},
+			insert + `('139', 'pending', NULL, 3, 4, 3)`, hotline.KindConflict},
+		{"open beside closed ones", []string{
+			insert + `('139', 'connected', NULL, 1, 2, 1)`,
+			insert + `('139', 'unreachable', NULL, 1, 2, 1)`,
+		}, insert + `('139', 'pending', NULL, 3, 4, 3)`, ""},
+		{"another number", []string{insert + `('139', 'pending', NULL, 1, 2, 1)`},
+			insert + `('138', 'pending', NULL, 3, 4, 3)`, ""},
+		{"reopening a closed task while another is open", []string{
+			insert + `('139', 'pending', NULL, 1, 2, 1)`,
+			insert + `('139', 'closed', NULL, 1, 2, 1)`,
+		}, `UPDATE callback_tasks SET state = 'pending' WHERE state = 'closed'`, hotline.KindConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			require.NoError(t, f.exec(t, tt.seed...))
+
+			err := f.exec(t, tt.second)
+			if tt.wantKind == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+			require.ErrorContains(t, err, "callback_tasks.number")
+		})
+	}
+}
+
+func TestAtMostOneActiveCallbackAttemptPerTask(t *testing.T) {
+	t.Parallel()
+	const insert = `INSERT INTO callback_attempts (task_id, started_ms, ended_ms) VALUES `
+	tests := []struct {
+		name     string
+		seed     []string
+		second   string
+		wantKind hotline.ErrorKind // "" when the second attempt is allowed
+	}{
+		{"second active attempt", []string{insert + `(1, 10, 0)`}, insert + `(1, 20, 0)`, hotline.KindConflict},
+		{"after the first ended", []string{insert + `(1, 10, 15)`}, insert + `(1, 20, 0)`, ""},
+		{"active on another task", []string{insert + `(1, 10, 0)`}, insert + `(2, 20, 0)`, ""},
+		{"reactivating an ended attempt", []string{insert + `(1, 10, 15)`, insert + `(1, 20, 0)`},
+			`UPDATE callback_attempts SET ended_ms = 0 WHERE ended_ms = 15`, hotline.KindConflict},
+		{"an unknown task", nil, insert + `(99, 20, 0)`, hotline.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			require.NoError(t, f.exec(t,
+				`INSERT INTO callback_tasks (id, number, state, first_missed_ms, deadline_ms, created_ms) VALUES (1, '139', 'pending', 1, 2, 1)`,
+				`INSERT INTO callback_tasks (id, number, state, first_missed_ms, deadline_ms, created_ms) VALUES (2, '138', 'pending', 1, 2, 1)`,
+			))
+			require.NoError(t, f.exec(t, tt.seed...))
+
+			err := f.exec(t, tt.second)
+			if tt.wantKind == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+		})
+	}
+}
+
+// The CHECK constraints keep the enumerations in step with the domain.
+func TestSchemaChecksRefuseBadRows(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		statement string
+	}{
+		{"agent role", `INSERT INTO agents (id, name, endpoint, role, state, created_ms, updated_ms) VALUES ('x', 'X', 'PJSIP/x', 'boss', 'available', 1, 1)`},
+		{"agent skills not a JSON array", `INSERT INTO agents (id, name, endpoint, role, state, skills, created_ms, updated_ms) VALUES ('x', 'X', 'PJSIP/x', 'agent', 'available', '"pension"', 1, 1)`},
+		{"call state", `INSERT INTO calls (id, line, state, arrived_ms, updated_ms) VALUES ('x', 'hotline', 'lost', 1, 1)`},
+		{"missed reason", `INSERT INTO calls (id, line, state, missed_reason, arrived_ms, updated_ms) VALUES ('x', 'hotline', 'missed', 'bored', 1, 1)`},
+		{"a time as text (STRICT)", `INSERT INTO calls (id, line, state, arrived_ms, updated_ms) VALUES ('x', 'hotline', 'ringing', 'yesterday', 1)`},
+		{"callback state", `INSERT INTO callback_tasks (number, state, first_missed_ms, deadline_ms, created_ms) VALUES ('139', 'forgotten', 1, 2, 1)`},
+		{"dialing without a lease", `INSERT INTO callback_tasks (number, state, first_missed_ms, deadline_ms, created_ms) VALUES ('139', 'dialing', 1, 2, 1)`},
+		{"promise state", `INSERT INTO promises (call_id, agent_id, summary, state, deadline_ms, original_deadline_ms, created_ms) VALUES ('c1', 'a1', 'reply', 'maybe', 2, 2, 1)`},
+		{"recording state", `INSERT INTO recordings (name, call_id, state, format, started_ms) VALUES ('r1', 'c1', 'lost', 'wav', 1)`},
+		{"rating above 5", `INSERT INTO ratings (call_id, agent_id, score, rated_ms) VALUES ('c1', 'a1', 6, 1)`},
+		{"review score above 100", `INSERT INTO reviews (call_id, agent_id, supervisor_id, score, created_ms) VALUES ('c1', 'a1', 'a1', 101, 1)`},
+		{"referral to nobody", `INSERT INTO referrals (call_id, from_agent, requested_ms) VALUES ('c1', 'a1', 1)`},
+		{"rating of an unknown call", `INSERT INTO ratings (call_id, agent_id, score, rated_ms) VALUES ('nope', 'a1', 5, 1)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.seedAgents(t, "a1")
+			require.NoError(t, f.db.CreateCall(f.ctx, testCall("c1", "139", t0)))
+
+			err := f.exec(t, tt.statement)
+			require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
+		})
+	}
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	require.NoError(t, f.exec(t,
+		`INSERT INTO audit_log (at_ms, actor, action, object, result, prev_hash, hash) VALUES (1, 's1', 'recording.listen', 'r1', 'ok', '', 'h1')`,
+		`INSERT INTO audit_log (at_ms, actor, action, object, result, prev_hash, hash) VALUES (2, 's1', 'recording.listen', 'r2', 'ok', 'h1', 'h2')`,
+	))
+
+	for _, statement := range []string{
+		`UPDATE audit_log SET result = 'denied' WHERE id = 1`,
+		`DELETE FROM audit_log WHERE id = 2`,
+	} {
+		err := f.exec(t, statement)
+		require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+		require.ErrorContains(t, err, "append-only")
+	}
+	var rows int
+	require.NoError(t, f.db.reader.GetContext(f.ctx, &rows, `SELECT count(*) FROM audit_log WHERE result = 'ok'`))
+	require.Equal(t, 2, rows)
+}

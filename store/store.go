@@ -1,0 +1,167 @@
+// Package store keeps every fact of the hotline in SQLite: the schema and its
+// migrations, and every SQL statement the service runs.
+//
+// One writer connection serialises all writes in the process, so writers
+// queue in Go instead of failing with SQLITE_BUSY; WAL lets a separate pool of
+// read-only connections run beside it without blocking or being blocked.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/pressly/goose/v3"
+)
+
+// DB is the hotline database: one writer connection and a pool of readers
+// over the same SQLite file.
+type DB struct {
+	path       string
+	writer     *sqlx.DB
+	reader     *sqlx.DB
+	migrations *goose.Provider
+	now        func() time.Time
+	logger     *slog.Logger
+}
+
+// Option changes how Open builds a DB.
+type Option func(*DB)
+
+// WithClock sets the clock that stamps created_ms and updated_ms columns.
+// Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// Open opens (creating when missing) the database file at cfg.Path and its
+// folder. It does not migrate: call Migrate before using the statements.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (*DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("store: open %s: create its folder: %w", cfg.Path, err)
+	}
+	db := &DB{path: cfg.Path, now: time.Now, logger: logger}
+	for _, opt := range opts {
+		opt(db)
+	}
+
+	// The writer connects first so the file is in WAL mode before any
+	// reader opens it. BEGIN IMMEDIATE takes the write lock at the start of
+	// a transaction, so a transaction never fails half-way when it turns
+	// from reading to writing while another process writes.
+	writer, err := openPool(ctx, cfg, url.Values{"_txlock": {"immediate"}})
+	if err != nil {
+		return nil, err
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+
+	reader, err := openPool(ctx, cfg, url.Values{"_query_only": {"1"}})
+	if err != nil {
+		return nil, errors.Join(err, writer.Close())
+	}
+	readers := max(4, runtime.NumCPU())
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+
+	db.writer, db.reader = writer, reader
+	db.migrations, err = newMigrationProvider(writer, logger)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	logger.Debug("database opened", "path", cfg.Path, "readers", readers)
+	return db, nil
+}
+
+// openPool opens a connection pool on cfg.Path with the pragmas every
+// connection needs plus extra, and connects once to surface a bad file now.
+// The pragmas travel in the DSN so that every connection the pool opens
+// later gets them too.
+func openPool(ctx context.Context, cfg Config, extra url.Values) (*sqlx.DB, error) {
+	params := url.Values{
+		"_journal_mode": {"WAL"},
+		"_foreign_keys": {"1"},
+		"_synchronous":  {"NORMAL"},
+		"_busy_timeout": {strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)},
+	}
+	for k, v := range extra {
+		params[k] = v
+	}
+	// A file: URI with an escaped path, so '?', '#' or '%' in a folder name
+	// cannot be taken for parameters.
+	dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?" + params.Encode()
+	pool, err := sqlx.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
+	}
+	if err := pool.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open %s: %w", cfg.Path, err), pool.Close())
+	}
+	return pool, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Ping reports whether both the writer and a reader connection can be had
+// within ctx; a writer stuck behind a long transaction makes it fail, which
+// is what /readyz should say.
+func (db *DB) Ping(ctx context.Context) error {
+	const op = "store.Ping"
+	if err := db.writer.PingContext(ctx); err != nil {
+		return wrapErr(op, "writer", err)
+	}
+	if err := db.reader.PingContext(ctx); err != nil {
+		return wrapErr(op, "reader", err)
+	}
+	return nil
+}
+
+// inWriteTx runs fn in one transaction on the writer and commits when fn
+// returns nil. fn must not use the DB's other methods that write: the writer
+// has one connection and fn holds it.
+func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.writer.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		// fn's error is the one the caller needs; whether or not the
+		// rollback succeeds, nothing of the transaction is committed.
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// inReadTx runs fn in one read transaction on the reader pool, so reads that
+// belong together see one snapshot.
+func (db *DB) inReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.reader.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	// A read transaction changes nothing: rolling back only ends it.
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+// nowMs is the current time in the storage form.
+func (db *DB) nowMs() int64 { return db.now().UnixMilli() }
