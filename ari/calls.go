@@ -229,6 +229,7 @@ type call struct {
 	recording   bool
 	finished    bool
 	maxWait     *time.Timer
+	retry       *time.Timer // next ringing round
 }
 
 type leg struct {
@@ -262,6 +263,9 @@ func (c *call) run(ctx context.Context) {
 	}
 	c.maxWait = time.NewTimer(c.s.cfg.MaxWait)
 	defer c.maxWait.Stop()
+	c.retry = time.NewTimer(time.Hour)
+	c.retry.Stop()
+	defer c.retry.Stop()
 	legTimeouts := make(chan string, 16)
 	c.ringNext(ctx, legTimeouts)
 	for !c.finished {
@@ -280,6 +284,8 @@ func (c *call) run(ctx context.Context) {
 				l.rec.Outcome = hotline.LegNoAnswer
 				c.hangup(id)
 			}
+		case <-c.retry.C:
+			c.ringNext(ctx, legTimeouts)
 		case <-c.maxWait.C:
 			if c.winner == nil {
 				c.finish(ctx, hotline.MissedNoAnswer)
@@ -317,56 +323,89 @@ func (c *call) setup() error {
 	return nil
 }
 
-// ringNext rings the next available agent, or ends the call as missed when
-// nobody is left to ring.
+// ringNext rings the next available agent, least recently called first.
+// When everyone has been tried, a new round starts after a pause, until the
+// maximum wait ends the call; when nobody is on duty at all, the call is
+// missed at once (no_agent).
 func (c *call) ringNext(ctx context.Context, timeouts chan<- string) {
 	for c.winner == nil && !c.finished {
 		agent, ok := c.s.roster.Reserve(c.rec.ID, hotline.RoleAgent, c.tried)
 		if !ok {
-			if c.ringingLegs() == 0 {
+			if c.ringingLegs() > 0 {
+				return // wait for the legs ringing now
+			}
+			if !c.s.staffed() {
 				reason := hotline.MissedNoAgent
 				if len(c.tried) > 0 {
 					reason = hotline.MissedNoAnswer
 				}
 				c.finish(ctx, reason)
+				return
 			}
+			// Agents are busy or have all been tried: next round soon.
+			clear(c.tried)
+			c.retry.Reset(c.s.roundPause())
 			return
 		}
 		c.tried[agent.ID] = true
-		id := c.rec.ID + "-a" + agent.ID
-		l := &leg{rec: hotline.CallLeg{CallID: c.rec.ID, AgentID: agent.ID, ChannelID: id, Outcome: hotline.LegRinging, RungAt: c.s.now()}}
-		c.mu.Lock()
-		c.legs[id] = l
-		c.mu.Unlock()
-		c.s.cli.Dispatcher().Route(ari.ChannelKey, id, c.mb)
-		_, err := c.s.cli.ARI().Channel().Originate(nil, ari.OriginateRequest{
-			Endpoint: agent.Endpoint, Timeout: int(math.Ceil(c.s.cfg.RingTimeout.Seconds())) + 1,
-			CallerID: c.rec.CallerNumber, App: c.s.cli.Application(), AppArgs: "agent," + c.rec.ID + "," + agent.ID,
-			ChannelID: id, Originator: c.citizen,
-		})
-		if err != nil {
-			// Asterisk answers 500 "Allocation failed" when the phone is not
-			// registered: the agent is offline, whatever the roster thought.
-			l.gone, l.rec.Outcome, l.rec.EndedAt = true, hotline.LegFailed, c.s.now()
-			c.s.cli.Dispatcher().Unroute(ari.ChannelKey, id)
-			c.s.roster.Release(agent.ID, c.rec.ID)
-			if httpStatus(err) == 500 {
-				c.setAgentState(ctx, agent.ID, hotline.AgentOffline)
-			}
-			c.s.log.Warn("could not ring agent", "call", c.rec.ID, "agent", agent.ID, "err", err)
-			c.saveLeg(ctx, l, true)
-			continue
+		if c.ring(ctx, agent, timeouts) {
+			return
 		}
-		c.saveLeg(ctx, l, true)
-		l.timer = time.AfterFunc(c.s.cfg.RingTimeout, func() {
-			select {
-			case timeouts <- id:
-			default: // the call loop drains; a full buffer means it has ended
-			}
-		})
-		return
 	}
 }
+
+// ring originates a leg to agent and reports whether it is ringing.
+func (c *call) ring(ctx context.Context, agent hotline.Agent, timeouts chan<- string) bool {
+	id := c.rec.ID + "-a" + agent.ID
+	if c.legs[id] != nil {
+		id += "-" + strconv.Itoa(len(c.legs)) // a later round rings the same agent again
+	}
+	l := &leg{rec: hotline.CallLeg{CallID: c.rec.ID, AgentID: agent.ID, ChannelID: id, Outcome: hotline.LegRinging, RungAt: c.s.now()}}
+	c.mu.Lock()
+	c.legs[id] = l
+	c.mu.Unlock()
+	c.s.cli.Dispatcher().Route(ari.ChannelKey, id, c.mb)
+	_, err := c.s.cli.ARI().Channel().Originate(nil, ari.OriginateRequest{
+		Endpoint: agent.Endpoint, Timeout: int(math.Ceil(c.s.cfg.RingTimeout.Seconds())) + 1,
+		CallerID: c.rec.CallerNumber, App: c.s.cli.Application(), AppArgs: "agent," + c.rec.ID + "," + agent.ID,
+		ChannelID: id, Originator: c.citizen,
+	})
+	if err != nil {
+		// Asterisk answers 500 "Allocation failed" when the phone is not
+		// registered: the agent is offline, whatever the roster thought.
+		c.mu.Lock()
+		l.gone = true
+		c.mu.Unlock()
+		l.rec.Outcome, l.rec.EndedAt = hotline.LegFailed, c.s.now()
+		c.s.cli.Dispatcher().Unroute(ari.ChannelKey, id)
+		c.s.roster.Release(agent.ID, c.rec.ID)
+		if httpStatus(err) == 500 {
+			c.setAgentState(ctx, agent.ID, hotline.AgentOffline)
+		}
+		c.s.log.Warn("could not ring agent", "call", c.rec.ID, "agent", agent.ID, "err", err)
+		c.saveLeg(ctx, l, true)
+		return false
+	}
+	c.saveLeg(ctx, l, true)
+	l.timer = time.AfterFunc(c.s.cfg.RingTimeout, func() {
+		select {
+		case timeouts <- id:
+		default: // the call loop drains; a full buffer means it has ended
+		}
+	})
+	return true
+}
+
+// staffed reports whether any agent is on duty: available, on a call or in
+// wrap-up. Paused and offline agents do not staff the line.
+func (s *Calls) staffed() bool {
+	n := s.roster.Counts(hotline.RoleAgent)
+	return n[hotline.AgentAvailable]+n[hotline.AgentOnCall]+n[hotline.AgentWrapUp] > 0
+}
+
+// roundPause is the pause between ringing rounds, so an agent who declines
+// at once is not rung again in a tight loop.
+func (s *Calls) roundPause() time.Duration { return min(s.cfg.RingTimeout, time.Second) }
 
 func (c *call) ringingLegs() int {
 	n := 0

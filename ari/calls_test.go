@@ -74,6 +74,7 @@ func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBun
 	cli.Start(ctx)
 	t.Cleanup(func() { cli.Stop(); calls.Stop() })
 	require.NoError(t, cli.WaitConnected(withTimeout(t, 5*time.Second)))
+	require.NoError(t, fake.WaitRegistered(withTimeout(t, 5*time.Second), "hotline"))
 	return b
 }
 
@@ -142,18 +143,21 @@ func TestCallMissedOutcomes(t *testing.T) {
 		agents     []agentSpec
 		call       aritest.InboundCall
 		wantReason hotline.MissedReason
-		wantLegs   map[string]hotline.LegOutcome
+		wantLegs   map[string]hotline.LegOutcome // each agent's legs end so, or cancelled at the end
 		minWait    time.Duration
+		cfg        hari.CallConfig
 	}{
 		{
 			name:       "nobody answers within the maximum wait",
 			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{NoAnswer: true}}, {id: "1002", behavior: aritest.Behavior{NoAnswer: true}}},
 			wantReason: hotline.MissedNoAnswer,
 			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegNoAnswer, "1002": hotline.LegNoAnswer},
+			minWait:    1500 * time.Millisecond,
 		},
 		{
 			name:       "no agent on duty",
-			agents:     []agentSpec{{id: "1001", state: hotline.AgentPaused}, {id: "1002", state: hotline.AgentOffline}},
+			agents: []agentSpec{{id: "1001", state: hotline.AgentPaused},
+				{id: "1002", state: hotline.AgentOffline, behavior: aritest.Behavior{Offline: true}}},
 			wantReason: hotline.MissedNoAgent,
 			wantLegs:   map[string]hotline.LegOutcome{},
 		},
@@ -164,18 +168,24 @@ func TestCallMissedOutcomes(t *testing.T) {
 			wantReason: hotline.MissedAbandoned,
 			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegCancelled},
 			minWait:    700 * time.Millisecond,
+			cfg:        hari.CallConfig{RingTimeout: 2 * time.Second, MaxWait: 5 * time.Second},
 		},
 		{
-			name:       "busy and unreachable agents are passed over",
-			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{Busy: true}}, {id: "1002", behavior: aritest.Behavior{Offline: true}}},
+			name:       "an agent who declines is rung again each round until the maximum wait",
+			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{Busy: true}}},
 			wantReason: hotline.MissedNoAnswer,
-			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegBusy, "1002": hotline.LegFailed},
+			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegBusy},
+			minWait:    1500 * time.Millisecond,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupCalls(t, hari.CallConfig{RingTimeout: 300 * time.Millisecond, MaxWait: 1500 * time.Millisecond}, tc.agents...)
+			cfg := tc.cfg
+			if cfg.RingTimeout == 0 {
+				cfg = hari.CallConfig{RingTimeout: 300 * time.Millisecond, MaxWait: 1500 * time.Millisecond}
+			}
+			b := setupCalls(t, cfg, tc.agents...)
 			call := tc.call
 			call.Caller, call.Dialed = "13900000001", "12345"
 			_, err := b.fake.PlaceCall(call)
@@ -185,7 +195,21 @@ func TestCallMissedOutcomes(t *testing.T) {
 			require.Equal(t, hotline.CallMissed, got.State)
 			require.Equal(t, tc.wantReason, got.MissedReason)
 			require.Empty(t, got.FirstResponsibleAgent)
-			require.Equal(t, tc.wantLegs, legOutcomes(got))
+			seen := map[string]bool{}
+			for _, l := range got.Legs {
+				want, ok := tc.wantLegs[l.AgentID]
+				t.Logf("leg %s %s rung %s ended %s", l.ChannelID, l.Outcome, l.RungAt.Format("05.000"), l.EndedAt.Format("05.000"))
+				require.True(t, ok, "agent %s must not be rung", l.AgentID)
+				if l.Outcome == want {
+					seen[l.AgentID] = true
+					continue
+				}
+				require.Equal(t, hotline.LegCancelled, l.Outcome, "leg %s", l.ChannelID)
+				require.False(t, l.EndedAt.Before(got.EndedAt.Add(-time.Second)), "only the legs ringing at the end are cancelled")
+			}
+			for agent := range tc.wantLegs {
+				require.True(t, seen[agent], "agent %s has a leg that ended %s", agent, tc.wantLegs[agent])
+			}
 			require.GreaterOrEqual(t, got.WaitSeconds(), tc.minWait.Seconds())
 			require.Eventually(t, func() bool { return len(b.fake.Channels()) == 0 }, 5*time.Second, 10*time.Millisecond)
 		})
@@ -204,6 +228,17 @@ func TestOfflineAgentIsMarkedAndNextAgentRung(t *testing.T) {
 	got := b.stored(t, b.waitEnded(t).ID)
 	require.Equal(t, "1002", got.FirstResponsibleAgent)
 	require.Equal(t, map[string]hotline.LegOutcome{"1002": hotline.LegCompleted}, legOutcomes(got), "an offline agent is never rung")
+
+	// A stale roster (the phone died without Asterisk telling us yet): the
+	// originate fails with 500 Allocation failed, the agent is marked
+	// offline and the next agent is rung.
+	b.roster.SetState("1001", hotline.AgentAvailable, "")
+	b.roster.SetState("1002", hotline.AgentAvailable, "")
+	_, err = b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138001", Dialed: "12345"})
+	require.NoError(t, err)
+	got = b.stored(t, b.waitEnded(t).ID)
+	require.Equal(t, "1002", got.FirstResponsibleAgent)
+	require.Equal(t, map[string]hotline.LegOutcome{"1001": hotline.LegFailed, "1002": hotline.LegCompleted}, legOutcomes(got))
 	stored, err := b.db.GetAgent(context.Background(), "1001")
 	require.NoError(t, err)
 	require.Equal(t, hotline.AgentOffline, stored.State)

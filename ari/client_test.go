@@ -38,6 +38,7 @@ func setupClient(t *testing.T) *clientBundle {
 	b.cli.Start(context.Background())
 	t.Cleanup(b.cli.Stop)
 	waitConnected(t, b)
+	require.NoError(t, fake.WaitRegistered(withTimeout(t, 5*time.Second), "hotline"))
 	return b
 }
 
@@ -83,8 +84,11 @@ func nextEvent(t *testing.T, mb *hari.Mailbox, typ string) ari.Event {
 func TestUndecodableEventsAreDroppedAndCounted(t *testing.T) {
 	t.Parallel()
 	b := setupClient(t)
-	require.NoError(t, b.fake.SendUndecodable("ChannelCallerId"))
+	// ChannelTransfer and ApplicationRegistered (Asterisk 20/22) are beyond
+	// ari/v5 v5.3.1's decoder; ChannelCallerId is within it.
 	require.NoError(t, b.fake.SendUndecodable("ChannelTransfer"))
+	require.NoError(t, b.fake.SendRaw("hotline", []byte(`{"type":"ApplicationRegistered","application":"hotline","timestamp":"2026-11-27T05:28:25.653+0000","asterisk_id":"`+b.fake.EntityID()+`"}`)))
+	require.NoError(t, b.fake.SendUndecodable("ChannelCallerId"))
 	// The connection survives: the next call still arrives, on the same socket.
 	id, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
@@ -94,6 +98,7 @@ func TestUndecodableEventsAreDroppedAndCounted(t *testing.T) {
 	undecodable, err := b.reg.Gather()
 	require.NoError(t, err)
 	require.Equal(t, 2.0, sumCounter(undecodable, "hotline_ari_events_undecodable_total"))
+	require.Equal(t, 1.0, counterWithLabel(undecodable, "hotline_ari_events_received_total", "ChannelCallerId"))
 	require.Equal(t, 1.0, sumCounter(undecodable, "hotline_ari_connect_attempts_total"), "no reconnect was needed")
 	require.NoError(t, b.cli.Ready())
 }
