@@ -188,6 +188,7 @@ func keyLines(root *yaml.Node) keyPaths {
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
 				p := path + "[" + strconv.Itoa(i) + "]"
+				kp.byPath[p] = c.Line
 				if _, ok := kp.byLine[c.Line]; !ok {
 					kp.byLine[c.Line] = p
 				}

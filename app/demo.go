@@ -39,8 +39,8 @@ var demoAgents = []struct {
 	cfg      AgentConfig
 	behavior aritest.Behavior
 }{
-	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 12 * time.Second}},
-	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 9 * time.Second}},
+	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 8 * time.Second}},
+	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 6 * time.Second}},
 	{AgentConfig{ID: "1003", Name: "李娜", Endpoint: "PJSIP/1003", Department: "市场监管", Skills: []string{"营业执照"}}, aritest.Behavior{Busy: true}},
 	{AgentConfig{ID: "1004", Name: "刘洋", Endpoint: "PJSIP/1004", Department: "公积金", Skills: []string{"公积金"}}, aritest.Behavior{NoAnswer: true}},
 	{AgentConfig{ID: "1005", Name: "陈静", Endpoint: "PJSIP/1005", Department: "户籍", Skills: []string{"户籍"}}, aritest.Behavior{Offline: true}},
@@ -135,7 +135,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	go func() {
 		select {
 		case <-time.After(20 * time.Second):
-			fake.SetEndpoint("PJSIP/1005", aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 15 * time.Second})
+			fake.SetEndpoint("PJSIP/1005", aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 10 * time.Second})
 		case <-runCtx.Done():
 		}
 	}()
@@ -196,8 +196,12 @@ func summaryLine(ctx context.Context, svc *Service, since time.Time) string {
 		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
 	}
 	sort.Strings(reasons)
+	missed := ""
+	if len(reasons) > 0 {
+		missed = " (" + strings.Join(reasons, ", ") + ")"
+	}
 	states := svc.Roster.Counts(hotline.RoleAgent)
-	return fmt.Sprintf("%s  calls %d · answered %d · missed %d (%s) · in progress %d · agents available %d, on call %d, offline %d",
-		time.Now().Format("15:04:05"), counts.Total, counts.Answered, counts.Missed, strings.Join(reasons, ", "), counts.InProgress,
+	return fmt.Sprintf("%s  calls %d · answered %d · missed %d%s · in progress %d · agents available %d, on call %d, offline %d",
+		time.Now().Format("15:04:05"), counts.Total, counts.Answered, counts.Missed, missed, counts.InProgress,
 		states[hotline.AgentAvailable], states[hotline.AgentOnCall], states[hotline.AgentOffline])
 }

@@ -171,7 +171,7 @@ func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 		legs:    make(map[string]*leg),
 		tried:   make(map[string]bool),
 		rec: hotline.Call{
-			ID: s.newCallID(), ChannelID: ch.ID, CallerRaw: ch.Caller.Number, CallerNumber: ch.Caller.Number,
+			ID: s.newCallID(), ChannelID: ch.ID, CallerRaw: ch.Caller.Number, CallerNumber: hotline.NormalizeNumber(ch.Caller.Number).Number,
 			DialedNumber: ch.Dialplan.Exten, Line: hotline.LineHotline, State: hotline.CallRinging, ArrivedAt: s.now(),
 		},
 	}

@@ -155,7 +155,7 @@ func TestCallMissedOutcomes(t *testing.T) {
 			minWait:    1500 * time.Millisecond,
 		},
 		{
-			name:       "no agent on duty",
+			name: "no agent on duty",
 			agents: []agentSpec{{id: "1001", state: hotline.AgentPaused},
 				{id: "1002", state: hotline.AgentOffline, behavior: aritest.Behavior{Offline: true}}},
 			wantReason: hotline.MissedNoAgent,

@@ -46,6 +46,7 @@ func WithClock(now func() time.Time) Option {
 // Open opens (creating when missing) the database file at cfg.Path and its
 // folder. It does not migrate: call Migrate before using the statements.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (*DB, error) {
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

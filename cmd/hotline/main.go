@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&opts.HTTPAddr, "http", "127.0.0.1:8080", "address of the console, API and metrics")
 		fs.StringVar(&opts.ARIAddr, "ari", "127.0.0.1:8088", "address of the fake Asterisk")
 		fs.StringVar(&opts.DataDir, "data", "data/demo", "folder for the SQLite file and recordings")
-		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.5, "simulated citizen calls per second")
+		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.3, "simulated citizen calls per second")
 		fs.DurationVar(&opts.SummaryEvery, "summary", 0, "how often to print a summary line (default 5s)")
 		fs.BoolVar(&opts.Verbose, "v", false, "print the service log too")
 		if fs.Parse(args[1:]) != nil {

@@ -1,0 +1,234 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline/ari"
+	"hotline/ari/aritest"
+	"hotline/callback"
+	"hotline/store"
+	"hotline/web"
+)
+
+// runBundle is the whole service running against a fake Asterisk.
+type runBundle struct {
+	fake *aritest.Server
+	svc  *Service
+	base string
+	stop func() error
+}
+
+func testConfig(t *testing.T, ariURL string) Config {
+	return Config{
+		Log:   LogConfig{Level: "debug", Format: "text"},
+		HTTP:  web.Config{Listen: "127.0.0.1:0"},
+		ARI:   ari.Config{URL: ariURL, Password: "hotline", ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
+		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond},
+		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
+		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+		Agents: []AgentConfig{
+			{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001"},
+			{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002"},
+		},
+	}
+}
+
+func startService(t *testing.T, cfg Config) *runBundle {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *Service, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: &cfg, LogOutput: io.Discard, Started: func(s *Service) { started <- s }})
+	}()
+	b := &runBundle{stop: sync.OnceValue(func() error { cancel(); return <-done })}
+	select {
+	case b.svc = <-started:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not start")
+	}
+	t.Cleanup(func() { _ = b.stop() })
+	b.base = "http://" + b.svc.HTTPAddr
+	return b
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if v != nil {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+	}
+	return resp.StatusCode
+}
+
+func TestRunServesCallsAndBecomesReady(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{})
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	b := startService(t, testConfig(t, fake.ARIURL()))
+	require.NoError(t, b.svc.ARI.WaitConnected(context.Background()))
+	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
+
+	var ready struct{ Ready bool }
+	require.Equal(t, http.StatusOK, getJSON(t, b.base+"/readyz", &ready))
+	require.True(t, ready.Ready)
+
+	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "+86 138 0013 8000", Dialed: "12345"})
+	require.NoError(t, err)
+	var list struct {
+		Calls []struct {
+			State                 string
+			FirstResponsibleAgent string `json:"first_responsible_agent"`
+		}
+	}
+	require.Eventually(t, func() bool {
+		getJSON(t, b.base+"/api/v1/calls?state=completed", &list)
+		return len(list.Calls) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, "1001", list.Calls[0].FirstResponsibleAgent)
+
+	resp, err := http.Get(b.base + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"hotline_ari_connected 1", `hotline_calls_total{reason="",state="completed"} 1`, "go_goroutines", "process_cpu_seconds_total"} {
+		require.Contains(t, string(body), want)
+	}
+
+	var agents struct{ Agents []struct{ ID, State string } }
+	getJSON(t, b.base+"/api/v1/agents", &agents)
+	require.Equal(t, "offline", agents.Agents[1].State, "1002's phone is not registered")
+	require.NoError(t, b.stop())
+}
+
+func TestRunCallRecordsNormalisedCaller(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{})
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 50 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	b := startService(t, testConfig(t, fake.ARIURL()))
+	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
+	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "+86 138 0013 8000", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		calls, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: "completed"})
+		return err == nil && len(calls) == 1 && calls[0].CallerNumber == "13800138000" && calls[0].FirstResponsibleAgent == "1001"
+	}, 10*time.Second, 20*time.Millisecond)
+}
+
+func TestRunStartsBeforeAsteriskAndConnectsLater(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{})
+	addr := strings.TrimPrefix(fake.URL(), "http://")
+	require.NoError(t, fake.Close()) // Asterisk is down when the service starts
+	b := startService(t, testConfig(t, "http://"+addr+"/ari"))
+	var ready struct {
+		Ready  bool
+		Checks []struct {
+			Name  string
+			OK    bool
+			Error string
+		}
+	}
+	require.Equal(t, http.StatusServiceUnavailable, getJSON(t, b.base+"/readyz", &ready))
+	require.Equal(t, "ari", ready.Checks[0].Name)
+	require.Contains(t, ready.Checks[0].Error, "Asterisk unreachable")
+
+	aritest.NewTest(t, aritest.Options{Addr: addr})
+	require.NoError(t, b.svc.ARI.WaitConnected(context.Background()))
+	require.Equal(t, http.StatusOK, getJSON(t, b.base+"/readyz", &ready))
+}
+
+func TestRunStartupFailuresAreOneClearLine(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{})
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"wrong ARI password", func(c *Config) { c.ARI.Password = "wrong" }, `Asterisk rejected ARI user "hotline"`},
+		{"unreachable Redis", func(c *Config) { c.Redis.URL = "redis://127.0.0.1:1/0"; c.Redis.DialTimeout = 500 * time.Millisecond }, "redis at 127.0.0.1:1 does not answer"},
+		{"bad config", func(c *Config) { c.Calls.MaxWait = time.Millisecond }, "calls.max_wait"},
+		{"database folder is a file", func(c *Config) {
+			f := filepath.Join(t.TempDir(), "file")
+			require.NoError(t, os.WriteFile(f, nil, 0o600))
+			c.Store.Path = filepath.Join(f, "hotline.db")
+		}, "hotline.db"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t, fake.ARIURL())
+			tc.mutate(&cfg)
+			err := Run(context.Background(), Options{Config: &cfg, LogOutput: io.Discard})
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
+
+// lineWriter hands every complete line written to it to a channel.
+type lineWriter struct {
+	pw *io.PipeWriter
+}
+
+func newLineWriter(lines chan<- string) *lineWriter {
+	pr, pw := io.Pipe()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return &lineWriter{pw: pw}
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
+
+func TestDemoShowsCallsFlowing(t *testing.T) {
+	t.Parallel()
+	lines := make(chan string, 1000)
+	out := newLineWriter(lines)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Demo(ctx, DemoOptions{HTTPAddr: "127.0.0.1:0", ARIAddr: "127.0.0.1:0", DataDir: t.TempDir(),
+			CallsPerSecond: 10, SummaryEvery: 200 * time.Millisecond, Out: out})
+	}()
+	summary := regexp.MustCompile(`calls (\d+) · answered (\d+)`)
+	deadline := time.After(30 * time.Second)
+	for answered := 0; answered == 0; {
+		select {
+		case line := <-lines:
+			if m := summary.FindStringSubmatch(line); m != nil {
+				answered, _ = strconv.Atoi(m[2])
+			}
+		case err := <-done:
+			t.Fatalf("demo ended early: %v", err)
+		case <-deadline:
+			t.Fatal("the demo summary never showed an answered call")
+		}
+	}
+	cancel()
+	require.NoError(t, <-done)
+}

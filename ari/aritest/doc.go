@@ -1,0 +1,101 @@
+// Package aritest is a fake Asterisk 20 that speaks real ARI: REST under
+// /ari and the event websocket at /ari/events, so that
+// github.com/CyCoreSystems/ari/v5's native client talks to it unchanged.
+// Tests, the demo and load runs use it in place of Asterisk.
+//
+// It keeps real state (channels, bridges, playbacks, live and stored
+// recordings, endpoints, applications and their subscriptions, channel
+// variables) and behaves as the wire traces in testdata/ari-traces show:
+// the same events in the same order, the same causes, error statuses and
+// bodies, and the same header spellings (Content-type, Server,
+// Cache-Control, Location on 201, WWW-Authenticate on 401). Everything it
+// emits fits the Asterisk 22 ARI schema in testdata/ari-api-docs.
+//
+//	srv := aritest.NewTest(t, aritest.Options{})
+//	srv.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: time.Second})
+//	client, _ := native.Connect(&native.Options{Application: "hotline",
+//		URL: srv.ARIURL(), WebsocketURL: srv.WebsocketURL(),
+//		Username: "hotline", Password: "hotline"})
+//	_ = srv.WaitRegistered(ctx, "hotline")
+//	id, _ := srv.PlaceCall(aritest.InboundCall{Caller: "13800138000"})
+//
+// # Calls
+//
+// PlaceCall brings a citizen's call into Stasis (StasisStart, state Ring,
+// channel PJSIP/citizen-0000000N, an Asterisk-style uniqueid); the app
+// answers it. Calls the app originates follow the dialed endpoint's
+// Behavior: Dial "" → ringing → answer (Up, Dial ANSWER, STASISSTATUS,
+// StasisStart), or busy (17/486), not found (1/404), no answer until the
+// originate timeout (19/480, ChannelDestroyed alone), or "500 Allocation
+// failed" with no channel when the endpoint is offline or unknown. Numbers
+// on a trunk ("PJSIP/13800138000@trunk") take their own SetEndpoint entry,
+// else the trunk's SetTrunkDefault; an Unreachable number fails with cause
+// 20. An Unreachable phone endpoint has crashed instead (trace 09): it goes
+// offline with its contact Unreachable, and SetOnline(name, true) brings it
+// back; SetOnline(name, false) is a graceful un-register. Hangups follow the
+// traces: RTP statistics variables, ChannelHangupRequest (cause 32 soft for
+// the app's DELETE, no cause for the far end's BYE), ChannelLeftBridge,
+// StasisEnd, and ChannelDestroyed only for channels the app originated.
+//
+// Bridges report simple_bridge with one party, native_rtp for two parties
+// bridged directly, softmix with a recorder or a third party; events carry
+// the technology from before the change, as Asterisk's do. Recordings are
+// real WAV files (8 kHz, 16-bit, mono) in Options.RecordingsDir, as long as
+// they ran, in which each party sounds as its own tone while in the bridge.
+// Playbacks last Options.SoundDurations (default 1 s); recording:NAME plays
+// for the stored recording's length; a sound in Options.MissingSounds fails
+// at once; tone: and unknown schemes play until stopped, and an unknown
+// scheme's playback cannot be looked up, as on Asterisk.
+//
+// Not served: dialplan originates (extension without app create a channel
+// that sits in the dialplan), /channels/create, externalMedia, channel
+// hold, playback control, and recording silence detection
+// (maxSilenceSeconds is ignored). Formats other than wav answer 422;
+// ifExists "append" overwrites.
+//
+// # Faults
+//
+// FailRoute and DelayRoute act on ARI requests matching a method and a
+// path.Match pattern. DropWebsockets cuts every event websocket. While
+// RefuseConnections lasts, every open connection is closed and new TCP
+// connections are accepted and closed at once (clients see EOF or a reset,
+// not an HTTP status). Restart drops websockets and forgets channels,
+// bridges, playbacks, live recordings, applications and subscriptions;
+// endpoints, stored recordings, sent messages and the entity id stay.
+// SendUndecodable sends a schema-valid event ari/v5 v5.3.1 cannot decode
+// (ChannelTransfer, ChannelToneDetected, ApplicationRegistered,
+// ApplicationUnregistered; ChannelCallerId is accepted too, but v5.3.1
+// decodes it). SendRaw sends any bytes.
+//
+// # Simulator routes
+//
+// Under /sim, without credentials, JSON in and out. Durations are strings
+// such as "2s". Bad input answers 400, an unknown channel or endpoint 404,
+// a request the state refuses (no websocket for the app, a channel not Up)
+// 409; errors are {"error": "..."}.
+//
+//	POST /sim/calls                      {"caller":"13800138000","caller_name":"","dialed":"12345",
+//	                                      "app":"hotline","args":["inbound"],"hangup_after":"30s",
+//	                                      "dtmf":"1#","dtmf_gap":"500ms"}   → 201 {"channel_id":"…"}
+//	GET  /sim/channels                   → [ChannelInfo…]
+//	POST /sim/channels/{id}/dtmf         {"digits":"25#"}                   → 204
+//	POST /sim/channels/{id}/hangup                                          → 204 (the far end hangs up)
+//	GET  /sim/bridges                    → [BridgeInfo…]
+//	GET  /sim/playbacks                  → [PlaybackInfo…]
+//	GET  /sim/endpoints                  → [{"name","online","behavior","channel_ids"}…]
+//	PUT  /sim/endpoints/{name…}          Behavior, e.g. {"answer_after":"2s","hangup_after":"1m"} → 200
+//	                                     (name "PJSIP/1001" or "PJSIP/13800138000@trunk")
+//	POST /sim/endpoints/{name…}/online                                      → 204
+//	POST /sim/endpoints/{name…}/offline                                     → 204
+//	PUT  /sim/trunks/{name}              Behavior for the trunk's numbers   → 204
+//	GET  /sim/messages                   → [{"to","from","body","variables","at"}…]
+//	GET  /sim/recordings                 → ["name"…]
+//	POST /sim/faults                     {"kind": …}                        → 204
+//
+// Behavior on the wire: {"offline","answer_after","no_answer","busy",
+// "unreachable","not_found","hangup_after","dtmf","dtmf_gap"}. Fault
+// kinds: "drop_websockets"; "refuse_connections" with "duration";
+// "fail_route" with "method", "pattern", "status" and optional "times";
+// "delay_route" with "method", "pattern" and "duration"; "undecodable" with
+// "event_type"; "restart"; "clear".
+package aritest

@@ -1,0 +1,175 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/web"
+)
+
+// callReaderFunc adapts functions to web.CallReader.
+type callReaderFunc struct {
+	list func(context.Context, web.CallFilter) ([]hotline.Call, error)
+	get  func(context.Context, string) (hotline.Call, error)
+}
+
+func (f callReaderFunc) ListCalls(ctx context.Context, flt web.CallFilter) ([]hotline.Call, error) {
+	return f.list(ctx, flt)
+}
+func (f callReaderFunc) GetCall(ctx context.Context, id string) (hotline.Call, error) {
+	return f.get(ctx, id)
+}
+
+type agentList []hotline.Agent
+
+func (a agentList) List() []hotline.Agent { return a }
+
+type bundle struct {
+	srv     *httptest.Server
+	filters chan web.CallFilter
+	ariErr  error
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	b := &bundle{filters: make(chan web.CallFilter, 4)}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_test_total", Help: "t"}))
+	s, err := web.New(web.Config{}, web.Deps{
+		Checks: []web.Check{
+			{Name: "ari", Fn: func(context.Context) error { return b.ariErr }},
+			{Name: "database", Fn: func(context.Context) error { return nil }},
+		},
+		Calls: callReaderFunc{
+			list: func(_ context.Context, f web.CallFilter) ([]hotline.Call, error) {
+				b.filters <- f
+				return []hotline.Call{{ID: "c1", State: hotline.CallMissed, MissedReason: hotline.MissedAbandoned}}, nil
+			},
+			get: func(_ context.Context, id string) (hotline.Call, error) {
+				if id == "c1" {
+					return hotline.Call{ID: "c1", FirstResponsibleAgent: "1001"}, nil
+				}
+				return hotline.Call{}, hotline.Errorf(hotline.KindNotFound, "store.GetCall", "call %q not found", id)
+			},
+		},
+		Agents:   agentList{{ID: "1001", Name: "张伟", State: hotline.AgentAvailable}},
+		Gatherer: reg,
+	}, nil)
+	require.NoError(t, err)
+	b.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func (b *bundle) get(t *testing.T, path string) (int, map[string]any, string) {
+	t.Helper()
+	resp, err := http.Get(b.srv.URL + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var body map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		require.NoError(t, json.Unmarshal(raw, &body))
+	}
+	return resp.StatusCode, body, string(raw)
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	status, body, _ := b.get(t, "/healthz")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "ok", body["status"])
+
+	status, body, _ = b.get(t, "/readyz")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, true, body["ready"])
+
+	b.ariErr = errors.New("ARI not connected yet")
+	status, body, _ = b.get(t, "/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, false, body["ready"])
+	checks := body["checks"].([]any)
+	require.Equal(t, map[string]any{"name": "ari", "ok": false, "error": "ARI not connected yet"}, checks[0])
+
+	status, _, raw := b.get(t, "/metrics")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, raw, "hotline_test_total 0")
+}
+
+func TestCallsAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	status, body, _ := b.get(t, "/api/v1/calls?state=missed&agent=1001&number=13800138000&limit=5&since=2026-11-27T08:30:00%2B08:00")
+	require.Equal(t, http.StatusOK, status)
+	require.Len(t, body["calls"], 1)
+	f := <-b.filters
+	require.Equal(t, web.CallFilter{State: hotline.CallMissed, Agent: "1001", Number: "13800138000", Limit: 5,
+		Since: time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)}, web.CallFilter{State: f.State, Agent: f.Agent, Number: f.Number, Limit: f.Limit, Since: f.Since.UTC()})
+
+	status, body, _ = b.get(t, "/api/v1/calls/c1")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "1001", body["first_responsible_agent"])
+
+	status, body, _ = b.get(t, "/api/v1/agents")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "张伟", body["agents"].([]any)[0].(map[string]any)["name"])
+}
+
+func TestAPIErrorsAreClearJSON(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cases := []struct {
+		path   string
+		status int
+		kind   string
+		msg    string
+	}{
+		{"/api/v1/calls/nope", http.StatusNotFound, "not_found", `call "nope" not found`},
+		{"/api/v1/calls?limit=0", http.StatusBadRequest, "invalid", `limit "0" must be a number from 1 to 1000`},
+		{"/api/v1/calls?state=lost", http.StatusBadRequest, "invalid", "state \"lost\" must be one of"},
+		{"/api/v1/calls?since=yesterday", http.StatusBadRequest, "invalid", "RFC 3339"},
+		{"/api/v1/nothing", http.StatusNotFound, "not_found", "no such API route"},
+	}
+	for _, tc := range cases {
+		status, body, _ := b.get(t, tc.path)
+		require.Equal(t, tc.status, status, tc.path)
+		require.Equal(t, tc.kind, body["kind"], tc.path)
+		require.Contains(t, body["error"], tc.msg, tc.path)
+	}
+}
+
+func TestStatusTableCoversEveryKind(t *testing.T) {
+	t.Parallel()
+	want := map[hotline.ErrorKind]int{
+		hotline.KindInvalid: 400, hotline.KindUnauthorized: 401, hotline.KindForbidden: 403, hotline.KindNotFound: 404,
+		hotline.KindConflict: 409, hotline.KindInternal: 500, hotline.KindUnavailable: 503,
+	}
+	for kind, status := range want {
+		require.Equal(t, status, web.StatusOf(hotline.Errorf(kind, "op", "x")), kind)
+	}
+	require.Equal(t, 500, web.StatusOf(errors.New("plain")))
+}
+
+func TestConsoleIsServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	status, _, raw := b.get(t, "/")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, raw, "政务服务热线")
+	status, _, raw = b.get(t, "/console.js")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, raw, "/api/v1/calls")
+}
