@@ -48,6 +48,9 @@ func (c RedisConfig) Validate() error {
 // and checks that it answers. The returned func closes both.
 func OpenRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	cfg.SetDefaults()
+	// go-redis prints its own pool errors to stderr; route them into our
+	// structured log, where the caller's one error line is the summary.
+	redis.SetLogger(redisLogger{log.With("component", "redis")})
 	url := cfg.URL
 	var embedded *miniredis.Miniredis
 	if url == "" {
@@ -77,4 +80,10 @@ func OpenRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (redis.Un
 		return nil, nil, fmt.Errorf("redis at %s does not answer: %w", opts.Addr, err)
 	}
 	return client, closeAll, nil
+}
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
 }
