@@ -43,12 +43,16 @@ type Call struct {
 	MissedReason MissedReason `json:"missed_reason,omitempty"`
 	// FirstResponsibleAgent is the first agent who answered (clause 3.1); it
 	// never changes once set, through referrals and callbacks.
-	FirstResponsibleAgent string    `json:"first_responsible_agent,omitempty"`
-	RecordingName         string    `json:"recording_name,omitempty"`
-	ArrivedAt             time.Time `json:"arrived_at"`
-	AnsweredAt            time.Time `json:"answered_at,omitzero"`
-	EndedAt               time.Time `json:"ended_at,omitzero"`
-	Legs                  []CallLeg `json:"legs,omitempty"`
+	FirstResponsibleAgent string `json:"first_responsible_agent,omitempty"`
+	RecordingName         string `json:"recording_name,omitempty"`
+	// VoicemailName is the citizen's message left after hours, if any.
+	VoicemailName string     `json:"voicemail_name,omitempty"`
+	ArrivedAt     time.Time  `json:"arrived_at"`
+	AnsweredAt    time.Time  `json:"answered_at,omitzero"`
+	EndedAt       time.Time  `json:"ended_at,omitzero"`
+	Legs          []CallLeg  `json:"legs,omitempty"`
+	Referrals     []Referral `json:"referrals,omitempty"`
+	Rating        *Rating    `json:"rating,omitempty"`
 }
 
 // WaitSeconds is how long the citizen waited for an agent (until answer, or
@@ -128,4 +132,29 @@ type CallLeg struct {
 	RungAt     time.Time  `json:"rung_at"`
 	AnsweredAt time.Time  `json:"answered_at,omitzero"`
 	EndedAt    time.Time  `json:"ended_at,omitzero"`
+}
+
+// ReferralOutcome is how a referral (transfer) to another agent ended.
+type ReferralOutcome string
+
+const (
+	ReferralRinging  ReferralOutcome = "ringing"
+	ReferralAnswered ReferralOutcome = "answered" // the target joined the citizen's bridge
+	// ReferralHandover: the target did not answer; the citizen went back to
+	// the referring agent and the target owes a handover (5.2.2).
+	ReferralHandover  ReferralOutcome = "handover"
+	ReferralCancelled ReferralOutcome = "cancelled" // the call ended first
+)
+
+// Referral is one link in a call's chain of referrals (5.1.2, 5.2.2). The
+// call's first-responsible agent never changes through referrals.
+type Referral struct {
+	ID           int64           `json:"id"`
+	CallID       string          `json:"call_id"`
+	FromAgent    string          `json:"from_agent"`
+	ToAgent      string          `json:"to_agent,omitempty"` // chosen agent (set once rung for a department)
+	ToDepartment string          `json:"to_department,omitempty"`
+	Outcome      ReferralOutcome `json:"outcome"`
+	RequestedAt  time.Time       `json:"requested_at"`
+	EndedAt      time.Time       `json:"ended_at,omitzero"`
 }

@@ -11,9 +11,10 @@ import (
 // agent at once and an agent on a call, in wrap-up, paused or offline is
 // never rung. The store keeps the durable copy of each state.
 type Roster struct {
-	mu     sync.Mutex
-	now    Clock
-	agents map[string]*rosterEntry
+	mu          sync.Mutex
+	now         Clock
+	agents      map[string]*rosterEntry
+	lastOffered map[Role]string // round-robin memory
 }
 
 type rosterEntry struct {
@@ -24,7 +25,7 @@ type rosterEntry struct {
 
 // NewRoster returns a roster of agents with their current states.
 func NewRoster(now Clock, agents []Agent) *Roster {
-	r := &Roster{now: now, agents: make(map[string]*rosterEntry, len(agents))}
+	r := &Roster{now: now, agents: make(map[string]*rosterEntry, len(agents)), lastOffered: map[Role]string{}}
 	for _, a := range agents {
 		r.agents[a.ID] = &rosterEntry{agent: a}
 	}
@@ -66,27 +67,90 @@ func (r *Roster) List() []Agent {
 	return out
 }
 
-// Reserve picks the available, not-ringing agent of role who finished a
-// call longest ago, skipping ids in exclude, and marks it ringing for
-// callID. It reports false when nobody can be rung.
-func (r *Roster) Reserve(callID string, role Role, exclude map[string]bool) (Agent, bool) {
+// Strategy is how agents are chosen when a call rings.
+type Strategy string
+
+const (
+	// LeastRecent rings one agent at a time, the one whose last call ended
+	// longest ago first.
+	LeastRecent Strategy = "least_recent"
+	// RoundRobin rings one agent at a time in id order, starting after the
+	// agent who was offered the previous call (the roster remembers).
+	RoundRobin Strategy = "round_robin"
+	// RingAll rings every available agent at once; the first to answer wins.
+	RingAll Strategy = "ring_all"
+)
+
+// Valid reports whether s is a known strategy.
+func (s Strategy) Valid() bool { return s == LeastRecent || s == RoundRobin || s == RingAll }
+
+// Filter narrows the agents a reservation may pick; nil allows all.
+type Filter func(Agent) bool
+
+// InDepartment allows agents of department dept.
+func InDepartment(dept string) Filter { return func(a Agent) bool { return a.Department == dept } }
+
+// Reserve picks agents of role for callID by strategy, skipping ids in
+// exclude and agents the filter refuses, and marks each ringing so no other
+// call rings them. RingAll returns every ringable agent; the others return
+// at most one. An empty result means nobody can be rung now.
+func (r *Roster) Reserve(callID string, role Role, strategy Strategy, exclude map[string]bool, filter Filter) []Agent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var best *rosterEntry
+	var candidates []*rosterEntry
 	for _, e := range r.agents {
-		if e.agent.Role != role || !e.agent.Ringable() || e.ringing != "" || exclude[e.agent.ID] {
+		if e.agent.Role != role || !e.agent.Ringable() || e.ringing != "" || exclude[e.agent.ID] || (filter != nil && !filter(e.agent)) {
 			continue
 		}
-		if best == nil || e.lastCallAt.Before(best.lastCallAt) ||
-			(e.lastCallAt.Equal(best.lastCallAt) && e.agent.ID < best.agent.ID) {
-			best = e
-		}
+		candidates = append(candidates, e)
 	}
-	if best == nil {
+	if len(candidates) == 0 {
+		return nil
+	}
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].agent.ID < candidates[j].agent.ID })
+	var picked []*rosterEntry
+	switch strategy {
+	case RingAll:
+		picked = candidates
+	case RoundRobin:
+		next := candidates[0]
+		for _, e := range candidates {
+			if e.agent.ID > r.lastOffered[role] {
+				next = e
+				break
+			}
+		}
+		picked = []*rosterEntry{next}
+	default:
+		best := candidates[0]
+		for _, e := range candidates[1:] {
+			if e.lastCallAt.Before(best.lastCallAt) {
+				best = e
+			}
+		}
+		picked = []*rosterEntry{best}
+	}
+	out := make([]Agent, len(picked))
+	for i, e := range picked {
+		e.ringing = callID
+		out[i] = e.agent
+		r.lastOffered[role] = e.agent.ID
+	}
+	return out
+}
+
+// ReserveAgent reserves one named agent for callID, as sticky routing and
+// referrals to a person need. It reports false when that agent cannot be
+// rung now.
+func (r *Roster) ReserveAgent(id, callID string) (Agent, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.agents[id]
+	if !ok || !e.agent.Ringable() || e.ringing != "" {
 		return Agent{}, false
 	}
-	best.ringing = callID
-	return best.agent, true
+	e.ringing = callID
+	return e.agent, true
 }
 
 // Release ends callID's reservation of agent id without a call (the leg

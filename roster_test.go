@@ -35,9 +35,13 @@ func TestRosterReserveSkipsUnringableAgents(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := hotline.NewRoster(clock, tc.agents)
-			got, ok := r.Reserve("call1", hotline.RoleAgent, tc.exclude)
-			require.Equal(t, tc.want != "", ok)
-			require.Equal(t, tc.want, got.ID)
+			got := r.Reserve("call1", hotline.RoleAgent, hotline.LeastRecent, tc.exclude, nil)
+			if tc.want == "" {
+				require.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			require.Equal(t, tc.want, got[0].ID)
 		})
 	}
 }
@@ -46,15 +50,15 @@ func TestRosterNeverRingsOneAgentForTwoCalls(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	r := hotline.NewRoster(func() time.Time { return now }, []hotline.Agent{agent("1001", hotline.AgentAvailable)})
-	a, ok := r.Reserve("call1", hotline.RoleAgent, nil)
-	require.True(t, ok)
-	_, ok = r.Reserve("call2", hotline.RoleAgent, nil)
-	require.False(t, ok, "agent ringing for call1 must not be rung for call2")
-	r.Release(a.ID, "call2") // another call's release does not free it
-	_, ok = r.Reserve("call2", hotline.RoleAgent, nil)
+	a := r.Reserve("call1", hotline.RoleAgent, hotline.RingAll, nil, nil)
+	require.Len(t, a, 1)
+	require.Empty(t, r.Reserve("call2", hotline.RoleAgent, hotline.RingAll, nil, nil), "agent ringing for call1 must not be rung for call2")
+	_, ok := r.ReserveAgent("1001", "call2")
 	require.False(t, ok)
-	r.Release(a.ID, "call1")
-	_, ok = r.Reserve("call2", hotline.RoleAgent, nil)
+	r.Release(a[0].ID, "call2") // another call's release does not free it
+	require.Empty(t, r.Reserve("call2", hotline.RoleAgent, hotline.LeastRecent, nil, nil))
+	r.Release(a[0].ID, "call1")
+	_, ok = r.ReserveAgent("1001", "call2")
 	require.True(t, ok)
 }
 
@@ -63,12 +67,49 @@ func TestRosterPrefersLeastRecentlyCalled(t *testing.T) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	r := hotline.NewRoster(func() time.Time { return now }, []hotline.Agent{
 		agent("1001", hotline.AgentAvailable), agent("1002", hotline.AgentAvailable)})
-	a, _ := r.Reserve("c1", hotline.RoleAgent, nil)
-	require.Equal(t, "1001", a.ID)
+	a := r.Reserve("c1", hotline.RoleAgent, hotline.LeastRecent, nil, nil)
+	require.Equal(t, "1001", a[0].ID)
 	r.SetState("1001", hotline.AgentOnCall, "")
 	now = now.Add(time.Minute)
 	r.SetState("1001", hotline.AgentAvailable, "")
-	b, _ := r.Reserve("c2", hotline.RoleAgent, nil)
-	require.Equal(t, "1002", b.ID, "1002 has never had a call, so it goes first")
+	b := r.Reserve("c2", hotline.RoleAgent, hotline.LeastRecent, nil, nil)
+	require.Equal(t, "1002", b[0].ID, "1002 has never had a call, so it goes first")
 	require.Equal(t, map[hotline.AgentState]int{hotline.AgentAvailable: 2}, r.Counts(hotline.RoleAgent))
+}
+
+func TestRosterStrategies(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	three := func() []hotline.Agent {
+		return []hotline.Agent{agent("1001", hotline.AgentAvailable), agent("1002", hotline.AgentAvailable), agent("1003", hotline.AgentAvailable)}
+	}
+	ids := func(as []hotline.Agent) []string {
+		out := []string{}
+		for _, a := range as {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+
+	r := hotline.NewRoster(clock, three())
+	require.Equal(t, []string{"1001", "1002", "1003"}, ids(r.Reserve("c1", hotline.RoleAgent, hotline.RingAll, nil, nil)))
+
+	r = hotline.NewRoster(clock, three())
+	var order []string
+	for range 4 {
+		got := r.Reserve("c", hotline.RoleAgent, hotline.RoundRobin, nil, nil)
+		require.Len(t, got, 1)
+		order = append(order, got[0].ID)
+		r.Release(got[0].ID, "c")
+	}
+	require.Equal(t, []string{"1001", "1002", "1003", "1001"}, order, "round robin remembers where it stopped")
+
+	r = hotline.NewRoster(clock, []hotline.Agent{
+		{ID: "a", Name: "a", Endpoint: "PJSIP/a", Role: hotline.RoleAgent, State: hotline.AgentAvailable, Department: "社保"},
+		{ID: "b", Name: "b", Endpoint: "PJSIP/b", Role: hotline.RoleAgent, State: hotline.AgentAvailable, Department: "户籍"},
+	})
+	require.Equal(t, []string{"b"}, ids(r.Reserve("c", hotline.RoleAgent, hotline.RingAll, nil, hotline.InDepartment("户籍"))))
+	require.True(t, hotline.RingAll.Valid())
+	require.False(t, hotline.Strategy("random").Valid())
 }

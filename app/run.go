@@ -43,6 +43,7 @@ type Service struct {
 	Roster   *hotline.Roster
 	ARI      *ari.Client
 	Calls    *ari.Calls
+	Calendar *hotline.Calendar
 	Redis    redis.UniversalClient
 	Registry *prometheus.Registry
 }
@@ -98,10 +99,18 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		log.Warn("Asterisk not reachable yet; connecting in the background", "err", err)
 	}
-	calls, err := ari.NewCalls(cli, db, roster, cfg.Calls, log, now, reg)
+	calendar, err := hotline.NewCalendar(cfg.Calendar)
 	if err != nil {
 		return err
 	}
+	if last := calendar.HolidayDataLastYear(); last != 0 && now().Year() > last {
+		log.Warn("the national holiday data ends before this year; only the weekly hours and local overrides apply", "last_year", last)
+	}
+	calls, err := ari.NewCalls(cli, db, roster, calendar, cfg.Calls, log, now, reg)
+	if err != nil {
+		return err
+	}
+	staffing := ari.NewStaffingCheck(roster, calendar, 0, log, now, reg)
 
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
 		Checks: []web.Check{
@@ -111,6 +120,8 @@ func Run(ctx context.Context, opts Options) error {
 		},
 		Calls:    callReader{db},
 		Agents:   roster,
+		Control:  calls,
+		Referrer: calls,
 		Gatherer: reg,
 	}, log)
 	if err != nil {
@@ -121,10 +132,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	calls.Start(ctx)
 	cli.Start(ctx)
+	staffing.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
-		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Redis: rdb, Registry: reg})
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Redis: rdb, Registry: reg})
 	}
 	<-ctx.Done()
 
@@ -132,6 +144,7 @@ func Run(ctx context.Context, opts Options) error {
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Stop(stopCtx)
+	staffing.Stop()
 	cli.Stop()
 	calls.Stop()
 	return nil

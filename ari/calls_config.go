@@ -2,35 +2,126 @@ package ari
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"hotline"
 )
 
 // CallConfig shapes how inbound calls are handled.
 type CallConfig struct {
-	// RingTimeout is how long one agent's phone rings before the next agent
-	// is tried. Default 15s.
+	// HotlineNumbers are the dialed numbers (the dialplan's extension) of the
+	// consultation hotline, answered by agents. Default ["12345"]. A call to
+	// a number in neither list is treated as a hotline call.
+	HotlineNumbers []string `yaml:"hotline_numbers"`
+	// ComplaintNumbers are the dialed numbers of the complaint line
+	// (7.1.2), answered by supervisors. Default none.
+	ComplaintNumbers []string `yaml:"complaint_numbers"`
+	// Strategy picks agents: least_recent (default), round_robin or ring_all.
+	Strategy hotline.Strategy `yaml:"strategy"`
+	// RingTimeout is how long one ringing round lasts before the next agent
+	// (or round) is tried. Default 15s.
 	RingTimeout time.Duration `yaml:"ring_timeout"`
 	// MaxWait is how long a citizen waits for an agent before the call is
-	// missed (reason no_answer) and queued for a callback. Default 60s.
+	// missed (reason no_answer) and owed a callback. Default 60s.
 	MaxWait time.Duration `yaml:"max_wait"`
+	// Sticky rings a repeat caller's responsible agent alone first when the
+	// citizen has an open matter: an open promise or callback, or a call in
+	// the last StickyDays days (4.1.1 盯办到底). Default true.
+	Sticky *bool `yaml:"sticky"`
+	// StickyRing is how long the responsible agent rings alone. Default 20s.
+	StickyRing time.Duration `yaml:"sticky_ring"`
+	// StickyDays is how far back a previous call makes a matter open. Default 7.
+	StickyDays int `yaml:"sticky_days"`
 	// WrapUp is how long an agent stays in wrap-up after a call before being
 	// rung again. Default 10s.
 	WrapUp time.Duration `yaml:"wrap_up"`
-	// Record says whether every call's bridge is recorded (clause 7.1.3
-	// requires it; switch off only for load tests). Default true.
+	// Record says whether every call's bridge is recorded, from answer to
+	// hangup (7.1.3). Switch off only for load tests. Default true.
 	Record *bool `yaml:"record"`
 	// MOHClass is the music-on-hold class played while agents ring; "" is
 	// Asterisk's default class.
 	MOHClass string `yaml:"moh_class"`
+	// PromptTimeout bounds every prompt: Asterisk never finishes a playback
+	// of an unknown media scheme. Default 30s.
+	PromptTimeout time.Duration `yaml:"prompt_timeout"`
+	// SurveyTimeout is how long the citizen has to press a digit after the
+	// survey prompt (7.2). Default 10s.
+	SurveyTimeout time.Duration `yaml:"survey_timeout"`
+	// VoicemailMax bounds the message a citizen may leave after hours.
+	// Default 60s.
+	VoicemailMax time.Duration `yaml:"voicemail_max"`
+	// Prompts are the sounds the citizen hears, each with its Chinese text.
+	Prompts Prompts `yaml:"prompts"`
+}
+
+// Prompt is one sound played to citizens: an Asterisk media URI and the
+// Chinese text it speaks, kept side by side so the sound files can be made
+// from the texts.
+type Prompt struct {
+	Sound string `yaml:"sound"` // e.g. "sound:hotline/greeting"
+	Text  string `yaml:"text"`
+}
+
+// Prompts are every sound of the call flow.
+type Prompts struct {
+	Greeting        Prompt `yaml:"greeting"`
+	RecordingNotice Prompt `yaml:"recording_notice"`
+	AfterHours      Prompt `yaml:"after_hours"`
+	Apology         Prompt `yaml:"apology"` // nobody could take the call; we will call back
+	Survey          Prompt `yaml:"survey"`
+	SurveyInvalid   Prompt `yaml:"survey_invalid"`
+	SurveyThanks    Prompt `yaml:"survey_thanks"`
+	Complaint       Prompt `yaml:"complaint"` // greeting of the complaint line
+}
+
+// DefaultPrompts are the prompts' sounds and texts unless configured.
+var DefaultPrompts = Prompts{
+	Greeting:        Prompt{"sound:hotline/greeting", "您好，欢迎致电政务服务热线。"},
+	RecordingNotice: Prompt{"sound:hotline/recording-notice", "为保证服务质量，您的通话将被录音。正在为您转接工作人员，请稍候。"},
+	AfterHours:      Prompt{"sound:hotline/after-hours", "您好，现在是非工作时间。我们将在工作时间内尽快给您回电。如需留言，请在提示音后说话，按井号键结束。"},
+	Apology:         Prompt{"sound:hotline/apology", "很抱歉，工作人员暂时无法接听您的来电。我们已记录您的号码，将尽快给您回电。"},
+	Survey:          Prompt{"sound:hotline/survey", "请对本次服务进行评价：非常满意请按1，满意请按2，基本满意请按3，不满意请按4，非常不满意请按5。"},
+	SurveyInvalid:   Prompt{"sound:hotline/survey-invalid", "您的输入有误，请按1到5之间的数字。"},
+	SurveyThanks:    Prompt{"sound:hotline/survey-thanks", "感谢您的评价，再见。"},
+	Complaint:       Prompt{"sound:hotline/complaint", "您好，这里是政务服务投诉监督电话，您的通话将被录音，正在为您转接督察人员，请稍候。"},
+}
+
+// each lists the prompts with their YAML keys, for defaults and validation.
+func (p *Prompts) each(fn func(key string, pr *Prompt)) {
+	fn("greeting", &p.Greeting)
+	fn("recording_notice", &p.RecordingNotice)
+	fn("after_hours", &p.AfterHours)
+	fn("apology", &p.Apology)
+	fn("survey", &p.Survey)
+	fn("survey_invalid", &p.SurveyInvalid)
+	fn("survey_thanks", &p.SurveyThanks)
+	fn("complaint", &p.Complaint)
 }
 
 // SetDefaults fills unset fields.
 func (c *CallConfig) SetDefaults() {
+	if c.HotlineNumbers == nil {
+		c.HotlineNumbers = []string{"12345"}
+	}
+	if c.Strategy == "" {
+		c.Strategy = hotline.LeastRecent
+	}
 	if c.RingTimeout == 0 {
 		c.RingTimeout = 15 * time.Second
 	}
 	if c.MaxWait == 0 {
 		c.MaxWait = 60 * time.Second
+	}
+	if c.Sticky == nil {
+		on := true
+		c.Sticky = &on
+	}
+	if c.StickyRing == 0 {
+		c.StickyRing = 20 * time.Second
+	}
+	if c.StickyDays == 0 {
+		c.StickyDays = 7
 	}
 	if c.WrapUp == 0 {
 		c.WrapUp = 10 * time.Second
@@ -39,17 +130,83 @@ func (c *CallConfig) SetDefaults() {
 		on := true
 		c.Record = &on
 	}
+	if c.PromptTimeout == 0 {
+		c.PromptTimeout = 30 * time.Second
+	}
+	if c.SurveyTimeout == 0 {
+		c.SurveyTimeout = 10 * time.Second
+	}
+	if c.VoicemailMax == 0 {
+		c.VoicemailMax = 60 * time.Second
+	}
+	defaults := DefaultPrompts
+	c.Prompts.each(func(key string, pr *Prompt) {
+		defaults.each(func(dkey string, d *Prompt) {
+			if dkey != key {
+				return
+			}
+			if pr.Sound == "" {
+				pr.Sound = d.Sound
+			}
+			if pr.Text == "" {
+				pr.Text = d.Text
+			}
+		})
+	})
 }
 
 // Validate reports the first bad field, named by its YAML key under "calls.".
 func (c CallConfig) Validate() error {
-	switch {
-	case c.RingTimeout < 100*time.Millisecond:
-		return fmt.Errorf("calls.ring_timeout: %s is shorter than 100ms", c.RingTimeout)
-	case c.MaxWait < c.RingTimeout:
-		return fmt.Errorf("calls.max_wait: %s must not be shorter than calls.ring_timeout (%s)", c.MaxWait, c.RingTimeout)
-	case c.WrapUp < 0:
-		return fmt.Errorf("calls.wrap_up: must not be negative")
+	lines := map[string]string{}
+	for key, nums := range map[string][]string{"hotline_numbers": c.HotlineNumbers, "complaint_numbers": c.ComplaintNumbers} {
+		for i, n := range nums {
+			if n == "" || strings.ContainsAny(n, " ,/") {
+				return fmt.Errorf("calls.%s[%d]: %q is not a dialed number", key, i, n)
+			}
+			if other, dup := lines[n]; dup {
+				return fmt.Errorf("calls.%s[%d]: %q is also in calls.%s", key, i, n, other)
+			}
+			lines[n] = key
+		}
 	}
-	return nil
+	var err error
+	switch {
+	case !c.Strategy.Valid():
+		err = fmt.Errorf("calls.strategy: %q must be least_recent, round_robin or ring_all", c.Strategy)
+	case c.RingTimeout < 100*time.Millisecond:
+		err = fmt.Errorf("calls.ring_timeout: %s is shorter than 100ms", c.RingTimeout)
+	case c.MaxWait < c.RingTimeout:
+		err = fmt.Errorf("calls.max_wait: %s must not be shorter than calls.ring_timeout (%s)", c.MaxWait, c.RingTimeout)
+	case c.StickyRing < 0:
+		err = fmt.Errorf("calls.sticky_ring: must not be negative")
+	case c.StickyDays < 0:
+		err = fmt.Errorf("calls.sticky_days: must not be negative")
+	case c.WrapUp < 0:
+		err = fmt.Errorf("calls.wrap_up: must not be negative")
+	case c.PromptTimeout <= 0:
+		err = fmt.Errorf("calls.prompt_timeout: must be positive")
+	case c.SurveyTimeout <= 0:
+		err = fmt.Errorf("calls.survey_timeout: must be positive")
+	case c.VoicemailMax < 0:
+		err = fmt.Errorf("calls.voicemail_max: must not be negative")
+	}
+	if err != nil {
+		return err
+	}
+	c.Prompts.each(func(key string, pr *Prompt) {
+		if err == nil && !strings.Contains(pr.Sound, ":") {
+			err = fmt.Errorf("calls.prompts.%s.sound: %q must be a media URI such as sound:hotline/%s", key, pr.Sound, key)
+		}
+	})
+	return err
+}
+
+// lineFor says which line a dialed number belongs to.
+func (c CallConfig) lineFor(dialed string) hotline.Line {
+	for _, n := range c.ComplaintNumbers {
+		if n == dialed {
+			return hotline.LineComplaint
+		}
+	}
+	return hotline.LineHotline
 }

@@ -2,7 +2,9 @@ package ari_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,13 +29,29 @@ type callBundle struct {
 }
 
 type agentSpec struct {
-	id       string
-	behavior aritest.Behavior
-	state    hotline.AgentState
+	id         string
+	behavior   aritest.Behavior
+	state      hotline.AgentState
+	role       hotline.Role
+	department string
+}
+
+// flowOptions shape a call-flow test beyond the call config.
+type flowOptions struct {
+	hours hari.Hours       // nil: always open
+	now   func() time.Time // nil: time.Now
 }
 
 func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
 	t.Helper()
+	return setupFlow(t, cfg, flowOptions{}, agents...)
+}
+
+func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...agentSpec) *callBundle {
+	t.Helper()
+	if opts.now == nil {
+		opts.now = time.Now
+	}
 	ctx := context.Background()
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
 	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")}, nil)
@@ -48,12 +66,16 @@ func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBun
 		if state == "" {
 			state = hotline.AgentAvailable
 		}
-		ag := hotline.Agent{ID: a.id, Name: "agent " + a.id, Endpoint: "PJSIP/" + a.id, Role: hotline.RoleAgent, State: state}
+		role := a.role
+		if role == "" {
+			role = hotline.RoleAgent
+		}
+		ag := hotline.Agent{ID: a.id, Name: "agent " + a.id, Endpoint: "PJSIP/" + a.id, Role: role, State: state, Department: a.department}
 		require.NoError(t, db.UpsertAgent(ctx, ag))
 		list = append(list, ag)
 		fake.SetEndpoint(ag.Endpoint, a.behavior)
 	}
-	roster := hotline.NewRoster(time.Now, list)
+	roster := hotline.NewRoster(opts.now, list)
 	reg := prometheus.NewRegistry()
 	cli, err := hari.New(fastConfig(fake.ARIURL()), nil, reg)
 	require.NoError(t, err)
@@ -66,7 +88,13 @@ func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBun
 	if cfg.WrapUp == 0 {
 		cfg.WrapUp = time.Hour // keep agents out of the way unless a test wants them back
 	}
-	calls, err := hari.NewCalls(cli, db, roster, cfg, nil, time.Now, reg)
+	if cfg.SurveyTimeout == 0 {
+		cfg.SurveyTimeout = 200 * time.Millisecond
+	}
+	if cfg.PromptTimeout == 0 {
+		cfg.PromptTimeout = 2 * time.Second
+	}
+	calls, err := hari.NewCalls(cli, db, roster, opts.hours, cfg, nil, opts.now, reg)
 	require.NoError(t, err)
 	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, ended: make(chan hotline.Call, 16)}
 	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
@@ -277,4 +305,57 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func containsBytes(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// channelOfPlayback reads the channel id out of a playback event's target_uri.
+func channelOfPlayback(body []byte) string {
+	var e struct {
+		Playback struct {
+			TargetURI string `json:"target_uri"`
+		} `json:"playback"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return strings.TrimPrefix(e.Playback.TargetURI, "channel:")
+}
+
+// playedOn reports whether sound was played on target (a channel or bridge id).
+func playedOn(fake *aritest.Server, target, sound string) bool {
+	for _, p := range fake.Playbacks() {
+		if p.Media == sound && strings.HasSuffix(p.Target, ":"+target) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *callBundle) bridgeOf(callID string) string { return callID + "-bridge" }
+
+// waitAnswered waits until agent is on a call and returns that call's id.
+func waitAnswered(t *testing.T, b *callBundle, agent string) string {
+	t.Helper()
+	var id string
+	require.Eventually(t, func() bool {
+		for _, ch := range b.fake.Channels() {
+			if len(ch.Args) == 3 && ch.Args[0] == "agent" && ch.Args[2] == agent && ch.Bridge != "" {
+				id = ch.Args[1]
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond)
+	return id
+}
+
+// legChannel is the channel of agent's leg on callID.
+func (b *callBundle) legChannel(t *testing.T, callID, agent string) string {
+	t.Helper()
+	for _, ch := range b.fake.Channels() {
+		if len(ch.Args) == 3 && ch.Args[1] == callID && ch.Args[2] == agent {
+			return ch.ID
+		}
+	}
+	t.Fatalf("no leg of %s on %s", agent, callID)
+	return ""
 }

@@ -24,6 +24,7 @@ type callRow struct {
 	MissedReason          string         `db:"missed_reason"`
 	FirstResponsibleAgent sql.NullString `db:"first_responsible_agent"` // NULL until answered
 	RecordingName         string         `db:"recording_name"`
+	VoicemailName         string         `db:"voicemail_name"`
 	ArrivedMs             int64          `db:"arrived_ms"`
 	AnsweredMs            int64          `db:"answered_ms"`
 	EndedMs               int64          `db:"ended_ms"`
@@ -41,6 +42,7 @@ func callToRow(c hotline.Call) callRow {
 		MissedReason:          string(c.MissedReason),
 		FirstResponsibleAgent: nullString(c.FirstResponsibleAgent),
 		RecordingName:         c.RecordingName,
+		VoicemailName:         c.VoicemailName,
 		ArrivedMs:             hotline.UnixMilli(c.ArrivedAt),
 		AnsweredMs:            hotline.UnixMilli(c.AnsweredAt),
 		EndedMs:               hotline.UnixMilli(c.EndedAt),
@@ -59,6 +61,7 @@ func (r callRow) call() hotline.Call {
 		MissedReason:          hotline.MissedReason(r.MissedReason),
 		FirstResponsibleAgent: r.FirstResponsibleAgent.String,
 		RecordingName:         r.RecordingName,
+		VoicemailName:         r.VoicemailName,
 		ArrivedAt:             hotline.FromUnixMilli(r.ArrivedMs),
 		AnsweredAt:            hotline.FromUnixMilli(r.AnsweredMs),
 		EndedAt:               hotline.FromUnixMilli(r.EndedMs),
@@ -121,10 +124,10 @@ type callWrite struct {
 // createCallSQL inserts one calls row.
 const createCallSQL = `
 INSERT INTO calls (id, channel_id, caller_raw, caller_number, dialed_number, line, state,
-                   missed_reason, first_responsible_agent, recording_name,
+                   missed_reason, first_responsible_agent, recording_name, voicemail_name,
                    arrived_ms, answered_ms, ended_ms, updated_ms)
 VALUES (:id, :channel_id, :caller_raw, :caller_number, :dialed_number, :line, :state,
-        :missed_reason, :first_responsible_agent, :recording_name,
+        :missed_reason, :first_responsible_agent, :recording_name, :voicemail_name,
         :arrived_ms, :answered_ms, :ended_ms, :now_ms)`
 
 // CreateCall stores a new call. Its legs are stored by AddLeg, not here. A
@@ -163,6 +166,7 @@ UPDATE calls SET
     missed_reason           = :missed_reason,
     first_responsible_agent = :first_responsible_agent,
     recording_name          = :recording_name,
+    voicemail_name          = :voicemail_name,
     answered_ms             = :answered_ms,
     ended_ms                = :ended_ms,
     updated_ms              = :now_ms
@@ -203,7 +207,7 @@ func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 }
 
 const callColumns = `id, channel_id, caller_raw, caller_number, dialed_number, line, state, missed_reason,
-    first_responsible_agent, recording_name, arrived_ms, answered_ms, ended_ms`
+    first_responsible_agent, recording_name, voicemail_name, arrived_ms, answered_ms, ended_ms`
 
 // getCallSQL reads one calls row by id.
 const getCallSQL = `SELECT ` + callColumns + ` FROM calls WHERE id = ?`
@@ -214,7 +218,10 @@ const callLegsSQL = `
 SELECT id, call_id, agent_id, channel_id, outcome, cause, rung_ms, answered_ms, ended_ms
 FROM call_legs WHERE call_id = ? ORDER BY rung_ms, id`
 
-// GetCall returns the call with id and its legs; NotFound when there is none.
+// GetCall returns the call with id, its legs in the order they were rung,
+// its referrals in the order they were requested, and its rating (nil when
+// there is none); NotFound when there is no such call. All are read from one
+// snapshot.
 func (db *DB) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 	const op = "store.GetCall"
 	var call hotline.Call
@@ -227,10 +234,22 @@ func (db *DB) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 		if err := tx.SelectContext(ctx, &legs, callLegsSQL, id); err != nil {
 			return err
 		}
+		var referrals []referralRow
+		if err := tx.SelectContext(ctx, &referrals, callReferralsSQL, id); err != nil {
+			return err
+		}
+		rating, err := readRating(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		call = row.call()
 		for _, l := range legs {
 			call.Legs = append(call.Legs, l.leg())
 		}
+		for _, r := range referrals {
+			call.Referrals = append(call.Referrals, r.referral())
+		}
+		call.Rating = rating
 		return nil
 	})
 	if err != nil {
@@ -261,7 +280,8 @@ type CallFilter struct {
 const listCallsSQL = `SELECT ` + callColumns + ` FROM calls WHERE %s
 ORDER BY arrived_ms DESC, id DESC LIMIT ? OFFSET ?`
 
-// ListCalls returns the calls that match f, newest first, without their legs.
+// ListCalls returns the calls that match f, newest first, without their
+// legs, referrals and rating (GetCall reads those).
 func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, error) {
 	const op = "store.ListCalls"
 	switch {
@@ -391,6 +411,58 @@ func (db *DB) CallCounts(ctx context.Context, since time.Time) (CallCounts, erro
 		}
 	}
 	return counts, nil
+}
+
+// AgentStats summarises how an agent's phone answered the calls it was rung
+// for in a period, for the supervisor's view of refusals (clauses 7.1.4–7.1.6).
+type AgentStats struct {
+	Answered    int       `json:"answered"`     // legs answered: still talking (answered) or hung up normally (completed)
+	Declined    int       `json:"declined"`     // legs refused or busy (busy)
+	NotAnswered int       `json:"not_answered"` // legs that rang until the timeout (no_answer)
+	LastCallAt  time.Time `json:"last_call_at"` // when the agent was last rung
+}
+
+// agentCallStatsSQL reads, per agent, how many call_legs rows rung since a
+// time ended answered, declined or unanswered, and the newest rung_ms. The
+// period is the selective term, read from the covering index
+// call_legs_by_rung; without statistics the planner would rather scan every
+// leg through call_legs_by_agent for the GROUP BY.
+const agentCallStatsSQL = `
+SELECT agent_id,
+       SUM(outcome IN ('answered', 'completed')) AS answered,
+       SUM(outcome = 'busy')                     AS declined,
+       SUM(outcome = 'no_answer')                AS not_answered,
+       MAX(rung_ms)                              AS last_rung_ms
+FROM call_legs INDEXED BY call_legs_by_rung
+WHERE rung_ms >= ?
+GROUP BY agent_id`
+
+// AgentCallStats counts, per agent id, the legs rung at or after since (all
+// legs when since is zero) by how they ended. Legs lost to another agent,
+// cancelled, failed or still ringing count in none of the three, but still
+// make LastCallAt. Agents not rung in the period are absent from the map.
+func (db *DB) AgentCallStats(ctx context.Context, since time.Time) (map[string]AgentStats, error) {
+	const op = "store.AgentCallStats"
+	var rows []struct {
+		AgentID     string `db:"agent_id"`
+		Answered    int    `db:"answered"`
+		Declined    int    `db:"declined"`
+		NotAnswered int    `db:"not_answered"`
+		LastRungMs  int64  `db:"last_rung_ms"`
+	}
+	if err := db.reader.SelectContext(ctx, &rows, agentCallStatsSQL, hotline.UnixMilli(since)); err != nil {
+		return nil, wrapErr(op, "call legs", err)
+	}
+	stats := make(map[string]AgentStats, len(rows))
+	for _, r := range rows {
+		stats[r.AgentID] = AgentStats{
+			Answered:    r.Answered,
+			Declined:    r.Declined,
+			NotAnswered: r.NotAnswered,
+			LastCallAt:  hotline.FromUnixMilli(r.LastRungMs),
+		}
+	}
+	return stats, nil
 }
 
 // lastCallByNumberSQL reads the newest calls row from one caller number

@@ -225,6 +225,13 @@ func TestNotFoundKinds(t *testing.T) {
 		{"SetAgentState", func() error {
 			return f.db.SetAgentState(f.ctx, "nope", hotline.AgentOffline, "", t0)
 		}},
+		{"UpdateReferral", func() error {
+			return f.db.UpdateReferral(f.ctx, hotline.Referral{ID: 999, Outcome: hotline.ReferralAnswered})
+		}},
+		{"ResponsibleAgent of a number without a matter", func() error {
+			_, err := f.db.ResponsibleAgent(f.ctx, "13900000001", time.Time{})
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,6 +425,110 @@ func TestLastCallByNumber(t *testing.T) {
 				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
 				return
 			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// An after-hours call keeps the name of the citizen's voicemail through
+// every statement that reads or writes calls.
+func TestVoicemailNameRoundTrips(t *testing.T) {
+	t.Parallel()
+	afterHours := func(voicemail string) hotline.Call {
+		c := testCall("c1", "13900000001", t0)
+		c.End(t0.Add(30*time.Second), hotline.MissedAfterHours)
+		c.VoicemailName = voicemail
+		return c
+	}
+	tests := []struct {
+		name    string
+		created hotline.Call
+		updated hotline.Call // stored by UpdateCall after CreateCall
+	}{
+		{"set on create", afterHours("vm-c1"), afterHours("vm-c1")},
+		{"set on update", afterHours(""), afterHours("vm-c1")},
+		{"replaced on update", afterHours("vm-c1"), afterHours("vm-c1-again")},
+		{"none", afterHours(""), afterHours("")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			require.NoError(t, f.db.CreateCall(f.ctx, tt.created))
+			got, err := f.db.GetCall(f.ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, tt.created, got)
+
+			require.NoError(t, f.db.UpdateCall(f.ctx, tt.updated))
+			got, err = f.db.GetCall(f.ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, tt.updated, got)
+
+			listed, err := f.db.ListCalls(f.ctx, CallFilter{})
+			require.NoError(t, err)
+			require.Equal(t, []hotline.Call{tt.updated}, listed)
+			last, err := f.db.LastCallByNumber(f.ctx, "13900000001", time.Time{})
+			require.NoError(t, err)
+			require.Equal(t, tt.updated, last)
+		})
+	}
+}
+
+func TestAgentCallStats(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1", "a2", "a3")
+	require.NoError(t, f.db.CreateCall(f.ctx, testCall("c1", "13900000001", t0.Add(-2*time.Hour))))
+	legs := []struct {
+		agent   string
+		outcome hotline.LegOutcome
+		rung    time.Time
+	}{
+		{"a3", hotline.LegBusy, t0.Add(-time.Hour)}, // before the period
+		{"a1", hotline.LegAnswered, t0},             // since is inclusive
+		{"a1", hotline.LegCompleted, t0.Add(time.Minute)},
+		{"a1", hotline.LegBusy, t0.Add(2 * time.Minute)},
+		{"a1", hotline.LegNoAnswer, t0.Add(3 * time.Minute)},
+		{"a1", hotline.LegNoAnswer, t0.Add(4 * time.Minute)},
+		{"a1", hotline.LegLost, t0.Add(5 * time.Minute)},
+		{"a2", hotline.LegBusy, t0.Add(time.Minute)},
+		{"a2", hotline.LegBusy, t0.Add(2 * time.Minute)},
+		{"a2", hotline.LegCancelled, t0.Add(3 * time.Minute)},
+		{"a2", hotline.LegFailed, t0.Add(6 * time.Minute)},
+		{"a2", hotline.LegRinging, t0.Add(7 * time.Minute)},
+	}
+	for i, l := range legs {
+		_, err := f.db.AddLeg(f.ctx, hotline.CallLeg{
+			CallID: "c1", AgentID: l.agent, ChannelID: fmt.Sprintf("c1-leg%d", i), Outcome: l.outcome, RungAt: l.rung,
+		})
+		require.NoError(t, err)
+	}
+
+	tests := []struct {
+		name  string
+		since time.Time
+		want  map[string]AgentStats
+	}{
+		{"since t0", t0, map[string]AgentStats{
+			"a1": {Answered: 2, Declined: 1, NotAnswered: 2, LastCallAt: t0.Add(5 * time.Minute)},
+			"a2": {Declined: 2, LastCallAt: t0.Add(7 * time.Minute)},
+		}},
+		{"every leg", time.Time{}, map[string]AgentStats{
+			"a1": {Answered: 2, Declined: 1, NotAnswered: 2, LastCallAt: t0.Add(5 * time.Minute)},
+			"a2": {Declined: 2, LastCallAt: t0.Add(7 * time.Minute)},
+			"a3": {Declined: 1, LastCallAt: t0.Add(-time.Hour)},
+		}},
+		{"the last minutes", t0.Add(5 * time.Minute), map[string]AgentStats{
+			"a1": {LastCallAt: t0.Add(5 * time.Minute)},
+			"a2": {LastCallAt: t0.Add(7 * time.Minute)},
+		}},
+		{"no leg since", t0.Add(time.Hour), map[string]AgentStats{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.db.AgentCallStats(f.ctx, tt.since)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -15,7 +16,9 @@ import (
 // (e.g. `call "c1"`), so callers decide by kind, not by driver codes:
 //   - no row: not found;
 //   - a unique key or a rule of the schema (trigger) refuses it: conflict;
-//   - a foreign key, CHECK or NOT NULL constraint refuses it: invalid input;
+//   - a foreign key, CHECK or NOT NULL constraint refuses it: invalid input,
+//     and so does a trigger standing in for a CHECK that SQLite cannot add to
+//     an existing table (its message starts as a CHECK's does);
 //   - the file is locked by another writer, or ctx ran out: unavailable,
 //     which is retryable.
 //
@@ -47,7 +50,12 @@ func kindOf(err error) hotline.ErrorKind {
 		return hotline.KindUnavailable
 	case sqlite3.ErrConstraint:
 		switch sqliteErr.ExtendedCode {
-		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintTrigger:
+		case sqlite3.ErrConstraintTrigger:
+			if strings.HasPrefix(sqliteErr.Error(), checkFailed) {
+				return hotline.KindInvalid
+			}
+			return hotline.KindConflict
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
 			return hotline.KindConflict
 		default:
 			return hotline.KindInvalid
@@ -55,6 +63,10 @@ func kindOf(err error) hotline.ErrorKind {
 	}
 	return hotline.KindInternal
 }
+
+// checkFailed begins the message of a failed CHECK constraint, and of a
+// trigger that enforces one (e.g. referrals_outcome_on_insert).
+const checkFailed = "CHECK constraint failed"
 
 // expectOneRow turns an UPDATE that matched no row into NotFound.
 func expectOneRow(op, subject string, res sql.Result) error {

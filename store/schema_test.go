@@ -118,6 +118,10 @@ func TestSchemaChecksRefuseBadRows(t *testing.T) {
 		{"review score above 100", `INSERT INTO reviews (call_id, agent_id, supervisor_id, score, created_ms) VALUES ('c1', 'a1', 'a1', 101, 1)`},
 		{"referral to nobody", `INSERT INTO referrals (call_id, from_agent, requested_ms) VALUES ('c1', 'a1', 1)`},
 		{"rating of an unknown call", `INSERT INTO ratings (call_id, agent_id, score, rated_ms) VALUES ('nope', 'a1', 5, 1)`},
+		// Checked by triggers (00002): SQLite cannot add a CHECK to a table.
+		{"referral outcome", `INSERT INTO referrals (call_id, from_agent, to_department, requested_ms, outcome) VALUES ('c1', 'a1', 'tax', 1, 'lost')`},
+		{"referral with the column's default outcome", `INSERT INTO referrals (call_id, from_agent, to_department, requested_ms) VALUES ('c1', 'a1', 'tax', 1)`},
+		{"voicemail name NULL", `INSERT INTO calls (id, line, state, voicemail_name, arrived_ms, updated_ms) VALUES ('x', 'hotline', 'missed', NULL, 1, 1)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,4 +155,89 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	var rows int
 	require.NoError(t, f.db.reader.GetContext(f.ctx, &rows, `SELECT count(*) FROM audit_log WHERE result = 'ok'`))
 	require.Equal(t, 2, rows)
+}
+
+// The triggers of 00002 stand in for a CHECK on referrals.outcome: every
+// outcome of the domain passes, anything else is invalid on insert and on
+// update, and updates of other columns are not checked.
+func TestReferralOutcomeIsChecked(t *testing.T) {
+	t.Parallel()
+	const insert = `INSERT INTO referrals (id, call_id, from_agent, to_department, requested_ms, outcome) VALUES `
+	tests := []struct {
+		name      string
+		statement string
+		wantKind  hotline.ErrorKind // "" when allowed
+	}{
+		{"insert ringing", insert + `(2, 'c1', 'a1', 'tax', 1, 'ringing')`, ""},
+		{"insert answered", insert + `(2, 'c1', 'a1', 'tax', 1, 'answered')`, ""},
+		{"insert handover", insert + `(2, 'c1', 'a1', 'tax', 1, 'handover')`, ""},
+		{"insert cancelled", insert + `(2, 'c1', 'a1', 'tax', 1, 'cancelled')`, ""},
+		{"insert in capitals", insert + `(2, 'c1', 'a1', 'tax', 1, 'RINGING')`, hotline.KindInvalid},
+		{"update to another outcome", `UPDATE referrals SET outcome = 'handover' WHERE id = 1`, ""},
+		{"update to an unknown outcome", `UPDATE referrals SET outcome = 'lost' WHERE id = 1`, hotline.KindInvalid},
+		{"update to ''", `UPDATE referrals SET outcome = '' WHERE id = 1`, hotline.KindInvalid},
+		{"update of another column", `UPDATE referrals SET ended_ms = 5 WHERE id = 1`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.seedAgents(t, "a1")
+			require.NoError(t, f.db.CreateCall(f.ctx, testCall("c1", "139", t0)))
+			require.NoError(t, f.exec(t, insert+`(1, 'c1', 'a1', 'tax', 1, 'ringing')`))
+
+			err := f.exec(t, tt.statement)
+			if tt.wantKind == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
+			require.ErrorContains(t, err, "CHECK constraint failed: referrals.outcome")
+			var outcome string
+			require.NoError(t, f.db.reader.GetContext(f.ctx, &outcome, `SELECT outcome FROM referrals WHERE id = 1`))
+			require.Equal(t, "ringing", outcome, "unchanged")
+		})
+	}
+}
+
+// The statements that run on every inbound call, and the supervisor's
+// statistics, read through an index and never scan a whole table.
+func TestStatementsUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	tests := []struct {
+		name  string
+		query string
+		args  []any
+		index string
+	}{
+		{"ResponsibleAgent: promises", openPromiseAgentSQL, []any{citizen}, "promises_by_number"},
+		{"ResponsibleAgent: callback tasks", openCallbackAgentSQL, []any{citizen}, "callback_tasks_one_open_per_number"},
+		{"ResponsibleAgent: calls", recentCallAgentSQL, []any{citizen, 1}, "calls_by_caller"},
+		{"AgentCallStats", agentCallStatsSQL, []any{1}, "call_legs_by_rung"},
+		{"referrals of a call", callReferralsSQL, []any{"c1"}, "referrals_by_call"},
+		{"rating of a call", callRatingSQL, []any{"c1"}, "sqlite_autoindex_ratings_1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var plan []struct {
+				ID      int    `db:"id"`
+				Parent  int    `db:"parent"`
+				NotUsed int    `db:"notused"`
+				Detail  string `db:"detail"`
+			}
+			require.NoError(t, f.db.reader.SelectContext(f.ctx, &plan, "EXPLAIN QUERY PLAN "+tt.query, tt.args...))
+			var details []string
+			for _, step := range plan {
+				details = append(details, step.Detail)
+			}
+			require.NotEmpty(t, details)
+			require.Contains(t, details[0], "SEARCH", "%q", details)
+			require.Contains(t, details[0], tt.index, "%q", details)
+			for _, d := range details {
+				require.NotContains(t, d, "SCAN", "%q", details)
+			}
+		})
+	}
 }

@@ -143,7 +143,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1}, applied)
+	require.Equal(t, []int64{1, 2}, applied)
 
 	require.Equal(t, []string{
 		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
@@ -152,7 +152,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
 		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object",
-		"call_legs_by_agent", "call_legs_by_call",
+		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung",
 		"callback_attempts_by_task", "callback_attempts_one_active_per_task",
 		"callback_task_calls_by_task",
 		"callback_tasks_by_agent", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
@@ -163,16 +163,19 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
 		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
+		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 	}, f.schemaObjects(t, "trigger"))
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 1)
-	require.Equal(t, int64(1), status[0].Version)
-	require.Equal(t, "00001_initial.sql", status[0].Source)
-	require.True(t, status[0].Applied)
-	require.False(t, status[0].AppliedAt.IsZero())
-	require.Equal(t, "00001_initial.sql applied "+status[0].AppliedAt.UTC().Format(time.RFC3339), status[0].String())
+	require.Len(t, status, 2)
+	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql"} {
+		require.Equal(t, int64(i+1), status[i].Version)
+		require.Equal(t, source, status[i].Source)
+		require.True(t, status[i].Applied)
+		require.False(t, status[i].AppliedAt.IsZero())
+		require.Equal(t, source+" applied "+status[i].AppliedAt.UTC().Format(time.RFC3339), status[i].String())
+	}
 }
 
 func TestMigrateTwiceIsANoOp(t *testing.T) {
@@ -324,4 +327,96 @@ func TestConcurrentWritersAllSucceed(t *testing.T) {
 	counts, err := f.db.CallCounts(f.ctx, time.Time{})
 	require.NoError(t, err)
 	require.Equal(t, writers*callsEach, counts.Total)
+}
+
+// schemaSQL lists every object of the database with the SQL that made it.
+func (f fixture) schemaSQL(t *testing.T) []string {
+	t.Helper()
+	var sqls []string
+	require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls,
+		`SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`))
+	return sqls
+}
+
+// A database in service at version 1 keeps its rows through 00002 and ends
+// with the same schema as a new one; 00002 also goes down and up again.
+func TestMigrate00002KeepsExistingRows(t *testing.T) {
+	t.Parallel()
+	f := setupUnmigrated(t)
+	first, err := f.db.migrations.UpTo(f.ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+
+	// Rows as the version-1 service wrote them: raw SQL, since the store's
+	// statements now name columns version 1 does not have.
+	require.NoError(t, f.exec(t,
+		`INSERT INTO agents (id, name, endpoint, role, state, created_ms, updated_ms) VALUES ('a1', 'A1', 'PJSIP/a1', 'agent', 'available', 1, 1)`,
+		`INSERT INTO agents (id, name, endpoint, role, state, created_ms, updated_ms) VALUES ('a2', 'A2', 'PJSIP/a2', 'agent', 'available', 1, 1)`,
+		fmt.Sprintf(`INSERT INTO calls (id, caller_number, line, state, first_responsible_agent, arrived_ms, answered_ms, ended_ms, updated_ms)
+			VALUES ('c1', '13900000001', 'hotline', 'completed', 'a1', %d, %d, %d, 1)`,
+			t0.UnixMilli(), t0.Add(time.Second).UnixMilli(), t0.Add(time.Minute).UnixMilli()),
+		fmt.Sprintf(`INSERT INTO call_legs (call_id, agent_id, channel_id, outcome, rung_ms) VALUES ('c1', 'a1', 'c1-a1', 'completed', %d)`, t0.UnixMilli()),
+		// Referrals with the column's default outcome: one still ringing,
+		// one ended without a recorded outcome.
+		fmt.Sprintf(`INSERT INTO referrals (call_id, from_agent, to_agent, requested_ms) VALUES ('c1', 'a1', 'a2', %d)`, t0.Add(10*time.Second).UnixMilli()),
+		fmt.Sprintf(`INSERT INTO referrals (call_id, from_agent, to_department, requested_ms, ended_ms) VALUES ('c1', 'a1', 'tax', %d, %d)`,
+			t0.Add(20*time.Second).UnixMilli(), t0.Add(30*time.Second).UnixMilli()),
+		fmt.Sprintf(`INSERT INTO ratings (call_id, agent_id, score, rated_ms) VALUES ('c1', 'a1', 4, %d)`, t0.Add(time.Minute).UnixMilli()),
+	))
+
+	applied, err := f.db.Migrate(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int64{2}, applied)
+
+	got, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.Call{
+		ID:                    "c1",
+		CallerNumber:          "13900000001",
+		Line:                  hotline.LineHotline,
+		State:                 hotline.CallCompleted,
+		FirstResponsibleAgent: "a1",
+		ArrivedAt:             t0,
+		AnsweredAt:            t0.Add(time.Second),
+		EndedAt:               t0.Add(time.Minute),
+		Legs: []hotline.CallLeg{{
+			ID: 1, CallID: "c1", AgentID: "a1", ChannelID: "c1-a1", Outcome: hotline.LegCompleted, RungAt: t0,
+		}},
+		Referrals: []hotline.Referral{
+			{ID: 1, CallID: "c1", FromAgent: "a1", ToAgent: "a2", Outcome: hotline.ReferralRinging, RequestedAt: t0.Add(10 * time.Second)},
+			{ID: 2, CallID: "c1", FromAgent: "a1", ToDepartment: "tax", Outcome: "",
+				RequestedAt: t0.Add(20 * time.Second), EndedAt: t0.Add(30 * time.Second)},
+		},
+		Rating: &hotline.Rating{CallID: "c1", AgentID: "a1", Score: hotline.Dissatisfied, RatedAt: t0.Add(time.Minute)},
+	}, got, "voicemail_name is '', the unended referral is ringing")
+
+	// The migrated rows take the new statements.
+	got.VoicemailName = "vm-c1"
+	require.NoError(t, f.db.UpdateCall(f.ctx, got))
+	got.Referrals[1].Outcome = hotline.ReferralCancelled
+	require.NoError(t, f.db.UpdateReferral(f.ctx, got.Referrals[1]))
+	again, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, got, again)
+
+	fresh := setup(t)
+	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a database made at version 2")
+
+	// Down to 1 drops what 00002 added and keeps the rows; up again.
+	down, err := f.db.migrations.DownTo(f.ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, down, 1)
+	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
+	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
+	var columns []string
+	require.NoError(t, f.db.reader.SelectContext(f.ctx, &columns, `SELECT name FROM pragma_table_info('calls')`))
+	require.NotContains(t, columns, "voicemail_name")
+	var calls int
+	require.NoError(t, f.db.reader.GetContext(f.ctx, &calls, `SELECT count(*) FROM calls`))
+	require.Equal(t, 1, calls)
+
+	applied, err = f.db.Migrate(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int64{2}, applied)
+	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

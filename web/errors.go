@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -19,8 +20,13 @@ var statusByKind = map[hotline.ErrorKind]int{
 	hotline.KindInternal:     http.StatusInternalServerError,
 }
 
-// StatusOf returns the HTTP status for err.
+// StatusOf returns the HTTP status for err. A request body over the size
+// limit is the one case the kind alone does not decide: it is invalid input,
+// answered 413 so the client knows that shortening it is the fix.
 func StatusOf(err error) int {
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
 	if s, ok := statusByKind[hotline.KindOf(err)]; ok {
 		return s
 	}
@@ -39,6 +45,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, errorBody{Error: hotline.MessageOf(err), Kind: string(hotline.KindOf(err)), Retryable: hotline.IsRetryable(err)})
+}
+
+// notConfigured is the error of a route whose dependency was not given to
+// New: 503, and not retryable, since only a restart with it can help.
+func notConfigured(what string) error {
+	return &hotline.Error{Kind: hotline.KindUnavailable, Op: "web",
+		Message: what + " is not available: the server was started without it"}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

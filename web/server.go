@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -77,11 +78,24 @@ type AgentLister interface {
 	List() []hotline.Agent
 }
 
-// Deps are the parts of the service the HTTP side reads.
+// AgentControl changes an agent's state on request: pause with a reason, resume.
+type AgentControl interface {
+	SetAgentState(ctx context.Context, id string, state hotline.AgentState, reason string) (hotline.Agent, error)
+}
+
+// Referrer refers a call in progress to another agent or to a department (clauses 5.1.2, 5.2.2).
+type Referrer interface {
+	Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartment string) (hotline.Referral, error)
+}
+
+// Deps are the parts of the service the HTTP side reads and drives. A nil
+// one makes its routes answer 503 with a message saying what is missing.
 type Deps struct {
 	Checks   []Check
 	Calls    CallReader
 	Agents   AgentLister
+	Control  AgentControl // pause and resume
+	Referrer Referrer     // call referrals
 	Gatherer prometheus.Gatherer
 }
 
@@ -123,9 +137,12 @@ func (s *Server) Handler() http.Handler {
 		r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
 	}
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Get("/calls", s.listCalls)
-		r.Get("/calls/{id}", s.getCall)
-		r.Get("/agents", s.listAgents)
+		r.Get("/calls", s.needs(s.deps.Calls != nil, "the call log", s.listCalls))
+		r.Get("/calls/{id}", s.needs(s.deps.Calls != nil, "the call log", s.getCall))
+		r.Post("/calls/{id}/referrals", s.needs(s.deps.Referrer != nil, "referring calls", s.referCall))
+		r.Get("/agents", s.needs(s.deps.Agents != nil, "the agent list", s.listAgents))
+		r.Post("/agents/{id}/pause", s.needs(s.deps.Control != nil, "pausing agents", s.pauseAgent))
+		r.Post("/agents/{id}/resume", s.needs(s.deps.Control != nil, "resuming agents", s.resumeAgent))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 		})
@@ -133,6 +150,14 @@ func (s *Server) Handler() http.Handler {
 	static, _ := fs.Sub(assets, "assets")
 	r.Handle("/*", http.FileServerFS(static))
 	return r
+}
+
+// needs returns h, or when its dependency is missing a handler that says so.
+func (s *Server) needs(present bool, what string, h http.HandlerFunc) http.HandlerFunc {
+	if present {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) { writeError(w, r, s.log, notConfigured(what)) }
 }
 
 // Start listens on cfg.Listen and serves in the background.
@@ -221,10 +246,11 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if calls == nil {
-		calls = []hotline.Call{}
+	out := make([]callJSON, len(calls))
+	for i, c := range calls {
+		out[i] = newCallJSON(c)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
 }
 
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
@@ -233,8 +259,22 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, newCallJSON(c))
 }
+
+// callJSON is a call as the API shows it: the domain fields plus its
+// durations in seconds, rounded to 0.1 s (0 while not yet known).
+type callJSON struct {
+	hotline.Call
+	Wait float64 `json:"wait_seconds"`
+	Talk float64 `json:"talk_seconds"`
+}
+
+func newCallJSON(c hotline.Call) callJSON {
+	return callJSON{Call: c, Wait: roundTenth(c.WaitSeconds()), Talk: roundTenth(c.TalkSeconds())}
+}
+
+func roundTenth(sec float64) float64 { return math.Round(sec*10) / 10 }
 
 func (s *Server) listAgents(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"agents": s.deps.Agents.List()})

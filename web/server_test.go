@@ -41,6 +41,8 @@ type bundle struct {
 	ariErr  error
 }
 
+var arrived = time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
+
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{filters: make(chan web.CallFilter, 4)}
@@ -54,11 +56,16 @@ func setup(t *testing.T) *bundle {
 		Calls: callReaderFunc{
 			list: func(_ context.Context, f web.CallFilter) ([]hotline.Call, error) {
 				b.filters <- f
-				return []hotline.Call{{ID: "c1", State: hotline.CallMissed, MissedReason: hotline.MissedAbandoned}}, nil
+				return []hotline.Call{
+					{ID: "c2", State: hotline.CallMissed, MissedReason: hotline.MissedAbandoned,
+						ArrivedAt: arrived, EndedAt: arrived.Add(41260 * time.Millisecond)},
+					{ID: "c3", State: hotline.CallRinging, ArrivedAt: arrived},
+				}, nil
 			},
 			get: func(_ context.Context, id string) (hotline.Call, error) {
 				if id == "c1" {
-					return hotline.Call{ID: "c1", FirstResponsibleAgent: "1001"}, nil
+					return hotline.Call{ID: "c1", State: hotline.CallCompleted, FirstResponsibleAgent: "1001", ArrivedAt: arrived,
+						AnsweredAt: arrived.Add(12340 * time.Millisecond), EndedAt: arrived.Add(95060 * time.Millisecond)}, nil
 				}
 				return hotline.Call{}, hotline.Errorf(hotline.KindNotFound, "store.GetCall", "call %q not found", id)
 			},
@@ -114,7 +121,14 @@ func TestCallsAPI(t *testing.T) {
 	b := setup(t)
 	status, body, _ := b.get(t, "/api/v1/calls?state=missed&agent=1001&number=13800138000&limit=5&since=2026-11-27T08:30:00%2B08:00")
 	require.Equal(t, http.StatusOK, status)
-	require.Len(t, body["calls"], 1)
+	calls := body["calls"].([]any)
+	require.Len(t, calls, 2)
+	missed, ringing := calls[0].(map[string]any), calls[1].(map[string]any)
+	require.Equal(t, "abandoned", missed["missed_reason"])
+	require.Equal(t, 41.3, missed["wait_seconds"]) // until the citizen hung up
+	require.Equal(t, 0.0, missed["talk_seconds"])
+	require.Equal(t, 0.0, ringing["wait_seconds"]) // not known while it rings
+	require.Equal(t, 0.0, ringing["talk_seconds"])
 	f := <-b.filters
 	require.Equal(t, web.CallFilter{State: hotline.CallMissed, Agent: "1001", Number: "13800138000", Limit: 5,
 		Since: time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)}, web.CallFilter{State: f.State, Agent: f.Agent, Number: f.Number, Limit: f.Limit, Since: f.Since.UTC()})
@@ -122,6 +136,9 @@ func TestCallsAPI(t *testing.T) {
 	status, body, _ = b.get(t, "/api/v1/calls/c1")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "1001", body["first_responsible_agent"])
+	require.Equal(t, "2026-11-27T08:30:00Z", body["arrived_at"])
+	require.Equal(t, 12.3, body["wait_seconds"])
+	require.Equal(t, 82.7, body["talk_seconds"]) // 95.06 - 12.34, rounded to 0.1 s
 
 	status, body, _ = b.get(t, "/api/v1/agents")
 	require.Equal(t, http.StatusOK, status)
@@ -161,6 +178,8 @@ func TestStatusTableCoversEveryKind(t *testing.T) {
 		require.Equal(t, status, web.StatusOf(hotline.Errorf(kind, "op", "x")), kind)
 	}
 	require.Equal(t, 500, web.StatusOf(errors.New("plain")))
+	tooLarge := &hotline.Error{Kind: hotline.KindInvalid, Err: &http.MaxBytesError{Limit: 1}}
+	require.Equal(t, http.StatusRequestEntityTooLarge, web.StatusOf(tooLarge))
 }
 
 func TestConsoleIsServed(t *testing.T) {
@@ -172,4 +191,7 @@ func TestConsoleIsServed(t *testing.T) {
 	status, _, raw = b.get(t, "/console.js")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, raw, "/api/v1/calls")
+	require.Contains(t, raw, "/pause")
+	require.Contains(t, raw, "/resume")
+	require.Contains(t, raw, "wait_seconds")
 }

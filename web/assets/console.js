@@ -11,8 +11,57 @@ function cell(text, cls) {
   return td;
 }
 
+function button(label, enabled, onclick) {
+  const b = document.createElement("button");
+  b.textContent = label;
+  b.disabled = !enabled;
+  b.onclick = onclick;
+  return b;
+}
+
 function fill(tbody, rows) {
   tbody.replaceChildren(...rows.map((cells) => { const tr = document.createElement("tr"); tr.append(...cells); return tr; }));
+}
+
+// post sends a JSON body, shows the API's error if any, and refreshes.
+async function post(path, body) {
+  try {
+    const resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}) });
+    if (!resp.ok) {
+      const err = await resp.json().catch(() => ({}));
+      alert("操作失败：" + (err.error ?? resp.status + " " + resp.statusText));
+    }
+  } catch (e) {
+    alert("操作失败：" + e);
+  }
+  refresh();
+}
+
+function pause(a) {
+  const reason = prompt(`暂停 ${a.name}（${a.id}），原因（1–200 字）：`, "");
+  if (reason === null) return; // cancelled
+  post(`/api/v1/agents/${encodeURIComponent(a.id)}/pause`, { reason });
+}
+
+function resume(a) {
+  post(`/api/v1/agents/${encodeURIComponent(a.id)}/resume`);
+}
+
+function agentRow(a) {
+  const actions = document.createElement("td");
+  actions.append(button("暂停", a.state !== "paused", () => pause(a)), " ",
+    button("恢复", a.state !== "available", () => resume(a)));
+  return [cell(a.id), cell(a.name), cell(a.endpoint), cell(a.department),
+    cell(stateNames[a.state] ?? a.state, "state-" + a.state), cell(a.pause_reason), actions];
+}
+
+function callRow(c) {
+  // Durations are known once the call is answered (wait) or ended (talk); "…" while under way.
+  const wait = c.state === "ringing" ? "…" : c.wait_seconds.toFixed(1);
+  const talk = c.state === "answered" ? "…" : c.answered_at ? c.talk_seconds.toFixed(1) : "";
+  return [cell(new Date(c.arrived_at).toLocaleTimeString("zh-CN")), cell(c.caller_number || c.caller_raw),
+    cell(stateNames[c.state] ?? c.state, "state-" + c.state), cell(reasonNames[c.missed_reason] ?? c.missed_reason ?? ""),
+    cell(c.first_responsible_agent), cell(wait, "num"), cell(talk, "num")];
 }
 
 async function refresh() {
@@ -22,17 +71,9 @@ async function refresh() {
     badge.textContent = ready.ready ? "就绪 ready" : "未就绪 not ready";
     badge.className = "badge " + (ready.ready ? "ok" : "bad");
     const { agents } = await fetch("/api/v1/agents").then((r) => r.json());
-    fill(document.querySelector("#agents tbody"), agents.map((a) => [
-      cell(a.id), cell(a.name), cell(a.endpoint), cell(a.department), cell(stateNames[a.state] ?? a.state, "state-" + a.state)]));
+    fill(document.querySelector("#agents tbody"), agents.map(agentRow));
     const { calls } = await fetch("/api/v1/calls?limit=20").then((r) => r.json());
-    fill(document.querySelector("#calls tbody"), calls.map((c) => {
-      const arrived = new Date(c.arrived_at);
-      const end = c.answered_at || c.ended_at;
-      const wait = end ? ((new Date(end) - arrived) / 1000).toFixed(1) : "";
-      return [cell(arrived.toLocaleTimeString("zh-CN")), cell(c.caller_number || c.caller_raw),
-        cell(stateNames[c.state] ?? c.state, "state-" + c.state), cell(reasonNames[c.missed_reason] ?? c.missed_reason ?? ""),
-        cell(c.first_responsible_agent), cell(wait)];
-    }));
+    fill(document.querySelector("#calls tbody"), calls.map(callRow));
   } catch (e) {
     console.error(e);
   }

@@ -1,0 +1,846 @@
+package ari
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"hotline"
+)
+
+// call is one inbound call's state, owned by its goroutine: every event,
+// timer and API request for the call is handled there, one at a time, so
+// "the first agent leg to answer wins" needs no lock.
+type call struct {
+	s        *Calls
+	mb       *Mailbox
+	cmds     chan func() // API requests (referrals), run on the call goroutine
+	timeouts chan string // leg ids whose ring time is up
+	rec      hotline.Call
+	citizen  string
+	bridge   string
+	role     hotline.Role // who answers this line
+
+	mu    sync.Mutex // guards legs for channelIDs (reconcile)
+	legs  map[string]*leg
+	tried map[string]bool // agents rung this round
+
+	held        []ari.Event // events that arrived while a prompt played
+	playSeq     int
+	citizenGone bool
+	moh         bool
+	haveBridge  bool
+	recording   bool
+	finished    bool
+	maxWait     *time.Timer
+	retry       *time.Timer // next ringing round
+}
+
+type leg struct {
+	rec      hotline.CallLeg
+	timer    *time.Timer
+	gone     bool
+	answered bool
+	bridged  bool
+	referral *hotline.Referral // set when the leg rings a referral target
+}
+
+func (c *call) channelIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := []string{c.citizen}
+	for id, l := range c.legs {
+		if !l.gone {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func key(kind, id string) *ari.Key { return ari.NewKey(kind, id) }
+
+func (c *call) run(ctx context.Context) {
+	defer c.cleanup()
+	c.persist(ctx, true)
+	c.maxWait = time.NewTimer(c.s.cfg.MaxWait)
+	defer c.maxWait.Stop()
+	c.retry = time.NewTimer(time.Hour)
+	c.retry.Stop()
+	defer c.retry.Stop()
+
+	if err := c.s.cli.ARI().Channel().Answer(key(ari.ChannelKey, c.citizen)); err != nil {
+		c.s.log.Error("answer failed", "call", c.rec.ID, "err", err)
+		c.finish(ctx, hotline.MissedFailed)
+		return
+	}
+	if c.rec.Line == hotline.LineHotline && c.s.hours != nil && !c.s.hours.IsOpen(c.rec.ArrivedAt) {
+		c.afterHours(ctx)
+		return
+	}
+	if err := c.setup(); err != nil {
+		c.s.log.Error("call setup failed", "call", c.rec.ID, "err", err)
+		c.finish(ctx, hotline.MissedFailed)
+		return
+	}
+	greeting := c.s.cfg.Prompts.Greeting
+	if c.rec.Line == hotline.LineComplaint {
+		greeting = c.s.cfg.Prompts.Complaint
+	}
+	if c.play(ctx, ari.BridgeKey, c.bridge, greeting) && c.rec.Line == hotline.LineHotline {
+		c.play(ctx, ari.BridgeKey, c.bridge, c.s.cfg.Prompts.RecordingNotice)
+	}
+	if c.citizenGone {
+		c.finish(ctx, hotline.MissedAbandoned)
+		return
+	}
+	c.startMOH()
+	c.startRinging(ctx)
+	c.loop(ctx)
+}
+
+func (c *call) loop(ctx context.Context) {
+	for !c.finished {
+		if len(c.held) > 0 {
+			events := c.held
+			c.held = nil
+			c.handleAll(ctx, events)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			c.finish(context.WithoutCancel(ctx), hotline.MissedFailed)
+		case <-c.mb.Ready():
+			c.handleAll(ctx, c.mb.Take())
+		case cmd := <-c.cmds:
+			cmd()
+		case id := <-c.timeouts:
+			// The leg's ChannelDestroyed finishes it (channelGone) and rings
+			// the next agent.
+			if l := c.legs[id]; l != nil && !l.gone && !l.answered {
+				l.rec.Outcome = hotline.LegNoAnswer
+				c.hangup(id)
+			}
+		case <-c.retry.C:
+			c.ringNext(ctx)
+		case <-c.maxWait.C:
+			if c.rec.FirstResponsibleAgent == "" {
+				c.missed(ctx, hotline.MissedNoAnswer)
+			}
+		}
+	}
+}
+
+func (c *call) handleAll(ctx context.Context, events []ari.Event) {
+	for i, e := range events {
+		if c.finished {
+			return
+		}
+		c.handle(ctx, e)
+		if len(c.held) > 0 { // a prompt played meanwhile: keep the order
+			c.held = append(c.held, events[i+1:]...)
+			return
+		}
+	}
+}
+
+// setup puts the citizen in a recorded bridge of their own, so the
+// recording covers the whole consultation: prompts, agents, referrals and
+// the survey.
+func (c *call) setup() error {
+	cl := c.s.cli.ARI()
+	if _, err := cl.Bridge().Create(key(ari.BridgeKey, c.bridge), "mixing", c.rec.ID); err != nil {
+		return fmt.Errorf("create bridge %s: %w", c.bridge, err)
+	}
+	c.haveBridge = true
+	c.s.cli.Dispatcher().Route(ari.BridgeKey, c.bridge, c.mb)
+	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, c.bridge), c.citizen); err != nil {
+		return fmt.Errorf("add citizen to bridge: %w", err)
+	}
+	if *c.s.cfg.Record {
+		name := c.rec.ID
+		c.s.cli.Dispatcher().Route(ari.LiveRecordingKey, name, c.mb)
+		if _, err := cl.Bridge().Record(key(ari.BridgeKey, c.bridge), name, &ari.RecordingOptions{Format: "wav", Exists: "fail"}); err != nil {
+			return fmt.Errorf("record bridge: %w", err)
+		}
+		c.recording = true
+		c.rec.RecordingName = name
+		c.persist(context.Background(), false)
+	}
+	return nil
+}
+
+// afterHours tells the caller the line is closed and that they will be
+// called back, takes an optional voice message, and records the call as
+// missed so the callback queue picks it up.
+func (c *call) afterHours(ctx context.Context) {
+	if c.play(ctx, ari.ChannelKey, c.citizen, c.s.cfg.Prompts.AfterHours) && c.s.cfg.VoicemailMax > 0 {
+		name := c.rec.ID + "-vm"
+		c.s.cli.Dispatcher().Route(ari.LiveRecordingKey, name, c.mb)
+		_, err := c.s.cli.ARI().Channel().Record(key(ari.ChannelKey, c.citizen), name, &ari.RecordingOptions{
+			Format: "wav", MaxDuration: c.s.cfg.VoicemailMax, Beep: true, Terminate: "#", Exists: "overwrite"})
+		if err != nil {
+			c.s.log.Warn("voice message recording failed", "call", c.rec.ID, "err", err)
+		} else {
+			c.rec.VoicemailName = name
+			c.await(ctx, c.s.cfg.VoicemailMax+c.s.cfg.PromptTimeout, func(e ari.Event) bool {
+				f, ok := e.(*ari.RecordingFinished)
+				return ok && f.Recording.Name == name
+			})
+		}
+		c.s.cli.Dispatcher().Unroute(ari.LiveRecordingKey, name)
+	}
+	c.finish(ctx, hotline.MissedAfterHours)
+}
+
+// missed ends a call nobody took: the citizen, if still there, hears the
+// apology and the promise of a callback first (6.1).
+func (c *call) missed(ctx context.Context, reason hotline.MissedReason) {
+	c.cancelRinging()
+	c.stopMOH()
+	c.play(ctx, ari.ChannelKey, c.citizen, c.s.cfg.Prompts.Apology)
+	c.finish(ctx, reason)
+}
+
+// play plays prompt to a channel or bridge and waits until it finishes, the
+// prompt timeout passes, or the citizen hangs up. It reports whether the
+// citizen is still there.
+func (c *call) play(ctx context.Context, kind, id string, prompt Prompt) bool {
+	if c.citizenGone {
+		return false
+	}
+	pbID := c.startPlayback(kind, id, prompt)
+	if pbID == "" {
+		return !c.citizenGone
+	}
+	defer c.s.cli.Dispatcher().Unroute(ari.PlaybackKey, pbID)
+	c.await(ctx, c.s.cfg.PromptTimeout, func(e ari.Event) bool {
+		f, ok := e.(*ari.PlaybackFinished)
+		return ok && f.Playback.ID == pbID
+	})
+	return !c.citizenGone
+}
+
+// startPlayback starts prompt and returns the playback id, "" on failure.
+func (c *call) startPlayback(kind, id string, prompt Prompt) string {
+	c.playSeq++
+	pbID := c.rec.ID + "-p" + strconv.Itoa(c.playSeq)
+	c.s.cli.Dispatcher().Route(ari.PlaybackKey, pbID, c.mb)
+	var err error
+	if kind == ari.BridgeKey {
+		_, err = c.s.cli.ARI().Bridge().Play(key(kind, id), pbID, prompt.Sound)
+	} else {
+		_, err = c.s.cli.ARI().Channel().Play(key(kind, id), pbID, prompt.Sound)
+	}
+	if err != nil {
+		c.s.cli.Dispatcher().Unroute(ari.PlaybackKey, pbID)
+		if httpStatus(err) == 404 && kind == ari.ChannelKey {
+			c.citizenGone = true
+		}
+		c.s.log.Warn("prompt failed", "call", c.rec.ID, "sound", prompt.Sound, "err", err)
+		return ""
+	}
+	return pbID
+}
+
+// await waits for an event that match accepts, for at most d. Other events
+// are held for the main loop, except the citizen hanging up, which ends the
+// wait. It returns the matched event, or nil.
+func (c *call) await(ctx context.Context, d time.Duration, match func(ari.Event) bool) ari.Event {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+			return nil
+		case <-c.mb.Ready():
+			events := c.mb.Take()
+			for i, e := range events {
+				if c.isCitizenGone(e) {
+					c.citizenGone = true
+					c.held = append(c.held, events[i+1:]...)
+					return nil
+				}
+				if match(e) {
+					c.held = append(c.held, events[i+1:]...)
+					return e
+				}
+				c.held = append(c.held, e)
+			}
+		}
+	}
+}
+
+func (c *call) isCitizenGone(e ari.Event) bool {
+	switch ev := e.(type) {
+	case *ari.StasisEnd:
+		return ev.Channel.ID == c.citizen
+	case *ari.ChannelDestroyed:
+		return ev.Channel.ID == c.citizen
+	}
+	return false
+}
+
+func (c *call) startMOH() {
+	if err := c.s.cli.ARI().Channel().MOH(key(ari.ChannelKey, c.citizen), c.s.cfg.MOHClass); err != nil {
+		c.s.log.Debug("music on hold", "call", c.rec.ID, "err", err)
+		return
+	}
+	c.moh = true
+}
+
+func (c *call) stopMOH() {
+	if !c.moh || c.citizenGone {
+		return
+	}
+	c.moh = false
+	if err := c.s.cli.ARI().Channel().StopMOH(key(ari.ChannelKey, c.citizen)); err != nil {
+		c.s.log.Debug("stop music on hold", "call", c.rec.ID, "err", err)
+	}
+}
+
+// startRinging rings the citizen's responsible agent alone first when they
+// have an open matter (sticky routing, 4.1.1), then follows the strategy.
+func (c *call) startRinging(ctx context.Context) {
+	if *c.s.cfg.Sticky && c.rec.Line == hotline.LineHotline && c.rec.CallerNumber != "" {
+		since := c.s.now().Add(-time.Duration(c.s.cfg.StickyDays) * 24 * time.Hour)
+		agentID, err := c.s.store.ResponsibleAgent(ctx, c.rec.CallerNumber, since)
+		switch {
+		case err == nil:
+			if a, ok := c.s.roster.ReserveAgent(agentID, c.rec.ID); ok {
+				c.tried[a.ID] = true
+				if c.ring(ctx, a, c.s.cfg.StickyRing, nil) {
+					return
+				}
+			}
+		case hotline.KindOf(err) != hotline.KindNotFound:
+			c.s.log.Warn("sticky routing lookup failed", "call", c.rec.ID, "err", err)
+		}
+	}
+	c.ringNext(ctx)
+}
+
+// ringNext rings the next agents by the strategy. When everyone has been
+// tried, a new round starts after a pause, until the maximum wait ends the
+// call; when nobody is on duty at all, the call is missed at once.
+func (c *call) ringNext(ctx context.Context) {
+	for c.rec.FirstResponsibleAgent == "" && !c.finished {
+		agents := c.s.roster.Reserve(c.rec.ID, c.role, c.s.cfg.Strategy, c.tried, nil)
+		if len(agents) == 0 {
+			if c.ringingLegs() > 0 {
+				return // wait for the legs ringing now
+			}
+			if !c.s.staffed(c.role) {
+				reason := hotline.MissedNoAgent
+				if len(c.tried) > 0 || len(c.legs) > 0 {
+					reason = hotline.MissedNoAnswer
+				}
+				c.missed(ctx, reason)
+				return
+			}
+			clear(c.tried) // agents are busy or all tried: next round soon
+			c.retry.Reset(c.s.roundPause())
+			return
+		}
+		rang := false
+		for _, a := range agents {
+			c.tried[a.ID] = true
+			rang = c.ring(ctx, a, c.s.cfg.RingTimeout, nil) || rang
+		}
+		if rang {
+			return
+		}
+	}
+}
+
+// ring originates a leg to agent, for a referral when ref is set, and
+// reports whether it is ringing.
+func (c *call) ring(ctx context.Context, agent hotline.Agent, timeout time.Duration, ref *hotline.Referral) bool {
+	id := c.rec.ID + "-a" + agent.ID
+	if ref != nil {
+		id = c.rec.ID + "-r" + agent.ID
+	}
+	if c.legs[id] != nil {
+		id += "-" + strconv.Itoa(len(c.legs)) // a later round rings the same agent again
+	}
+	l := &leg{referral: ref, rec: hotline.CallLeg{CallID: c.rec.ID, AgentID: agent.ID, ChannelID: id, Outcome: hotline.LegRinging, RungAt: c.s.now()}}
+	c.mu.Lock()
+	c.legs[id] = l
+	c.mu.Unlock()
+	c.s.cli.Dispatcher().Route(ari.ChannelKey, id, c.mb)
+	kind := "agent"
+	if ref != nil {
+		kind = "referral"
+	}
+	_, err := c.s.cli.ARI().Channel().Originate(nil, ari.OriginateRequest{
+		Endpoint: agent.Endpoint, Timeout: int(math.Ceil(timeout.Seconds())) + 1,
+		CallerID: c.rec.CallerRaw, App: c.s.cli.Application(), AppArgs: kind + "," + c.rec.ID + "," + agent.ID,
+		ChannelID: id, Originator: c.citizen,
+	})
+	if err != nil {
+		// Asterisk answers 500 "Allocation failed" when the phone is not
+		// registered: the agent is offline, whatever the roster thought.
+		c.s.log.Warn("could not ring agent", "call", c.rec.ID, "agent", agent.ID, "err", err)
+		c.saveLeg(ctx, l, true)
+		c.legEnded(l, hotline.LegFailed)
+		c.s.cli.Dispatcher().Unroute(ari.ChannelKey, id)
+		if httpStatus(err) == 500 {
+			c.s.setAgentState(ctx, agent.ID, hotline.AgentOffline)
+		}
+		c.saveLeg(ctx, l, false)
+		return false
+	}
+	c.saveLeg(ctx, l, true)
+	l.timer = time.AfterFunc(timeout, func() {
+		select {
+		case c.timeouts <- id:
+		default: // the call loop drains; a full buffer means it has ended
+		}
+	})
+	return true
+}
+
+func (c *call) ringingLegs() int {
+	n := 0
+	for _, l := range c.legs {
+		if !l.gone && !l.answered {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *call) bridgedAgents() int {
+	n := 0
+	for _, l := range c.legs {
+		if l.bridged && !l.gone {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *call) handle(ctx context.Context, e ari.Event) {
+	switch ev := e.(type) {
+	case *ari.StasisStart:
+		if l := c.legs[ev.Channel.ID]; l != nil && !l.gone {
+			c.legAnswered(ctx, l)
+		}
+	case *ari.StasisEnd:
+		c.channelGone(ctx, ev.Channel.ID, 0)
+	case *ari.ChannelDestroyed:
+		c.channelGone(ctx, ev.Channel.ID, ev.Cause)
+	}
+}
+
+func (c *call) legAnswered(ctx context.Context, l *leg) {
+	l.answered = true
+	l.rec.AnsweredAt = c.s.now()
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	switch {
+	case c.finished || c.citizenGone:
+		l.rec.Outcome = hotline.LegCancelled
+		c.hangup(l.rec.ChannelID)
+	case l.referral != nil:
+		c.joinBridge(ctx, l)
+		l.referral.Outcome = hotline.ReferralAnswered
+		c.saveReferral(ctx, l.referral)
+	case c.rec.FirstResponsibleAgent != "":
+		// Answered a moment after another agent: the first answer wins.
+		l.rec.Outcome = hotline.LegLost
+		c.hangup(l.rec.ChannelID)
+	default:
+		c.connect(ctx, l)
+	}
+}
+
+// connect makes l the winner: the first agent to answer becomes the call's
+// first-responsible agent (3.1) and joins the citizen's bridge; everyone
+// else still ringing is cancelled.
+func (c *call) connect(ctx context.Context, l *leg) {
+	c.maxWait.Stop()
+	c.retry.Stop()
+	if err := c.rec.Answer(l.rec.AgentID, l.rec.AnsweredAt); err != nil {
+		c.s.log.Error("answer call", "call", c.rec.ID, "err", err)
+	}
+	c.joinBridge(ctx, l)
+	c.persist(ctx, false)
+	for id, o := range c.legs {
+		if o != l && !o.gone && !o.answered && o.referral == nil {
+			o.rec.Outcome = hotline.LegCancelled
+			c.hangup(id)
+		}
+	}
+}
+
+func (c *call) joinBridge(ctx context.Context, l *leg) {
+	start := time.Now()
+	c.stopMOH()
+	if err := c.s.cli.ARI().Bridge().AddChannel(key(ari.BridgeKey, c.bridge), l.rec.ChannelID); err != nil {
+		c.s.log.Error("could not bridge agent", "call", c.rec.ID, "agent", l.rec.AgentID, "err", err)
+	}
+	c.s.m.answerBridge.Observe(time.Since(start).Seconds())
+	l.bridged = true
+	l.rec.Outcome = hotline.LegAnswered
+	c.s.setAgentState(ctx, l.rec.AgentID, hotline.AgentOnCall)
+	c.saveLeg(ctx, l, false)
+}
+
+func (c *call) channelGone(ctx context.Context, id string, cause int) {
+	if id == c.citizen {
+		if !c.citizenGone {
+			c.citizenGone = true
+			c.finish(ctx, hotline.MissedAbandoned)
+		}
+		return
+	}
+	l := c.legs[id]
+	if l == nil || l.gone {
+		return
+	}
+	if cause != 0 {
+		l.rec.Cause = cause
+	}
+	c.s.cli.Dispatcher().Unroute(ari.ChannelKey, id)
+	switch {
+	case l.bridged:
+		c.legEnded(l, hotline.LegCompleted)
+		c.s.startWrapUp(ctx, l.rec.AgentID)
+		c.saveLeg(ctx, l, false)
+		c.agentLeft(ctx)
+		return
+	case l.rec.Outcome == hotline.LegRinging:
+		c.legEnded(l, legOutcomeForCause(cause))
+	default:
+		c.legEnded(l, l.rec.Outcome)
+	}
+	c.saveLeg(ctx, l, false)
+	if l.referral != nil {
+		// The target did not take it: the citizen stays with the referring
+		// agent, and the target owes a handover (5.2.2).
+		l.referral.Outcome = hotline.ReferralHandover
+		l.referral.EndedAt = c.s.now()
+		c.saveReferral(ctx, l.referral)
+		if c.bridgedAgents() == 0 {
+			c.agentLeft(ctx)
+		}
+		return
+	}
+	if c.rec.FirstResponsibleAgent == "" && !c.finished {
+		c.ringNext(ctx)
+	}
+}
+
+// legEnded marks l over with outcome and frees its agent's reservation.
+func (c *call) legEnded(l *leg, outcome hotline.LegOutcome) {
+	c.mu.Lock()
+	l.gone = true
+	c.mu.Unlock()
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.rec.Outcome = outcome
+	if l.rec.EndedAt.IsZero() {
+		l.rec.EndedAt = c.s.now()
+	}
+	c.s.roster.Release(l.rec.AgentID, c.rec.ID)
+}
+
+// agentLeft runs when an agent leaves the bridge. While another agent or a
+// ringing referral target remains, the call goes on; otherwise the citizen,
+// if still there, is asked to rate the service (7.2) and the call ends.
+func (c *call) agentLeft(ctx context.Context) {
+	if c.bridgedAgents() > 0 || c.finished {
+		return
+	}
+	for _, l := range c.legs {
+		if l.referral != nil && !l.gone && !l.answered {
+			c.startMOH() // wait for the referral target
+			return
+		}
+	}
+	if c.rec.Line == hotline.LineHotline && !c.citizenGone {
+		c.survey(ctx)
+	}
+	c.finish(ctx, "")
+}
+
+// survey asks the citizen to rate the service by a digit from 1 (非常满意)
+// to 5 (非常不满意). A wrong digit gets one retry; no digit in time or a
+// hang-up leaves the call "not rated" (score 0).
+func (c *call) survey(ctx context.Context) {
+	score := 0
+	prompt := c.s.cfg.Prompts.Survey
+	for range 2 {
+		digit, ok := c.collectDigit(ctx, prompt)
+		if !ok {
+			break
+		}
+		if n, err := strconv.Atoi(digit); err == nil && hotline.Satisfaction(n).Valid() {
+			score = n
+			break
+		}
+		prompt = c.s.cfg.Prompts.SurveyInvalid
+	}
+	rating := hotline.Rating{CallID: c.rec.ID, AgentID: c.rec.FirstResponsibleAgent, Score: hotline.Satisfaction(score), RatedAt: c.s.now()}
+	c.rec.Rating = &rating
+	if err := c.s.store.SaveRating(context.WithoutCancel(ctx), rating); err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store rating", "call", c.rec.ID, "err", err)
+	}
+	c.s.m.ratings.WithLabelValues(strconv.Itoa(score)).Inc()
+	if score > 0 {
+		c.play(ctx, ari.ChannelKey, c.citizen, c.s.cfg.Prompts.SurveyThanks)
+	}
+}
+
+// collectDigit plays prompt and returns the first digit the citizen
+// presses, during the prompt or within the survey timeout after it.
+func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
+	pbID := c.startPlayback(ari.ChannelKey, c.citizen, prompt)
+	defer func() {
+		if pbID != "" {
+			c.s.cli.Dispatcher().Unroute(ari.PlaybackKey, pbID)
+		}
+	}()
+	isDigit := func(e ari.Event) (string, bool) {
+		d, ok := e.(*ari.ChannelDtmfReceived)
+		if !ok || d.Channel.ID != c.citizen {
+			return "", false
+		}
+		return d.Digit, true
+	}
+	if pbID != "" {
+		e := c.await(ctx, c.s.cfg.PromptTimeout, func(e ari.Event) bool {
+			_, digit := isDigit(e)
+			f, done := e.(*ari.PlaybackFinished)
+			return digit || (done && f.Playback.ID == pbID)
+		})
+		if d, ok := isDigit(e); ok {
+			_ = c.s.cli.ARI().Playback().Stop(key(ari.PlaybackKey, pbID)) // barge-in
+			return d, true
+		}
+		if c.citizenGone {
+			return "", false
+		}
+	}
+	e := c.await(ctx, c.s.cfg.SurveyTimeout, func(e ari.Event) bool { _, ok := isDigit(e); return ok })
+	return isDigit(e)
+}
+
+// refer runs on the call goroutine for Calls.Refer.
+func (c *call) refer(ctx context.Context, fromAgent, toAgent, toDepartment string) (hotline.Referral, error) {
+	const op = "ari.Refer"
+	if c.finished || c.citizenGone {
+		return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "call %s has ended", c.rec.ID)
+	}
+	inBridge := map[string]bool{}
+	for _, l := range c.legs {
+		if l.bridged && !l.gone {
+			inBridge[l.rec.AgentID] = true
+		}
+	}
+	if !inBridge[fromAgent] {
+		return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "agent %q is not talking with the citizen on call %s", fromAgent, c.rec.ID)
+	}
+	var target hotline.Agent
+	switch {
+	case toAgent != "":
+		if inBridge[toAgent] {
+			return hotline.Referral{}, hotline.Errorf(hotline.KindInvalid, op, "agent %s is already on call %s", toAgent, c.rec.ID)
+		}
+		if _, known := c.s.roster.Get(toAgent); !known {
+			return hotline.Referral{}, hotline.Errorf(hotline.KindNotFound, op, "agent %q not found", toAgent)
+		}
+		a, ok := c.s.roster.ReserveAgent(toAgent, c.rec.ID)
+		if !ok {
+			return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "agent %s is not available", toAgent)
+		}
+		target = a
+	default:
+		picked := c.s.roster.Reserve(c.rec.ID, hotline.RoleAgent, hotline.LeastRecent, inBridge, hotline.InDepartment(toDepartment))
+		if len(picked) == 0 {
+			return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "no agent of department %q is available", toDepartment)
+		}
+		target = picked[0]
+	}
+	ref := &hotline.Referral{CallID: c.rec.ID, FromAgent: fromAgent, ToAgent: target.ID, ToDepartment: toDepartment,
+		Outcome: hotline.ReferralRinging, RequestedAt: c.s.now()}
+	id, err := c.s.store.AddReferral(context.WithoutCancel(ctx), *ref)
+	if err != nil {
+		c.s.roster.Release(target.ID, c.rec.ID)
+		return hotline.Referral{}, err
+	}
+	ref.ID = id
+	if !c.ring(ctx, target, c.s.cfg.RingTimeout, ref) {
+		ref.Outcome, ref.EndedAt = hotline.ReferralHandover, c.s.now()
+		c.saveReferral(ctx, ref)
+	}
+	c.s.log.Info("call referred", "call", c.rec.ID, "from", fromAgent, "to", target.ID, "department", toDepartment)
+	return *ref, nil
+}
+
+// cancelRinging hangs up every leg still ringing.
+func (c *call) cancelRinging() {
+	for id, l := range c.legs {
+		if !l.gone && !l.answered {
+			if l.referral != nil {
+				l.referral.Outcome, l.referral.EndedAt = hotline.ReferralCancelled, c.s.now()
+			}
+			c.legEnded(l, hotline.LegCancelled)
+			c.hangup(id)
+		}
+	}
+}
+
+// legOutcomeForCause maps the Q.850 cause of ChannelDestroyed (see the ARI
+// traces: 17 busy/declined, 19 no answer, 20 unreachable, 1 no such number).
+func legOutcomeForCause(cause int) hotline.LegOutcome {
+	switch cause {
+	case 17, 21:
+		return hotline.LegBusy
+	case 19, 16:
+		return hotline.LegNoAnswer
+	default:
+		return hotline.LegFailed
+	}
+}
+
+// finish ends the call once: hangs up what is left, stops the recording,
+// frees the agents and stores the final state. reason applies only when no
+// agent answered.
+func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.maxWait.Stop()
+	c.retry.Stop()
+	c.rec.End(c.s.now(), reason)
+	c.cancelRinging()
+	for id, l := range c.legs {
+		switch {
+		case l.gone:
+		case l.bridged:
+			c.legEnded(l, hotline.LegCompleted)
+			c.s.startWrapUp(ctx, l.rec.AgentID)
+			c.hangup(id)
+		default: // answered too late and already hung up: free the agent now
+			c.legEnded(l, l.rec.Outcome)
+		}
+	}
+	for _, l := range c.legs {
+		c.saveLeg(ctx, l, false)
+		if l.referral != nil {
+			c.saveReferral(ctx, l.referral)
+		}
+	}
+	if !c.citizenGone {
+		c.hangup(c.citizen)
+	}
+	cl := c.s.cli.ARI()
+	if c.recording {
+		if err := cl.LiveRecording().Stop(key(ari.LiveRecordingKey, c.rec.RecordingName)); err != nil {
+			c.s.log.Warn("stop recording", "call", c.rec.ID, "err", err)
+		}
+	}
+	if c.haveBridge {
+		if err := cl.Bridge().Delete(key(ari.BridgeKey, c.bridge)); err != nil && httpStatus(err) != 404 {
+			c.s.log.Debug("delete bridge", "call", c.rec.ID, "err", err)
+		}
+	}
+	c.persist(ctx, false)
+	if c.s.OnEnd != nil {
+		final := c.rec
+		for _, l := range c.legs {
+			final.Legs = append(final.Legs, l.rec)
+			if l.referral != nil {
+				final.Referrals = append(final.Referrals, *l.referral)
+			}
+		}
+		sort.Slice(final.Legs, func(i, j int) bool { return final.Legs[i].RungAt.Before(final.Legs[j].RungAt) })
+		c.s.OnEnd(final)
+	}
+	c.s.m.calls.WithLabelValues(string(c.rec.Line), string(c.rec.State), string(c.rec.MissedReason)).Inc()
+	c.s.log.Info("call ended", "call", c.rec.ID, "line", c.rec.Line, "caller", c.rec.CallerNumber, "state", c.rec.State,
+		"reason", c.rec.MissedReason, "agent", c.rec.FirstResponsibleAgent, "wait_s", c.rec.WaitSeconds(), "talk_s", c.rec.TalkSeconds())
+}
+
+func (c *call) hangup(id string) {
+	err := c.s.cli.ARI().Channel().Hangup(key(ari.ChannelKey, id), "normal")
+	if err != nil && httpStatus(err) != 404 {
+		c.s.log.Debug("hangup", "channel", id, "err", err)
+	}
+}
+
+func (c *call) persist(ctx context.Context, create bool) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if create {
+		err = c.s.store.CreateCall(ctx, c.rec)
+	} else {
+		err = c.s.store.UpdateCall(ctx, c.rec)
+	}
+	if err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store call", "call", c.rec.ID, "err", err)
+	}
+}
+
+func (c *call) saveLeg(ctx context.Context, l *leg, create bool) {
+	ctx = context.WithoutCancel(ctx)
+	if create {
+		id, err := c.s.store.AddLeg(ctx, l.rec)
+		if err == nil {
+			l.rec.ID = id
+			return
+		}
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
+		return
+	}
+	if l.rec.ID == 0 {
+		return
+	}
+	if err := c.s.store.UpdateLeg(ctx, l.rec); err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
+	}
+}
+
+func (c *call) saveReferral(ctx context.Context, r *hotline.Referral) {
+	if r.ID == 0 {
+		return
+	}
+	if err := c.s.store.UpdateReferral(context.WithoutCancel(ctx), *r); err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store referral", "call", c.rec.ID, "referral", r.ID, "err", err)
+	}
+}
+
+// cleanup removes the call's routes and forgets it.
+func (c *call) cleanup() {
+	d := c.s.cli.Dispatcher()
+	d.Unroute(ari.ChannelKey, c.citizen)
+	d.Unroute(ari.BridgeKey, c.bridge)
+	if c.rec.RecordingName != "" {
+		d.Unroute(ari.LiveRecordingKey, c.rec.RecordingName)
+	}
+	for id := range c.legs {
+		d.Unroute(ari.ChannelKey, id)
+	}
+	c.mb.Close()
+	c.s.mu.Lock()
+	delete(c.s.active, c.rec.ID)
+	c.s.mu.Unlock()
+	c.s.m.active.Dec()
+}

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"hotline"
+)
+
+// openPromiseAgentSQL reads agent_id of the newest unfinished promises row
+// (open, overdue or escalated) of one number, through promises_by_number.
+const openPromiseAgentSQL = `
+SELECT agent_id FROM promises
+WHERE number = ? AND state IN ('open', 'overdue', 'escalated')
+ORDER BY created_ms DESC, id DESC LIMIT 1`
+
+// openCallbackAgentSQL reads agent_id of the open callback_tasks row
+// (pending or dialing) of one number when it has an agent, through the
+// partial index callback_tasks_one_open_per_number, whose WHERE term it
+// repeats word for word so the planner can use it.
+const openCallbackAgentSQL = `
+SELECT agent_id FROM callback_tasks
+WHERE number = ? AND state IN ('pending', 'dialing') AND agent_id IS NOT NULL`
+
+// recentCallAgentSQL reads first_responsible_agent of the newest calls row
+// from one number that arrived since a time and has one, through
+// calls_by_caller.
+const recentCallAgentSQL = `
+SELECT first_responsible_agent FROM calls
+WHERE caller_number = ? AND arrived_ms >= ? AND first_responsible_agent IS NOT NULL
+ORDER BY arrived_ms DESC, id DESC LIMIT 1`
+
+// ResponsibleAgent returns the first-responsible agent of the open matter of
+// the citizen at number, whom sticky routing rings first (clause 4.1.1). In
+// order: the agent of the newest unfinished promise to that number (open,
+// overdue or escalated); else the agent of its open callback task (pending
+// or dialing), when one is assigned; else the first-responsible agent of the
+// newest call from that number that arrived at or after since and was
+// answered. Fulfilled or closed promises and closed callback tasks are no
+// open matter. NotFound when there is none, and for "" (an uncallable
+// number has no matter) without reading the database. The three reads see
+// one snapshot.
+func (db *DB) ResponsibleAgent(ctx context.Context, number string, since time.Time) (string, error) {
+	const op = "store.ResponsibleAgent"
+	subject := fmt.Sprintf("responsible agent of %s", number)
+	if number == "" {
+		return "", hotline.Errorf(hotline.KindNotFound, op, "no responsible agent without a caller number")
+	}
+	lookups := []struct {
+		query string
+		args  []any
+	}{
+		{openPromiseAgentSQL, []any{number}},
+		{openCallbackAgentSQL, []any{number}},
+		{recentCallAgentSQL, []any{number, hotline.UnixMilli(since)}},
+	}
+	var agentID string
+	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		for _, l := range lookups {
+			err := tx.GetContext(ctx, &agentID, l.query, l.args...)
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err // found (nil), or failed
+			}
+		}
+		return sql.ErrNoRows
+	})
+	if err != nil {
+		return "", wrapErr(op, subject, err)
+	}
+	return agentID, nil
+}
