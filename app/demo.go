@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"hotline"
 	"hotline/ari"
@@ -26,12 +30,21 @@ type DemoOptions struct {
 	DataDir        string  // SQLite file, recordings and the service log
 	CallsPerSecond float64 // simulated citizens
 	SummaryEvery   time.Duration
-	Verbose        bool // service log on stderr instead of a file
-	Out            io.Writer
+	// OfficeHours uses the real working-hours calendar (Mon–Fri 08:30–11:30,
+	// 13:00–17:00, holidays); by default the demo line is open around the
+	// clock so calls flow whenever it runs.
+	OfficeHours bool
+	Verbose     bool // service log on stderr instead of a file
+	Out         io.Writer
 	// Started, when set, is called with the running service and fake
 	// Asterisk once the demo is up (tests).
 	Started func(*Service, *aritest.Server)
 }
+
+const (
+	demoHotline   = "12345"
+	demoComplaint = "12340"
+)
 
 // demoAgents are the simulated staff; their phones behave differently so
 // the summary shows every outcome.
@@ -44,6 +57,7 @@ var demoAgents = []struct {
 	{AgentConfig{ID: "1003", Name: "李娜", Endpoint: "PJSIP/1003", Department: "市场监管", Skills: []string{"营业执照"}}, aritest.Behavior{Busy: true}},
 	{AgentConfig{ID: "1004", Name: "刘洋", Endpoint: "PJSIP/1004", Department: "公积金", Skills: []string{"公积金"}}, aritest.Behavior{NoAnswer: true}},
 	{AgentConfig{ID: "1005", Name: "陈静", Endpoint: "PJSIP/1005", Department: "户籍", Skills: []string{"户籍"}}, aritest.Behavior{Offline: true}},
+	{AgentConfig{ID: "2001", Name: "赵督察", Endpoint: "PJSIP/2001", Department: "督查室", Role: "supervisor"}, aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 10 * time.Second}},
 }
 
 // Demo runs the whole service against the fake Asterisk with simulated
@@ -76,18 +90,32 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		Addr:          opts.ARIAddr,
 		RecordingsDir: filepath.Join(opts.DataDir, "asterisk-recordings"),
 		Logger:        NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
+		SoundDurations: map[string]time.Duration{
+			"sound:hotline/greeting": 2 * time.Second, "sound:hotline/recording-notice": 4 * time.Second,
+			"sound:hotline/survey": 6 * time.Second, "sound:hotline/apology": 5 * time.Second,
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
 	}
 	defer fake.Close()
 	cfg := Config{
-		Log:   LogConfig{Level: "info", Format: "text"},
-		HTTP:  web.Config{Listen: opts.HTTPAddr},
-		ARI:   ari.Config{URL: fake.ARIURL(), Username: "hotline", Password: "hotline"},
-		Calls: ari.CallConfig{RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second},
+		Log:  LogConfig{Level: "info", Format: "text"},
+		HTTP: web.Config{Listen: opts.HTTPAddr},
+		ARI:  ari.Config{URL: fake.ARIURL(), Username: "hotline", Password: "hotline"},
+		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
+			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
+			VoicemailMax: 5 * time.Second},
 		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+	}
+	if !opts.OfficeHours {
+		cfg.Calendar.Hours = map[string][]string{}
+		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+			cfg.Calendar.Hours[d] = []string{"00:00-24:00"}
+		}
+		off := false
+		cfg.Calendar.UseNationalHolidays = &off
 	}
 	for _, a := range demoAgents {
 		cfg.Agents = append(cfg.Agents, a.cfg)
@@ -117,6 +145,10 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	if opts.Verbose {
 		where = "log: stderr"
 	}
+	hours := "open around the clock (-office-hours for the real calendar)"
+	if opts.OfficeHours {
+		hours = "office hours and national holidays"
+	}
 	fmt.Fprintf(opts.Out, `hotline demo is running (Ctrl-C to stop)
   console   http://%[1]s/
   API       http://%[1]s/api/v1/calls   http://%[1]s/api/v1/agents
@@ -124,14 +156,18 @@ func Demo(ctx context.Context, opts DemoOptions) error {
   metrics   http://%[1]s/metrics
   fake Asterisk ARI %[2]s (user hotline/hotline), simulator http://%[3]s/sim/channels
   data      %[4]s   %[5]s
-  traffic   %.2[6]f calls/s; agents 1001 and 1002 answer, 1003 declines, 1004 never answers, 1005 is offline and registers after 20s
-`, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond)
+  traffic   %.2[6]f calls/s to %[7]s (hotline) and %[8]s (complaints); line %[9]s
+  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints
+`, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond,
+		demoHotline, demoComplaint, hours)
 	if opts.Started != nil {
 		opts.Started(svc, fake)
 	}
 
 	start := time.Now()
 	go simulateCitizens(runCtx, fake, opts.CallsPerSecond)
+	go answerSurveys(runCtx, fake)
+	go referSomeCalls(runCtx, fake, svc)
 	go func() {
 		select {
 		case <-time.After(20 * time.Second):
@@ -156,7 +192,8 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 }
 
 // simulateCitizens places calls at about rate per second: most callers
-// wait for an agent, some give up after a few seconds, and some call again.
+// wait for an agent, some give up after a few seconds, some call again,
+// and one in ten calls the complaint line.
 func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 	var repeatCallers []string
 	for {
@@ -176,12 +213,60 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		if len(repeatCallers) < 20 {
 			repeatCallers = append(repeatCallers, caller)
 		}
-		call := aritest.InboundCall{Caller: caller, Dialed: "12345"}
-		if rand.Float64() < 0.3 {
-			call.HangupAfter = time.Duration(3+rand.IntN(10)) * time.Second // gives up waiting
+		call := aritest.InboundCall{Caller: caller, Dialed: demoHotline}
+		if rand.Float64() < 0.1 {
+			call.Dialed = demoComplaint
 		}
-		if _, err := fake.PlaceCall(call); err != nil && ctx.Err() == nil {
+		if rand.Float64() < 0.25 {
+			call.HangupAfter = time.Duration(4+rand.IntN(12)) * time.Second // gives up waiting
+		}
+		_, _ = fake.PlaceCall(call) // fails only while the service is reconnecting, like Stasis() would
+	}
+}
+
+// answerSurveys has most citizens press a digit when the survey prompt
+// starts on their channel; the others hang up or stay silent.
+func answerSurveys(ctx context.Context, fake *aritest.Server) {
+	w := fake.Watch()
+	defer w.Close()
+	for {
+		e, err := w.WaitFor(ctx, func(e aritest.Emitted) bool {
+			return e.Kind == aritest.KindEvent && e.Model == "PlaybackStarted" && strings.Contains(string(e.Body), `"sound:hotline/survey"`)
+		})
+		if err != nil {
+			return
+		}
+		var ev struct {
+			Playback struct {
+				TargetURI string `json:"target_uri"`
+			} `json:"playback"`
+		}
+		if json.Unmarshal(e.Body, &ev) != nil || rand.Float64() < 0.2 {
 			continue
+		}
+		ch := strings.TrimPrefix(ev.Playback.TargetURI, "channel:")
+		digit := []string{"1", "1", "1", "2", "2", "2", "3", "4", "5"}[rand.IntN(9)] // mostly satisfied
+		time.AfterFunc(time.Duration(1+rand.IntN(3))*time.Second, func() { _ = fake.SendDTMF(ch, digit) })
+	}
+}
+
+// referSomeCalls now and then has an agent on a call refer the citizen to
+// another department, as agents do for matters outside their duties.
+func referSomeCalls(ctx context.Context, fake *aritest.Server, svc *Service) {
+	departments := []string{"社会保障", "不动产登记", "户籍"}
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, ch := range fake.Channels() {
+			if len(ch.Args) == 3 && ch.Args[0] == "agent" && ch.Bridge != "" {
+				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[rand.IntN(len(departments))])
+				break
+			}
 		}
 	}
 }
@@ -200,8 +285,56 @@ func summaryLine(ctx context.Context, svc *Service, since time.Time) string {
 	if len(reasons) > 0 {
 		missed = " (" + strings.Join(reasons, ", ") + ")"
 	}
+	m := gatherCounters(svc)
+	rated, sum := 0.0, 0.0
+	for score, n := range m["hotline_survey_ratings_total"] {
+		if s, _ := strconv.Atoi(score); s > 0 {
+			rated += n
+			sum += float64(s) * n
+		}
+	}
+	avg := "-"
+	if rated > 0 {
+		avg = fmt.Sprintf("%.1f", sum/rated)
+	}
 	states := svc.Roster.Counts(hotline.RoleAgent)
-	return fmt.Sprintf("%s  calls %d · answered %d · missed %d%s · in progress %d · agents available %d, on call %d, offline %d",
+	return fmt.Sprintf("%s  calls %d · answered %d · missed %d%s · in progress %d · complaints %.0f · referrals %.0f (handover %.0f) · rated %.0f (avg %s, 1=非常满意) · agents available %d, on call %d, offline %d",
 		time.Now().Format("15:04:05"), counts.Total, counts.Answered, counts.Missed, missed, counts.InProgress,
-		states[hotline.AgentAvailable], states[hotline.AgentOnCall], states[hotline.AgentOffline])
+		sumCounter(m["hotline_calls_total"], "complaint"), sumCounter(m["hotline_referrals_total"], ""), m["hotline_referrals_total"]["handover"],
+		rated, avg, states[hotline.AgentAvailable], states[hotline.AgentOnCall], states[hotline.AgentOffline])
+}
+
+// gatherCounters reads the service's counters: name → first label value → sum.
+func gatherCounters(svc *Service) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	families, err := svc.Registry.Gather()
+	if err != nil {
+		return out
+	}
+	for _, f := range families {
+		if f.GetType() != dto.MetricType_COUNTER {
+			continue
+		}
+		byLabel := map[string]float64{}
+		for _, m := range f.GetMetric() {
+			label := ""
+			if ls := m.GetLabel(); len(ls) > 0 {
+				label = ls[0].GetValue()
+			}
+			byLabel[label] += m.GetCounter().GetValue()
+		}
+		out[f.GetName()] = byLabel
+	}
+	return out
+}
+
+// sumCounter adds the values whose label is label, or all when label is "".
+func sumCounter(byLabel map[string]float64, label string) float64 {
+	var sum float64
+	for l, v := range byLabel {
+		if label == "" || l == label {
+			sum += v
+		}
+	}
+	return sum
 }

@@ -37,7 +37,7 @@ func testConfig(t *testing.T, ariURL string) Config {
 		Log:   LogConfig{Level: "debug", Format: "text"},
 		HTTP:  web.Config{Listen: "127.0.0.1:0"},
 		ARI:   ari.Config{URL: ariURL, Password: "hotline", ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
-		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond},
+		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond, SurveyTimeout: 200 * time.Millisecond},
 		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		Agents: []AgentConfig{
@@ -81,7 +81,7 @@ func getJSON(t *testing.T, url string, v any) int {
 
 func TestRunServesCallsAndBecomesReady(t *testing.T) {
 	t.Parallel()
-	fake := aritest.NewTest(t, aritest.Options{})
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
 	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
 	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
 	b := startService(t, testConfig(t, fake.ARIURL()))
@@ -110,7 +110,7 @@ func TestRunServesCallsAndBecomesReady(t *testing.T) {
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"hotline_ari_connected 1", `hotline_calls_total{reason="",state="completed"} 1`, "go_goroutines", "process_cpu_seconds_total"} {
+	for _, want := range []string{"hotline_staffing_gap 0", "hotline_ari_connected 1", `hotline_calls_total{line="hotline",reason="",state="completed"} 1`, "go_goroutines", "process_cpu_seconds_total"} {
 		require.Contains(t, string(body), want)
 	}
 
@@ -122,7 +122,7 @@ func TestRunServesCallsAndBecomesReady(t *testing.T) {
 
 func TestRunCallRecordsNormalisedCaller(t *testing.T) {
 	t.Parallel()
-	fake := aritest.NewTest(t, aritest.Options{})
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
 	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 50 * time.Millisecond})
 	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
 	b := startService(t, testConfig(t, fake.ARIURL()))
@@ -137,7 +137,7 @@ func TestRunCallRecordsNormalisedCaller(t *testing.T) {
 
 func TestRunStartsBeforeAsteriskAndConnectsLater(t *testing.T) {
 	t.Parallel()
-	fake := aritest.NewTest(t, aritest.Options{})
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
 	addr := strings.TrimPrefix(fake.URL(), "http://")
 	require.NoError(t, fake.Close()) // Asterisk is down when the service starts
 	b := startService(t, testConfig(t, "http://"+addr+"/ari"))
@@ -160,7 +160,7 @@ func TestRunStartsBeforeAsteriskAndConnectsLater(t *testing.T) {
 
 func TestRunStartupFailuresAreOneClearLine(t *testing.T) {
 	t.Parallel()
-	fake := aritest.NewTest(t, aritest.Options{})
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
 	cases := []struct {
 		name   string
 		mutate func(*Config)

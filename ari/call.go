@@ -452,8 +452,7 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 		c.hangup(l.rec.ChannelID)
 	case l.referral != nil:
 		c.joinBridge(ctx, l)
-		l.referral.Outcome = hotline.ReferralAnswered
-		c.saveReferral(ctx, l.referral)
+		c.endReferral(ctx, l.referral, hotline.ReferralAnswered)
 	case c.rec.FirstResponsibleAgent != "":
 		// Answered a moment after another agent: the first answer wins.
 		l.rec.Outcome = hotline.LegLost
@@ -527,9 +526,7 @@ func (c *call) channelGone(ctx context.Context, id string, cause int) {
 	if l.referral != nil {
 		// The target did not take it: the citizen stays with the referring
 		// agent, and the target owes a handover (5.2.2).
-		l.referral.Outcome = hotline.ReferralHandover
-		l.referral.EndedAt = c.s.now()
-		c.saveReferral(ctx, l.referral)
+		c.endReferral(ctx, l.referral, hotline.ReferralHandover)
 		if c.bridgedAgents() == 0 {
 			c.agentLeft(ctx)
 		}
@@ -682,8 +679,7 @@ func (c *call) refer(ctx context.Context, fromAgent, toAgent, toDepartment strin
 	}
 	ref.ID = id
 	if !c.ring(ctx, target, c.s.cfg.RingTimeout, ref) {
-		ref.Outcome, ref.EndedAt = hotline.ReferralHandover, c.s.now()
-		c.saveReferral(ctx, ref)
+		c.endReferral(ctx, ref, hotline.ReferralHandover)
 	}
 	c.s.log.Info("call referred", "call", c.rec.ID, "from", fromAgent, "to", target.ID, "department", toDepartment)
 	return *ref, nil
@@ -694,7 +690,7 @@ func (c *call) cancelRinging() {
 	for id, l := range c.legs {
 		if !l.gone && !l.answered {
 			if l.referral != nil {
-				l.referral.Outcome, l.referral.EndedAt = hotline.ReferralCancelled, c.s.now()
+				c.endReferral(context.Background(), l.referral, hotline.ReferralCancelled)
 			}
 			c.legEnded(l, hotline.LegCancelled)
 			c.hangup(id)
@@ -741,6 +737,9 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 	for _, l := range c.legs {
 		c.saveLeg(ctx, l, false)
 		if l.referral != nil {
+			if l.referral.EndedAt.IsZero() {
+				l.referral.EndedAt = c.s.now()
+			}
 			c.saveReferral(ctx, l.referral)
 		}
 	}
@@ -815,6 +814,17 @@ func (c *call) saveLeg(ctx context.Context, l *leg, create bool) {
 		c.s.m.storeErrors.Inc()
 		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
 	}
+}
+
+// endReferral records how a referral turned out. An answered referral
+// keeps running (no end time) until the call ends.
+func (c *call) endReferral(ctx context.Context, r *hotline.Referral, outcome hotline.ReferralOutcome) {
+	r.Outcome = outcome
+	if outcome != hotline.ReferralAnswered {
+		r.EndedAt = c.s.now()
+	}
+	c.s.m.referrals.WithLabelValues(string(outcome)).Inc()
+	c.saveReferral(ctx, r)
 }
 
 func (c *call) saveReferral(ctx context.Context, r *hotline.Referral) {

@@ -71,6 +71,7 @@ type callMetrics struct {
 	storeErrors  prometheus.Counter
 	answerBridge prometheus.Histogram
 	ratings      *prometheus.CounterVec // score
+	referrals    *prometheus.CounterVec // outcome
 }
 
 // NewCalls wires the call flow to the client; Start begins taking calls.
@@ -93,9 +94,11 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}),
 		ratings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_survey_ratings_total", Help: "Satisfaction survey answers by score (0 = not rated)."}, []string{"score"}),
+		referrals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_referrals_total", Help: "Ended referrals by outcome (answered, handover, cancelled)."}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.ratings)
+		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.ratings, m.referrals)
 	}
 	s := &Calls{
 		cli: cli, store: store, roster: roster, hours: hours, cfg: cfg, log: log.With("component", "calls"), now: now, m: m,

@@ -307,3 +307,18 @@ func TestMissingDependenciesAnswer503(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+func TestCrossSiteRequestsAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/api/v1/agents/1001/resume", strings.NewReader("{}"))
+	require.NoError(t, err)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	require.Equal(t, "cross-origin request refused", body["error"])
+}

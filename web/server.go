@@ -137,6 +137,13 @@ func (s *Server) Handler() http.Handler {
 		r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
 	}
 	r.Route("/api/v1", func(r chi.Router) {
+		// State-changing requests from another site's pages are refused:
+		// the API takes bodies of any content type.
+		csrf := http.NewCrossOriginProtection()
+		csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, hotline.Errorf(hotline.KindForbidden, "web", "cross-origin request refused"))
+		}))
+		r.Use(csrf.Handler)
 		r.Get("/calls", s.needs(s.deps.Calls != nil, "the call log", s.listCalls))
 		r.Get("/calls/{id}", s.needs(s.deps.Calls != nil, "the call log", s.getCall))
 		r.Post("/calls/{id}/referrals", s.needs(s.deps.Referrer != nil, "referring calls", s.referCall))

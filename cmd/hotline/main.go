@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.3, "simulated citizen calls per second")
 		fs.DurationVar(&opts.SummaryEvery, "summary", 0, "how often to print a summary line (default 5s)")
 		fs.BoolVar(&opts.Verbose, "v", false, "print the service log too")
+		fs.BoolVar(&opts.OfficeHours, "office-hours", false, "use the real working-hours calendar instead of an always-open line")
 		if fs.Parse(args[1:]) != nil {
 			return 2
 		}
