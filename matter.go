@@ -1,6 +1,9 @@
 package hotline
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // CallbackState is where a missed-call callback task is (clause 6.1).
 type CallbackState string
@@ -16,19 +19,160 @@ const (
 )
 
 // CallbackTask is the duty to call a missed citizen back before Deadline.
+// All the missed calls of one number while a task is open merge into it.
 type CallbackTask struct {
-	ID          int64         `json:"id"`
-	Number      string        `json:"number"` // normalised, callable
-	State       CallbackState `json:"state"`
-	AgentID     string        `json:"agent_id,omitempty"`
-	MissedCount int           `json:"missed_count"`
-	Attempts    int           `json:"attempts"`
-	FirstMissed time.Time     `json:"first_missed_at"`
-	Deadline    time.Time     `json:"deadline"`
-	NextAttempt time.Time     `json:"next_attempt_at,omitzero"`
-	CreatedAt   time.Time     `json:"created_at"`
-	ClosedAt    time.Time     `json:"closed_at,omitzero"`
-	CloseReason string        `json:"close_reason,omitempty"`
+	ID          int64             `json:"id"`
+	Number      string            `json:"number"` // normalised, callable
+	State       CallbackState     `json:"state"`
+	AgentID     string            `json:"agent_id,omitempty"` // responsible agent; "" until the dialer assigns one
+	MissedCount int               `json:"missed_count"`
+	Attempts    int               `json:"attempts"` // attempts that count against the citizen
+	FirstMissed time.Time         `json:"first_missed_at"`
+	Deadline    time.Time         `json:"deadline"`
+	NextAttempt time.Time         `json:"next_attempt_at,omitzero"`
+	LeaseToken  string            `json:"-"` // set while a dialer holds the task
+	LeaseUntil  time.Time         `json:"-"`
+	EscalatedAt time.Time         `json:"escalated_at,omitzero"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ClosedAt    time.Time         `json:"closed_at,omitzero"`
+	CloseReason string            `json:"close_reason,omitempty"`
+	ClosedBy    string            `json:"closed_by,omitempty"`
+	CallIDs     []string          `json:"call_ids,omitempty"` // the missed calls behind it
+	AttemptLog  []CallbackAttempt `json:"attempt_log,omitempty"`
+}
+
+// Open reports whether the task still needs a call.
+func (t CallbackTask) Open() bool { return t.State == CallbackPending || t.State == CallbackDialing }
+
+// Overdue reports whether the task is open past its deadline at now.
+func (t CallbackTask) Overdue(now time.Time) bool { return t.Open() && !now.Before(t.Deadline) }
+
+// AttemptOutcome is how one callback dial ended.
+type AttemptOutcome string
+
+const (
+	AttemptConnected     AttemptOutcome = "connected"         // bridged for at least the minimum talk time
+	AttemptTooShort      AttemptOutcome = "too_short"         // bridged, but hung up before the minimum talk time
+	AttemptNoAnswer      AttemptOutcome = "citizen_no_answer" // rang out (cause 19)
+	AttemptBusy          AttemptOutcome = "busy"              // cause 17
+	AttemptUnreachable   AttemptOutcome = "unreachable"       // cause 20 and other network failures
+	AttemptInvalidNumber AttemptOutcome = "invalid_number"    // the network says the number does not exist (cause 1)
+	AttemptAgentNoAnswer AttemptOutcome = "agent_no_answer"   // the agent's phone was not answered: not the citizen's fault
+	AttemptFailed        AttemptOutcome = "failed"            // the system failed (ARI error, lease lost): not the citizen's fault
+)
+
+// CountsAgainstCitizen reports whether the outcome uses up one of the
+// citizen's attempts. The agent not answering, or our own failure, does not.
+func (o AttemptOutcome) CountsAgainstCitizen() bool {
+	switch o {
+	case AttemptTooShort, AttemptNoAnswer, AttemptBusy, AttemptUnreachable, AttemptInvalidNumber:
+		return true
+	}
+	return false
+}
+
+// CallbackAttempt is one dial of a callback task.
+type CallbackAttempt struct {
+	ID        int64          `json:"id"`
+	TaskID    int64          `json:"task_id"`
+	AgentID   string         `json:"agent_id,omitempty"`
+	CallID    string         `json:"call_id,omitempty"` // the recorded callback call, once the agent answered
+	StartedAt time.Time      `json:"started_at"`
+	EndedAt   time.Time      `json:"ended_at,omitzero"`
+	Outcome   AttemptOutcome `json:"outcome,omitempty"`
+}
+
+// WorkingTime is the part of the calendar that deadlines need.
+type WorkingTime interface {
+	AddWorking(t time.Time, d time.Duration) time.Time
+	NextOpen(t time.Time) time.Time
+}
+
+// CallbackPolicy holds the callback rules (6.1); it is the "callbacks"
+// section of the service config.
+type CallbackPolicy struct {
+	// SLA is the working time from a missed call to its callback deadline.
+	// Default 30m. A call missed after hours is due SLA after the next opening.
+	SLA time.Duration `yaml:"sla"`
+	// MaxAttempts is how many failed attempts on the citizen make the task
+	// unreachable, waiting for a supervisor. Default 3.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBackoff is the working time between failed attempts. Default 10m.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// MinTalk is how long the citizen and agent must be bridged for the task
+	// to close as connected. Default 10s.
+	MinTalk time.Duration `yaml:"min_talk"`
+	// AnyAgentWithin: this close to the deadline (working time), any
+	// available agent may make the call when the responsible one is not
+	// available. Default 10m.
+	AnyAgentWithin time.Duration `yaml:"any_agent_within"`
+}
+
+// SetDefaults fills unset fields.
+func (p *CallbackPolicy) SetDefaults() {
+	if p.SLA == 0 {
+		p.SLA = 30 * time.Minute
+	}
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = 3
+	}
+	if p.RetryBackoff == 0 {
+		p.RetryBackoff = 10 * time.Minute
+	}
+	if p.MinTalk == 0 {
+		p.MinTalk = 10 * time.Second
+	}
+	if p.AnyAgentWithin == 0 {
+		p.AnyAgentWithin = 10 * time.Minute
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under "callbacks.".
+func (p CallbackPolicy) Validate() error {
+	switch {
+	case p.SLA <= 0:
+		return fmt.Errorf("callbacks.sla: must be positive")
+	case p.MaxAttempts < 1 || p.MaxAttempts > 20:
+		return fmt.Errorf("callbacks.max_attempts: %d must be from 1 to 20", p.MaxAttempts)
+	case p.RetryBackoff < 0:
+		return fmt.Errorf("callbacks.retry_backoff: must not be negative")
+	case p.MinTalk < 0:
+		return fmt.Errorf("callbacks.min_talk: must not be negative")
+	case p.AnyAgentWithin < 0:
+		return fmt.Errorf("callbacks.any_agent_within: must not be negative")
+	}
+	return nil
+}
+
+// Deadline is when a call missed at missedAt must have been called back.
+func (p CallbackPolicy) Deadline(missedAt time.Time, cal WorkingTime) time.Time {
+	return cal.AddWorking(missedAt, p.SLA)
+}
+
+// AfterAttempt applies an ended attempt to the task: a connected call
+// closes it; a number that does not exist makes it invalid_number at once;
+// other failures on the citizen count, retry after the backoff in working
+// time, and after MaxAttempts make it unreachable; failures that are not
+// the citizen's (agent did not answer, system failure) retry soon without
+// counting. The lease is not touched.
+func (p CallbackPolicy) AfterAttempt(t CallbackTask, outcome AttemptOutcome, now time.Time, cal WorkingTime) CallbackTask {
+	if outcome.CountsAgainstCitizen() {
+		t.Attempts++
+	}
+	switch {
+	case outcome == AttemptConnected:
+		t.State, t.ClosedAt, t.NextAttempt = CallbackConnected, now, time.Time{}
+	case outcome == AttemptInvalidNumber:
+		t.State, t.ClosedAt, t.NextAttempt = CallbackInvalid, now, time.Time{}
+	case outcome.CountsAgainstCitizen() && t.Attempts >= p.MaxAttempts:
+		t.State, t.ClosedAt, t.NextAttempt = CallbackUnreachable, now, time.Time{}
+	case outcome.CountsAgainstCitizen():
+		t.State, t.NextAttempt = CallbackPending, cal.AddWorking(now, p.RetryBackoff)
+	default:
+		// Not the citizen's doing: try again as soon as the line is open.
+		t.State, t.NextAttempt = CallbackPending, cal.NextOpen(now.Add(time.Minute))
+	}
+	return t
 }
 
 // PromiseState is where a promised reply is (clause 6.2).
@@ -140,4 +284,41 @@ type AuditEntry struct {
 	Detail   string    `json:"detail,omitempty"`
 	PrevHash string    `json:"prev_hash"`
 	Hash     string    `json:"hash"`
+}
+
+// ViolationKind names a breach of the standard recorded against an agent
+// (7.1.5: refusing, shirking, delaying).
+type ViolationKind string
+
+const (
+	ViolationCallbackOverdue ViolationKind = "callback_overdue" // 拖延: a missed call not called back in time
+	ViolationPromiseOverdue  ViolationKind = "promise_overdue"  // 拖延: a promised reply not given in time
+	ViolationRingDeclined    ViolationKind = "ring_declined"    // 拒绝: declined a ring while available
+	ViolationRingNotAnswered ViolationKind = "ring_not_answered"
+	ViolationReferralLoop    ViolationKind = "referral_loop" // 推诿: the same matter referred back and forth
+)
+
+// Disposition is a supervisor's decision on a violation.
+type Disposition string
+
+const (
+	DispositionOpen      Disposition = ""
+	DispositionConfirmed Disposition = "confirmed"
+	DispositionDismissed Disposition = "dismissed"
+)
+
+// Violation is one recorded occurrence, with the supervisor's disposition.
+type Violation struct {
+	ID            int64         `json:"id"`
+	Kind          ViolationKind `json:"kind"`
+	AgentID       string        `json:"agent_id"`
+	CallID        string        `json:"call_id,omitempty"`
+	TaskID        int64         `json:"task_id,omitempty"`
+	PromiseID     int64         `json:"promise_id,omitempty"`
+	At            time.Time     `json:"at"`
+	Detail        string        `json:"detail,omitempty"`
+	Disposition   Disposition   `json:"disposition,omitempty"`
+	DisposedBy    string        `json:"disposed_by,omitempty"`
+	DisposedAt    time.Time     `json:"disposed_at,omitzero"`
+	DisposeReason string        `json:"dispose_reason,omitempty"`
 }
