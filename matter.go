@@ -72,14 +72,21 @@ func (o AttemptOutcome) CountsAgainstCitizen() bool {
 }
 
 // CallbackAttempt is one dial of a callback task.
+// Its timestamps prove the order the standard asks for: the apology
+// finished before agent and citizen were bridged.
 type CallbackAttempt struct {
-	ID        int64          `json:"id"`
-	TaskID    int64          `json:"task_id"`
-	AgentID   string         `json:"agent_id,omitempty"`
-	CallID    string         `json:"call_id,omitempty"` // the recorded callback call, once the agent answered
-	StartedAt time.Time      `json:"started_at"`
-	EndedAt   time.Time      `json:"ended_at,omitzero"`
-	Outcome   AttemptOutcome `json:"outcome,omitempty"`
+	ID                int64          `json:"id"`
+	TaskID            int64          `json:"task_id"`
+	AgentID           string         `json:"agent_id,omitempty"`
+	RecordingName     string         `json:"recording_name,omitempty"`
+	StartedAt         time.Time      `json:"started_at"`
+	AgentAnsweredAt   time.Time      `json:"agent_answered_at,omitzero"`
+	CitizenAnsweredAt time.Time      `json:"citizen_answered_at,omitzero"`
+	ApologyFinishedAt time.Time      `json:"apology_finished_at,omitzero"`
+	BridgedAt         time.Time      `json:"bridged_at,omitzero"`
+	EndedAt           time.Time      `json:"ended_at,omitzero"`
+	Outcome           AttemptOutcome `json:"outcome,omitempty"`
+	Cause             int            `json:"cause,omitempty"` // Q.850 cause of the citizen leg
 }
 
 // WorkingTime is the part of the calendar that deadlines need.
