@@ -18,8 +18,8 @@ import (
 // timer and API request for the call is handled there, one at a time, so
 // "the first agent leg to answer wins" needs no lock.
 type call struct {
+	session
 	s        *Calls
-	mb       *Mailbox
 	cmds     chan func() // API requests (referrals), run on the call goroutine
 	timeouts chan string // leg ids whose ring time is up
 	rec      hotline.Call
@@ -31,15 +31,12 @@ type call struct {
 	legs  map[string]*leg
 	tried map[string]bool // agents rung this round
 
-	held        []ari.Event // events that arrived while a prompt played
-	playSeq     int
-	citizenGone bool
-	moh         bool
-	haveBridge  bool
-	recording   bool
-	finished    bool
-	maxWait     *time.Timer
-	retry       *time.Timer // next ringing round
+	moh        bool
+	haveBridge bool
+	recording  bool
+	finished   bool
+	maxWait    *time.Timer
+	retry      *time.Timer // next ringing round
 }
 
 type leg struct {
@@ -95,7 +92,7 @@ func (c *call) run(ctx context.Context) {
 	if c.play(ctx, ari.BridgeKey, c.bridge, greeting) && c.rec.Line == hotline.LineHotline {
 		c.play(ctx, ari.BridgeKey, c.bridge, c.s.cfg.Prompts.RecordingNotice)
 	}
-	if c.citizenGone {
+	if c.gone {
 		c.finish(ctx, hotline.MissedAbandoned)
 		return
 	}
@@ -106,10 +103,8 @@ func (c *call) run(ctx context.Context) {
 
 func (c *call) loop(ctx context.Context) {
 	for !c.finished {
-		if len(c.held) > 0 {
-			events := c.held
-			c.held = nil
-			c.handleAll(ctx, events)
+		if held := c.takeHeld(); len(held) > 0 {
+			c.handleAll(ctx, held)
 			continue
 		}
 		select {
@@ -211,71 +206,20 @@ func (c *call) missed(ctx context.Context, reason hotline.MissedReason) {
 // prompt timeout passes, or the citizen hangs up. It reports whether the
 // citizen is still there.
 func (c *call) play(ctx context.Context, kind, id string, prompt Prompt) bool {
-	if c.citizenGone {
+	if c.gone {
 		return false
 	}
-	pbID := c.startPlayback(kind, id, prompt)
-	if pbID == "" {
-		return !c.citizenGone
+	if _, err := c.session.play(ctx, kind, id, prompt, c.s.cfg.PromptTimeout); err != nil {
+		c.promptFailed(kind, prompt, err)
 	}
-	defer c.s.cli.Dispatcher().Unroute(ari.PlaybackKey, pbID)
-	c.await(ctx, c.s.cfg.PromptTimeout, func(e ari.Event) bool {
-		f, ok := e.(*ari.PlaybackFinished)
-		return ok && f.Playback.ID == pbID
-	})
-	return !c.citizenGone
+	return !c.gone
 }
 
-// startPlayback starts prompt and returns the playback id, "" on failure.
-func (c *call) startPlayback(kind, id string, prompt Prompt) string {
-	c.playSeq++
-	pbID := c.rec.ID + "-p" + strconv.Itoa(c.playSeq)
-	c.s.cli.Dispatcher().Route(ari.PlaybackKey, pbID, c.mb)
-	var err error
-	if kind == ari.BridgeKey {
-		_, err = c.s.cli.ARI().Bridge().Play(key(kind, id), pbID, prompt.Sound)
-	} else {
-		_, err = c.s.cli.ARI().Channel().Play(key(kind, id), pbID, prompt.Sound)
+func (c *call) promptFailed(kind string, prompt Prompt, err error) {
+	if httpStatus(err) == 404 && kind == ari.ChannelKey {
+		c.gone = true
 	}
-	if err != nil {
-		c.s.cli.Dispatcher().Unroute(ari.PlaybackKey, pbID)
-		if httpStatus(err) == 404 && kind == ari.ChannelKey {
-			c.citizenGone = true
-		}
-		c.s.log.Warn("prompt failed", "call", c.rec.ID, "sound", prompt.Sound, "err", err)
-		return ""
-	}
-	return pbID
-}
-
-// await waits for an event that match accepts, for at most d. Other events
-// are held for the main loop, except the citizen hanging up, which ends the
-// wait. It returns the matched event, or nil.
-func (c *call) await(ctx context.Context, d time.Duration, match func(ari.Event) bool) ari.Event {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-			return nil
-		case <-c.mb.Ready():
-			events := c.mb.Take()
-			for i, e := range events {
-				if c.isCitizenGone(e) {
-					c.citizenGone = true
-					c.held = append(c.held, events[i+1:]...)
-					return nil
-				}
-				if match(e) {
-					c.held = append(c.held, events[i+1:]...)
-					return e
-				}
-				c.held = append(c.held, e)
-			}
-		}
-	}
+	c.s.log.Warn("prompt failed", "call", c.rec.ID, "sound", prompt.Sound, "err", err)
 }
 
 func (c *call) isCitizenGone(e ari.Event) bool {
@@ -297,7 +241,7 @@ func (c *call) startMOH() {
 }
 
 func (c *call) stopMOH() {
-	if !c.moh || c.citizenGone {
+	if !c.moh || c.gone {
 		return
 	}
 	c.moh = false
@@ -447,7 +391,7 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 		l.timer.Stop()
 	}
 	switch {
-	case c.finished || c.citizenGone:
+	case c.finished || c.gone:
 		l.rec.Outcome = hotline.LegCancelled
 		c.hangup(l.rec.ChannelID)
 	case l.referral != nil:
@@ -473,6 +417,11 @@ func (c *call) connect(ctx context.Context, l *leg) {
 	}
 	c.joinBridge(ctx, l)
 	c.persist(ctx, false)
+	if q := c.s.Callbacks; q != nil && c.rec.CallerNumber != "" {
+		if err := q.Answered(context.WithoutCancel(ctx), c.rec.CallerNumber, c.rec.ID); err != nil {
+			c.s.log.Error("close callbacks of a citizen who got through", "call", c.rec.ID, "err", err)
+		}
+	}
 	for id, o := range c.legs {
 		if o != l && !o.gone && !o.answered && o.referral == nil {
 			o.rec.Outcome = hotline.LegCancelled
@@ -496,8 +445,8 @@ func (c *call) joinBridge(ctx context.Context, l *leg) {
 
 func (c *call) channelGone(ctx context.Context, id string, cause int) {
 	if id == c.citizen {
-		if !c.citizenGone {
-			c.citizenGone = true
+		if !c.gone {
+			c.gone = true
 			c.finish(ctx, hotline.MissedAbandoned)
 		}
 		return
@@ -565,7 +514,7 @@ func (c *call) agentLeft(ctx context.Context) {
 			return
 		}
 	}
-	if c.rec.Line == hotline.LineHotline && !c.citizenGone {
+	if c.rec.Line == hotline.LineHotline && !c.gone {
 		c.survey(ctx)
 	}
 	c.finish(ctx, "")
@@ -603,7 +552,10 @@ func (c *call) survey(ctx context.Context) {
 // collectDigit plays prompt and returns the first digit the citizen
 // presses, during the prompt or within the survey timeout after it.
 func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
-	pbID := c.startPlayback(ari.ChannelKey, c.citizen, prompt)
+	pbID, err := c.startPlayback(ari.ChannelKey, c.citizen, prompt)
+	if err != nil {
+		c.promptFailed(ari.ChannelKey, prompt, err)
+	}
 	defer func() {
 		if pbID != "" {
 			c.s.cli.Dispatcher().Unroute(ari.PlaybackKey, pbID)
@@ -626,7 +578,7 @@ func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
 			_ = c.s.cli.ARI().Playback().Stop(key(ari.PlaybackKey, pbID)) // barge-in
 			return d, true
 		}
-		if c.citizenGone {
+		if c.gone {
 			return "", false
 		}
 	}
@@ -637,7 +589,7 @@ func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
 // refer runs on the call goroutine for Calls.Refer.
 func (c *call) refer(ctx context.Context, fromAgent, toAgent, toDepartment string) (hotline.Referral, error) {
 	const op = "ari.Refer"
-	if c.finished || c.citizenGone {
+	if c.finished || c.gone {
 		return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "call %s has ended", c.rec.ID)
 	}
 	inBridge := map[string]bool{}
@@ -743,7 +695,7 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 			c.saveReferral(ctx, l.referral)
 		}
 	}
-	if !c.citizenGone {
+	if !c.gone {
 		c.hangup(c.citizen)
 	}
 	cl := c.s.cli.ARI()
@@ -758,15 +710,25 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 		}
 	}
 	c.persist(ctx, false)
-	if c.s.OnEnd != nil {
-		final := c.rec
-		for _, l := range c.legs {
-			final.Legs = append(final.Legs, l.rec)
-			if l.referral != nil {
-				final.Referrals = append(final.Referrals, *l.referral)
-			}
+	final := c.rec
+	for _, l := range c.legs {
+		final.Legs = append(final.Legs, l.rec)
+		if l.referral != nil {
+			final.Referrals = append(final.Referrals, *l.referral)
 		}
-		sort.Slice(final.Legs, func(i, j int) bool { return final.Legs[i].RungAt.Before(final.Legs[j].RungAt) })
+	}
+	sort.Slice(final.Legs, func(i, j int) bool { return final.Legs[i].RungAt.Before(final.Legs[j].RungAt) })
+	if q := c.s.Callbacks; q != nil && final.State == hotline.CallMissed {
+		offeredTo := ""
+		if len(final.Legs) > 0 {
+			offeredTo = final.Legs[0].AgentID
+		}
+		// A callback is owed (6.1); the queue keeps uncallable numbers on record too.
+		if err := q.MissedCall(context.WithoutCancel(ctx), final, offeredTo); err != nil {
+			c.s.log.Error("hand missed call to the callback queue", "call", c.rec.ID, "err", err)
+		}
+	}
+	if c.s.OnEnd != nil {
 		c.s.OnEnd(final)
 	}
 	c.s.m.calls.WithLabelValues(string(c.rec.Line), string(c.rec.State), string(c.rec.MissedReason)).Inc()

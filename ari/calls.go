@@ -31,6 +31,13 @@ type CallStore interface {
 	ResponsibleAgent(ctx context.Context, number string, since time.Time) (string, error)
 }
 
+// CallbackQueue takes the calls nobody answered, and hears of citizens who
+// got through, so their open callbacks close as resolved by the inbound call.
+type CallbackQueue interface {
+	MissedCall(ctx context.Context, call hotline.Call, offeredTo string) error
+	Answered(ctx context.Context, number, callID string) error
+}
+
 // Hours says whether the hotline is staffed at a moment (the working-hours
 // calendar); nil means always open.
 type Hours interface {
@@ -57,6 +64,9 @@ type Calls struct {
 	// OnEnd, when set before Start, sees every call's final record, legs
 	// and referrals included.
 	OnEnd func(hotline.Call)
+	// Callbacks, when set before Start, gets every missed call (6.1) and
+	// hears of every citizen who got through, whose callbacks then close.
+	Callbacks CallbackQueue
 
 	mu     sync.Mutex
 	active map[string]*call
@@ -176,7 +186,6 @@ func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 	line := s.cfg.lineFor(ch.Dialplan.Exten)
 	c := &call{
 		s:        s,
-		mb:       NewMailbox(),
 		cmds:     make(chan func(), 4),
 		timeouts: make(chan string, 64),
 		citizen:  ch.ID,
@@ -193,6 +202,7 @@ func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 		c.role = hotline.RoleSupervisor
 	}
 	c.bridge = c.rec.ID + "-bridge"
+	c.session = session{cli: s.cli, mb: NewMailbox(), idBase: c.rec.ID, isGone: c.isCitizenGone}
 	s.cli.Dispatcher().Route(ari.ChannelKey, ch.ID, c.mb)
 	s.mu.Lock()
 	s.active[c.rec.ID] = c

@@ -72,7 +72,9 @@ type Prompts struct {
 	Survey          Prompt `yaml:"survey"`
 	SurveyInvalid   Prompt `yaml:"survey_invalid"`
 	SurveyThanks    Prompt `yaml:"survey_thanks"`
-	Complaint       Prompt `yaml:"complaint"` // greeting of the complaint line
+	Complaint       Prompt `yaml:"complaint"`        // greeting of the complaint line
+	CallbackApology Prompt `yaml:"callback_apology"` // the citizen hears it before the agent is bridged (6.1)
+	CallbackWhisper Prompt `yaml:"callback_whisper"` // the agent hears it before the citizen is dialed
 }
 
 // DefaultPrompts are the prompts' sounds and texts unless configured.
@@ -85,6 +87,8 @@ var DefaultPrompts = Prompts{
 	SurveyInvalid:   Prompt{"sound:hotline/survey-invalid", "您的输入有误，请按1到5之间的数字。"},
 	SurveyThanks:    Prompt{"sound:hotline/survey-thanks", "感谢您的评价，再见。"},
 	Complaint:       Prompt{"sound:hotline/complaint", "您好，这里是政务服务投诉监督电话，您的通话将被录音，正在为您转接督察人员，请稍候。"},
+	CallbackApology: Prompt{"sound:hotline/callback-apology", "您好，这里是政务服务热线，很抱歉未能及时接听您的来电，现在为您回电。本次通话将被录音。"},
+	CallbackWhisper: Prompt{"sound:hotline/callback-whisper", "这是一个未接来电回访任务，正在为您接通市民，请先致歉。"},
 }
 
 // each lists the prompts with their YAML keys, for defaults and validation.
@@ -97,6 +101,8 @@ func (p *Prompts) each(fn func(key string, pr *Prompt)) {
 	fn("survey_invalid", &p.SurveyInvalid)
 	fn("survey_thanks", &p.SurveyThanks)
 	fn("complaint", &p.Complaint)
+	fn("callback_apology", &p.CallbackApology)
+	fn("callback_whisper", &p.CallbackWhisper)
 }
 
 // SetDefaults fills unset fields.

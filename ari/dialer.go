@@ -1,0 +1,411 @@
+package ari
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline"
+)
+
+// DialerConfig says how callbacks reach citizens.
+type DialerConfig struct {
+	// Trunk is the dial string of an outside number; %s stands for the
+	// number. Default "PJSIP/%s@trunk".
+	Trunk string `yaml:"trunk"`
+	// CallerID is the number the citizen sees: the published hotline, so a
+	// citizen who misses the callback can call back the number they know.
+	// Default "12345".
+	CallerID string `yaml:"caller_id"`
+	// AgentRing is how long the agent's phone rings. Default 20s.
+	AgentRing time.Duration `yaml:"agent_ring"`
+	// CitizenRing is how long the citizen's phone rings. Default 30s.
+	CitizenRing time.Duration `yaml:"citizen_ring"`
+	// AgentWait is how long a task waits when no agent can make the call
+	// now. Default 1m.
+	AgentWait time.Duration `yaml:"agent_wait"`
+}
+
+// SetDefaults fills unset fields.
+func (c *DialerConfig) SetDefaults() {
+	if c.Trunk == "" {
+		c.Trunk = "PJSIP/%s@trunk"
+	}
+	if c.CallerID == "" {
+		c.CallerID = "12345"
+	}
+	if c.AgentRing == 0 {
+		c.AgentRing = 20 * time.Second
+	}
+	if c.CitizenRing == 0 {
+		c.CitizenRing = 30 * time.Second
+	}
+	if c.AgentWait == 0 {
+		c.AgentWait = time.Minute
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under "dialer.".
+func (c DialerConfig) Validate() error {
+	switch {
+	case strings.Count(c.Trunk, "%s") != 1 || !strings.Contains(c.Trunk, "/"):
+		return fmt.Errorf("dialer.trunk: %q must look like PJSIP/%%s@trunk, with one %%s for the number", c.Trunk)
+	case c.CallerID == "":
+		return fmt.Errorf("dialer.caller_id: must not be empty")
+	case c.AgentRing < 100*time.Millisecond:
+		return fmt.Errorf("dialer.agent_ring: %s is shorter than 100ms", c.AgentRing)
+	case c.CitizenRing < 100*time.Millisecond:
+		return fmt.Errorf("dialer.citizen_ring: %s is shorter than 100ms", c.CitizenRing)
+	case c.AgentWait <= 0:
+		return fmt.Errorf("dialer.agent_wait: must be positive")
+	}
+	return nil
+}
+
+// CallbackLease is a claimed callback task as the dialer sees it: every
+// change goes through the lease, so a dialer that lost its claim (another
+// instance took the task after the lease ran out) can change nothing.
+type CallbackLease interface {
+	// Start records a new attempt by agentID.
+	Start(ctx context.Context, agentID string) (hotline.CallbackAttempt, error)
+	// Update records the attempt's progress (answer times, recording).
+	Update(ctx context.Context, a hotline.CallbackAttempt) error
+	// Finish ends the attempt with outcome and applies the callback rules.
+	Finish(ctx context.Context, a hotline.CallbackAttempt, outcome hotline.AttemptOutcome) error
+	// Release gives the task back without an attempt, due again at next.
+	Release(ctx context.Context, next time.Time) error
+	// Extend keeps the claim while a long call goes on.
+	Extend(ctx context.Context) error
+}
+
+// Dialer makes callback calls (6.1): it rings the task's agent first, tells
+// them what the call is, dials the citizen with the hotline's caller ID,
+// plays the apology to the citizen and only then bridges the two, recording
+// the whole call. Each attempt runs in its own goroutine.
+type Dialer struct {
+	calls  *Calls
+	cli    *Client
+	cfg    DialerConfig
+	policy hotline.CallbackPolicy
+	cal    hotline.WorkingTime
+	log    *slog.Logger
+	now    func() time.Time
+	// LeaseRefresh is how often a call in progress extends its claim.
+	LeaseRefresh time.Duration
+
+	attempts *prometheus.CounterVec
+	wg       sync.WaitGroup
+}
+
+// NewDialer builds the dialer on the call flow's client, roster and store.
+func NewDialer(calls *Calls, cfg DialerConfig, policy hotline.CallbackPolicy, cal hotline.WorkingTime, reg prometheus.Registerer) (*Dialer, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	policy.SetDefaults()
+	d := &Dialer{calls: calls, cli: calls.cli, cfg: cfg, policy: policy, cal: cal, log: calls.log.With("component", "dialer"), now: calls.now,
+		LeaseRefresh: 30 * time.Second,
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_callback_dials_total", Help: "Callback attempts made by this dialer, by outcome."}, []string{"outcome"}),
+	}
+	if reg != nil {
+		reg.MustRegister(d.attempts)
+	}
+	return d, nil
+}
+
+// Dial makes one attempt on a claimed task in the background.
+func (d *Dialer) Dial(ctx context.Context, task hotline.CallbackTask, lease CallbackLease) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.dial(ctx, task, lease)
+	}()
+}
+
+// Wait blocks until every attempt in progress has ended.
+func (d *Dialer) Wait() { d.wg.Wait() }
+
+func (d *Dialer) dial(ctx context.Context, task hotline.CallbackTask, lease CallbackLease) {
+	agent, ok := d.pickAgent(task)
+	if !ok {
+		if err := lease.Release(ctx, d.now().Add(d.cfg.AgentWait)); err != nil {
+			d.log.Warn("release callback task", "task", task.ID, "err", err)
+		}
+		return
+	}
+	rec, err := lease.Start(ctx, agent.ID)
+	if err != nil {
+		d.calls.roster.Release(agent.ID, taskKey(task.ID))
+		d.log.Warn("start callback attempt", "task", task.ID, "err", err)
+		return
+	}
+	a := &attempt{d: d, task: task, lease: lease, agent: agent, rec: rec}
+	a.idBase = "cb" + strconv.FormatInt(task.ID, 10) + "-" + strconv.FormatInt(rec.ID, 10)
+	a.session = session{cli: d.cli, mb: NewMailbox(), idBase: a.idBase}
+	outcome := a.run(ctx)
+	a.rec.EndedAt = d.now()
+	d.attempts.WithLabelValues(string(outcome)).Inc()
+	if err := lease.Finish(context.WithoutCancel(ctx), a.rec, outcome); err != nil {
+		d.log.Warn("finish callback attempt", "task", task.ID, "attempt", rec.ID, "err", err)
+	}
+	d.log.Info("callback attempt ended", "task", task.ID, "attempt", rec.ID, "agent", agent.ID, "number", task.Number,
+		"outcome", outcome, "apology_finished", a.rec.ApologyFinishedAt, "bridged", a.rec.BridgedAt)
+}
+
+// taskKey is how callback attempts reserve agents in the roster, apart
+// from inbound call ids.
+func taskKey(id int64) string { return "callback-" + strconv.FormatInt(id, 10) }
+
+// pickAgent reserves the task's responsible agent when available; near the
+// deadline, or when the task has no agent yet, any available agent.
+func (d *Dialer) pickAgent(task hotline.CallbackTask) (hotline.Agent, bool) {
+	if task.AgentID != "" {
+		if a, ok := d.calls.roster.ReserveAgent(task.AgentID, taskKey(task.ID)); ok {
+			return a, true
+		}
+		soon := d.cal.AddWorking(d.now(), d.policy.AnyAgentWithin)
+		if soon.Before(task.Deadline) {
+			return hotline.Agent{}, false // wait for the responsible agent
+		}
+	}
+	picked := d.calls.roster.Reserve(taskKey(task.ID), hotline.RoleAgent, hotline.LeastRecent, nil, nil)
+	if len(picked) == 0 {
+		return hotline.Agent{}, false
+	}
+	return picked[0], true
+}
+
+// attempt is one callback dial, owned by its goroutine.
+type attempt struct {
+	session
+	d       *Dialer
+	task    hotline.CallbackTask
+	lease   CallbackLease
+	agent   hotline.Agent
+	rec     hotline.CallbackAttempt
+	idBase  string
+	agentCh string
+	citCh   string
+	bridge  string
+}
+
+func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
+	defer a.cleanup()
+	a.agentCh, a.citCh, a.bridge = a.idBase+"-agent", a.idBase+"-citizen", a.idBase+"-bridge"
+
+	// 1. The agent first: a callback never leaves a citizen waiting for staff.
+	if !a.originate(a.agentCh, a.agent.Endpoint, a.task.Number, "callback-agent", a.d.cfg.AgentRing) {
+		a.d.calls.roster.Release(a.agent.ID, taskKey(a.task.ID))
+		return hotline.AttemptAgentNoAnswer
+	}
+	if _, answered := a.waitAnswer(ctx, a.agentCh, a.d.cfg.AgentRing); !answered {
+		a.hangup(a.agentCh)
+		a.d.calls.roster.Release(a.agent.ID, taskKey(a.task.ID))
+		return hotline.AttemptAgentNoAnswer
+	}
+	a.rec.AgentAnsweredAt = a.d.now()
+	a.d.calls.setAgentState(ctx, a.agent.ID, hotline.AgentOnCall)
+	defer a.d.calls.startWrapUp(context.WithoutCancel(ctx), a.agent.ID)
+	a.isGone = a.channelEnded(a.agentCh)
+	if err := a.setupBridge(); err != nil {
+		a.d.log.Error("callback bridge", "task", a.task.ID, "err", err)
+		a.hangup(a.agentCh)
+		return hotline.AttemptFailed
+	}
+	a.update(ctx)
+	if _, err := a.play(ctx, ari.ChannelKey, a.agentCh, a.d.calls.cfg.Prompts.CallbackWhisper, a.d.calls.cfg.PromptTimeout); err != nil {
+		a.d.log.Warn("callback whisper", "task", a.task.ID, "err", err)
+	}
+	if a.gone {
+		return hotline.AttemptAgentNoAnswer
+	}
+
+	// 2. The citizen, with the hotline's number as caller ID.
+	if !a.originate(a.citCh, fmt.Sprintf(a.d.cfg.Trunk, a.task.Number), a.d.cfg.CallerID, "callback", a.d.cfg.CitizenRing) {
+		a.hangup(a.agentCh)
+		return hotline.AttemptUnreachable
+	}
+	cause, answered := a.waitAnswer(ctx, a.citCh, a.d.cfg.CitizenRing)
+	if !answered {
+		a.hangup(a.citCh)
+		a.hangup(a.agentCh)
+		if a.gone { // the agent gave up first
+			return hotline.AttemptFailed
+		}
+		a.rec.Cause = cause
+		return outcomeForCitizenCause(cause)
+	}
+	a.rec.CitizenAnsweredAt = a.d.now()
+	a.update(ctx)
+
+	// 3. The apology, then the bridge: the attempt's timestamps prove the order.
+	citizenGone := a.channelEnded(a.citCh)
+	agentGone := a.isGone
+	a.isGone = func(e ari.Event) bool { return citizenGone(e) || agentGone(e) }
+	finished, err := a.play(ctx, ari.ChannelKey, a.citCh, a.d.calls.cfg.Prompts.CallbackApology, a.d.calls.cfg.PromptTimeout)
+	switch {
+	case httpStatus(err) == 404:
+		a.gone = true // the citizen hung up before the apology could start
+	case err != nil:
+		a.d.log.Error("callback apology could not be played", "task", a.task.ID, "err", err)
+	case finished:
+		a.rec.ApologyFinishedAt = a.d.now()
+	}
+	if a.gone {
+		a.hangup(a.citCh)
+		a.hangup(a.agentCh)
+		return hotline.AttemptTooShort
+	}
+	if err := a.d.cli.ARI().Bridge().AddChannel(key(ari.BridgeKey, a.bridge), a.citCh); err != nil {
+		a.hangup(a.citCh)
+		a.hangup(a.agentCh)
+		if status := httpStatus(err); status == 400 || status == 404 {
+			return hotline.AttemptTooShort // the citizen left just before the bridge
+		}
+		a.d.log.Error("callback: bridge citizen", "task", a.task.ID, "err", err)
+		return hotline.AttemptFailed
+	}
+	a.rec.BridgedAt = a.d.now()
+	a.update(ctx)
+
+	// 4. The talk, until either side hangs up.
+	for !a.gone && ctx.Err() == nil {
+		a.await(ctx, a.d.LeaseRefresh, func(ari.Event) bool { return false })
+		if !a.gone {
+			if err := a.lease.Extend(ctx); err != nil {
+				a.d.log.Warn("callback lease", "task", a.task.ID, "err", err)
+			}
+		}
+	}
+	talk := a.d.now().Sub(a.rec.BridgedAt)
+	a.hangup(a.citCh)
+	a.hangup(a.agentCh)
+	if talk >= a.d.policy.MinTalk {
+		return hotline.AttemptConnected
+	}
+	return hotline.AttemptTooShort
+}
+
+// originate places a leg routed to this attempt and reports success.
+func (a *attempt) originate(id, endpoint, callerID, kind string, ring time.Duration) bool {
+	a.d.cli.Dispatcher().Route(ari.ChannelKey, id, a.mb)
+	_, err := a.d.cli.ARI().Channel().Originate(nil, ari.OriginateRequest{
+		Endpoint: endpoint, Timeout: int(math.Ceil(ring.Seconds())), CallerID: callerID,
+		App: a.d.cli.Application(), AppArgs: kind + "," + strconv.FormatInt(a.task.ID, 10) + "," + strconv.FormatInt(a.rec.ID, 10),
+		ChannelID: id,
+	})
+	if err != nil {
+		a.d.log.Warn("callback originate failed", "task", a.task.ID, "endpoint", endpoint, "err", err)
+		if httpStatus(err) == 500 && kind == "callback-agent" {
+			a.d.calls.setAgentState(context.Background(), a.agent.ID, hotline.AgentOffline)
+		}
+		return false
+	}
+	return true
+}
+
+// waitAnswer waits for channel id to enter the application (answered) or
+// be destroyed, and returns the cause of a failure.
+func (a *attempt) waitAnswer(ctx context.Context, id string, ring time.Duration) (int, bool) {
+	e := a.await(ctx, ring+2*time.Second, func(e ari.Event) bool {
+		switch ev := e.(type) {
+		case *ari.StasisStart:
+			return ev.Channel.ID == id
+		case *ari.ChannelDestroyed:
+			return ev.Channel.ID == id
+		}
+		return false
+	})
+	switch ev := e.(type) {
+	case *ari.StasisStart:
+		return 0, true
+	case *ari.ChannelDestroyed:
+		return ev.Cause, false
+	}
+	return 19, false // rang out without word from Asterisk
+}
+
+func (a *attempt) channelEnded(id string) func(ari.Event) bool {
+	return func(e ari.Event) bool {
+		switch ev := e.(type) {
+		case *ari.StasisEnd:
+			return ev.Channel.ID == id
+		case *ari.ChannelDestroyed:
+			return ev.Channel.ID == id
+		}
+		return false
+	}
+}
+
+func (a *attempt) setupBridge() error {
+	cl := a.d.cli.ARI()
+	if _, err := cl.Bridge().Create(key(ari.BridgeKey, a.bridge), "mixing", a.idBase); err != nil {
+		return err
+	}
+	a.d.cli.Dispatcher().Route(ari.BridgeKey, a.bridge, a.mb)
+	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, a.bridge), a.agentCh); err != nil {
+		return err
+	}
+	if *a.d.calls.cfg.Record {
+		a.d.cli.Dispatcher().Route(ari.LiveRecordingKey, a.idBase, a.mb)
+		if _, err := cl.Bridge().Record(key(ari.BridgeKey, a.bridge), a.idBase, &ari.RecordingOptions{Format: "wav", Exists: "fail"}); err != nil {
+			return err
+		}
+		a.rec.RecordingName = a.idBase
+	}
+	return nil
+}
+
+func (a *attempt) update(ctx context.Context) {
+	if err := a.lease.Update(context.WithoutCancel(ctx), a.rec); err != nil {
+		a.d.log.Warn("record callback progress", "task", a.task.ID, "err", err)
+	}
+}
+
+func (a *attempt) hangup(id string) {
+	if err := a.d.cli.ARI().Channel().Hangup(key(ari.ChannelKey, id), "normal"); err != nil && httpStatus(err) != 404 {
+		a.d.log.Debug("callback hangup", "channel", id, "err", err)
+	}
+}
+
+func (a *attempt) cleanup() {
+	cl := a.d.cli.ARI()
+	if a.rec.RecordingName != "" {
+		if err := cl.LiveRecording().Stop(key(ari.LiveRecordingKey, a.rec.RecordingName)); err != nil && httpStatus(err) != 404 {
+			a.d.log.Warn("stop callback recording", "task", a.task.ID, "err", err)
+		}
+	}
+	if err := cl.Bridge().Delete(key(ari.BridgeKey, a.bridge)); err != nil && httpStatus(err) != 404 {
+		a.d.log.Debug("delete callback bridge", "task", a.task.ID, "err", err)
+	}
+	disp := a.d.cli.Dispatcher()
+	for _, r := range []struct{ kind, id string }{{ari.ChannelKey, a.agentCh}, {ari.ChannelKey, a.citCh}, {ari.BridgeKey, a.bridge}, {ari.LiveRecordingKey, a.idBase}} {
+		disp.Unroute(r.kind, r.id)
+	}
+	a.mb.Close()
+}
+
+// outcomeForCitizenCause maps the citizen leg's Q.850 cause (ARI traces,
+// scenario 10: 17 busy, 19 no answer, 1 no such number).
+func outcomeForCitizenCause(cause int) hotline.AttemptOutcome {
+	switch cause {
+	case 17:
+		return hotline.AttemptBusy
+	case 19, 16, 18:
+		return hotline.AttemptNoAnswer
+	case 1:
+		return hotline.AttemptInvalidNumber
+	default:
+		return hotline.AttemptUnreachable
+	}
+}
