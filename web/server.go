@@ -12,7 +12,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -88,15 +87,61 @@ type Referrer interface {
 	Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartment string) (hotline.Referral, error)
 }
 
+// CallbackDesk is the callback queue as the API uses it (6.1).
+type CallbackDesk interface {
+	ListCallbacks(ctx context.Context, f CallbackFilter) ([]hotline.CallbackTask, error)
+	// GetCallback returns the task with its CallIDs and AttemptLog.
+	GetCallback(ctx context.Context, id int64) (hotline.CallbackTask, error)
+	// DialNow makes a pending task due at once.
+	DialNow(ctx context.Context, id int64) error
+	// Acknowledge is a supervisor acknowledging an unreachable or
+	// invalid_number task.
+	Acknowledge(ctx context.Context, id int64, by, note string) (hotline.CallbackTask, error)
+	// Close closes a task with a reason. The desk enforces who may: an
+	// agent only after an attempt; a supervisor always, audited.
+	Close(ctx context.Context, id int64, by, reason string) (hotline.CallbackTask, error)
+}
+
+// CallbackFilter selects callback tasks for listing; an empty State or
+// AgentID and a false Overdue select everything. The API passes only a
+// known State, a Limit from 1 to 1000 and an Offset of 0 or more.
+type CallbackFilter struct {
+	State         hotline.CallbackState
+	AgentID       string
+	Overdue       bool // only open tasks past their deadline, by the desk's clock
+	Limit, Offset int
+}
+
+// ViolationDesk is the violations ledger (7.1.4–7.1.6).
+type ViolationDesk interface {
+	ListViolations(ctx context.Context, f ViolationFilter) ([]hotline.Violation, error)
+	Dispose(ctx context.Context, id int64, d hotline.Disposition, by, reason string) (hotline.Violation, error)
+}
+
+// ViolationFilter selects violations for listing; an empty AgentID or Kind
+// and a false Undisposed select everything. The API passes only a known
+// Kind, a Limit from 1 to 1000 and an Offset of 0 or more.
+type ViolationFilter struct {
+	AgentID       string
+	Kind          hotline.ViolationKind
+	Undisposed    bool // only those without a disposition yet
+	Limit, Offset int
+}
+
 // Deps are the parts of the service the HTTP side reads and drives. A nil
 // one makes its routes answer 503 with a message saying what is missing.
 type Deps struct {
-	Checks   []Check
-	Calls    CallReader
-	Agents   AgentLister
-	Control  AgentControl // pause and resume
-	Referrer Referrer     // call referrals
-	Gatherer prometheus.Gatherer
+	Checks     []Check
+	Calls      CallReader
+	Agents     AgentLister
+	Control    AgentControl  // pause and resume
+	Referrer   Referrer      // call referrals
+	Callbacks  CallbackDesk  // the callback queue
+	Violations ViolationDesk // the violations ledger
+	Gatherer   prometheus.Gatherer
+	// Now is the clock answers are computed with (a callback task's
+	// "overdue"); nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP server.
@@ -120,6 +165,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "web")}
 	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -150,6 +198,13 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/agents", s.needs(s.deps.Agents != nil, "the agent list", s.listAgents))
 		r.Post("/agents/{id}/pause", s.needs(s.deps.Control != nil, "pausing agents", s.pauseAgent))
 		r.Post("/agents/{id}/resume", s.needs(s.deps.Control != nil, "resuming agents", s.resumeAgent))
+		r.Get("/callbacks", s.needs(s.deps.Callbacks != nil, "the callback queue", s.listCallbacks))
+		r.Get("/callbacks/{id}", s.needs(s.deps.Callbacks != nil, "the callback queue", s.getCallback))
+		r.Post("/callbacks/{id}/dial", s.needs(s.deps.Callbacks != nil, "dialing callbacks now", s.dialCallback))
+		r.Post("/callbacks/{id}/acknowledge", s.needs(s.deps.Callbacks != nil, "acknowledging callbacks", s.acknowledgeCallback))
+		r.Post("/callbacks/{id}/close", s.needs(s.deps.Callbacks != nil, "closing callbacks", s.closeCallback))
+		r.Get("/violations", s.needs(s.deps.Violations != nil, "the violations ledger", s.listViolations))
+		r.Post("/violations/{id}/disposition", s.needs(s.deps.Violations != nil, "disposing violations", s.disposeViolation))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 		})
@@ -225,15 +280,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := CallFilter{State: hotline.CallState(q.Get("state")), Agent: q.Get("agent"), Number: q.Get("number"), Limit: 100}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, "web.listCalls", "limit %q must be a number from 1 to 1000", v))
-			return
-		}
-		f.Limit = n
+	f := CallFilter{State: hotline.CallState(q.Get("state")), Agent: q.Get("agent"), Number: q.Get("number")}
+	limit, err := queryLimit("web.listCalls", q)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
+	f.Limit = limit
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {

@@ -3,6 +3,15 @@
 const stateNames = { available: "空闲", on_call: "通话中", wrap_up: "话后处理", paused: "暂停", offline: "离线",
   ringing: "振铃", answered: "通话中", completed: "已接通", missed: "未接" };
 const reasonNames = { no_answer: "无人接听", no_agent: "无坐席", abandoned: "来电放弃", after_hours: "非工作时间", failed: "系统故障" };
+const callbackStateNames = { pending: "待回拨", dialing: "回拨中", connected: "已回访", resolved: "市民已来电",
+  unreachable: "无法接通", invalid_number: "空号", closed: "已关闭" };
+const violationNames = { callback_overdue: "回访超时", promise_overdue: "承诺答复超时", ring_declined: "拒接来电",
+  ring_not_answered: "振铃未接", referral_loop: "来回转办" };
+// The callbacks section shows the tasks that still need someone: open ones
+// and the unreachable / invalid-number ones waiting for a supervisor.
+const callbackStates = ["pending", "dialing", "unreachable", "invalid_number"];
+
+let agentNames = {}; // id → name, from the last agent list
 
 function cell(text, cls) {
   const td = document.createElement("td");
@@ -19,8 +28,52 @@ function button(label, enabled, onclick) {
   return b;
 }
 
+function actions(...buttons) {
+  const td = document.createElement("td");
+  buttons.forEach((b, i) => td.append(...(i ? [" ", b] : [b])));
+  return td;
+}
+
+// fill replaces a table body's rows; a row is a list of cells or a <tr>.
 function fill(tbody, rows) {
-  tbody.replaceChildren(...rows.map((cells) => { const tr = document.createElement("tr"); tr.append(...cells); return tr; }));
+  tbody.replaceChildren(...rows.map((row) => {
+    if (row instanceof HTMLElement) return row;
+    const tr = document.createElement("tr");
+    tr.append(...row);
+    return tr;
+  }));
+}
+
+function time(iso) {
+  return iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "";
+}
+
+function agentLabel(id) {
+  if (!id) return "未分配";
+  return agentNames[id] ? `${agentNames[id]}（${id}）` : id;
+}
+
+// load GETs an API path; an error answer throws with the API's message.
+async function load(path) {
+  const resp = await fetch(path);
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new Error(body.error ?? resp.status + " " + resp.statusText);
+  return body;
+}
+
+// show fills table id with the rows rowsOf resolves to, or one row saying
+// why it cannot; one section failing leaves the others alone.
+async function show(id, rowsOf) {
+  const tbody = document.querySelector(`#${id} tbody`);
+  try {
+    const rows = await rowsOf();
+    if (rows.length === 0) rows.push([cell("暂无", "empty")]);
+    fill(tbody, rows);
+  } catch (e) {
+    fill(tbody, [[cell("无法加载：" + e.message, "empty")]]);
+  }
+  const only = tbody.rows.length === 1 && tbody.rows[0].cells.length === 1 ? tbody.rows[0].cells[0] : null;
+  if (only) only.colSpan = document.querySelectorAll(`#${id} thead th`).length;
 }
 
 // post sends a JSON body, shows the API's error if any, and refreshes.
@@ -37,6 +90,19 @@ async function post(path, body) {
   refresh();
 }
 
+// staff is who acts. Until login exists, staff name themselves in the
+// header field, which the API receives as "by"; "" when they decline.
+function staff() {
+  const input = document.getElementById("staff");
+  let id = input.value.trim();
+  if (!id) {
+    id = (prompt("请输入操作人工号（如 s01）：", "") ?? "").trim();
+    input.value = id;
+    localStorage.setItem("hotline.staff", id);
+  }
+  return id;
+}
+
 function pause(a) {
   const reason = prompt(`暂停 ${a.name}（${a.id}），原因（1–200 字）：`, "");
   if (reason === null) return; // cancelled
@@ -47,12 +113,37 @@ function resume(a) {
   post(`/api/v1/agents/${encodeURIComponent(a.id)}/resume`);
 }
 
+function dialNow(t) {
+  post(`/api/v1/callbacks/${t.id}/dial`);
+}
+
+function acknowledge(t) {
+  const by = staff();
+  if (!by) return;
+  const note = prompt(`确认回访任务 ${t.number}（${callbackStateNames[t.state]}），备注（可空，最多 500 字）：`, "");
+  if (note === null) return; // cancelled
+  post(`/api/v1/callbacks/${t.id}/acknowledge`, { by, note });
+}
+
+function dispose(v, disposition) {
+  const by = staff();
+  if (!by) return;
+  const what = `${violationNames[v.kind] ?? v.kind}（${agentLabel(v.agent_id)}）`;
+  const reason = disposition === "dismissed"
+    ? prompt(`驳回违规记录 ${what}，原因（必填，最多 500 字）：`, "")
+    : prompt(`确认违规记录 ${what}，说明（可空，最多 500 字）：`, "");
+  if (reason === null) return; // cancelled
+  if (disposition === "dismissed" && !reason.trim()) {
+    alert("驳回须填写原因。");
+    return;
+  }
+  post(`/api/v1/violations/${v.id}/disposition`, { disposition, by, reason });
+}
+
 function agentRow(a) {
-  const actions = document.createElement("td");
-  actions.append(button("暂停", a.state !== "paused", () => pause(a)), " ",
-    button("恢复", a.state !== "available", () => resume(a)));
   return [cell(a.id), cell(a.name), cell(a.endpoint), cell(a.department),
-    cell(stateNames[a.state] ?? a.state, "state-" + a.state), cell(a.pause_reason), actions];
+    cell(stateNames[a.state] ?? a.state, "state-" + a.state), cell(a.pause_reason),
+    actions(button("暂停", a.state !== "paused", () => pause(a)), button("恢复", a.state !== "available", () => resume(a)))];
 }
 
 function callRow(c) {
@@ -64,19 +155,56 @@ function callRow(c) {
     cell(c.first_responsible_agent), cell(wait, "num"), cell(talk, "num")];
 }
 
+function callbackRow(t) {
+  const needsAck = t.state === "unreachable" || t.state === "invalid_number";
+  const buttons = [button("立即回拨", t.state === "pending", () => dialNow(t))];
+  if (needsAck) buttons.push(button("确认", true, () => acknowledge(t)));
+  const tr = document.createElement("tr");
+  if (t.overdue) tr.className = "overdue";
+  tr.append(cell(t.number), cell(t.missed_count, "num"),
+    cell(time(t.deadline) + (t.overdue ? "（已超时）" : ""), t.overdue ? "overdue" : ""),
+    cell(agentLabel(t.agent_id)), cell(callbackStateNames[t.state] ?? t.state, "state-" + t.state),
+    cell(t.attempts, "num"), actions(...buttons));
+  return tr;
+}
+
+function violationRow(v) {
+  const about = [v.call_id && `来电 ${v.call_id}`, v.task_id && `回访任务 #${v.task_id}`, v.promise_id && `承诺 #${v.promise_id}`]
+    .filter(Boolean).join("，");
+  return [cell(time(v.at)), cell(agentLabel(v.agent_id)), cell(violationNames[v.kind] ?? v.kind), cell(about), cell(v.detail),
+    actions(button("确认", true, () => dispose(v, "confirmed")), button("驳回", true, () => dispose(v, "dismissed")))];
+}
+
+async function callbackRows() {
+  const lists = await Promise.all(callbackStates.map((s) => load(`/api/v1/callbacks?state=${s}&limit=100`)));
+  const tasks = lists.flatMap((l) => l.callbacks);
+  tasks.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
+  return tasks.map(callbackRow);
+}
+
 async function refresh() {
   try {
     const ready = await fetch("/readyz").then((r) => r.json());
     const badge = document.getElementById("ready");
     badge.textContent = ready.ready ? "就绪 ready" : "未就绪 not ready";
     badge.className = "badge " + (ready.ready ? "ok" : "bad");
-    const { agents } = await fetch("/api/v1/agents").then((r) => r.json());
-    fill(document.querySelector("#agents tbody"), agents.map(agentRow));
-    const { calls } = await fetch("/api/v1/calls?limit=20").then((r) => r.json());
-    fill(document.querySelector("#calls tbody"), calls.map(callRow));
   } catch (e) {
     console.error(e);
   }
+  await show("agents", async () => {
+    const agents = (await load("/api/v1/agents")).agents ?? [];
+    agentNames = Object.fromEntries(agents.map((a) => [a.id, a.name]));
+    return agents.map(agentRow);
+  });
+  await Promise.all([
+    show("callbacks", callbackRows),
+    show("violations", async () => (await load("/api/v1/violations?undisposed=true&limit=50")).violations.map(violationRow)),
+    show("calls", async () => (await load("/api/v1/calls?limit=20")).calls.map(callRow)),
+  ]);
 }
+
+const staffInput = document.getElementById("staff");
+staffInput.value = localStorage.getItem("hotline.staff") ?? "";
+staffInput.onchange = () => localStorage.setItem("hotline.staff", staffInput.value.trim());
 refresh();
 setInterval(refresh, 2000);
