@@ -45,7 +45,7 @@ type fixture struct {
 }
 
 // setup opens a migrated database in a fresh folder.
-func setup(t *testing.T, configure ...func(*Config)) fixture {
+func setup(t testing.TB, configure ...func(*Config)) fixture {
 	t.Helper()
 	f := setupUnmigrated(t, configure...)
 	_, err := f.db.Migrate(f.ctx)
@@ -54,7 +54,7 @@ func setup(t *testing.T, configure ...func(*Config)) fixture {
 }
 
 // setupUnmigrated opens a database in a fresh folder without migrating it.
-func setupUnmigrated(t *testing.T, configure ...func(*Config)) fixture {
+func setupUnmigrated(t testing.TB, configure ...func(*Config)) fixture {
 	t.Helper()
 	cfg := Config{Path: filepath.Join(t.TempDir(), "data", "hotline.db")}
 	cfg.SetDefaults()
@@ -143,33 +143,39 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2}, applied)
+	require.Equal(t, []int64{1, 2, 3}, applied)
 
 	require.Equal(t, []string{
 		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
 		"callback_tasks", "calls", "goose_db_version", "promises", "ratings", "recordings",
-		"referrals", "reviews",
+		"referrals", "reviews", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
-		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object",
+		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object", "audit_log_one_successor",
 		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung",
 		"callback_attempts_by_task", "callback_attempts_one_active_per_task",
 		"callback_task_calls_by_task",
-		"callback_tasks_by_agent", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
+		"callback_tasks_by_agent", "callback_tasks_by_agent_deadline", "callback_tasks_by_deadline",
+		"callback_tasks_by_state", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
+		"callback_tasks_open_dues", "callback_tasks_to_escalate",
 		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state",
 		"promises_by_agent", "promises_by_call", "promises_by_number", "promises_unfinished_by_deadline",
 		"ratings_by_agent", "recordings_by_call", "recordings_by_state",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
+		"violation_dispositions_by_violation",
+		"violations_by_agent", "violations_by_at", "violations_by_disposition", "violations_by_kind",
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
 		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
+		"violation_dispositions_no_delete", "violation_dispositions_no_update",
+		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
 	}, f.schemaObjects(t, "trigger"))
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 2)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql"} {
+	require.Len(t, status, 3)
+	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql"} {
 		require.Equal(t, int64(i+1), status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
@@ -277,7 +283,10 @@ func TestLockedDatabaseIsUnavailable(t *testing.T) {
 	other, err := Open(f.ctx, f.cfg, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, other.Close()) })
-	tx, err := other.writer.BeginTx(f.ctx, nil) // BEGIN IMMEDIATE: holds the write lock
+	// BEGIN IMMEDIATE: holds the write lock. Not on f.ctx: the test's
+	// context ends before the cleanups run, and database/sql would roll the
+	// transaction back on its own, racing the cleanup's Rollback.
+	tx, err := other.writer.BeginTx(context.WithoutCancel(f.ctx), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, tx.Rollback()) })
 
@@ -366,7 +375,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2}, applied)
+	require.Equal(t, []int64{2, 3}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -400,12 +409,12 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	require.Equal(t, got, again)
 
 	fresh := setup(t)
-	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a database made at version 2")
+	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00003 and 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 1)
+	require.Len(t, down, 2)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -417,6 +426,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2}, applied)
+	require.Equal(t, []int64{2, 3}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

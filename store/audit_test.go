@@ -1,0 +1,202 @@
+package store
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+)
+
+// testAudit is supervisor s1 listening to recording r<n> at t0+n seconds.
+func testAudit(n int) hotline.AuditEntry {
+	return hotline.AuditEntry{
+		At:     at(time.Duration(n) * time.Second),
+		Actor:  "s1",
+		Action: "recording.listen",
+		Object: fmt.Sprintf("r%d", n),
+		Client: "10.0.0.7",
+		Result: "ok",
+	}
+}
+
+func TestAppendAuditChains(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+
+	first := testAudit(1)
+	first.At = first.At.Add(1234567 * time.Nanosecond) // kept to the millisecond
+	first.Detail = "reason: complaint 7, 投诉"
+	first.ID, first.PrevHash, first.Hash = 42, "forged", "forged" // ignored
+	got, err := f.db.AppendAudit(f.ctx, first)
+	require.NoError(t, err)
+
+	// The documented encoding, written out by hand.
+	atMs := fmt.Sprint(at(time.Second + time.Millisecond).UnixMilli())
+	detail := "reason: complaint 7, 投诉"
+	input := "16:hotline-audit-v1," + "0:," + "1:1," + fmt.Sprintf("%d:%s,", len(atMs), atMs) +
+		"2:s1," + "16:recording.listen," + "2:r1," + "8:10.0.0.7," + "2:ok," + fmt.Sprintf("%d:%s,", len(detail), detail)
+	sum := sha256.Sum256([]byte(input))
+	require.Equal(t, hotline.AuditEntry{
+		ID: 1, At: at(time.Second + time.Millisecond), Actor: "s1", Action: "recording.listen", Object: "r1",
+		Client: "10.0.0.7", Result: "ok", Detail: detail, PrevHash: "", Hash: hex.EncodeToString(sum[:]),
+	}, got)
+
+	// A zero time takes the store's clock.
+	untimed := testAudit(2)
+	untimed.At = time.Time{}
+	second, err := f.db.AppendAudit(f.ctx, untimed)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), second.ID)
+	require.Equal(t, t0, second.At)
+	require.Equal(t, got.Hash, second.PrevHash, "each entry carries the hash of the one before")
+
+	third, err := f.db.AppendAudit(f.ctx, testAudit(3))
+	require.NoError(t, err)
+	require.Equal(t, second.Hash, third.PrevHash)
+
+	brokenAt, err := f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt)
+}
+
+func TestAppendAuditRefuses(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	tests := []struct {
+		name   string
+		change func(e *hotline.AuditEntry)
+	}{
+		{"no actor", func(e *hotline.AuditEntry) { e.Actor = " " }},
+		{"no action", func(e *hotline.AuditEntry) { e.Action = "" }},
+		{"no result", func(e *hotline.AuditEntry) { e.Result = "" }},
+	}
+	for _, tt := range tests {
+		e := testAudit(1)
+		tt.change(&e)
+		_, err := f.db.AppendAudit(f.ctx, e)
+		require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%s: %v", tt.name, err)
+		require.ErrorContains(t, err, "store.AppendAudit")
+	}
+	brokenAt, err := f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt, "an empty log is intact")
+}
+
+// Eight writers on two service instances append at once: one chain, no
+// fork, no gap.
+func TestAppendAuditConcurrentlyKeepsOneChain(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	dbs := []*DB{f.db, f.second(t)}
+	const writers, each = 8, 10
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := dbs[w%2].AppendAudit(f.ctx, testAudit(w*each+i))
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	var n, maxID int64
+	require.NoError(t, f.db.reader.QueryRowContext(f.ctx, `SELECT count(*), max(id) FROM audit_log`).Scan(&n, &maxID))
+	require.Equal(t, int64(writers*each), n)
+	require.Equal(t, n, maxID, "ids without a gap")
+	brokenAt, err := f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt)
+}
+
+// rawConn opens the database file outside the store, as someone with
+// access to the file would, without the append-only triggers.
+func (f fixture) rawConn(t *testing.T) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.cfg.Path}).EscapedPath()+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	raw.SetMaxOpenConns(1)
+	t.Cleanup(func() { require.NoError(t, raw.Close()) })
+	_, err = raw.ExecContext(f.ctx, `DROP TRIGGER audit_log_no_update`)
+	require.NoError(t, err)
+	_, err = raw.ExecContext(f.ctx, `DROP TRIGGER audit_log_no_delete`)
+	require.NoError(t, err)
+	return raw
+}
+
+func TestVerifyAuditFindsTheFirstBrokenEntry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, f fixture, raw *sql.DB)
+		want   int64
+	}{
+		{"intact", func(*testing.T, fixture, *sql.DB) {}, 0},
+		{"a field edited", func(t *testing.T, f fixture, raw *sql.DB) {
+			_, err := raw.ExecContext(f.ctx, `UPDATE audit_log SET result = 'denied' WHERE id = 3`)
+			require.NoError(t, err)
+		}, 3},
+		{"the time edited", func(t *testing.T, f fixture, raw *sql.DB) {
+			_, err := raw.ExecContext(f.ctx, `UPDATE audit_log SET at_ms = at_ms + 1 WHERE id = 2`)
+			require.NoError(t, err)
+		}, 2},
+		{"the first entry's prev_hash edited", func(t *testing.T, f fixture, raw *sql.DB) {
+			_, err := raw.ExecContext(f.ctx, `UPDATE audit_log SET prev_hash = 'x' WHERE id = 1`)
+			require.NoError(t, err)
+		}, 1},
+		{"an entry edited and its hash recomputed", func(t *testing.T, f fixture, raw *sql.DB) {
+			var r auditRow
+			require.NoError(t, f.db.reader.GetContext(f.ctx, &r, `SELECT * FROM audit_log WHERE id = 3`))
+			r.Object = "r999"
+			_, err := raw.ExecContext(f.ctx, `UPDATE audit_log SET object = ?, hash = ? WHERE id = 3`, r.Object, auditHash(r))
+			require.NoError(t, err)
+		}, 4},
+		{"an entry deleted", func(t *testing.T, f fixture, raw *sql.DB) {
+			_, err := raw.ExecContext(f.ctx, `DELETE FROM audit_log WHERE id = 2`)
+			require.NoError(t, err)
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			for i := 1; i <= 5; i++ {
+				_, err := f.db.AppendAudit(f.ctx, testAudit(i))
+				require.NoError(t, err)
+			}
+			tt.tamper(t, f, f.rawConn(t))
+
+			brokenAt, err := f.db.VerifyAudit(f.ctx)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, brokenAt)
+		})
+	}
+}
+
+// The unique index on prev_hash refuses a second successor of an entry.
+func TestAuditChainCannotFork(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	first, err := f.db.AppendAudit(f.ctx, testAudit(1))
+	require.NoError(t, err)
+	_, err = f.db.AppendAudit(f.ctx, testAudit(2))
+	require.NoError(t, err)
+
+	err = f.exec(t, fmt.Sprintf(
+		`INSERT INTO audit_log (at_ms, actor, action, result, prev_hash, hash) VALUES (1, 's1', 'x', 'ok', '%s', 'h-fork')`, first.Hash))
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+	err = f.exec(t, `INSERT INTO audit_log (at_ms, actor, action, result, prev_hash, hash) VALUES (1, 's1', 'x', 'ok', '', 'h-second-root')`)
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+}

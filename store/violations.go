@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"hotline"
+)
+
+// Violations (clauses 7.1.4–7.1.6): the occurrence is recorded once and never
+// changes (trigger violations_occurrence_is_final); a supervisor's
+// disposition may change, and the trigger violations_record_disposition
+// keeps every one in violation_dispositions.
+
+// violationRow is a violations row as the statements read and write it.
+type violationRow struct {
+	ID            int64          `db:"id"`
+	Kind          string         `db:"kind"`
+	AgentID       string         `db:"agent_id"`
+	CallID        sql.NullString `db:"call_id"`    // NULL when not about a call
+	TaskID        sql.NullInt64  `db:"task_id"`    // NULL when not about a callback task
+	PromiseID     sql.NullInt64  `db:"promise_id"` // NULL when not about a promise
+	AtMs          int64          `db:"at_ms"`
+	Detail        string         `db:"detail"`
+	Disposition   string         `db:"disposition"`
+	DisposedBy    string         `db:"disposed_by"`
+	DisposedMs    int64          `db:"disposed_ms"`
+	DisposeReason string         `db:"dispose_reason"`
+}
+
+func violationToRow(v hotline.Violation) violationRow {
+	return violationRow{
+		ID:            v.ID,
+		Kind:          string(v.Kind),
+		AgentID:       v.AgentID,
+		CallID:        nullString(v.CallID),
+		TaskID:        nullID(v.TaskID),
+		PromiseID:     nullID(v.PromiseID),
+		AtMs:          hotline.UnixMilli(v.At),
+		Detail:        v.Detail,
+		Disposition:   string(v.Disposition),
+		DisposedBy:    v.DisposedBy,
+		DisposedMs:    hotline.UnixMilli(v.DisposedAt),
+		DisposeReason: v.DisposeReason,
+	}
+}
+
+func (r violationRow) violation() hotline.Violation {
+	return hotline.Violation{
+		ID:            r.ID,
+		Kind:          hotline.ViolationKind(r.Kind),
+		AgentID:       r.AgentID,
+		CallID:        r.CallID.String,
+		TaskID:        r.TaskID.Int64,
+		PromiseID:     r.PromiseID.Int64,
+		At:            hotline.FromUnixMilli(r.AtMs),
+		Detail:        r.Detail,
+		Disposition:   hotline.Disposition(r.Disposition),
+		DisposedBy:    r.DisposedBy,
+		DisposedAt:    hotline.FromUnixMilli(r.DisposedMs),
+		DisposeReason: r.DisposeReason,
+	}
+}
+
+// nullID stores 0 as NULL, for optional integer references.
+func nullID(id int64) sql.NullInt64 {
+	return sql.NullInt64{Int64: id, Valid: id != 0}
+}
+
+// validViolationKind reports whether k is one of hotline's violation kinds;
+// the CHECK of violations.kind (00003) lists the same.
+func validViolationKind(k hotline.ViolationKind) bool {
+	switch k {
+	case hotline.ViolationCallbackOverdue, hotline.ViolationPromiseOverdue, hotline.ViolationRingDeclined,
+		hotline.ViolationRingNotAnswered, hotline.ViolationReferralLoop:
+		return true
+	}
+	return false
+}
+
+const violationColumns = `id, kind, agent_id, call_id, task_id, promise_id, at_ms, detail,
+    disposition, disposed_by, disposed_ms, dispose_reason`
+
+// addViolationSQL inserts one open violations row; SQLite picks its id.
+const addViolationSQL = `
+INSERT INTO violations (kind, agent_id, call_id, task_id, promise_id, at_ms, detail)
+VALUES (:kind, :agent_id, :call_id, :task_id, :promise_id, :at_ms, :detail)`
+
+// AddViolation records an occurrence against an agent, still open (no
+// disposition), and returns its id; v.ID is ignored. The kind, agent and
+// time are required, and a disposition is refused: DisposeViolation decides
+// one. An unknown agent, call, task or promise is invalid.
+func (db *DB) AddViolation(ctx context.Context, v hotline.Violation) (int64, error) {
+	const op = "store.AddViolation"
+	subject := fmt.Sprintf("%s violation of agent %q", v.Kind, v.AgentID)
+	switch {
+	case !validViolationKind(v.Kind):
+		return 0, hotline.Errorf(hotline.KindInvalid, op, "violation: unknown kind %q", v.Kind)
+	case strings.TrimSpace(v.AgentID) == "":
+		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: the agent is required", subject)
+	case v.At.IsZero():
+		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
+	case v.Disposition != hotline.DispositionOpen || v.DisposedBy != "" || !v.DisposedAt.IsZero() || v.DisposeReason != "":
+		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: a violation is recorded open; DisposeViolation decides it", subject)
+	}
+	res, err := db.writer.NamedExecContext(ctx, addViolationSQL, violationToRow(v))
+	if err != nil {
+		return 0, wrapErr(op, subject, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, wrapErr(op, subject, err)
+	}
+	return id, nil
+}
+
+// ViolationFilter selects violations for ListViolations; zero fields select
+// everything.
+type ViolationFilter struct {
+	AgentID    string                // recorded against this agent
+	Kind       hotline.ViolationKind // of this kind
+	Undisposed bool                  // only those without a disposition yet
+	Limit      int                   // at most this many; 0 means DefaultListLimit, at most MaxListLimit
+	Offset     int                   // skipping this many of the newest
+}
+
+// listViolationsSQL reads violations rows, newest first; ListViolations
+// fills in the conditions of the WHERE clause from a ViolationFilter, each
+// on an indexed column (violations_by_agent, violations_by_kind,
+// violations_by_disposition, or violations_by_at without one).
+const listViolationsSQL = `SELECT ` + violationColumns + ` FROM violations WHERE %s
+ORDER BY at_ms DESC, id DESC LIMIT ? OFFSET ?`
+
+// ListViolations returns the violations that match f, newest first.
+func (db *DB) ListViolations(ctx context.Context, f ViolationFilter) ([]hotline.Violation, error) {
+	const op = "store.ListViolations"
+	limit, err := pageLimit(op, f.Limit, f.Offset)
+	if err != nil {
+		return nil, err
+	}
+	conds := []string{"TRUE"}
+	var args []any
+	if f.AgentID != "" {
+		conds, args = append(conds, "agent_id = ?"), append(args, f.AgentID)
+	}
+	if f.Kind != "" {
+		conds, args = append(conds, "kind = ?"), append(args, f.Kind)
+	}
+	if f.Undisposed {
+		conds = append(conds, "disposition = ''")
+	}
+	args = append(args, limit, f.Offset)
+
+	var rows []violationRow
+	query := fmt.Sprintf(listViolationsSQL, strings.Join(conds, " AND "))
+	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, wrapErr(op, "violations", err)
+	}
+	violations := make([]hotline.Violation, 0, len(rows))
+	for _, r := range rows {
+		violations = append(violations, r.violation())
+	}
+	return violations, nil
+}
+
+// disposeViolationSQL writes the disposition of one violations row and
+// reads the row back; the trigger violations_record_disposition adds the
+// violation_dispositions row in the same statement.
+const disposeViolationSQL = `
+UPDATE violations SET disposition = ?, disposed_by = ?, disposed_ms = ?, dispose_reason = ?
+WHERE id = ?
+RETURNING ` + violationColumns
+
+// DisposeViolation records a supervisor's decision on violation id:
+// confirmed, or dismissed (which needs a reason), by by at now. A later
+// decision replaces the current one; every decision stays in the history
+// (DispositionHistory), and the occurrence itself (kind, agent, time, ids,
+// detail) never changes. NotFound when there is no such violation.
+func (db *DB) DisposeViolation(ctx context.Context, id int64, d hotline.Disposition, by, reason string, now time.Time) (hotline.Violation, error) {
+	const op = "store.DisposeViolation"
+	subject := fmt.Sprintf("violation %d", id)
+	by, reason = strings.TrimSpace(by), strings.TrimSpace(reason)
+	switch {
+	case d != hotline.DispositionConfirmed && d != hotline.DispositionDismissed:
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: disposition %q must be confirmed or dismissed", subject, d)
+	case d == hotline.DispositionDismissed && reason == "":
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: dismissing it needs a reason", subject)
+	case by == "":
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: who decides is required", subject)
+	case now.IsZero():
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
+	}
+	var row violationRow
+	err := db.writer.GetContext(ctx, &row, disposeViolationSQL, d, by, hotline.UnixMilli(now), reason, id)
+	if err != nil {
+		return hotline.Violation{}, wrapErr(op, subject, err)
+	}
+	return row.violation(), nil
+}
+
+// DispositionChange is one decision in a violation's history.
+type DispositionChange struct {
+	ID          int64               `json:"id"`
+	ViolationID int64               `json:"violation_id"`
+	From        hotline.Disposition `json:"from"` // the disposition it replaced; "" for the first
+	To          hotline.Disposition `json:"to"`
+	By          string              `json:"by"`
+	At          time.Time           `json:"at"`
+	Reason      string              `json:"reason,omitempty"`
+}
+
+// violationExistsSQL reads whether one violations row exists.
+const violationExistsSQL = `SELECT EXISTS (SELECT 1 FROM violations WHERE id = ?)`
+
+// dispositionHistorySQL reads the violation_dispositions rows of one
+// violation, oldest first.
+const dispositionHistorySQL = `
+SELECT id, violation_id, from_disposition, disposition, disposed_by, disposed_ms, reason
+FROM violation_dispositions WHERE violation_id = ? ORDER BY id`
+
+// DispositionHistory returns every disposition given to violation id, oldest
+// first; empty while it has none. NotFound when there is no such violation.
+func (db *DB) DispositionHistory(ctx context.Context, id int64) ([]DispositionChange, error) {
+	const op = "store.DispositionHistory"
+	var rows []struct {
+		ID              int64  `db:"id"`
+		ViolationID     int64  `db:"violation_id"`
+		FromDisposition string `db:"from_disposition"`
+		Disposition     string `db:"disposition"`
+		DisposedBy      string `db:"disposed_by"`
+		DisposedMs      int64  `db:"disposed_ms"`
+		Reason          string `db:"reason"`
+	}
+	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		var exists bool
+		if err := tx.GetContext(ctx, &exists, violationExistsSQL, id); err != nil {
+			return err
+		}
+		if !exists {
+			return sql.ErrNoRows
+		}
+		return tx.SelectContext(ctx, &rows, dispositionHistorySQL, id)
+	})
+	if err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("violation %d", id), err)
+	}
+	changes := make([]DispositionChange, 0, len(rows))
+	for _, r := range rows {
+		changes = append(changes, DispositionChange{
+			ID:          r.ID,
+			ViolationID: r.ViolationID,
+			From:        hotline.Disposition(r.FromDisposition),
+			To:          hotline.Disposition(r.Disposition),
+			By:          r.DisposedBy,
+			At:          hotline.FromUnixMilli(r.DisposedMs),
+			Reason:      r.Reason,
+		})
+	}
+	return changes, nil
+}
