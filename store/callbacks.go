@@ -1041,3 +1041,28 @@ func (db *DB) MarkEscalated(ctx context.Context, id int64, now time.Time) (bool,
 	}
 	return marked, nil
 }
+
+// dueNowSQL writes next_attempt_ms of one pending callback_tasks row, so a
+// supervisor's "dial now" makes it due at once.
+const dueNowSQL = `UPDATE callback_tasks SET next_attempt_ms = ? WHERE id = ? AND state = 'pending'`
+
+// DueNow makes a pending task due at now. Conflict when the task is not
+// pending (being dialed, or closed); NotFound when there is no such task.
+func (db *DB) DueNow(ctx context.Context, id int64, now time.Time) error {
+	const op = "store.DueNow"
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, dueNowSQL, hotline.UnixMilli(now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var state string
+		if err := tx.GetContext(ctx, &state, taskStateSQL, id); err != nil {
+			return err
+		}
+		return hotline.Errorf(hotline.KindConflict, op, "callback task %d is %s, not pending", id, state)
+	})
+	return wrapErr(op, fmt.Sprintf("callback task %d", id), err)
+}
