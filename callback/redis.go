@@ -1,6 +1,17 @@
-// Package callback will own missed-call callback tasks and promised-reply
-// deadlines: their rules, the deadline index in Redis, claims and leases.
-// For now it opens the Redis connection the service shares.
+// Package callback runs the missed-call callbacks of clause 6.1: every
+// missed call with a callable number becomes a callback task (or merges into
+// its number's open task) with a working-time deadline; due tasks are
+// claimed under a lease and dialed during working hours; failures retry
+// after a backoff; overdue tasks are escalated once, and agents reminded
+// before the deadline.
+//
+// SQLite (package store) holds every fact and decides every claim, with a
+// lease token that fences every later write. Redis holds only an index of
+// due times (Index) and the in-flight marks of popped ids: losing it delays
+// work and never loses it, since the index is rebuilt from SQLite at start,
+// periodically and whenever it is found missing, and a slow SQL poll keeps
+// tasks moving while Redis is down. This file opens the Redis connection
+// the service shares.
 package callback
 
 import (
