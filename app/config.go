@@ -27,14 +27,16 @@ import (
 // each with its own defaults and validation. See
 // configs/hotline.example.yaml for every key with its default.
 type Config struct {
-	Log      LogConfig              `yaml:"log"`
-	HTTP     web.Config             `yaml:"http"`
-	ARI      ari.Config             `yaml:"ari"`
-	Calls    ari.CallConfig         `yaml:"calls"`
-	Calendar hotline.CalendarConfig `yaml:"calendar"`
-	Store    store.Config           `yaml:"store"`
-	Redis    callback.RedisConfig   `yaml:"redis"`
-	Agents   []AgentConfig          `yaml:"agents"`
+	Log       LogConfig              `yaml:"log"`
+	HTTP      web.Config             `yaml:"http"`
+	ARI       ari.Config             `yaml:"ari"`
+	Calls     ari.CallConfig         `yaml:"calls"`
+	Calendar  hotline.CalendarConfig `yaml:"calendar"`
+	Callbacks callback.Config        `yaml:"callbacks"`
+	Dialer    ari.DialerConfig       `yaml:"dialer"`
+	Store     store.Config           `yaml:"store"`
+	Redis     callback.RedisConfig   `yaml:"redis"`
+	Agents    []AgentConfig          `yaml:"agents"`
 }
 
 // LogConfig selects the log output.
@@ -73,6 +75,8 @@ func (c *Config) SetDefaults() {
 	c.ARI.SetDefaults()
 	c.Calls.SetDefaults()
 	c.Calendar.SetDefaults()
+	c.Callbacks.SetDefaults()
+	c.Dialer.SetDefaults()
 	c.Store.SetDefaults()
 	c.Redis.SetDefaults()
 	for i := range c.Agents {
@@ -92,7 +96,7 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
 	}
-	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Store, c.Redis} {
+	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Store, c.Redis} {
 		if err := v.Validate(); err != nil {
 			return err
 		}

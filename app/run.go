@@ -37,15 +37,16 @@ type Options struct {
 
 // Service is the running service, handed to Options.Started.
 type Service struct {
-	Config   Config
-	HTTPAddr string
-	DB       *store.DB
-	Roster   *hotline.Roster
-	ARI      *ari.Client
-	Calls    *ari.Calls
-	Calendar *hotline.Calendar
-	Redis    redis.UniversalClient
-	Registry *prometheus.Registry
+	Config    Config
+	HTTPAddr  string
+	DB        *store.DB
+	Roster    *hotline.Roster
+	ARI       *ari.Client
+	Calls     *ari.Calls
+	Calendar  *hotline.Calendar
+	Callbacks *callback.Service
+	Redis     redis.UniversalClient
+	Registry  *prometheus.Registry
 }
 
 // Run starts the service and blocks until ctx ends, then stops every part
@@ -111,6 +112,22 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	staffing := ari.NewStaffingCheck(roster, calendar, 0, log, now, reg)
+	dialer, err := ari.NewDialer(calls, cfg.Dialer, cfg.Callbacks.CallbackPolicy, calendar, reg)
+	if err != nil {
+		return err
+	}
+	callbacks, err := callback.New(cfg.Callbacks, callback.Deps{
+		Store: db, Redis: rdb, Calendar: calendar,
+		Dialer: callback.DialerFunc(func(ctx context.Context, t hotline.CallbackTask, l *callback.Lease) {
+			dialer.Dial(ctx, t, l)
+		}),
+		Notifier: ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg),
+		Log:      log, Now: now, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	calls.Callbacks = callbacks
 
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
 		Checks: []web.Check{
@@ -118,11 +135,14 @@ func Run(ctx context.Context, opts Options) error {
 			{Name: "database", Fn: db.Ping},
 			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
-		Calls:    callReader{db},
-		Agents:   roster,
-		Control:  calls,
-		Referrer: calls,
-		Gatherer: reg,
+		Calls:      callReader{db},
+		Agents:     roster,
+		Control:    calls,
+		Referrer:   calls,
+		Callbacks:  callbackDesk{db: db, index: callbacks.Index(), staff: roster, now: now, log: log},
+		Violations: violationDesk{db: db, staff: roster, now: now, log: log},
+		Now:        now,
+		Gatherer:   reg,
 	}, log)
 	if err != nil {
 		return err
@@ -133,10 +153,11 @@ func Run(ctx context.Context, opts Options) error {
 	calls.Start(ctx)
 	cli.Start(ctx)
 	staffing.Start(ctx)
+	callbacks.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
-		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Redis: rdb, Registry: reg})
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg})
 	}
 	<-ctx.Done()
 
@@ -145,6 +166,8 @@ func Run(ctx context.Context, opts Options) error {
 	defer cancel()
 	_ = httpSrv.Stop(stopCtx)
 	staffing.Stop()
+	callbacks.Stop()
+	dialer.Wait()
 	cli.Stop()
 	calls.Stop()
 	return nil

@@ -2,8 +2,10 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"hotline"
 	"hotline/ari"
 	"hotline/ari/aritest"
 	"hotline/callback"
@@ -40,11 +44,46 @@ func testConfig(t *testing.T, ariURL string) Config {
 		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond, SurveyTimeout: 200 * time.Millisecond},
 		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+		// Tests run at any hour: the line is open around the clock.
+		Calendar:  alwaysOpenCalendar(),
+		Callbacks: callback.Config{KeyPrefix: testKeyPrefix(t), Tick: 50 * time.Millisecond, CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
+		Dialer:    ari.DialerConfig{AgentRing: time.Second, CitizenRing: time.Second, AgentWait: 200 * time.Millisecond},
 		Agents: []AgentConfig{
 			{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001"},
 			{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002"},
 		},
 	}
+}
+
+// testKeyPrefix gives each test its own Redis keys, removed afterwards, so
+// tests sharing a real Redis (REDIS_URL) never see each other's index.
+func testKeyPrefix(t *testing.T) string {
+	prefix := fmt.Sprintf("hotline-test:%s:%d", t.Name(), time.Now().UnixNano())
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		t.Cleanup(func() {
+			opts, err := redis.ParseURL(url)
+			if err != nil {
+				return
+			}
+			rdb := redis.NewClient(opts)
+			defer rdb.Close()
+			ctx := context.Background()
+			iter := rdb.Scan(ctx, 0, "{"+prefix+"}*", 100).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		})
+	}
+	return prefix
+}
+
+func alwaysOpenCalendar() hotline.CalendarConfig {
+	off := false
+	hours := map[string][]string{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		hours[d] = []string{"00:00-24:00"}
+	}
+	return hotline.CalendarConfig{Hours: hours, UseNationalHolidays: &off}
 }
 
 func startService(t *testing.T, cfg Config) *runBundle {
@@ -53,7 +92,7 @@ func startService(t *testing.T, cfg Config) *runBundle {
 	started := make(chan *Service, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Config: &cfg, LogOutput: io.Discard, Started: func(s *Service) { started <- s }})
+		done <- Run(ctx, Options{Config: &cfg, LogOutput: testLog(t), Started: func(s *Service) { started <- s }})
 	}()
 	b := &runBundle{stop: sync.OnceValue(func() error { cancel(); return <-done })}
 	select {
@@ -149,9 +188,11 @@ func TestRunStartsBeforeAsteriskAndConnectsLater(t *testing.T) {
 			Error string
 		}
 	}
-	require.Equal(t, http.StatusServiceUnavailable, getJSON(t, b.base+"/readyz", &ready))
+	require.Eventually(t, func() bool {
+		return getJSON(t, b.base+"/readyz", &ready) == http.StatusServiceUnavailable &&
+			strings.Contains(ready.Checks[0].Error, "Asterisk unreachable")
+	}, 5*time.Second, 10*time.Millisecond, "readyz names the reason once the first attempt failed")
 	require.Equal(t, "ari", ready.Checks[0].Name)
-	require.Contains(t, ready.Checks[0].Error, "Asterisk unreachable")
 
 	aritest.NewTest(t, aritest.Options{Addr: addr})
 	require.NoError(t, b.svc.ARI.WaitConnected(context.Background()))
@@ -185,6 +226,34 @@ func TestRunStartupFailuresAreOneClearLine(t *testing.T) {
 			require.NotContains(t, err.Error(), "\n")
 		})
 	}
+}
+
+// testLog collects the service log and shows it when the test fails.
+func testLog(t *testing.T) io.Writer {
+	var buf syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", buf.String())
+		}
+	})
+	return &buf
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // lineWriter hands every complete line written to it to a channel.

@@ -36,6 +36,9 @@ type Config struct {
 	// for reuse. Asterisk refuses past 100 HTTP sessions, so keep it under
 	// that. Default 64.
 	MaxIdleConns int `yaml:"max_idle_conns"`
+	// MessageFrom is the sender of SIP MESSAGEs pushed to softphones.
+	// Default "sip:hotline@localhost".
+	MessageFrom string `yaml:"message_from"`
 }
 
 // SetDefaults fills unset fields.
@@ -63,6 +66,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxIdleConns == 0 {
 		c.MaxIdleConns = 64
+	}
+	if c.MessageFrom == "" {
+		c.MessageFrom = "sip:hotline@localhost"
 	}
 	if c.WebsocketURL == "" {
 		c.WebsocketURL = websocketURLFor(c.URL)

@@ -136,6 +136,13 @@ func (d *Dialer) Dial(ctx context.Context, task hotline.CallbackTask, lease Call
 func (d *Dialer) Wait() { d.wg.Wait() }
 
 func (d *Dialer) dial(ctx context.Context, task hotline.CallbackTask, lease CallbackLease) {
+	if err := d.cli.Ready(); err != nil {
+		// Nothing can be dialed without Asterisk; that is not the citizen's attempt.
+		if err := lease.Release(ctx, d.now().Add(min(d.cfg.AgentWait, 10*time.Second))); err != nil {
+			d.log.Warn("release callback task", "task", task.ID, "err", err)
+		}
+		return
+	}
 	agent, ok := d.pickAgent(task)
 	if !ok {
 		if err := lease.Release(ctx, d.now().Add(d.cfg.AgentWait)); err != nil {

@@ -53,6 +53,9 @@ type channel struct {
 	bridge    *bridge
 	vars      map[string]string
 	timers    []*time.Timer
+	keypad    []keypress // digits the far end has still to press, in order
+	pressing  bool       // a timer runs for keypad's first digit
+	hangupDue bool       // the far end hangs up once keypad is empty
 	playbacks []*playback
 	snoops    []*channel
 	recording *liveRecording // a channel recording, if one is running
@@ -123,11 +126,16 @@ func (s *Server) channelTimer(c *channel, d time.Duration, fn func()) {
 	}))
 }
 
+// stopChannelTimers stops everything scheduled for c, the digits it has
+// still to press included.
 func (s *Server) stopChannelTimers(c *channel) {
 	for _, t := range c.timers {
 		s.cancel(t)
 	}
 	c.timers = nil
+	c.keypad = nil
+	c.pressing = false
+	c.hangupDue = false
 }
 
 // channelApps lists the applications that hear about c. Callers hold s.mu.
@@ -402,10 +410,10 @@ type InboundCall struct {
 	Dialed     string   // default "12345"
 	App        string   // default "hotline"
 	Args       []string // default ["inbound"]
-	// HangupAfter: the citizen hangs up this long after entering the app;
-	// 0 = never.
+	// HangupAfter: the citizen hangs up this long after entering the app,
+	// or after the last DTMF digit if that comes later; 0 = never.
 	HangupAfter time.Duration
-	DTMF        string        // pressed after the channel is answered
+	DTMF        string        // pressed in order after the channel is answered
 	DTMFGap     time.Duration // before each digit; default 200ms
 }
 
@@ -451,7 +459,7 @@ func (s *Server) PlaceCall(in InboundCall) (string, error) {
 	a.channels[c.id] = true
 	s.enterStasis(c)
 	if in.HangupAfter > 0 {
-		s.channelTimer(c, in.HangupAfter, func() { s.hangup(c, false, causeNormal) })
+		s.channelTimer(c, in.HangupAfter, func() { s.scriptedHangup(c) })
 	}
 	return c.id, nil
 }
@@ -463,16 +471,64 @@ func (s *Server) answered(c *channel, scheduleHangup bool) {
 	c.answeredAt = s.now()
 	s.setState(c, stateUp)
 	if scheduleHangup && c.behavior.HangupAfter > 0 {
-		s.channelTimer(c, c.behavior.HangupAfter, func() { s.hangup(c, false, causeNormal) })
+		s.channelTimer(c, c.behavior.HangupAfter, func() { s.scriptedHangup(c) })
 	}
 	gap := c.behavior.DTMFGap
 	if gap <= 0 {
 		gap = 200 * time.Millisecond
 	}
-	for i, d := range c.behavior.DTMF {
-		digit := string(d)
-		s.channelTimer(c, time.Duration(i+1)*gap, func() { s.dtmf(c, digit) })
+	s.press(c, c.behavior.DTMF, gap)
+}
+
+// keypress is one digit the far end will press, gap after the one before.
+type keypress struct {
+	digit string
+	gap   time.Duration
+}
+
+// press queues digits for c's far end, gap apart and after any it has
+// still to press. Each digit is scheduled only once the one before it is
+// out, so they arrive in the order given however short the gap; digits
+// with no gap go out at once. Callers hold s.mu.
+func (s *Server) press(c *channel, digits string, gap time.Duration) {
+	for _, d := range digits {
+		c.keypad = append(c.keypad, keypress{digit: string(d), gap: gap})
 	}
+	if !c.pressing {
+		s.pressNext(c)
+	}
+}
+
+// pressNext sends the digits that are due and schedules the next one; with
+// none left, a hangup that waited for them happens. Callers hold s.mu.
+func (s *Server) pressNext(c *channel) {
+	for len(c.keypad) > 0 && c.keypad[0].gap <= 0 {
+		s.dtmf(c, c.keypad[0].digit)
+		c.keypad = c.keypad[1:]
+	}
+	if len(c.keypad) == 0 {
+		c.keypad, c.pressing = nil, false
+		if c.hangupDue {
+			s.hangup(c, false, causeNormal)
+		}
+		return
+	}
+	c.pressing = true
+	s.channelTimer(c, c.keypad[0].gap, func() {
+		s.dtmf(c, c.keypad[0].digit)
+		c.keypad = c.keypad[1:]
+		s.pressNext(c)
+	})
+}
+
+// scriptedHangup is a scripted far end hanging up (HangupAfter): after
+// the digits it has still to press, so that they come first.
+func (s *Server) scriptedHangup(c *channel) {
+	if c.pressing {
+		c.hangupDue = true
+		return
+	}
+	s.hangup(c, false, causeNormal)
 }
 
 func (s *Server) dtmf(c *channel, digit string) {
@@ -489,7 +545,9 @@ func validDTMF(digits string) error {
 }
 
 // SendDTMF makes the far end of an answered channel press digits: one
-// ChannelDtmfReceived per digit, at once and in order.
+// ChannelDtmfReceived per digit, in order, at once or, while the channel
+// still has scripted digits (Behavior.DTMF, InboundCall.DTMF) to press,
+// right after the last of them.
 func (s *Server) SendDTMF(channelID, digits string) error {
 	if err := validDTMF(digits); err != nil {
 		return err
@@ -503,9 +561,7 @@ func (s *Server) SendDTMF(channelID, digits string) error {
 	if c.state != stateUp {
 		return fmt.Errorf("aritest: send dtmf: channel %q is %s, not Up", channelID, c.state)
 	}
-	for _, d := range digits {
-		s.dtmf(c, string(d))
-	}
+	s.press(c, digits, 0)
 	return nil
 }
 

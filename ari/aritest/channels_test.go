@@ -1,6 +1,7 @@
 package aritest
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -329,6 +330,68 @@ func TestSendDTMF(t *testing.T) {
 
 	// DTMF the app sends to a channel is accepted without an event.
 	require.NoError(t, f.client.Channel().SendDTMF(ari.NewKey(ari.ChannelKey, id), "12", nil))
+}
+
+// keypad lists, for the next n things the far end of a channel does, each
+// digit it presses and "/" for its hangup request, after which it stops.
+func (f *fixture) keypad(id string, n int) string {
+	f.t.Helper()
+	var out strings.Builder
+	for range n {
+		e, err := f.events.WaitFor(f.ctx, func(e Emitted) bool {
+			return (e.Model == "ChannelDtmfReceived" || e.Model == "ChannelHangupRequest") &&
+				channelEvent(id)(decodeMap(f.t, e.Body))
+		})
+		require.NoError(f.t, err, "after %q", out.String())
+		if e.Model == "ChannelHangupRequest" {
+			out.WriteString("/")
+			break
+		}
+		out.WriteString(decodeMap(f.t, e.Body)["digit"].(string))
+	}
+	return out.String()
+}
+
+// allDigits is every DTMF digit, as many as fit a short test.
+const allDigits = "0123456789*#ABCD"
+
+// TestDTMFOrder: a scripted far end presses its digits in the order given
+// however short the gap, and hangs up only after the last one, even when
+// the hangup falls due with it.
+func TestDTMFOrder(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Options{})
+	const gap = time.Microsecond
+	f.srv.SetEndpoint("PJSIP/1001", Behavior{
+		DTMF: allDigits, DTMFGap: gap, HangupAfter: time.Duration(len(allDigits)) * gap,
+	})
+	agent := f.originate("PJSIP/1001", "agent", 20).ID()
+	assert.Equal(t, allDigits+"/", f.keypad(agent, len(allDigits)+1))
+
+	id := f.placeCall(InboundCall{Caller: "13800138000", DTMF: allDigits, DTMFGap: gap})
+	require.NoError(t, f.client.Channel().Answer(ari.NewKey(ari.ChannelKey, id)))
+	assert.Equal(t, allDigits, f.keypad(id, len(allDigits)))
+}
+
+// TestSendDTMFAfterScriptedDigits: digits sent while scripted ones are
+// still to come are pressed after them.
+func TestSendDTMFAfterScriptedDigits(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Options{})
+	id := f.placeCall(InboundCall{Caller: "13800138000", DTMF: "12", DTMFGap: 100 * time.Millisecond})
+	require.NoError(t, f.client.Channel().Answer(ari.NewKey(ari.ChannelKey, id)))
+	require.NoError(t, f.srv.SendDTMF(id, "9*"))
+	assert.Equal(t, "129*", f.keypad(id, 4))
+
+	// With nothing scripted left, SendDTMF presses at once: the event is
+	// out before it returns.
+	require.NoError(t, f.srv.SendDTMF(id, "#"))
+	expired, cancel := context.WithCancel(f.ctx)
+	cancel()
+	e, err := f.events.Next(expired)
+	require.NoError(t, err)
+	assert.Equal(t, "ChannelDtmfReceived", e.Model)
+	assert.Equal(t, "#", decodeMap(t, e.Body)["digit"])
 }
 
 // TestVariables follows trace 12.

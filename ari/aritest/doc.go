@@ -19,6 +19,11 @@
 //	_ = srv.WaitRegistered(ctx, "hotline")
 //	id, _ := srv.PlaceCall(aritest.InboundCall{Caller: "13800138000"})
 //
+// An application exists, and its events are delivered, from the moment its
+// event websocket's upgrade completes (the 101 is written only once it is
+// registered); nothing is sent on connect. A second websocket for the same
+// application takes it over, and the first gets ApplicationReplaced.
+//
 // # Calls
 //
 // PlaceCall brings a citizen's call into Stasis (StasisStart, state Ring,
@@ -36,6 +41,9 @@
 // traces: RTP statistics variables, ChannelHangupRequest (cause 32 soft for
 // the app's DELETE, no cause for the far end's BYE), ChannelLeftBridge,
 // StasisEnd, and ChannelDestroyed only for channels the app originated.
+// Scripted digits (Behavior.DTMF, InboundCall.DTMF) are pressed one after
+// another in the order given, SendDTMF's after any still to come, and a
+// scripted hangup (HangupAfter) waits for the last of them.
 //
 // Bridges report simple_bridge with one party, native_rtp for two parties
 // bridged directly, softmix with a recorder or a third party; events carry

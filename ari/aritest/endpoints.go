@@ -25,9 +25,11 @@ type Behavior struct {
 	// contact Unreachable, it goes offline and originates fail with 500
 	// Allocation failed (trace 09).
 	Unreachable bool
-	NotFound    bool          // the number does not exist: cause 1, tech_cause 404
-	HangupAfter time.Duration // once answered, hang up (remote BYE) after this; 0 = never
-	DTMF        string        // digits pressed once answered
+	NotFound    bool // the number does not exist: cause 1, tech_cause 404
+	// HangupAfter: once answered, hang up (remote BYE) after this, or after
+	// the last DTMF digit if that comes later; 0 = never.
+	HangupAfter time.Duration
+	DTMF        string        // digits pressed in order once answered
 	DTMFGap     time.Duration // before each digit; default 200ms
 }
 

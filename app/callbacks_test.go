@@ -1,0 +1,88 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/ari/aritest"
+)
+
+func postJSON(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 500 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	fake.SetTrunkDefault("trunk", aritest.Behavior{AnswerAfter: 30 * time.Millisecond})
+	cfg := testConfig(t, fake.ARIURL())
+	cfg.Agents = append(cfg.Agents, AgentConfig{ID: "s01", Name: "督察", Endpoint: "PJSIP/2001", Role: "supervisor"})
+	fake.SetEndpoint("PJSIP/2001", aritest.Behavior{Offline: true})
+	b := startService(t, cfg)
+	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
+
+	// Nobody on duty: two calls from one citizen are missed.
+	status, _ := postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"培训"}`)
+	require.Equal(t, http.StatusOK, status)
+	for range 2 {
+		_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+		require.NoError(t, err)
+	}
+	var list struct{ Callbacks []hotline.CallbackTask }
+	require.Eventually(t, func() bool {
+		getJSON(t, b.base+"/api/v1/callbacks?state=pending", &list)
+		return len(list.Callbacks) == 1 && list.Callbacks[0].MissedCount == 2
+	}, 10*time.Second, 20*time.Millisecond, "two missed calls of one number make one task")
+	id := strconv.FormatInt(list.Callbacks[0].ID, 10)
+
+	// An agent may not close a task that was never attempted.
+	status, body := postJSON(t, b.base+"/api/v1/callbacks/"+id+"/close", `{"by":"1001","reason":"不需要"}`)
+	require.Equal(t, http.StatusForbidden, status, body)
+
+	// The agent comes back: the dialer rings them, then the citizen, apologises, bridges.
+	status, _ = postJSON(t, b.base+"/api/v1/agents/1001/resume", `{}`)
+	require.Equal(t, http.StatusOK, status)
+	var task hotline.CallbackTask
+	require.Eventually(t, func() bool {
+		getJSON(t, b.base+"/api/v1/callbacks/"+id, &task)
+		return task.State == hotline.CallbackConnected
+	}, 15*time.Second, 20*time.Millisecond)
+	require.Len(t, task.AttemptLog, 1)
+	a := task.AttemptLog[0]
+	require.Equal(t, "1001", a.AgentID)
+	require.Equal(t, hotline.AttemptConnected, a.Outcome)
+	require.False(t, a.ApologyFinishedAt.IsZero())
+	require.False(t, a.BridgedAt.Before(a.ApologyFinishedAt), "apology before bridge")
+	require.NotEmpty(t, a.RecordingName)
+	require.Eventually(t, func() bool { return contains(fake.StoredRecordings(), a.RecordingName) }, 5*time.Second, 10*time.Millisecond)
+
+	// The refused close went into the audit log, whose chain holds.
+	broken, err := b.svc.DB.VerifyAudit(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, broken)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
