@@ -150,6 +150,10 @@ func (s *Service) missedPart(t hotline.CallbackTask) string {
 	return fmt.Sprintf("%s 于 %s 来电未接（共%d次）", t.Number, s.when(t.FirstMissed), t.MissedCount)
 }
 
+func (s *Service) createdText(t hotline.CallbackTask) string {
+	return fmt.Sprintf("新回访任务 #%d：%s，请在 %s 前回电并致歉。", t.ID, s.missedPart(t), s.when(t.Deadline))
+}
+
 func (s *Service) dueSoonText(t hotline.CallbackTask) string {
 	return fmt.Sprintf("回访任务 #%d：%s，请在 %s 前回电并致歉。", t.ID, s.missedPart(t), s.when(t.Deadline))
 }

@@ -258,6 +258,10 @@ func (s *Service) MissedCall(ctx context.Context, call hotline.Call, offeredTo s
 	if task.Open() {
 		s.indexAdd(ctx, task.ID, dueOf(task))
 	}
+	if created && task.AgentID != "" {
+		// The responsible agent learns of the duty at once, on the softphone (6.1).
+		s.notifyAgent(ctx, task.ID, task.AgentID, s.createdText(task))
+	}
 	return nil
 }
 

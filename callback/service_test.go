@@ -379,8 +379,9 @@ func TestOverdueTaskEscalatesOnceAcrossInstances(t *testing.T) {
 	supervisors, agents := b.notes.snapshot()
 	require.Equal(t, []string{"回访超时 #" + itoa(id) + "：13800138000 于 11月27日 10:00 来电未接（共2次），" +
 		"回电期限 11月27日 10:30 已过，仍未回访成功（已尝试0次），责任人 a1，请督办。"}, supervisors)
-	require.Len(t, agents, 1)
-	require.True(t, strings.HasPrefix(agents[0], "a1: 回访任务 #"+itoa(id)+" 已超时"), agents[0])
+	require.Len(t, agents, 2, "the creation push, then one overdue push")
+	require.True(t, strings.HasPrefix(agents[0], "a1: 新回访任务 #"+itoa(id)), agents[0])
+	require.True(t, strings.HasPrefix(agents[1], "a1: 回访任务 #"+itoa(id)+" 已超时"), agents[1])
 	violations, err := b.db.ListViolations(b.ctx, store.ViolationFilter{AgentID: "a1"})
 	require.NoError(t, err)
 	require.Len(t, violations, 1)
@@ -414,7 +415,10 @@ func TestDueSoonReminderIsSentOnce(t *testing.T) {
 	require.Zero(t, b.service(never(t)).runOnce(b.ctx).reminded)
 
 	_, agents := b.notes.snapshot()
-	require.Equal(t, []string{"a1: 回访任务 #" + itoa(id) + "：13800138000 于 11月26日 10:00 来电未接（共2次），请在 11月26日 10:30 前回电并致歉。"}, agents)
+	require.Equal(t, []string{
+		"a1: 新回访任务 #" + itoa(id) + "：13800138000 于 11月26日 10:00 来电未接（共1次），请在 11月26日 10:30 前回电并致歉。",
+		"a1: 回访任务 #" + itoa(id) + "：13800138000 于 11月26日 10:00 来电未接（共2次），请在 11月26日 10:30 前回电并致歉。",
+	}, agents, "pushed when created and when due soon; a merged miss pushes nothing")
 }
 
 func TestInboundAnswerResolvesTheTask(t *testing.T) {
@@ -519,4 +523,33 @@ func TestStartRunsAndStopEnds(t *testing.T) {
 	s.Stop() // before Start: nothing to stop
 	s.Start(b.ctx)
 	s.Stop()
+}
+
+func TestBusyCitizenIsRetriedAfterTheBackoffThenUnreachable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dials := newDialLog()
+	s := b.service(finishing(t, dials, "a1", func(int64) hotline.AttemptOutcome { return hotline.AttemptBusy }))
+	b.clock.Set(at(11, 26, 10, 0)) // Thursday
+	b.miss(s, "13800138000", "a1")
+	id := b.openTasks()[0].ID
+
+	for attempt := 1; attempt <= 3; attempt++ {
+		require.Equal(t, 1, s.runOnce(b.ctx).claimed, "attempt %d", attempt)
+		require.Eventually(t, func() bool { return b.task(id).State != hotline.CallbackDialing }, 5*time.Second, time.Millisecond)
+		task := b.task(id)
+		require.Equal(t, attempt, task.Attempts)
+		if attempt < 3 {
+			require.Equal(t, hotline.CallbackPending, task.State)
+			require.True(t, task.NextAttempt.Equal(b.clock.Now().Add(10*time.Minute)), "retry after the 10 working minutes of backoff, got %s", task.NextAttempt)
+			require.Zero(t, s.runOnce(b.ctx).claimed, "not before the backoff")
+			b.clock.Set(task.NextAttempt)
+		}
+	}
+	task := b.task(id)
+	require.Equal(t, hotline.CallbackUnreachable, task.State, "three failures make the task unreachable, for a supervisor")
+	require.Len(t, task.AttemptLog, 3)
+	b.clock.Advance(time.Hour)
+	require.Zero(t, s.runOnce(b.ctx).claimed, "an unreachable task is not dialed again")
+	require.Equal(t, 3, dials.count(id))
 }
