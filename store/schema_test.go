@@ -214,6 +214,7 @@ func TestStatementsUseTheirIndexes(t *testing.T) {
 		{"ResponsibleAgent: promises", openPromiseAgentSQL, []any{citizen}, "promises_by_number"},
 		{"ResponsibleAgent: callback tasks", openCallbackAgentSQL, []any{citizen}, "callback_tasks_one_open_per_number"},
 		{"ResponsibleAgent: calls", recentCallAgentSQL, []any{citizen, 1}, "calls_by_caller"},
+		{"ResponsibleAgent: callbacks", recentCallbackAgentSQL, []any{citizen, 1}, "callback_tasks_by_number"},
 		{"AgentCallStats", agentCallStatsSQL, []any{1}, "call_legs_by_rung"},
 		{"referrals of a call", callReferralsSQL, []any{"c1"}, "referrals_by_call"},
 		{"rating of a call", callRatingSQL, []any{"c1"}, "sqlite_autoindex_ratings_1"},

@@ -143,7 +143,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4}, applied)
 
 	require.Equal(t, []string{
 		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
@@ -155,7 +155,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung",
 		"callback_attempts_by_task", "callback_attempts_one_active_per_task",
 		"callback_task_calls_by_task",
-		"callback_tasks_by_agent", "callback_tasks_by_agent_deadline", "callback_tasks_by_deadline",
+		"callback_tasks_by_agent", "callback_tasks_by_agent_deadline", "callback_tasks_by_deadline", "callback_tasks_by_number",
 		"callback_tasks_by_state", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
 		"callback_tasks_open_dues", "callback_tasks_to_escalate",
 		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state",
@@ -174,8 +174,8 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 3)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql"} {
+	require.Len(t, status, 4)
+	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql"} {
 		require.Equal(t, int64(i+1), status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
@@ -375,7 +375,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3}, applied)
+	require.Equal(t, []int64{2, 3, 4}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -411,10 +411,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00003 and 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00004, 00003 and 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 2)
+	require.Len(t, down, 3)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -426,6 +426,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3}, applied)
+	require.Equal(t, []int64{2, 3, 4}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }
