@@ -20,7 +20,7 @@ type Roster struct {
 type rosterEntry struct {
 	agent      Agent
 	ringing    string    // call id while a leg to this agent rings
-	lastCallAt time.Time // end of the last call, for least-recently-called order
+	lastCallAt time.Time // end of the last call or offer, for least-recent order
 }
 
 // NewRoster returns a roster of agents with their current states.
@@ -154,12 +154,15 @@ func (r *Roster) ReserveAgent(id, callID string) (Agent, bool) {
 }
 
 // Release ends callID's reservation of agent id without a call (the leg
-// failed or was cancelled).
+// failed, was declined or was cancelled). The offer counts as the agent's
+// latest, so least-recent hunting moves on to colleagues instead of
+// offering the next call to the same agent again.
 func (r *Roster) Release(id, callID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.agents[id]; ok && e.ringing == callID {
 		e.ringing = ""
+		e.lastCallAt = r.now()
 	}
 }
 

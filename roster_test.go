@@ -113,3 +113,15 @@ func TestRosterStrategies(t *testing.T) {
 	require.True(t, hotline.RingAll.Valid())
 	require.False(t, hotline.Strategy("random").Valid())
 }
+
+func TestRosterLeastRecentMovesOnAfterAnUnansweredOffer(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	r := hotline.NewRoster(func() time.Time { return now }, []hotline.Agent{agent("1001", hotline.AgentAvailable), agent("1002", hotline.AgentAvailable)})
+	first := r.Reserve("c1", hotline.RoleAgent, hotline.LeastRecent, nil, nil)
+	require.Equal(t, "1001", first[0].ID)
+	now = now.Add(time.Second)
+	r.Release("1001", "c1") // 1001 declined
+	next := r.Reserve("c2", hotline.RoleAgent, hotline.LeastRecent, nil, nil)
+	require.Equal(t, "1002", next[0].ID, "the agent who just declined is not offered the next call first")
+}

@@ -52,8 +52,8 @@ var demoAgents = []struct {
 	cfg      AgentConfig
 	behavior aritest.Behavior
 }{
-	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 8 * time.Second}},
-	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 6 * time.Second}},
+	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 20 * time.Second}},
+	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 16 * time.Second}},
 	{AgentConfig{ID: "1003", Name: "李娜", Endpoint: "PJSIP/1003", Department: "市场监管", Skills: []string{"营业执照"}}, aritest.Behavior{Busy: true}},
 	{AgentConfig{ID: "1004", Name: "刘洋", Endpoint: "PJSIP/1004", Department: "公积金", Skills: []string{"公积金"}}, aritest.Behavior{NoAnswer: true}},
 	{AgentConfig{ID: "1005", Name: "陈静", Endpoint: "PJSIP/1005", Department: "户籍", Skills: []string{"户籍"}}, aritest.Behavior{Offline: true}},
@@ -108,6 +108,9 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 			VoicemailMax: 5 * time.Second},
 		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+		// Quicker retries than in production, so the demo shows them.
+		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second}, KeyPrefix: "hotline-demo"},
+		Dialer:    ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
 	}
 	if !opts.OfficeHours {
 		cfg.Calendar.Hours = map[string][]string{}
@@ -214,6 +217,19 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 			repeatCallers = append(repeatCallers, caller)
 		}
 		call := aritest.InboundCall{Caller: caller, Dialed: demoHotline}
+		// How this citizen's phone answers when the hotline calls back.
+		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 15 * time.Second}
+		switch r := rand.Float64(); {
+		case r < 0.15:
+			phone = aritest.Behavior{Busy: true}
+		case r < 0.25:
+			phone = aritest.Behavior{NoAnswer: true}
+		case r < 0.28:
+			phone = aritest.Behavior{NotFound: true}
+		}
+		if caller != "anonymous" {
+			fake.SetEndpoint("PJSIP/"+caller+"@trunk", phone)
+		}
 		if rand.Float64() < 0.1 {
 			call.Dialed = demoComplaint
 		}
@@ -298,10 +314,13 @@ func summaryLine(ctx context.Context, svc *Service, since time.Time) string {
 		avg = fmt.Sprintf("%.1f", sum/rated)
 	}
 	states := svc.Roster.Counts(hotline.RoleAgent)
-	return fmt.Sprintf("%s  calls %d · answered %d · missed %d%s · in progress %d · complaints %.0f · referrals %.0f (handover %.0f) · rated %.0f (avg %s, 1=非常满意) · agents available %d, on call %d, offline %d",
+	dials := m["hotline_callback_dials_total"]
+	return fmt.Sprintf("%s  calls %d · answered %d · missed %d%s · in progress %d · complaints %.0f · referrals %.0f (handover %.0f) · rated %.0f (avg %s, 1=非常满意)"+
+		" · callbacks queued %.0f, dialed %.0f (connected %.0f, busy %.0f, no answer %.0f) · agents available %d, on call %d, offline %d",
 		time.Now().Format("15:04:05"), counts.Total, counts.Answered, counts.Missed, missed, counts.InProgress,
 		sumCounter(m["hotline_calls_total"], "complaint"), sumCounter(m["hotline_referrals_total"], ""), m["hotline_referrals_total"]["handover"],
-		rated, avg, states[hotline.AgentAvailable], states[hotline.AgentOnCall], states[hotline.AgentOffline])
+		rated, avg, m["hotline_callback_tasks_total"]["created"], sumCounter(dials, ""), dials["connected"], dials["busy"], dials["citizen_no_answer"],
+		states[hotline.AgentAvailable], states[hotline.AgentOnCall], states[hotline.AgentOffline])
 }
 
 // gatherCounters reads the service's counters: name → first label value → sum.
