@@ -72,8 +72,33 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 	require.NotEmpty(t, a.RecordingName)
 	require.Eventually(t, func() bool { return contains(fake.StoredRecordings(), a.RecordingName) }, 5*time.Second, 10*time.Millisecond)
 
+	// Missed again while the agent pauses; then the citizen calls in and is
+	// answered: the new task closes as resolved by the inbound call.
+	status, _ = postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"会议"}`)
+	require.Equal(t, http.StatusOK, status)
+	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	var again struct{ Callbacks []hotline.CallbackTask }
+	require.Eventually(t, func() bool {
+		getJSON(t, b.base+"/api/v1/callbacks?state=pending", &again)
+		return len(again.Callbacks) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	// 1001, responsible since they connected the callback, stays paused, so
+	// the callback waits for them; a colleague answers the citizen's call.
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
+	require.NoError(t, fake.SetOnline("PJSIP/1002", true))
+	require.Eventually(t, func() bool { a, _ := b.svc.Roster.Get("1002"); return a.State == hotline.AgentAvailable }, 5*time.Second, 10*time.Millisecond)
+	_, err = fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		getJSON(t, b.base+"/api/v1/callbacks/"+strconv.FormatInt(again.Callbacks[0].ID, 10), &task)
+		return task.State == hotline.CallbackResolved
+	}, 15*time.Second, 20*time.Millisecond, "the citizen got through, which closes the callback")
+	require.Empty(t, task.AttemptLog, "the waiting callback was never dialed")
+
 	// The refused close went into the audit log, whose chain holds.
-	broken, err := b.svc.DB.VerifyAudit(context.Background())
+	var broken int64
+	broken, err = b.svc.DB.VerifyAudit(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, broken)
 }
