@@ -193,19 +193,68 @@ const (
 	PromiseClosed    PromiseState = "closed"
 )
 
-// Promise is an agent's commitment to reply to a citizen by Deadline.
+// Promise is an agent's commitment to reply to a citizen by Deadline
+// (6.2). It is owned by the call's first-responsible agent, whoever
+// records it. A deadline moves only with a supervisor's approval; the
+// original stays on record.
 type Promise struct {
-	ID               int64        `json:"id"`
-	CallID           string       `json:"call_id"`
-	Number           string       `json:"number"`
-	AgentID          string       `json:"agent_id"` // the call's first-responsible agent
-	Summary          string       `json:"summary"`
-	Department       string       `json:"department,omitempty"`
-	State            PromiseState `json:"state"`
-	Deadline         time.Time    `json:"deadline"`
-	OriginalDeadline time.Time    `json:"original_deadline"`
-	CreatedAt        time.Time    `json:"created_at"`
-	FulfilledAt      time.Time    `json:"fulfilled_at,omitzero"`
+	ID               int64              `json:"id"`
+	CallID           string             `json:"call_id"`
+	Number           string             `json:"number"`
+	AgentID          string             `json:"agent_id"` // the call's first-responsible agent
+	CreatedBy        string             `json:"created_by"`
+	Summary          string             `json:"summary"`
+	Department       string             `json:"department,omitempty"`
+	State            PromiseState       `json:"state"`
+	Deadline         time.Time          `json:"deadline"`
+	OriginalDeadline time.Time          `json:"original_deadline"`
+	CreatedAt        time.Time          `json:"created_at"`
+	FulfilledAt      time.Time          `json:"fulfilled_at,omitzero"`
+	FulfilledHow     string             `json:"fulfilled_how,omitempty"` // reply_call | note
+	Evidence         string             `json:"evidence,omitempty"`      // note text, or the reply call's recording
+	EscalatedAt      time.Time          `json:"escalated_at,omitzero"`
+	ClosedAt         time.Time          `json:"closed_at,omitzero"`
+	Extensions       []PromiseExtension `json:"extensions,omitempty"`
+	RemindersSent    []time.Duration    `json:"reminders_sent,omitempty"` // lead times already pushed
+}
+
+// PromiseExtension is one approved move of a promise's deadline.
+type PromiseExtension struct {
+	From       time.Time `json:"from"`
+	To         time.Time `json:"to"`
+	ApprovedBy string    `json:"approved_by"` // a supervisor
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+}
+
+// PromisePolicy holds the promised-reply rules (6.2): the "promises"
+// section of the service config.
+type PromisePolicy struct {
+	// ReminderLeads are the working-time lead times before a deadline at
+	// which the owner is reminded. Default [1h, 10m].
+	ReminderLeads []time.Duration `yaml:"reminder_leads"`
+}
+
+// SetDefaults fills unset fields.
+func (p *PromisePolicy) SetDefaults() {
+	if p.ReminderLeads == nil {
+		p.ReminderLeads = []time.Duration{time.Hour, 10 * time.Minute}
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under "promises.".
+func (p PromisePolicy) Validate() error {
+	seen := map[time.Duration]bool{}
+	for i, d := range p.ReminderLeads {
+		if d <= 0 {
+			return fmt.Errorf("promises.reminder_leads[%d]: %s must be positive", i, d)
+		}
+		if seen[d] {
+			return fmt.Errorf("promises.reminder_leads[%d]: %s is listed twice", i, d)
+		}
+		seen[d] = true
+	}
+	return nil
 }
 
 // RecordingState says whether the service holds a recording's audio.
