@@ -468,6 +468,10 @@ func (c *call) channelGone(ctx context.Context, id string, cause int) {
 		return
 	case l.rec.Outcome == hotline.LegRinging:
 		c.legEnded(l, legOutcomeForCause(cause))
+		c.ringRefused(ctx, l)
+	case l.rec.Outcome == hotline.LegNoAnswer: // our own ring timer ended it
+		c.legEnded(l, l.rec.Outcome)
+		c.ringRefused(ctx, l)
 	default:
 		c.legEnded(l, l.rec.Outcome)
 	}
@@ -483,6 +487,29 @@ func (c *call) channelGone(ctx context.Context, id string, cause int) {
 	}
 	if c.rec.FirstResponsibleAgent == "" && !c.finished {
 		c.ringNext(ctx)
+	}
+}
+
+// ringRefused records a violation (7.1.5) when an agent who was available
+// declined the ring or let it ring out: the roster only rings available
+// agents, so every such leg is one.
+func (c *call) ringRefused(ctx context.Context, l *leg) {
+	kind := hotline.ViolationRingNotAnswered
+	switch l.rec.Outcome {
+	case hotline.LegBusy:
+		kind = hotline.ViolationRingDeclined
+	case hotline.LegNoAnswer:
+	default:
+		return
+	}
+	c.addViolation(ctx, hotline.Violation{Kind: kind, AgentID: l.rec.AgentID, CallID: c.rec.ID, At: c.s.now(),
+		Detail: fmt.Sprintf("来电 %s（%s）振铃 %s 未接听", c.rec.ID, c.rec.CallerRaw, l.rec.ChannelID)})
+}
+
+func (c *call) addViolation(ctx context.Context, v hotline.Violation) {
+	if _, err := c.s.store.AddViolation(context.WithoutCancel(ctx), v); err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store violation", "call", c.rec.ID, "kind", v.Kind, "agent", v.AgentID, "err", err)
 	}
 }
 
@@ -621,6 +648,31 @@ func (c *call) refer(ctx context.Context, fromAgent, toAgent, toDepartment strin
 			return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "no agent of department %q is available", toDepartment)
 		}
 		target = picked[0]
+	}
+	// A call that keeps coming back to agents who passed it on is being
+	// shirked (推诿): count the referrals that returned it to an agent who
+	// had referred it away, this one included.
+	var earlier []*hotline.Referral
+	for _, l := range c.legs {
+		if l.referral != nil {
+			earlier = append(earlier, l.referral)
+		}
+	}
+	sort.Slice(earlier, func(i, j int) bool { return earlier[i].RequestedAt.Before(earlier[j].RequestedAt) })
+	returns, passedOn := 0, map[string]bool{}
+	for _, r := range earlier {
+		if passedOn[r.ToAgent] {
+			returns++
+		}
+		passedOn[r.FromAgent] = true
+	}
+	passedOn[fromAgent] = true
+	if passedOn[target.ID] {
+		returns++
+	}
+	if returns > c.s.cfg.ReferralLoopLimit {
+		c.addViolation(ctx, hotline.Violation{Kind: hotline.ViolationReferralLoop, AgentID: fromAgent, CallID: c.rec.ID, At: c.s.now(),
+			Detail: fmt.Sprintf("来电 %s 第 %d 次转回已转出的坐席 %s", c.rec.ID, returns, target.ID)})
 	}
 	ref := &hotline.Referral{CallID: c.rec.ID, FromAgent: fromAgent, ToAgent: target.ID, ToDepartment: toDepartment,
 		Outcome: hotline.ReferralRinging, RequestedAt: c.s.now()}

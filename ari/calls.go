@@ -25,6 +25,7 @@ type CallStore interface {
 	UpdateReferral(ctx context.Context, r hotline.Referral) error
 	SaveRating(ctx context.Context, r hotline.Rating) error
 	SetAgentState(ctx context.Context, id string, state hotline.AgentState, reason string, at time.Time) error
+	AddViolation(ctx context.Context, v hotline.Violation) (int64, error)
 	// ResponsibleAgent is the first-responsible agent of the citizen's open
 	// matter (open promise, open callback, or a call since since), or a
 	// NotFound error.

@@ -51,6 +51,10 @@ type CallConfig struct {
 	// VoicemailMax bounds the message a citizen may leave after hours.
 	// Default 60s.
 	VoicemailMax time.Duration `yaml:"voicemail_max"`
+	// ReferralLoopLimit is how often a call may come back to an agent who
+	// referred it away before a referral loop (推诿) is recorded against the
+	// agent passing it on. Default 2.
+	ReferralLoopLimit int `yaml:"referral_loop_limit"`
 	// Prompts are the sounds the citizen hears, each with its Chinese text.
 	Prompts Prompts `yaml:"prompts"`
 }
@@ -142,6 +146,9 @@ func (c *CallConfig) SetDefaults() {
 	if c.SurveyTimeout == 0 {
 		c.SurveyTimeout = 10 * time.Second
 	}
+	if c.ReferralLoopLimit == 0 {
+		c.ReferralLoopLimit = 2
+	}
 	if c.VoicemailMax == 0 {
 		c.VoicemailMax = 60 * time.Second
 	}
@@ -193,6 +200,8 @@ func (c CallConfig) Validate() error {
 		err = fmt.Errorf("calls.prompt_timeout: must be positive")
 	case c.SurveyTimeout <= 0:
 		err = fmt.Errorf("calls.survey_timeout: must be positive")
+	case c.ReferralLoopLimit < 1:
+		err = fmt.Errorf("calls.referral_loop_limit: must be at least 1")
 	case c.VoicemailMax < 0:
 		err = fmt.Errorf("calls.voicemail_max: must not be negative")
 	}
