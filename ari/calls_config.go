@@ -79,6 +79,8 @@ type Prompts struct {
 	Complaint       Prompt `yaml:"complaint"`        // greeting of the complaint line
 	CallbackApology Prompt `yaml:"callback_apology"` // the citizen hears it before the agent is bridged (6.1)
 	CallbackWhisper Prompt `yaml:"callback_whisper"` // the agent hears it before the citizen is dialed
+	ReplyGreeting   Prompt `yaml:"reply_greeting"`   // the citizen hears it on a promised reply call (6.2)
+	ReplyWhisper    Prompt `yaml:"reply_whisper"`    // the agent hears it before the citizen is dialed for a reply
 }
 
 // DefaultPrompts are the prompts' sounds and texts unless configured.
@@ -93,6 +95,8 @@ var DefaultPrompts = Prompts{
 	Complaint:       Prompt{"sound:hotline/complaint", "您好，这里是政务服务投诉监督电话，您的通话将被录音，正在为您转接督察人员，请稍候。"},
 	CallbackApology: Prompt{"sound:hotline/callback-apology", "您好，这里是政务服务热线，很抱歉未能及时接听您的来电，现在为您回电。本次通话将被录音。"},
 	CallbackWhisper: Prompt{"sound:hotline/callback-whisper", "这是一个未接来电回访任务，正在为您接通市民，请先致歉。"},
+	ReplyGreeting:   Prompt{"sound:hotline/reply-greeting", "您好，这里是政务服务热线，现在就您此前咨询的事项给您答复。本次通话将被录音。"},
+	ReplyWhisper:    Prompt{"sound:hotline/reply-whisper", "这是一个承诺答复回电，正在为您接通市民。"},
 }
 
 // each lists the prompts with their YAML keys, for defaults and validation.
@@ -107,6 +111,8 @@ func (p *Prompts) each(fn func(key string, pr *Prompt)) {
 	fn("complaint", &p.Complaint)
 	fn("callback_apology", &p.CallbackApology)
 	fn("callback_whisper", &p.CallbackWhisper)
+	fn("reply_greeting", &p.ReplyGreeting)
+	fn("reply_whisper", &p.ReplyWhisper)
 }
 
 // SetDefaults fills unset fields.

@@ -123,19 +123,48 @@ func NewDialer(calls *Calls, cfg DialerConfig, policy hotline.CallbackPolicy, ca
 	return d, nil
 }
 
-// Dial makes one attempt on a claimed task in the background.
+// Dial makes one attempt on a claimed callback task in the background: the
+// citizen hears the apology before being bridged (6.1).
 func (d *Dialer) Dial(ctx context.Context, task hotline.CallbackTask, lease CallbackLease) {
+	prompts := d.calls.cfg.Prompts
+	d.start(ctx, dialJob{key: taskKey(task.ID), idBase: "cb" + strconv.FormatInt(task.ID, 10), task: task,
+		greeting: prompts.CallbackApology, whisper: prompts.CallbackWhisper}, lease)
+}
+
+// ReplyCall calls a citizen back with a promised reply (6.2) in the
+// background: the promise's owner first, then the citizen, who hears the
+// reply greeting before being bridged; recorded like a callback. The lease
+// records the attempt and decides what a connected call fulfils.
+func (d *Dialer) ReplyCall(ctx context.Context, p hotline.Promise, lease CallbackLease) {
+	prompts := d.calls.cfg.Prompts
+	task := hotline.CallbackTask{ID: p.ID, Number: p.Number, AgentID: p.AgentID, Deadline: p.Deadline}
+	d.start(ctx, dialJob{key: "reply-" + strconv.FormatInt(p.ID, 10), idBase: "rp" + strconv.FormatInt(p.ID, 10), task: task,
+		greeting: prompts.ReplyGreeting, whisper: prompts.ReplyWhisper}, lease)
+}
+
+// dialJob is one outbound conversation: who to call, how agents are
+// reserved for it, and what the two parties hear first.
+type dialJob struct {
+	key      string // roster reservation key
+	idBase   string // channel, bridge and recording names start with it
+	task     hotline.CallbackTask
+	greeting Prompt // to the citizen, before the bridge
+	whisper  Prompt // to the agent, before the citizen is dialed
+}
+
+func (d *Dialer) start(ctx context.Context, job dialJob, lease CallbackLease) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.dial(ctx, task, lease)
+		d.dial(ctx, job, lease)
 	}()
 }
 
 // Wait blocks until every attempt in progress has ended.
 func (d *Dialer) Wait() { d.wg.Wait() }
 
-func (d *Dialer) dial(ctx context.Context, task hotline.CallbackTask, lease CallbackLease) {
+func (d *Dialer) dial(ctx context.Context, job dialJob, lease CallbackLease) {
+	task := job.task
 	if err := d.cli.Ready(); err != nil {
 		// Nothing can be dialed without Asterisk; that is not the citizen's attempt.
 		if err := lease.Release(ctx, d.now().Add(min(d.cfg.AgentWait, 10*time.Second))); err != nil {
@@ -143,7 +172,7 @@ func (d *Dialer) dial(ctx context.Context, task hotline.CallbackTask, lease Call
 		}
 		return
 	}
-	agent, ok := d.pickAgent(task)
+	agent, ok := d.pickAgent(job)
 	if !ok {
 		if err := lease.Release(ctx, d.now().Add(d.cfg.AgentWait)); err != nil {
 			d.log.Warn("release callback task", "task", task.ID, "err", err)
@@ -152,12 +181,12 @@ func (d *Dialer) dial(ctx context.Context, task hotline.CallbackTask, lease Call
 	}
 	rec, err := lease.Start(ctx, agent.ID)
 	if err != nil {
-		d.calls.roster.Release(agent.ID, taskKey(task.ID))
+		d.calls.roster.Release(agent.ID, job.key)
 		d.log.Warn("start callback attempt", "task", task.ID, "err", err)
 		return
 	}
-	a := &attempt{d: d, task: task, lease: lease, agent: agent, rec: rec}
-	a.idBase = "cb" + strconv.FormatInt(task.ID, 10) + "-" + strconv.FormatInt(rec.ID, 10)
+	a := &attempt{d: d, job: job, task: task, lease: lease, agent: agent, rec: rec}
+	a.idBase = job.idBase + "-" + strconv.FormatInt(rec.ID, 10)
 	a.session = session{cli: d.cli, mb: NewMailbox(), idBase: a.idBase}
 	outcome := a.run(ctx)
 	a.rec.EndedAt = d.now()
@@ -165,8 +194,8 @@ func (d *Dialer) dial(ctx context.Context, task hotline.CallbackTask, lease Call
 	if err := lease.Finish(context.WithoutCancel(ctx), a.rec, outcome); err != nil {
 		d.log.Warn("finish callback attempt", "task", task.ID, "attempt", rec.ID, "err", err)
 	}
-	d.log.Info("callback attempt ended", "task", task.ID, "attempt", rec.ID, "agent", agent.ID, "number", task.Number,
-		"outcome", outcome, "apology_finished", a.rec.ApologyFinishedAt, "bridged", a.rec.BridgedAt)
+	d.log.Info("outbound attempt ended", "job", job.idBase, "attempt", rec.ID, "agent", agent.ID, "number", task.Number,
+		"outcome", outcome, "greeting_finished", a.rec.ApologyFinishedAt, "bridged", a.rec.BridgedAt)
 }
 
 // taskKey is how callback attempts reserve agents in the roster, apart
@@ -175,9 +204,10 @@ func taskKey(id int64) string { return "callback-" + strconv.FormatInt(id, 10) }
 
 // pickAgent reserves the task's responsible agent when available; near the
 // deadline, or when the task has no agent yet, any available agent.
-func (d *Dialer) pickAgent(task hotline.CallbackTask) (hotline.Agent, bool) {
+func (d *Dialer) pickAgent(job dialJob) (hotline.Agent, bool) {
+	task := job.task
 	if task.AgentID != "" {
-		if a, ok := d.calls.roster.ReserveAgent(task.AgentID, taskKey(task.ID)); ok {
+		if a, ok := d.calls.roster.ReserveAgent(task.AgentID, job.key); ok {
 			return a, true
 		}
 		soon := d.cal.AddWorking(d.now(), d.policy.AnyAgentWithin)
@@ -185,7 +215,7 @@ func (d *Dialer) pickAgent(task hotline.CallbackTask) (hotline.Agent, bool) {
 			return hotline.Agent{}, false // wait for the responsible agent
 		}
 	}
-	picked := d.calls.roster.Reserve(taskKey(task.ID), hotline.RoleAgent, hotline.LeastRecent, nil, nil)
+	picked := d.calls.roster.Reserve(job.key, hotline.RoleAgent, hotline.LeastRecent, nil, nil)
 	if len(picked) == 0 {
 		return hotline.Agent{}, false
 	}
@@ -196,6 +226,7 @@ func (d *Dialer) pickAgent(task hotline.CallbackTask) (hotline.Agent, bool) {
 type attempt struct {
 	session
 	d       *Dialer
+	job     dialJob
 	task    hotline.CallbackTask
 	lease   CallbackLease
 	agent   hotline.Agent
@@ -212,12 +243,12 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 
 	// 1. The agent first: a callback never leaves a citizen waiting for staff.
 	if !a.originate(a.agentCh, a.agent.Endpoint, a.task.Number, "callback-agent", a.d.cfg.AgentRing) {
-		a.d.calls.roster.Release(a.agent.ID, taskKey(a.task.ID))
+		a.d.calls.roster.Release(a.agent.ID, a.job.key)
 		return hotline.AttemptAgentNoAnswer
 	}
 	if _, answered := a.waitAnswer(ctx, a.agentCh, a.d.cfg.AgentRing); !answered {
 		a.hangup(a.agentCh)
-		a.d.calls.roster.Release(a.agent.ID, taskKey(a.task.ID))
+		a.d.calls.roster.Release(a.agent.ID, a.job.key)
 		return hotline.AttemptAgentNoAnswer
 	}
 	a.rec.AgentAnsweredAt = a.d.now()
@@ -230,7 +261,7 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 		return hotline.AttemptFailed
 	}
 	a.update(ctx)
-	if _, err := a.play(ctx, ari.ChannelKey, a.agentCh, a.d.calls.cfg.Prompts.CallbackWhisper, a.d.calls.cfg.PromptTimeout); err != nil {
+	if _, err := a.play(ctx, ari.ChannelKey, a.agentCh, a.job.whisper, a.d.calls.cfg.PromptTimeout); err != nil {
 		a.d.log.Warn("callback whisper", "task", a.task.ID, "err", err)
 	}
 	if a.gone {
@@ -255,11 +286,12 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 	a.rec.CitizenAnsweredAt = a.d.now()
 	a.update(ctx)
 
-	// 3. The apology, then the bridge: the attempt's timestamps prove the order.
+	// 3. The apology (or reply greeting), then the bridge: the attempt's
+	// timestamps prove the order.
 	citizenGone := a.channelEnded(a.citCh)
 	agentGone := a.isGone
 	a.isGone = func(e ari.Event) bool { return citizenGone(e) || agentGone(e) }
-	finished, err := a.play(ctx, ari.ChannelKey, a.citCh, a.d.calls.cfg.Prompts.CallbackApology, a.d.calls.cfg.PromptTimeout)
+	finished, err := a.play(ctx, ari.ChannelKey, a.citCh, a.job.greeting, a.d.calls.cfg.PromptTimeout)
 	switch {
 	case httpStatus(err) == 404:
 		a.gone = true // the citizen hung up before the apology could start

@@ -181,3 +181,17 @@ func TestCallbackWaitsWhenNoAgentCanCall(t *testing.T) {
 		t.Fatal("task was not released")
 	}
 }
+
+func TestReplyCallGreetsTheCitizenWithTheReply(t *testing.T) {
+	t.Parallel()
+	b, d := setupDialer(t, aritest.Behavior{AnswerAfter: 20 * time.Millisecond}, "",
+		aritest.Behavior{AnswerAfter: 30 * time.Millisecond, HangupAfter: 600 * time.Millisecond})
+	lease := newFakeLease()
+	d.ReplyCall(context.Background(), hotline.Promise{ID: 9, Number: citizen, AgentID: "1001", Deadline: time.Now().Add(time.Hour)}, lease)
+	f := waitFinished(t, lease)
+	require.Equal(t, hotline.AttemptConnected, f.outcome)
+	require.Equal(t, "rp9-7", f.attempt.RecordingName)
+	require.False(t, f.attempt.BridgedAt.Before(f.attempt.ApologyFinishedAt))
+	require.True(t, playedOn(b.fake, "rp9-7-citizen", "sound:hotline/reply-greeting"), "the reply greeting, not the apology")
+	require.False(t, playedOn(b.fake, "rp9-7-citizen", "sound:hotline/callback-apology"))
+}
