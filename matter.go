@@ -211,20 +211,25 @@ type Promise struct {
 	CreatedAt        time.Time          `json:"created_at"`
 	FulfilledAt      time.Time          `json:"fulfilled_at,omitzero"`
 	FulfilledHow     string             `json:"fulfilled_how,omitempty"` // reply_call | note
-	Evidence         string             `json:"evidence,omitempty"`      // note text, or the reply call's recording
+	FulfilledBy      string             `json:"fulfilled_by,omitempty"`
+	Evidence         string             `json:"evidence,omitempty"` // note text, or the reply call's recording
 	EscalatedAt      time.Time          `json:"escalated_at,omitzero"`
 	ClosedAt         time.Time          `json:"closed_at,omitzero"`
+	ClosedBy         string             `json:"closed_by,omitempty"`
+	CloseReason      string             `json:"close_reason,omitempty"`
 	Extensions       []PromiseExtension `json:"extensions,omitempty"`
 	RemindersSent    []time.Duration    `json:"reminders_sent,omitempty"` // lead times already pushed
 }
 
 // PromiseExtension is one approved move of a promise's deadline.
 type PromiseExtension struct {
-	From       time.Time `json:"from"`
-	To         time.Time `json:"to"`
-	ApprovedBy string    `json:"approved_by"` // a supervisor
-	Reason     string    `json:"reason"`
-	At         time.Time `json:"at"`
+	FromState   PromiseState `json:"from_state"`            // the state the extension lifted the promise from
+	EscalatedAt time.Time    `json:"escalated_at,omitzero"` // an escalation it lifted stays on record
+	From        time.Time    `json:"from"`
+	To          time.Time    `json:"to"`
+	ApprovedBy  string       `json:"approved_by"` // a supervisor
+	Reason      string       `json:"reason"`
+	At          time.Time    `json:"at"`
 }
 
 // PromisePolicy holds the promised-reply rules (6.2): the "promises"

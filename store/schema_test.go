@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -218,6 +220,29 @@ func TestStatementsUseTheirIndexes(t *testing.T) {
 		{"AgentCallStats", agentCallStatsSQL, []any{1}, "call_legs_by_rung"},
 		{"referrals of a call", callReferralsSQL, []any{"c1"}, "referrals_by_call"},
 		{"rating of a call", callRatingSQL, []any{"c1"}, "sqlite_autoindex_ratings_1"},
+		// Promises (00005).
+		{"GetPromise: promise", getPromiseSQL, []any{1}, "INTEGER PRIMARY KEY"},
+		{"GetPromise: extensions", promiseExtensionsSQL, []any{1}, "promise_extensions_by_promise"},
+		{"GetPromise: reminders", promiseRemindersSQL, []any{1}, "COVERING INDEX sqlite_autoindex_promise_reminders_1"},
+		{"CreatePromise: the call", promiseCallSQL, []any{"c1"}, "sqlite_autoindex_calls_1"},
+		{"the actor's role", agentRoleSQL, []any{"a1"}, "sqlite_autoindex_agents_1"},
+		{"ListPromises by state", fmt.Sprintf(listPromisesSQL, "TRUE AND state = ?"), []any{"open", 10, 0}, "promises_by_state"},
+		{"ListPromises by agent", fmt.Sprintf(listPromisesSQL, "TRUE AND agent_id = ?"), []any{"a1", 10, 0}, "promises_by_agent_deadline"},
+		{"ListPromises by number", fmt.Sprintf(listPromisesSQL, "TRUE AND number = ?"), []any{citizen, 10, 0}, "promises_by_number"},
+		{"ListPromises overdue", fmt.Sprintf(listPromisesSQL, "TRUE AND state IN ('open', 'overdue', 'escalated') AND deadline_ms <= ?"),
+			[]any{1, 10, 0}, "promises_by_state"},
+		{"ExtendPromise", extendPromiseSQL, []any{2, 1, 1}, "INTEGER PRIMARY KEY"},
+		{"the deadline trigger's extension", `SELECT 1 FROM promise_extensions WHERE promise_id = ? AND from_ms = ? AND to_ms = ?`,
+			[]any{1, 1, 2}, "promise_extensions_by_promise"},
+		{"ExtendPromise: clear reminders", clearRemindersSQL, []any{1}, "sqlite_autoindex_promise_reminders_1"},
+		{"FulfilPromise", fulfilPromiseSQL, []any{1, "note", "a1", "n", 1}, "INTEGER PRIMARY KEY"},
+		{"ClosePromise", closePromiseSQL, []any{1, "r", "s1", 1}, "INTEGER PRIMARY KEY"},
+		{"OpenPromiseDues", openPromiseDuesSQL, []any{0, 10}, "COVERING INDEX promises_unfinished_dues"},
+		{"PromiseDeadlinesBefore", promiseDeadlinesBeforeSQL, []any{1, 10}, "promises_unfinished_deadlines"},
+		{"MarkReminderSent", markReminderSQL, []any{1, 1, 1}, "INTEGER PRIMARY KEY"},
+		{"UnmarkReminderSent", unmarkReminderSQL, []any{1, 1}, "sqlite_autoindex_promise_reminders_1"},
+		{"OverduePromiseIDs", overduePromisesSQL, []any{1, 10}, "promises_unfinished_by_deadline"},
+		{"MarkPromiseEscalated", escalatePromiseSQL, []any{1, 1, 1}, "INTEGER PRIMARY KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,5 +265,15 @@ func TestStatementsUseTheirIndexes(t *testing.T) {
 				require.NotContains(t, d, "SCAN", "%q", details)
 			}
 		})
+	}
+	// The promise list without a filter walks one index in its order, and
+	// the reply-call evidence and existence checks search primary keys.
+	require.Equal(t, []string{"SCAN promises USING INDEX promises_by_deadline"},
+		f.planSteps(t, fmt.Sprintf(listPromisesSQL, "TRUE"), 10, 0))
+	for _, step := range f.planSteps(t, replyEvidenceSQL, "c1") {
+		require.True(t, !strings.HasPrefix(step, "SCAN") || step == "SCAN CONSTANT ROW", "%q", step)
+	}
+	for _, step := range f.planSteps(t, promiseExistsSQL, 1) {
+		require.True(t, !strings.HasPrefix(step, "SCAN") || step == "SCAN CONSTANT ROW", "%q", step)
 	}
 }

@@ -143,11 +143,11 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5}, applied)
 
 	require.Equal(t, []string{
 		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
-		"callback_tasks", "calls", "goose_db_version", "promises", "ratings", "recordings",
+		"callback_tasks", "calls", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
 		"referrals", "reviews", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
@@ -159,7 +159,9 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"callback_tasks_by_state", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
 		"callback_tasks_open_dues", "callback_tasks_to_escalate",
 		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state",
-		"promises_by_agent", "promises_by_call", "promises_by_number", "promises_unfinished_by_deadline",
+		"promise_extensions_by_promise",
+		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
+		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
 		"ratings_by_agent", "recordings_by_call", "recordings_by_state",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
 		"violation_dispositions_by_violation",
@@ -167,6 +169,8 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
 		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
+		"promise_extensions_by_supervisor", "promise_extensions_no_delete", "promise_extensions_no_update",
+		"promises_deadline_moves_by_extension", "promises_record_is_final",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
 		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
@@ -174,8 +178,9 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 4)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql"} {
+	require.Len(t, status, 5)
+	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
+		"00005_promises.sql"} {
 		require.Equal(t, int64(i+1), status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
@@ -375,7 +380,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -411,10 +416,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00004, 00003 and 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00005, 00004, 00003 and 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 3)
+	require.Len(t, down, 4)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -426,6 +431,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

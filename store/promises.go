@@ -1,0 +1,798 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"hotline"
+)
+
+// Promised replies (clause 6.2). A promise is owned by its call's
+// first-responsible agent, whoever records it. Its deadline moves only with
+// a supervisor's approval, recorded in promise_extensions before the move
+// (trigger promises_deadline_moves_by_extension); the original deadline,
+// owner and call never change (trigger promises_record_is_final).
+//
+// The unfinished states are open, overdue and escalated; fulfilled and
+// closed are final, except that a supervisor may close a fulfilled promise.
+// Reminders and escalation are decided here, in SQL, exactly once: a
+// promise_reminders row per promise and lead time, and the one UPDATE that
+// turns an open promise escalated.
+
+// MaxPromiseText is the longest summary, evidence, reason or note a promise
+// takes, in characters.
+const MaxPromiseText = 2000
+
+// Ways a promise is fulfilled (promises.fulfilled_how).
+const (
+	FulfilledByReplyCall = "reply_call" // evidence: the reply call's recording name or call id
+	FulfilledByNote      = "note"       // evidence: the note
+)
+
+// promiseRow is a promises row as the statements read and write it.
+type promiseRow struct {
+	ID                 int64  `db:"id"`
+	CallID             string `db:"call_id"`
+	Number             string `db:"number"`
+	AgentID            string `db:"agent_id"`
+	CreatedBy          string `db:"created_by"`
+	Summary            string `db:"summary"`
+	Department         string `db:"department"`
+	State              string `db:"state"`
+	DeadlineMs         int64  `db:"deadline_ms"`
+	OriginalDeadlineMs int64  `db:"original_deadline_ms"`
+	CreatedMs          int64  `db:"created_ms"`
+	FulfilledMs        int64  `db:"fulfilled_ms"`
+	FulfilledHow       string `db:"fulfilled_how"`
+	FulfilledBy        string `db:"fulfilled_by"`
+	Evidence           string `db:"evidence"`
+	EscalatedMs        int64  `db:"escalated_ms"`
+	ClosedMs           int64  `db:"closed_ms"`
+	CloseReason        string `db:"close_reason"`
+	ClosedBy           string `db:"closed_by"`
+}
+
+func (r promiseRow) promise() hotline.Promise {
+	return hotline.Promise{
+		ID:               r.ID,
+		CallID:           r.CallID,
+		Number:           r.Number,
+		AgentID:          r.AgentID,
+		CreatedBy:        r.CreatedBy,
+		Summary:          r.Summary,
+		Department:       r.Department,
+		State:            hotline.PromiseState(r.State),
+		Deadline:         hotline.FromUnixMilli(r.DeadlineMs),
+		OriginalDeadline: hotline.FromUnixMilli(r.OriginalDeadlineMs),
+		CreatedAt:        hotline.FromUnixMilli(r.CreatedMs),
+		FulfilledAt:      hotline.FromUnixMilli(r.FulfilledMs),
+		FulfilledHow:     r.FulfilledHow,
+		FulfilledBy:      r.FulfilledBy,
+		Evidence:         r.Evidence,
+		EscalatedAt:      hotline.FromUnixMilli(r.EscalatedMs),
+		ClosedAt:         hotline.FromUnixMilli(r.ClosedMs),
+		ClosedBy:         r.ClosedBy,
+		CloseReason:      r.CloseReason,
+	}
+}
+
+// unfinished reports whether a promise in state s still waits for its reply.
+func unfinished(s string) bool {
+	switch hotline.PromiseState(s) {
+	case hotline.PromiseOpen, hotline.PromiseOverdue, hotline.PromiseEscalated:
+		return true
+	}
+	return false
+}
+
+// validPromiseState reports whether s is one of hotline's promise states;
+// the CHECK of promises.state (00001) lists the same.
+func validPromiseState(s hotline.PromiseState) bool {
+	switch s {
+	case hotline.PromiseOpen, hotline.PromiseFulfilled, hotline.PromiseOverdue, hotline.PromiseEscalated, hotline.PromiseClosed:
+		return true
+	}
+	return false
+}
+
+// checkText trims s and checks that it has 1..MaxPromiseText characters;
+// what names the text in the error.
+func checkText(op, subject, what, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "", hotline.Errorf(hotline.KindInvalid, op, "%s: %s is required", subject, what)
+	case n > MaxPromiseText:
+		return "", hotline.Errorf(hotline.KindInvalid, op, "%s: %s has %d characters, more than %d", subject, what, n, MaxPromiseText)
+	}
+	return s, nil
+}
+
+const promiseColumns = `id, call_id, number, agent_id, created_by, summary, department, state, deadline_ms,
+    original_deadline_ms, created_ms, fulfilled_ms, fulfilled_how, fulfilled_by, evidence, escalated_ms,
+    closed_ms, close_reason, closed_by`
+
+// getPromiseSQL reads one promises row by id.
+const getPromiseSQL = `SELECT ` + promiseColumns + ` FROM promises WHERE id = ?`
+
+// promiseExtensionsSQL reads the promise_extensions rows of one promise,
+// oldest first, through promise_extensions_by_promise.
+const promiseExtensionsSQL = `
+SELECT from_ms, to_ms, approved_by, reason, at_ms, from_state, escalated_ms FROM promise_extensions
+WHERE promise_id = ? ORDER BY id`
+
+// promiseRemindersSQL reads lead_ms of the promise_reminders rows of one
+// promise, longest lead (the first sent) first, through its primary key.
+const promiseRemindersSQL = `
+SELECT lead_ms FROM promise_reminders WHERE promise_id = ? ORDER BY lead_ms DESC`
+
+// readPromise returns the promise with id through q, with its extensions
+// and the reminders sent for its current deadline.
+func readPromise(ctx context.Context, q sqlx.QueryerContext, id int64) (hotline.Promise, error) {
+	var row promiseRow
+	if err := sqlx.GetContext(ctx, q, &row, getPromiseSQL, id); err != nil {
+		return hotline.Promise{}, err
+	}
+	p := row.promise()
+	var extensions []struct {
+		FromMs      int64  `db:"from_ms"`
+		ToMs        int64  `db:"to_ms"`
+		ApprovedBy  string `db:"approved_by"`
+		Reason      string `db:"reason"`
+		AtMs        int64  `db:"at_ms"`
+		FromState   string `db:"from_state"`
+		EscalatedMs int64  `db:"escalated_ms"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &extensions, promiseExtensionsSQL, id); err != nil {
+		return hotline.Promise{}, err
+	}
+	for _, e := range extensions {
+		p.Extensions = append(p.Extensions, hotline.PromiseExtension{
+			From:        hotline.FromUnixMilli(e.FromMs),
+			To:          hotline.FromUnixMilli(e.ToMs),
+			ApprovedBy:  e.ApprovedBy,
+			Reason:      e.Reason,
+			At:          hotline.FromUnixMilli(e.AtMs),
+			FromState:   hotline.PromiseState(e.FromState),
+			EscalatedAt: hotline.FromUnixMilli(e.EscalatedMs),
+		})
+	}
+	var leads []int64
+	if err := sqlx.SelectContext(ctx, q, &leads, promiseRemindersSQL, id); err != nil {
+		return hotline.Promise{}, err
+	}
+	for _, ms := range leads {
+		p.RemindersSent = append(p.RemindersSent, time.Duration(ms)*time.Millisecond)
+	}
+	return p, nil
+}
+
+// agentRoleSQL reads role of one agents row.
+const agentRoleSQL = `SELECT role FROM agents WHERE id = ?`
+
+// roleOf returns the role of agent id through q, "" when there is no such
+// agent.
+func roleOf(ctx context.Context, q sqlx.QueryerContext, id string) (hotline.Role, error) {
+	var role hotline.Role
+	err := sqlx.GetContext(ctx, q, &role, agentRoleSQL, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return role, err
+}
+
+// GetPromise returns the promise with id, with its extensions (oldest
+// first) and the lead times of the reminders sent for its current deadline
+// (longest first), read from one snapshot; NotFound when there is none.
+func (db *DB) GetPromise(ctx context.Context, id int64) (hotline.Promise, error) {
+	const op = "store.GetPromise"
+	var p hotline.Promise
+	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		p, err = readPromise(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return hotline.Promise{}, wrapErr(op, fmt.Sprintf("promise %d", id), err)
+	}
+	return p, nil
+}
+
+// promiseCallSQL reads first_responsible_agent and caller_number of one
+// calls row.
+const promiseCallSQL = `SELECT first_responsible_agent, caller_number FROM calls WHERE id = ?`
+
+// createPromiseSQL inserts one open promises row whose original deadline is
+// its deadline; SQLite picks its id.
+const createPromiseSQL = `
+INSERT INTO promises (call_id, number, agent_id, created_by, summary, department, state,
+                      deadline_ms, original_deadline_ms, created_ms)
+VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)`
+
+// CreatePromise stores a promise made on call p.CallID and returns it as
+// stored. The owner is the call's first-responsible agent, read in the same
+// transaction, whatever p.AgentID says: Invalid when the call was never
+// answered, NotFound when there is no such call. p.CreatedBy is who recorded
+// it and must be an agents row (agent or supervisor; Forbidden otherwise).
+// p.Number defaults to the call's caller number; the summary (1 to
+// MaxPromiseText characters) is required; p.CreatedAt defaults to the DB's
+// clock and p.Deadline must be after it; the promise starts open with
+// OriginalDeadline = Deadline. A state other than open, or any fulfilment,
+// escalation or close, is refused: the other statements record those.
+func (db *DB) CreatePromise(ctx context.Context, p hotline.Promise) (hotline.Promise, error) {
+	const op = "store.CreatePromise"
+	subject := fmt.Sprintf("promise on call %q", p.CallID)
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = db.now()
+	}
+	summary, err := checkText(op, subject, "the summary", p.Summary)
+	switch {
+	case strings.TrimSpace(p.CallID) == "":
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "promise: the call id is required")
+	case err != nil:
+		return hotline.Promise{}, err
+	case strings.TrimSpace(p.CreatedBy) == "":
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: who records it is required", subject)
+	case p.Deadline.IsZero() || !p.Deadline.After(p.CreatedAt):
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op,
+			"%s: deadline %s must be after the promise is made at %s", subject, p.Deadline, p.CreatedAt)
+	case p.State != "" && p.State != hotline.PromiseOpen:
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: a promise is recorded open, not %s", subject, p.State)
+	case !p.FulfilledAt.IsZero() || !p.EscalatedAt.IsZero() || !p.ClosedAt.IsZero() || p.FulfilledHow != "" || p.Evidence != "":
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: a new promise has no fulfilment, escalation or close", subject)
+	}
+	var created hotline.Promise
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var call struct {
+			Agent  sql.NullString `db:"first_responsible_agent"`
+			Number string         `db:"caller_number"`
+		}
+		if err := tx.GetContext(ctx, &call, promiseCallSQL, p.CallID); err != nil {
+			return err
+		}
+		if !call.Agent.Valid {
+			return hotline.Errorf(hotline.KindInvalid, op,
+				"%s: the call was never answered, so it has no first-responsible agent to own a promise", subject)
+		}
+		role, err := roleOf(ctx, tx, p.CreatedBy)
+		if err != nil {
+			return err
+		}
+		if role == "" {
+			return hotline.Errorf(hotline.KindForbidden, op, "%s: %q is not an agent or supervisor and may not record promises", subject, p.CreatedBy)
+		}
+		number := p.Number
+		if number == "" {
+			number = call.Number
+		}
+		deadlineMs := hotline.UnixMilli(p.Deadline)
+		res, err := tx.ExecContext(ctx, createPromiseSQL, p.CallID, number, call.Agent.String, p.CreatedBy, summary,
+			strings.TrimSpace(p.Department), deadlineMs, deadlineMs, hotline.UnixMilli(p.CreatedAt))
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		created, err = readPromise(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return hotline.Promise{}, wrapErr(op, subject, err)
+	}
+	return created, nil
+}
+
+// PromiseFilter selects promises for ListPromises; zero fields select
+// everything.
+type PromiseFilter struct {
+	State   hotline.PromiseState // in this state
+	AgentID string               // owned by this agent
+	Number  string               // promised to this number
+	// OverdueAt, when set, selects unfinished promises (open, overdue,
+	// escalated) whose deadline is at or before it.
+	OverdueAt time.Time
+	Limit     int // at most this many; 0 means DefaultListLimit, at most MaxListLimit
+	Offset    int // skipping this many of the earliest deadlines
+}
+
+// listPromisesSQL reads promises rows in deadline order; ListPromises fills
+// in the conditions of the WHERE clause from a PromiseFilter, each on an
+// indexed column (promises_by_state, promises_by_agent_deadline,
+// promises_by_number, promises_unfinished_deadlines, or promises_by_deadline
+// without one).
+const listPromisesSQL = `SELECT ` + promiseColumns + ` FROM promises WHERE %s
+ORDER BY deadline_ms, id LIMIT ? OFFSET ?`
+
+// ListPromises returns the promises that match f, earliest deadline first,
+// without their extensions and reminders (GetPromise reads those).
+func (db *DB) ListPromises(ctx context.Context, f PromiseFilter) ([]hotline.Promise, error) {
+	const op = "store.ListPromises"
+	limit, err := pageLimit(op, f.Limit, f.Offset)
+	if err != nil {
+		return nil, err
+	}
+	conds := []string{"TRUE"}
+	var args []any
+	if f.State != "" {
+		if !validPromiseState(f.State) {
+			return nil, hotline.Errorf(hotline.KindInvalid, op, "unknown promise state %q", f.State)
+		}
+		conds, args = append(conds, "state = ?"), append(args, f.State)
+	}
+	if f.AgentID != "" {
+		conds, args = append(conds, "agent_id = ?"), append(args, f.AgentID)
+	}
+	if f.Number != "" {
+		conds, args = append(conds, "number = ?"), append(args, f.Number)
+	}
+	if !f.OverdueAt.IsZero() {
+		conds = append(conds, "state IN ('open', 'overdue', 'escalated')", "deadline_ms <= ?")
+		args = append(args, hotline.UnixMilli(f.OverdueAt))
+	}
+	args = append(args, limit, f.Offset)
+
+	var rows []promiseRow
+	query := fmt.Sprintf(listPromisesSQL, strings.Join(conds, " AND "))
+	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, wrapErr(op, "promises", err)
+	}
+	promises := make([]hotline.Promise, 0, len(rows))
+	for _, r := range rows {
+		promises = append(promises, r.promise())
+	}
+	return promises, nil
+}
+
+// addExtensionSQL inserts one promise_extensions row; the trigger
+// promise_extensions_by_supervisor refuses an approver who is no supervisor.
+const addExtensionSQL = `
+INSERT INTO promise_extensions (promise_id, from_ms, to_ms, approved_by, reason, at_ms, from_state, escalated_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+// extendPromiseSQL moves deadline_ms of one unfinished promises row from the
+// deadline read in the same transaction, makes it open again and clears its
+// escalated_ms (kept in the extension row written just before).
+const extendPromiseSQL = `
+UPDATE promises SET deadline_ms = ?, state = 'open', escalated_ms = 0
+WHERE id = ? AND deadline_ms = ? AND state IN ('open', 'overdue', 'escalated')`
+
+// clearRemindersSQL deletes the promise_reminders rows of one promise.
+const clearRemindersSQL = `DELETE FROM promise_reminders WHERE promise_id = ?`
+
+// ExtendPromise moves the deadline of promise id to newDeadline with the
+// approval of supervisor approvedBy at now, for reason.
+//
+// approvedBy must be an agents row with role supervisor (Forbidden
+// otherwise); reason is required, and newDeadline must be after both the
+// current deadline and now (Invalid). Only an unfinished promise moves
+// (Conflict when fulfilled or closed); NotFound when there is none.
+//
+// The move is recorded in promise_extensions (from, to, approver, reason,
+// time, and the state and escalation time the promise had), and the
+// original deadline never changes. An overdue or escalated promise becomes
+// open again with escalated_ms 0: its escalation time stays in the
+// extension row, and its promise_overdue violation stays as recorded. The
+// sent-reminder marks are cleared, so the reminders fire again before the
+// new deadline.
+func (db *DB) ExtendPromise(ctx context.Context, id int64, newDeadline time.Time, approvedBy, reason string, now time.Time) (hotline.Promise, error) {
+	const op = "store.ExtendPromise"
+	subject := fmt.Sprintf("promise %d", id)
+	approvedBy = strings.TrimSpace(approvedBy)
+	reason, err := checkText(op, subject, "the reason for the extension", reason)
+	switch {
+	case err != nil:
+		return hotline.Promise{}, err
+	case now.IsZero():
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the time of the approval is required", subject)
+	}
+	var p hotline.Promise
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var row promiseRow
+		if err := tx.GetContext(ctx, &row, getPromiseSQL, id); err != nil {
+			return err
+		}
+		role, err := roleOf(ctx, tx, approvedBy)
+		if err != nil {
+			return err
+		}
+		if role != hotline.RoleSupervisor {
+			who := fmt.Sprintf("%q is not a supervisor", approvedBy)
+			if approvedBy == "" {
+				who = "no supervisor approved it"
+			}
+			return hotline.Errorf(hotline.KindForbidden, op,
+				"%s: a deadline moves only with a supervisor's approval, and %s", subject, who)
+		}
+		if !unfinished(row.State) {
+			return hotline.Errorf(hotline.KindConflict, op, "%s is %s: only an unfinished promise's deadline moves", subject, row.State)
+		}
+		current := hotline.FromUnixMilli(row.DeadlineMs)
+		switch {
+		case !newDeadline.After(current):
+			return hotline.Errorf(hotline.KindInvalid, op, "%s: new deadline %s must be after the current one, %s", subject, newDeadline, current)
+		case !newDeadline.After(now):
+			return hotline.Errorf(hotline.KindInvalid, op, "%s: new deadline %s must be after the approval at %s", subject, newDeadline, now)
+		}
+		newMs := hotline.UnixMilli(newDeadline)
+		if _, err := tx.ExecContext(ctx, addExtensionSQL, id, row.DeadlineMs, newMs, approvedBy, reason,
+			hotline.UnixMilli(now), row.State, row.EscalatedMs); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, extendPromiseSQL, newMs, id, row.DeadlineMs)
+		if err != nil {
+			return err
+		}
+		if err := expectOneRow(op, subject, res); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, clearRemindersSQL, id); err != nil {
+			return err
+		}
+		p, err = readPromise(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return hotline.Promise{}, wrapErr(op, subject, err)
+	}
+	return p, nil
+}
+
+// replyEvidenceSQL reads whether a calls row with the id, or a recordings
+// row with the name, exists.
+const replyEvidenceSQL = `
+SELECT EXISTS (SELECT 1 FROM calls WHERE id = ?1) OR EXISTS (SELECT 1 FROM recordings WHERE name = ?1)`
+
+// fulfilPromiseSQL makes one unfinished promises row fulfilled.
+const fulfilPromiseSQL = `
+UPDATE promises SET state = 'fulfilled', fulfilled_ms = ?, fulfilled_how = ?, fulfilled_by = ?, evidence = ?
+WHERE id = ? AND state IN ('open', 'overdue', 'escalated')`
+
+// FulfilPromise records that promise id was answered at now by by: how is
+// FulfilledByReplyCall, with evidence the reply call's recording name or
+// call id (a recordings or calls row), or FulfilledByNote, with evidence the
+// note; evidence is required either way (Invalid). by must be the owner or a
+// supervisor (Forbidden otherwise). Only an unfinished promise is fulfilled
+// (Conflict); NotFound when there is none.
+func (db *DB) FulfilPromise(ctx context.Context, id int64, how, evidence, by string, now time.Time) (hotline.Promise, error) {
+	const op = "store.FulfilPromise"
+	subject := fmt.Sprintf("promise %d", id)
+	by = strings.TrimSpace(by)
+	var what string
+	switch how {
+	case FulfilledByReplyCall:
+		what = "the reply call's recording name or call id"
+	case FulfilledByNote:
+		what = "the note"
+	default:
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op,
+			"%s: fulfilled how %q must be %s or %s", subject, how, FulfilledByReplyCall, FulfilledByNote)
+	}
+	evidence, err := checkText(op, subject, what, evidence)
+	switch {
+	case err != nil:
+		return hotline.Promise{}, err
+	case by == "":
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: who fulfils it is required", subject)
+	case now.IsZero():
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
+	}
+	var p hotline.Promise
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var row promiseRow
+		if err := tx.GetContext(ctx, &row, getPromiseSQL, id); err != nil {
+			return err
+		}
+		if by != row.AgentID {
+			role, err := roleOf(ctx, tx, by)
+			if err != nil {
+				return err
+			}
+			if role != hotline.RoleSupervisor {
+				return hotline.Errorf(hotline.KindForbidden, op,
+					"%s: only its owner %q or a supervisor may fulfil it, not %q", subject, row.AgentID, by)
+			}
+		}
+		if !unfinished(row.State) {
+			return hotline.Errorf(hotline.KindConflict, op, "%s is already %s", subject, row.State)
+		}
+		if how == FulfilledByReplyCall {
+			var exists bool
+			if err := tx.GetContext(ctx, &exists, replyEvidenceSQL, evidence); err != nil {
+				return err
+			}
+			if !exists {
+				return hotline.Errorf(hotline.KindInvalid, op, "%s: reply call %q is neither a recording nor a call", subject, evidence)
+			}
+		}
+		res, err := tx.ExecContext(ctx, fulfilPromiseSQL, hotline.UnixMilli(now), how, by, evidence, id)
+		if err != nil {
+			return err
+		}
+		if err := expectOneRow(op, subject, res); err != nil {
+			return err
+		}
+		p, err = readPromise(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return hotline.Promise{}, wrapErr(op, subject, err)
+	}
+	return p, nil
+}
+
+// closePromiseSQL closes one promises row that is not closed yet.
+const closePromiseSQL = `
+UPDATE promises SET state = 'closed', closed_ms = ?, close_reason = ?, closed_by = ?
+WHERE id = ? AND state <> 'closed'`
+
+// ClosePromise is a supervisor's close of promise id at now for reason
+// (e.g. withdrawn by the citizen): an unfinished or fulfilled promise
+// becomes closed; a fulfilled one keeps its fulfilment. by must be a
+// supervisor (Forbidden otherwise), reason is required (Invalid); Conflict
+// when it is closed already, NotFound when there is none.
+func (db *DB) ClosePromise(ctx context.Context, id int64, by, reason string, now time.Time) (hotline.Promise, error) {
+	const op = "store.ClosePromise"
+	subject := fmt.Sprintf("promise %d", id)
+	by = strings.TrimSpace(by)
+	reason, err := checkText(op, subject, "the reason to close it", reason)
+	switch {
+	case err != nil:
+		return hotline.Promise{}, err
+	case by == "":
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: who closes it is required", subject)
+	case now.IsZero():
+		return hotline.Promise{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the closing time is required", subject)
+	}
+	var p hotline.Promise
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var row promiseRow
+		if err := tx.GetContext(ctx, &row, getPromiseSQL, id); err != nil {
+			return err
+		}
+		role, err := roleOf(ctx, tx, by)
+		if err != nil {
+			return err
+		}
+		if role != hotline.RoleSupervisor {
+			return hotline.Errorf(hotline.KindForbidden, op, "%s: only a supervisor may close a promise, and %q is not one", subject, by)
+		}
+		if row.State == string(hotline.PromiseClosed) {
+			return hotline.Errorf(hotline.KindConflict, op, "%s is already closed", subject)
+		}
+		res, err := tx.ExecContext(ctx, closePromiseSQL, hotline.UnixMilli(now), reason, by, id)
+		if err != nil {
+			return err
+		}
+		if err := expectOneRow(op, subject, res); err != nil {
+			return err
+		}
+		p, err = readPromise(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return hotline.Promise{}, wrapErr(op, subject, err)
+	}
+	return p, nil
+}
+
+// PromiseDue is the deadline of an unfinished promise: what the reminder
+// and escalation loops schedule.
+type PromiseDue struct {
+	ID       int64
+	Deadline time.Time
+}
+
+// openPromiseDuesSQL reads id and deadline_ms of unfinished promises rows
+// after an id, in id order, from the covering partial index
+// promises_unfinished_dues alone (INDEXED BY, its WHERE term repeated: the
+// planner would rather walk the table by rowid).
+const openPromiseDuesSQL = `
+SELECT id, deadline_ms FROM promises INDEXED BY promises_unfinished_dues
+WHERE state IN ('open', 'overdue', 'escalated') AND id > ?
+ORDER BY id LIMIT ?`
+
+// promiseDeadlinesBeforeSQL reads id and deadline_ms of unfinished promises
+// rows due at or before a time, earliest first, from the partial index
+// promises_unfinished_deadlines (INDEXED BY, its WHERE term repeated).
+const promiseDeadlinesBeforeSQL = `
+SELECT id, deadline_ms FROM promises INDEXED BY promises_unfinished_deadlines
+WHERE state IN ('open', 'overdue', 'escalated') AND deadline_ms <= ?
+ORDER BY deadline_ms, id LIMIT ?`
+
+// selectDues runs a query that reads id and deadline_ms pairs.
+func (db *DB) selectDues(ctx context.Context, op, query string, args ...any) ([]PromiseDue, error) {
+	var rows []struct {
+		ID         int64 `db:"id"`
+		DeadlineMs int64 `db:"deadline_ms"`
+	}
+	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, wrapErr(op, "unfinished promises", err)
+	}
+	dues := make([]PromiseDue, 0, len(rows))
+	for _, r := range rows {
+		dues = append(dues, PromiseDue{ID: r.ID, Deadline: hotline.FromUnixMilli(r.DeadlineMs)})
+	}
+	return dues, nil
+}
+
+// OpenPromiseDues returns up to limit unfinished promises (open, overdue,
+// escalated) with ids above afterID, in id order, with their deadlines:
+// keyset pages for rebuilding the Redis index (pass the last id of a page
+// to get the next; an empty page is the end).
+func (db *DB) OpenPromiseDues(ctx context.Context, afterID int64, limit int) ([]PromiseDue, error) {
+	const op = "store.OpenPromiseDues"
+	if limit <= 0 {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
+	}
+	return db.selectDues(ctx, op, openPromiseDuesSQL, afterID, limit)
+}
+
+// PromiseDeadlinesBefore returns up to limit unfinished promises whose
+// deadline is at or before horizon, earliest first: the SQL fallback of the
+// reminder and escalation loops while Redis is down.
+func (db *DB) PromiseDeadlinesBefore(ctx context.Context, horizon time.Time, limit int) ([]PromiseDue, error) {
+	const op = "store.PromiseDeadlinesBefore"
+	if limit <= 0 {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
+	}
+	return db.selectDues(ctx, op, promiseDeadlinesBeforeSQL, hotline.UnixMilli(horizon), limit)
+}
+
+// markReminderSQL inserts the promise_reminders row of one unfinished
+// promise and lead time unless it exists.
+const markReminderSQL = `
+INSERT INTO promise_reminders (promise_id, lead_ms, sent_ms)
+SELECT id, ?, ? FROM promises WHERE id = ? AND state IN ('open', 'overdue', 'escalated')
+ON CONFLICT (promise_id, lead_ms) DO NOTHING`
+
+// promiseExistsSQL reads whether one promises row exists.
+const promiseExistsSQL = `SELECT EXISTS (SELECT 1 FROM promises WHERE id = ?)`
+
+// MarkReminderSent records that the reminder lead before the deadline of
+// promise id was sent at now. It is true for the one caller that recorded
+// it, and false when it was recorded already (across restarts and service
+// instances) or the promise is fulfilled or closed (nothing to remind of),
+// so a reminder fires once per promise and lead until an extension clears
+// the marks. NotFound when there is no such promise.
+func (db *DB) MarkReminderSent(ctx context.Context, id int64, lead time.Duration, now time.Time) (bool, error) {
+	const op = "store.MarkReminderSent"
+	subject := fmt.Sprintf("reminder %s of promise %d", lead, id)
+	switch {
+	case lead.Milliseconds() <= 0:
+		return false, hotline.Errorf(hotline.KindInvalid, op, "%s: the lead time must be at least 1ms", subject)
+	case now.IsZero():
+		return false, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
+	}
+	var marked bool
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, markReminderSQL, lead.Milliseconds(), hotline.UnixMilli(now), id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if marked = n == 1; marked {
+			return nil
+		}
+		return promiseExists(ctx, tx, id)
+	})
+	if err != nil {
+		return false, wrapErr(op, subject, err)
+	}
+	return marked, nil
+}
+
+// promiseExists returns sql.ErrNoRows when there is no promise id.
+func promiseExists(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	var exists bool
+	if err := tx.GetContext(ctx, &exists, promiseExistsSQL, id); err != nil {
+		return err
+	}
+	if !exists {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// unmarkReminderSQL deletes the promise_reminders row of one promise and
+// lead time.
+const unmarkReminderSQL = `DELETE FROM promise_reminders WHERE promise_id = ? AND lead_ms = ?`
+
+// UnmarkReminderSent forgets that the reminder lead of promise id was sent,
+// after its push failed, so the next sweep sends it again. Forgetting a mark
+// that does not exist is no error.
+func (db *DB) UnmarkReminderSent(ctx context.Context, id int64, lead time.Duration) error {
+	const op = "store.UnmarkReminderSent"
+	_, err := db.writer.ExecContext(ctx, unmarkReminderSQL, id, lead.Milliseconds())
+	return wrapErr(op, fmt.Sprintf("reminder %s of promise %d", lead, id), err)
+}
+
+// overduePromisesSQL reads ids of open (or overdue) promises rows past their
+// deadline, earliest deadline first, from the partial index
+// promises_unfinished_by_deadline (INDEXED BY, its WHERE term repeated).
+const overduePromisesSQL = `
+SELECT id FROM promises INDEXED BY promises_unfinished_by_deadline
+WHERE state IN ('open', 'overdue') AND deadline_ms <= ?
+ORDER BY deadline_ms, id LIMIT ?`
+
+// OverduePromiseIDs returns up to limit ids of promises not escalated yet
+// (open, or overdue) whose deadline is at or before now, earliest deadline
+// first: the ones MarkPromiseEscalated will take.
+func (db *DB) OverduePromiseIDs(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	const op = "store.OverduePromiseIDs"
+	if limit <= 0 {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
+	}
+	ids := []int64{}
+	if err := db.reader.SelectContext(ctx, &ids, overduePromisesSQL, hotline.UnixMilli(now), limit); err != nil {
+		return nil, wrapErr(op, "overdue promises", err)
+	}
+	return ids, nil
+}
+
+// escalatePromiseSQL makes one open (or overdue) promises row past its
+// deadline escalated, and reads its owner and call.
+const escalatePromiseSQL = `
+UPDATE promises SET state = 'escalated', escalated_ms = ?
+WHERE id = ? AND state IN ('open', 'overdue') AND deadline_ms <= ?
+RETURNING agent_id, call_id`
+
+// MarkPromiseEscalated escalates promise id at now when it is open (or
+// overdue) and its deadline is at or before now, and in the same
+// transaction records a promise_overdue violation against its owner, with
+// its call, its id and detail; it returns true and the violation. It is true
+// for one caller only, across service instances: false when the promise was
+// escalated already, is fulfilled or closed, or is not due yet. A crash
+// cannot leave an escalation without its violation. NotFound when there is
+// no such promise.
+func (db *DB) MarkPromiseEscalated(ctx context.Context, id int64, now time.Time, detail string) (bool, hotline.Violation, error) {
+	const op = "store.MarkPromiseEscalated"
+	subject := fmt.Sprintf("promise %d", id)
+	if now.IsZero() {
+		return false, hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
+	}
+	nowMs := hotline.UnixMilli(now)
+	var v hotline.Violation
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var owner struct {
+			AgentID string `db:"agent_id"`
+			CallID  string `db:"call_id"`
+		}
+		err := tx.GetContext(ctx, &owner, escalatePromiseSQL, nowMs, id, nowMs)
+		if errors.Is(err, sql.ErrNoRows) {
+			return promiseExists(ctx, tx, id)
+		}
+		if err != nil {
+			return err
+		}
+		v = hotline.Violation{
+			Kind:      hotline.ViolationPromiseOverdue,
+			AgentID:   owner.AgentID,
+			CallID:    owner.CallID,
+			PromiseID: id,
+			At:        hotline.FromUnixMilli(nowMs),
+			Detail:    strings.TrimSpace(detail),
+		}
+		res, err := tx.NamedExecContext(ctx, addViolationSQL, violationToRow(v))
+		if err != nil {
+			return err
+		}
+		v.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return false, hotline.Violation{}, wrapErr(op, subject, err)
+	}
+	return v.ID != 0, v, nil
+}
