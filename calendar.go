@@ -277,6 +277,10 @@ func (d civilDate) next() civilDate {
 	return dateOf(time.Date(d.year, d.month, d.day+1, 0, 0, 0, 0, time.UTC))
 }
 
+func (d civilDate) prev() civilDate {
+	return dateOf(time.Date(d.year, d.month, d.day-1, 0, 0, 0, 0, time.UTC))
+}
+
 func (d civilDate) weekday() time.Weekday {
 	return time.Date(d.year, d.month, d.day, 0, 0, 0, 0, time.UTC).Weekday()
 }
@@ -421,6 +425,27 @@ func (c *Calendar) AddWorking(t time.Time, d time.Duration) time.Time {
 	return time.Time{}
 }
 
+// SubWorking returns the instant d of working time before t: the latest
+// instant s with WorkingBetween(s, t) == d. Counting back starts at the
+// latest instant at or before t that is open time or the end of a period,
+// and skips closed hours, so 1 working hour before a Tuesday 09:00 (opening
+// 08:30) is Monday 16:30 (closing 17:00). The result is open time, or the
+// end of a period when d is zero and t is closed. A negative d counts as
+// zero. Like AddWorking it gives up (the zero Time) past a year closed.
+func (c *Calendar) SubWorking(t time.Time, d time.Duration) time.Time {
+	t = t.In(c.loc)
+	d = max(d, 0)
+	for p := range c.openPeriodsBefore(t) {
+		end := earlier(p.End, t)
+		left := end.Sub(p.Start)
+		if d <= left {
+			return end.Add(-d)
+		}
+		d -= left
+	}
+	return time.Time{}
+}
+
 // WorkingBetween returns the working time from a to b, 0 when b is not
 // after a. Like time.Time.Sub it saturates at the largest Duration (about
 // 292 years, reached from the zero Time).
@@ -516,6 +541,29 @@ func (c *Calendar) openPeriods(t time.Time) iter.Seq[Period] {
 			closed = 0
 			for _, p := range periods {
 				if p.End.After(t) && !yield(p) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// openPeriodsBefore yields, latest first, the open periods that begin at
+// or before t (which is in c.loc), whole: the first may end after t. It stops
+// after maxClosedDays days in a row without hours.
+func (c *Calendar) openPeriodsBefore(t time.Time) iter.Seq[Period] {
+	return func(yield func(Period) bool) {
+		var periods []Period
+		day := dateOf(t)
+		for closed := 0; closed <= maxClosedDays; day = day.prev() {
+			periods = c.appendPeriods(periods[:0], day)
+			if len(periods) == 0 {
+				closed++
+				continue
+			}
+			closed = 0
+			for i := len(periods) - 1; i >= 0; i-- {
+				if p := periods[i]; !p.Start.After(t) && !yield(p) {
 					return
 				}
 			}

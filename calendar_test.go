@@ -629,3 +629,100 @@ func BenchmarkCalendarAddWorking(b *testing.B) {
 		cal.AddWorking(from, 65*7*time.Hour)
 	}
 }
+
+func TestCalendarSubWorking(t *testing.T) {
+	t.Parallel()
+	cal := newCalendar(t, hotline.CalendarConfig{})
+	cases := []struct {
+		name string
+		to   string
+		d    time.Duration
+		want string
+	}{
+		{"inside a period", "2026-11-30 10:00 Mon", 30 * time.Minute, "2026-11-30 09:30 Mon"},
+		{"over the lunch break", "2026-11-30 13:10 Mon", 30 * time.Minute, "2026-11-30 11:10 Mon"},
+		{"from the start of a period", "2026-11-30 13:00 Mon", 10 * time.Minute, "2026-11-30 11:20 Mon"},
+		{"from the end of a period", "2026-11-30 17:00 Mon", 10 * time.Minute, "2026-11-30 16:50 Mon"},
+		{"back to a period start", "2026-11-30 09:00 Mon", 30 * time.Minute, "2026-11-30 08:30 Mon"},
+		{"over the night", "2026-12-01 09:00 Tue", time.Hour, "2026-11-30 16:30 Mon"},
+		{"over the weekend", "2026-11-30 08:40 Mon", time.Hour, "2026-11-27 16:10 Fri"},
+		{"a whole workday", "2026-12-01 08:30 Tue", 7 * time.Hour, "2026-11-30 08:30 Mon"},
+		{"from closed time", "2026-11-29 12:00 Sun", 10 * time.Minute, "2026-11-27 16:50 Fri"},
+		{"zero from closed time", "2026-11-28 10:00 Sat", 0, "2026-11-27 17:00 Fri"},
+		{"zero in the lunch break", "2026-11-30 12:00 Mon", 0, "2026-11-30 11:30 Mon"},
+		{"zero from open time", "2026-11-30 10:00 Mon", 0, "2026-11-30 10:00 Mon"},
+		{"zero at a period start", "2026-11-30 13:00 Mon", 0, "2026-11-30 13:00 Mon"},
+		{"negative counts as zero", "2026-11-30 10:00 Mon", -5 * time.Minute, "2026-11-30 10:00 Mon"},
+		// National Day 2026: October 1 to 7 closed.
+		{"over national day", "2026-10-08 09:00 Thu", time.Hour, "2026-09-30 16:30 Wed"},
+		// 2026-10-10 is a Saturday made a workday (调休).
+		{"back into a make-up Saturday", "2026-10-12 08:40 Mon", time.Hour, "2026-10-10 16:10 Sat"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			to := at(t, tc.to)
+			got := cal.SubWorking(to, tc.d)
+			requireWall(t, tc.want, got)
+			require.Equal(t, max(tc.d, 0), cal.WorkingBetween(got, to))
+		})
+	}
+}
+
+func TestCalendarSubWorkingGivesUpAfterAYearClosed(t *testing.T) {
+	t.Parallel()
+	cal := newCalendar(t, hotline.CalendarConfig{Closed: closedDays(t, "2027-01-01", "2028-02-01")})
+	require.True(t, cal.SubWorking(at(t, "2028-02-10 10:00"), 7*24*time.Hour).IsZero(),
+		"a week of working time cannot be found before more than a year closed")
+	requireWall(t, "2026-12-31 16:50 Thu", cal.SubWorking(at(t, "2027-06-01 10:00"), 10*time.Minute),
+		"less than a year closed is searched through")
+}
+
+// TestCalendarSubWorkingProperties: for t in open hours or at the end of a
+// period, SubWorking(t, d) is the latest open instant with exactly d of
+// working time up to t, and AddWorking undoes it.
+func TestCalendarSubWorkingProperties(t *testing.T) {
+	t.Parallel()
+	for i, pc := range propertyCalendars(t) {
+		t.Run(pc.name, func(t *testing.T) {
+			t.Parallel()
+			cal := pc.cal
+			rng := rand.New(rand.NewSource(int64(20261130 + i)))
+			for range 2000 {
+				to := cal.NextOpen(randomInstant(rng, pc.windows))
+				if periods := cal.Periods(to); rng.Intn(3) == 0 && len(periods) > 0 {
+					to = periods[rng.Intn(len(periods))].End // at the end of a period
+				}
+				d := randomWorking(rng)
+				got := cal.SubWorking(to, d)
+				require.Same(t, cal.Location(), got.Location())
+				require.False(t, got.After(to), "SubWorking(%s, %s) = %s", to, d, got)
+				require.Equal(t, d, cal.WorkingBetween(got, to), "SubWorking(%s, %s) = %s", to, d, got)
+				if d == 0 {
+					require.True(t, got.Equal(to), "SubWorking(%s, 0) = %s", to, got)
+					continue
+				}
+				require.True(t, cal.IsOpen(got), "SubWorking(%s, %s) = %s is closed time", to, d, got)
+				require.Less(t, cal.WorkingBetween(got.Add(time.Nanosecond), to), d, "SubWorking(%s, %s) = %s is not the latest", to, d, got)
+				// AddWorking goes back to t, or to the end of the period
+				// before when t starts a period: the same working time.
+				back := cal.AddWorking(got, d)
+				require.False(t, back.After(to), "AddWorking(SubWorking(%s, %s)) = %s", to, d, back)
+				require.Zero(t, cal.WorkingBetween(back, to), "AddWorking(SubWorking(%s, %s)) = %s", to, d, back)
+				more := d + randomWorking(rng)
+				require.False(t, cal.SubWorking(to, more).After(got), "SubWorking(%s, …) not monotonic in d: %s then %s", to, d, more)
+			}
+		})
+	}
+}
+
+// BenchmarkCalendarSubWorking goes back three months of working time (65
+// days of 7 hours) across the 2026 National Day holiday.
+func BenchmarkCalendarSubWorking(b *testing.B) {
+	cal, err := hotline.NewCalendar(hotline.CalendarConfig{})
+	require.NoError(b, err)
+	to := time.Date(2026, 12, 1, 9, 0, 0, 0, cal.Location())
+	for b.Loop() {
+		cal.SubWorking(to, 65*7*time.Hour)
+	}
+}
