@@ -34,6 +34,7 @@ type Config struct {
 	Calendar  hotline.CalendarConfig `yaml:"calendar"`
 	Callbacks callback.Config        `yaml:"callbacks"`
 	Dialer    ari.DialerConfig       `yaml:"dialer"`
+	Promises  callback.PromiseConfig `yaml:"promises"`
 	Store     store.Config           `yaml:"store"`
 	Redis     callback.RedisConfig   `yaml:"redis"`
 	Agents    []AgentConfig          `yaml:"agents"`
@@ -77,6 +78,7 @@ func (c *Config) SetDefaults() {
 	c.Calendar.SetDefaults()
 	c.Callbacks.SetDefaults()
 	c.Dialer.SetDefaults()
+	c.Promises.SetDefaults()
 	c.Store.SetDefaults()
 	c.Redis.SetDefaults()
 	for i := range c.Agents {
@@ -96,7 +98,7 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
 	}
-	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Store, c.Redis} {
+	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Store, c.Redis} {
 		if err := v.Validate(); err != nil {
 			return err
 		}

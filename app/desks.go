@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hotline"
+	"hotline/ari"
 	"hotline/callback"
 	"hotline/store"
 	"hotline/web"
@@ -156,4 +157,165 @@ func writeAudit(ctx context.Context, db *store.DB, log *slog.Logger, now func() 
 	if err != nil {
 		log.Error("audit log write failed", "actor", actor, "action", action, "object", object, "err", err)
 	}
+}
+
+// promiseCalendar is the working-time arithmetic promise deadlines need.
+type promiseCalendar interface {
+	AddWorking(t time.Time, d time.Duration) time.Time
+	AddWorkingDays(t time.Time, n int) time.Time
+}
+
+// replyDialer makes reply calls (ari.Dialer).
+type replyDialer interface {
+	ReplyCall(ctx context.Context, p hotline.Promise, lease ari.CallbackLease)
+}
+
+// promiseDesk serves the promised-reply API (6.2): it sets deadlines by
+// the working-time calendar, keeps the reminder index in step, makes reply
+// calls and audits every extension, fulfilment and close.
+type promiseDesk struct {
+	db     *store.DB
+	watch  *callback.PromiseWatch
+	cal    promiseCalendar
+	dialer replyDialer
+	staff  staffDirectory
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+func (d promiseDesk) CreatePromise(ctx context.Context, in web.PromiseInput) (hotline.Promise, error) {
+	now := d.now()
+	deadline := in.Deadline
+	switch {
+	case in.DueInWorkingDays > 0:
+		deadline = d.cal.AddWorkingDays(now, in.DueInWorkingDays)
+	case in.DueInWorkingHours > 0:
+		deadline = d.cal.AddWorking(now, time.Duration(in.DueInWorkingHours)*time.Hour)
+	}
+	p, err := d.db.CreatePromise(ctx, hotline.Promise{CallID: in.CallID, Summary: in.Summary, Department: in.Department,
+		CreatedBy: in.By, Deadline: deadline, CreatedAt: now})
+	if err != nil {
+		return hotline.Promise{}, err
+	}
+	d.track(ctx, p)
+	writeAudit(ctx, d.db, d.log, d.now, in.By, "promise.create", promiseObject(p.ID), "ok", p.Summary)
+	return p, nil
+}
+
+func (d promiseDesk) ListPromises(ctx context.Context, f web.PromiseFilter) ([]hotline.Promise, error) {
+	pf := store.PromiseFilter{State: f.State, AgentID: f.AgentID, Number: f.Number, Limit: f.Limit, Offset: f.Offset}
+	if f.Overdue {
+		pf.OverdueAt = d.now()
+	}
+	return d.db.ListPromises(ctx, pf)
+}
+
+func (d promiseDesk) GetPromise(ctx context.Context, id int64) (hotline.Promise, error) {
+	return d.db.GetPromise(ctx, id)
+}
+
+// ExtendPromise moves a deadline; the store refuses it without a
+// supervisor's approval and keeps the original deadline.
+func (d promiseDesk) ExtendPromise(ctx context.Context, id int64, deadline time.Time, approvedBy, reason string) (hotline.Promise, error) {
+	p, err := d.db.ExtendPromise(ctx, id, deadline, approvedBy, reason, d.now())
+	writeAudit(ctx, d.db, d.log, d.now, approvedBy, "promise.extend", promiseObject(id), result(err), reason)
+	if err != nil {
+		return hotline.Promise{}, err
+	}
+	d.track(ctx, p)
+	return p, nil
+}
+
+func (d promiseDesk) FulfilPromise(ctx context.Context, id int64, note, by string) (hotline.Promise, error) {
+	p, err := d.db.FulfilPromise(ctx, id, store.FulfilledByNote, note, by, d.now())
+	writeAudit(ctx, d.db, d.log, d.now, by, "promise.fulfil", promiseObject(id), result(err), note)
+	if err != nil {
+		return hotline.Promise{}, err
+	}
+	d.forget(ctx, id)
+	return p, nil
+}
+
+// ReplyCall dials the citizen for the promised reply: the owner first, the
+// reply greeting before the bridge, recorded. A connected call fulfils the
+// promise with the recording as evidence.
+func (d promiseDesk) ReplyCall(ctx context.Context, id int64, by string) error {
+	const op = "app.ReplyCall"
+	p, err := d.db.GetPromise(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.State == hotline.PromiseFulfilled || p.State == hotline.PromiseClosed:
+		return hotline.Errorf(hotline.KindConflict, op, "promise %d is %s", id, p.State)
+	case p.Number == "":
+		return hotline.Errorf(hotline.KindConflict, op, "promise %d has no callable number", id)
+	}
+	if who, ok := d.staff.Get(by); !ok || (who.ID != p.AgentID && who.Role != hotline.RoleSupervisor) {
+		return hotline.Errorf(hotline.KindForbidden, op, "only the owner %s or a supervisor may make the reply call of promise %d", p.AgentID, id)
+	}
+	writeAudit(ctx, d.db, d.log, d.now, by, "promise.reply_call", promiseObject(id), "dialing", "")
+	d.dialer.ReplyCall(context.WithoutCancel(ctx), p, &replyLease{desk: d, promise: p})
+	return nil
+}
+
+func (d promiseDesk) ClosePromise(ctx context.Context, id int64, by, reason string) (hotline.Promise, error) {
+	p, err := d.db.ClosePromise(ctx, id, by, reason, d.now())
+	writeAudit(ctx, d.db, d.log, d.now, by, "promise.close", promiseObject(id), result(err), reason)
+	if err != nil {
+		return hotline.Promise{}, err
+	}
+	d.forget(ctx, id)
+	return p, nil
+}
+
+func (d promiseDesk) track(ctx context.Context, p hotline.Promise) {
+	if err := d.watch.Track(ctx, p); err != nil {
+		d.log.Warn("promise reminders not indexed; the next reconcile or the SQL poll will find them", "promise", p.ID, "err", err)
+	}
+}
+
+func (d promiseDesk) forget(ctx context.Context, id int64) {
+	if err := d.watch.Forget(ctx, id); err != nil {
+		d.log.Warn("finished promise stays in the index until the next reconcile", "promise", id, "err", err)
+	}
+}
+
+func promiseObject(id int64) string { return "promise:" + strconv.FormatInt(id, 10) }
+
+// replyLease is what the dialer sees of a reply call: the attempt lives in
+// memory and in the log; a connected call fulfils the promise.
+type replyLease struct {
+	desk    promiseDesk
+	promise hotline.Promise
+}
+
+func (l *replyLease) Start(_ context.Context, agentID string) (hotline.CallbackAttempt, error) {
+	return hotline.CallbackAttempt{ID: l.desk.now().UnixMilli(), AgentID: agentID, StartedAt: l.desk.now()}, nil
+}
+
+func (l *replyLease) Update(context.Context, hotline.CallbackAttempt) error { return nil }
+
+func (l *replyLease) Extend(context.Context) error { return nil }
+
+func (l *replyLease) Release(_ context.Context, next time.Time) error {
+	l.desk.log.Warn("reply call not made: no agent could take it now; ask again", "promise", l.promise.ID, "owner", l.promise.AgentID)
+	return nil
+}
+
+func (l *replyLease) Finish(ctx context.Context, a hotline.CallbackAttempt, outcome hotline.AttemptOutcome) error {
+	d := l.desk
+	writeAudit(ctx, d.db, d.log, d.now, a.AgentID, "promise.reply_call", promiseObject(l.promise.ID), string(outcome), a.RecordingName)
+	if outcome != hotline.AttemptConnected {
+		return nil
+	}
+	if err := d.db.AddRecording(ctx, hotline.Recording{Name: a.RecordingName, Format: "wav", StartedAt: a.AgentAnsweredAt, FinishedAt: a.EndedAt,
+		Duration: a.EndedAt.Sub(a.BridgedAt).Seconds()}); err != nil {
+		return err
+	}
+	if _, err := d.db.FulfilPromise(ctx, l.promise.ID, store.FulfilledByReplyCall, a.RecordingName, a.AgentID, d.now()); err != nil {
+		return err
+	}
+	d.forget(ctx, l.promise.ID)
+	return nil
 }

@@ -116,18 +116,25 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	messenger := ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg)
 	callbacks, err := callback.New(cfg.Callbacks, callback.Deps{
 		Store: db, Redis: rdb, Calendar: calendar,
 		Dialer: callback.DialerFunc(func(ctx context.Context, t hotline.CallbackTask, l *callback.Lease) {
 			dialer.Dial(ctx, t, l)
 		}),
-		Notifier: ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg),
+		Notifier: messenger,
 		Log:      log, Now: now, Registry: reg,
 	})
 	if err != nil {
 		return err
 	}
 	calls.Callbacks = callbacks
+	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
+		Store: db, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
 
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
 		Checks: []web.Check{
@@ -141,6 +148,7 @@ func Run(ctx context.Context, opts Options) error {
 		Referrer:   calls,
 		Callbacks:  callbackDesk{db: db, index: callbacks.Index(), staff: roster, now: now, log: log},
 		Violations: violationDesk{db: db, staff: roster, now: now, log: log},
+		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
 		Now:        now,
 		Gatherer:   reg,
 	}, log)
@@ -154,6 +162,7 @@ func Run(ctx context.Context, opts Options) error {
 	cli.Start(ctx)
 	staffing.Start(ctx)
 	callbacks.Start(ctx)
+	promises.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
@@ -167,6 +176,7 @@ func Run(ctx context.Context, opts Options) error {
 	_ = httpSrv.Stop(stopCtx)
 	staffing.Stop()
 	callbacks.Stop()
+	promises.Stop()
 	dialer.Wait()
 	cli.Stop()
 	calls.Stop()

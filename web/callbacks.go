@@ -203,12 +203,16 @@ func (s *Server) closeCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkBy checks the staff id of a request body; who describes it.
-func checkBy(op, by, who string) error {
-	if by == "" {
-		return hotline.Errorf(hotline.KindInvalid, op, "by is required: %s", who)
+func checkBy(op, by, who string) error { return checkStaff(op, "by", by, who) }
+
+// checkStaff checks a staff id given in field of a request body; who
+// describes the staff member wanted.
+func checkStaff(op, field, id, who string) error {
+	if id == "" {
+		return hotline.Errorf(hotline.KindInvalid, op, "%s is required: %s", field, who)
 	}
-	if n := utf8.RuneCountInString(by); n > maxStaffID {
-		return hotline.Errorf(hotline.KindInvalid, op, "by is %d characters long; at most %d are allowed", n, maxStaffID)
+	if n := utf8.RuneCountInString(id); n > maxStaffID {
+		return hotline.Errorf(hotline.KindInvalid, op, "%s is %d characters long; at most %d are allowed", field, n, maxStaffID)
 	}
 	return nil
 }
@@ -216,12 +220,17 @@ func checkBy(op, by, who string) error {
 // checkText checks a free-text field of at most maxNote characters;
 // hint says what to write when it is required and missing.
 func checkText(op, field, text string, required bool, hint string) error {
+	return checkTextMax(op, field, text, required, maxNote, hint)
+}
+
+// checkTextMax is checkText with a limit of maxLen characters.
+func checkTextMax(op, field, text string, required bool, maxLen int, hint string) error {
 	n := utf8.RuneCountInString(text)
 	switch {
 	case n == 0 && required:
 		return hotline.Errorf(hotline.KindInvalid, op, "%s is required: %s", field, hint)
-	case n > maxNote:
-		return hotline.Errorf(hotline.KindInvalid, op, "%s is %d characters long; at most %d are allowed", field, n, maxNote)
+	case n > maxLen:
+		return hotline.Errorf(hotline.KindInvalid, op, "%s is %d characters long; at most %d are allowed", field, n, maxLen)
 	}
 	return nil
 }

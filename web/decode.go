@@ -82,7 +82,9 @@ func jsonTypeName(kind string) string {
 		return "string"
 	case kind == "bool":
 		return "boolean"
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "whole number"
+	case strings.HasPrefix(kind, "float"):
 		return "number"
 	case kind == "slice", kind == "array":
 		return "array"

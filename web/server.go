@@ -128,6 +128,43 @@ type ViolationFilter struct {
 	Limit, Offset int
 }
 
+// PromiseDesk is the promised-reply ledger (6.2). A promise is owned by
+// the call's first-responsible agent, whoever records it; the desk
+// enforces who may extend (a supervisor) and close it, and keeps the
+// original deadline on record.
+type PromiseDesk interface {
+	CreatePromise(ctx context.Context, in PromiseInput) (hotline.Promise, error)
+	ListPromises(ctx context.Context, f PromiseFilter) ([]hotline.Promise, error)
+	// GetPromise returns the promise with its Extensions and RemindersSent.
+	GetPromise(ctx context.Context, id int64) (hotline.Promise, error)
+	ExtendPromise(ctx context.Context, id int64, deadline time.Time, approvedBy, reason string) (hotline.Promise, error)
+	FulfilPromise(ctx context.Context, id int64, note, by string) (hotline.Promise, error) // fulfilment by a note with evidence
+	ReplyCall(ctx context.Context, id int64, by string) error                              // dial the citizen for the reply; fulfilled when connected
+	ClosePromise(ctx context.Context, id int64, by, reason string) (hotline.Promise, error)
+}
+
+// PromiseInput is a promise to record. Exactly one of Deadline,
+// DueInWorkingDays and DueInWorkingHours is set: the desk turns the
+// latter two into a deadline by the working-time calendar. The API passes
+// CallID, Summary and By non-empty and trimmed, a Deadline later than
+// Deps.Now, 1 to 60 working days or 1 to 480 working hours.
+type PromiseInput struct {
+	CallID, Summary, Department, By     string
+	Deadline                            time.Time
+	DueInWorkingDays, DueInWorkingHours int
+}
+
+// PromiseFilter selects promises for listing; an empty State, AgentID or
+// Number and a false Overdue select everything. The API passes only a
+// known State, a Limit from 1 to 1000 and an Offset of 0 or more.
+type PromiseFilter struct {
+	State         hotline.PromiseState
+	AgentID       string
+	Number        string
+	Overdue       bool // only unfinished promises at or past their deadline, by the desk's clock
+	Limit, Offset int
+}
+
 // Deps are the parts of the service the HTTP side reads and drives. A nil
 // one makes its routes answer 503 with a message saying what is missing.
 type Deps struct {
@@ -138,9 +175,11 @@ type Deps struct {
 	Referrer   Referrer      // call referrals
 	Callbacks  CallbackDesk  // the callback queue
 	Violations ViolationDesk // the violations ledger
+	Promises   PromiseDesk   // the promised-reply ledger
 	Gatherer   prometheus.Gatherer
-	// Now is the clock answers are computed with (a callback task's
-	// "overdue"); nil means time.Now.
+	// Now is the clock answers are computed with (a callback task's or a
+	// promise's "overdue", whether a deadline is in the future); nil means
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -205,6 +244,13 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/callbacks/{id}/close", s.needs(s.deps.Callbacks != nil, "closing callbacks", s.closeCallback))
 		r.Get("/violations", s.needs(s.deps.Violations != nil, "the violations ledger", s.listViolations))
 		r.Post("/violations/{id}/disposition", s.needs(s.deps.Violations != nil, "disposing violations", s.disposeViolation))
+		r.Get("/promises", s.needs(s.deps.Promises != nil, "the promise ledger", s.listPromises))
+		r.Post("/promises", s.needs(s.deps.Promises != nil, "recording promises", s.createPromise))
+		r.Get("/promises/{id}", s.needs(s.deps.Promises != nil, "the promise ledger", s.getPromise))
+		r.Post("/promises/{id}/extend", s.needs(s.deps.Promises != nil, "extending promises", s.extendPromise))
+		r.Post("/promises/{id}/fulfil", s.needs(s.deps.Promises != nil, "fulfilling promises", s.fulfilPromise))
+		r.Post("/promises/{id}/reply-call", s.needs(s.deps.Promises != nil, "reply calls", s.replyCall))
+		r.Post("/promises/{id}/close", s.needs(s.deps.Promises != nil, "closing promises", s.closePromise))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 		})

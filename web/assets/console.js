@@ -5,11 +5,14 @@ const stateNames = { available: "空闲", on_call: "通话中", wrap_up: "话后
 const reasonNames = { no_answer: "无人接听", no_agent: "无坐席", abandoned: "来电放弃", after_hours: "非工作时间", failed: "系统故障" };
 const callbackStateNames = { pending: "待回拨", dialing: "回拨中", connected: "已回访", resolved: "市民已来电",
   unreachable: "无法接通", invalid_number: "空号", closed: "已关闭" };
+const promiseStateNames = { open: "待答复", overdue: "已超时", escalated: "已上报", fulfilled: "已答复", closed: "已关闭" };
 const violationNames = { callback_overdue: "回访超时", promise_overdue: "承诺答复超时", ring_declined: "拒接来电",
   ring_not_answered: "振铃未接", referral_loop: "来回转办" };
 // The callbacks section shows the tasks that still need someone: open ones
 // and the unreachable / invalid-number ones waiting for a supervisor.
 const callbackStates = ["pending", "dialing", "unreachable", "invalid_number"];
+// The promises section shows the unfinished ones.
+const promiseStates = ["open", "overdue", "escalated"];
 
 let agentNames = {}; // id → name, from the last agent list
 
@@ -125,6 +128,24 @@ function acknowledge(t) {
   post(`/api/v1/callbacks/${t.id}/acknowledge`, { by, note });
 }
 
+function replyCall(p) {
+  const by = staff();
+  if (!by) return;
+  post(`/api/v1/promises/${p.id}/reply-call`, { by });
+}
+
+function fulfil(p) {
+  const by = staff();
+  if (!by) return;
+  const note = prompt(`办结承诺 ${p.number}「${p.summary}」，答复情况及凭证（必填，最多 2000 字）：`, "");
+  if (note === null) return; // cancelled
+  if (!note.trim()) {
+    alert("办结须填写答复情况及凭证。");
+    return;
+  }
+  post(`/api/v1/promises/${p.id}/fulfil`, { by, note });
+}
+
 function dispose(v, disposition) {
   const by = staff();
   if (!by) return;
@@ -168,6 +189,17 @@ function callbackRow(t) {
   return tr;
 }
 
+function promiseRow(p) {
+  const extended = Date.parse(p.original_deadline) !== Date.parse(p.deadline);
+  const tr = document.createElement("tr");
+  if (p.overdue) tr.className = "overdue";
+  tr.append(cell(p.number), cell(p.summary), cell(agentLabel(p.agent_id)),
+    cell(time(p.deadline) + (p.overdue ? "（已超时）" : ""), p.overdue ? "overdue" : ""),
+    cell(extended ? time(p.original_deadline) : ""), cell(promiseStateNames[p.state] ?? p.state, "state-" + p.state),
+    actions(button("答复来电", true, () => replyCall(p)), button("办结", true, () => fulfil(p))));
+  return tr;
+}
+
 function violationRow(v) {
   const about = [v.call_id && `来电 ${v.call_id}`, v.task_id && `回访任务 #${v.task_id}`, v.promise_id && `承诺 #${v.promise_id}`]
     .filter(Boolean).join("，");
@@ -180,6 +212,13 @@ async function callbackRows() {
   const tasks = lists.flatMap((l) => l.callbacks);
   tasks.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
   return tasks.map(callbackRow);
+}
+
+async function promiseRows() {
+  const lists = await Promise.all(promiseStates.map((s) => load(`/api/v1/promises?state=${s}&limit=100`)));
+  const promises = lists.flatMap((l) => l.promises);
+  promises.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
+  return promises.map(promiseRow);
 }
 
 async function refresh() {
@@ -198,6 +237,7 @@ async function refresh() {
   });
   await Promise.all([
     show("callbacks", callbackRows),
+    show("promises", promiseRows),
     show("violations", async () => (await load("/api/v1/violations?undisposed=true&limit=50")).violations.map(violationRow)),
     show("calls", async () => (await load("/api/v1/calls?limit=20")).calls.map(callRow)),
   ]);

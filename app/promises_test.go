@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/ari/aritest"
+	"hotline/store"
+)
+
+func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 400 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	fake.SetTrunkDefault("trunk", aritest.Behavior{AnswerAfter: 30 * time.Millisecond})
+	cfg := testConfig(t, fake.ARIURL())
+	cfg.Agents = append(cfg.Agents, AgentConfig{ID: "s01", Name: "督察", Endpoint: "PJSIP/2001", Role: "supervisor"})
+	fake.SetEndpoint("PJSIP/2001", aritest.Behavior{Offline: true})
+	b := startService(t, cfg)
+	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
+
+	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	var calls []hotline.Call
+	require.Eventually(t, func() bool {
+		calls, err = b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallCompleted})
+		return err == nil && len(calls) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	// The agent promises a reply within 2 working days.
+	status, body := postJSON(t, b.base+"/api/v1/promises",
+		`{"call_id":"`+calls[0].ID+`","summary":"社保转移进度","by":"1001","due_in_working_days":2}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	id := strconv.FormatInt(int64(body["id"].(float64)), 10)
+	require.Equal(t, "1001", body["agent_id"], "owned by the call's first-responsible agent")
+	require.Equal(t, "13800138000", body["number"])
+
+	// Only a supervisor may move the deadline; the original stays on record.
+	later := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	status, body = postJSON(t, b.base+"/api/v1/promises/"+id+"/extend", `{"deadline":"`+later+`","approved_by":"1001","reason":"材料未齐"}`)
+	require.Equal(t, http.StatusForbidden, status, body)
+	status, body = postJSON(t, b.base+"/api/v1/promises/"+id+"/extend", `{"deadline":"`+later+`","approved_by":"s01","reason":"材料未齐"}`)
+	require.Equal(t, http.StatusOK, status, body)
+	require.NotEqual(t, body["deadline"], body["original_deadline"])
+
+	// The reply call: owner first, reply greeting, bridge, recording as evidence.
+	status, body = postJSON(t, b.base+"/api/v1/promises/"+id+"/reply-call", `{"by":"1001"}`)
+	require.Equal(t, http.StatusAccepted, status, body)
+	var p hotline.Promise
+	require.Eventually(t, func() bool {
+		getJSON(t, b.base+"/api/v1/promises/"+id, &p)
+		return p.State == hotline.PromiseFulfilled
+	}, 15*time.Second, 20*time.Millisecond)
+	require.Equal(t, "reply_call", p.FulfilledHow)
+	require.NotEmpty(t, p.Evidence)
+	require.Eventually(t, func() bool { return contains(fake.StoredRecordings(), p.Evidence) }, 5*time.Second, 10*time.Millisecond)
+	broken, err := b.svc.DB.VerifyAudit(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, broken)
+}
