@@ -184,6 +184,17 @@ type promiseDesk struct {
 }
 
 func (d promiseDesk) CreatePromise(ctx context.Context, in web.PromiseInput) (hotline.Promise, error) {
+	p, err := d.createPromiseOnly(ctx, in)
+	if err != nil {
+		return hotline.Promise{}, err
+	}
+	d.track(ctx, p)
+	writeAudit(ctx, d.db, d.log, d.now, in.By, "promise.create", promiseObject(p.ID), "ok", p.Summary)
+	return p, nil
+}
+
+// createPromiseOnly stores the promise with its deadline on the calendar.
+func (d promiseDesk) createPromiseOnly(ctx context.Context, in web.PromiseInput) (hotline.Promise, error) {
 	now := d.now()
 	deadline := in.Deadline
 	switch {
@@ -192,14 +203,8 @@ func (d promiseDesk) CreatePromise(ctx context.Context, in web.PromiseInput) (ho
 	case in.DueInWorkingHours > 0:
 		deadline = d.cal.AddWorking(now, time.Duration(in.DueInWorkingHours)*time.Hour)
 	}
-	p, err := d.db.CreatePromise(ctx, hotline.Promise{CallID: in.CallID, Summary: in.Summary, Department: in.Department,
+	return d.db.CreatePromise(ctx, hotline.Promise{CallID: in.CallID, Summary: in.Summary, Department: in.Department,
 		CreatedBy: in.By, Deadline: deadline, CreatedAt: now})
-	if err != nil {
-		return hotline.Promise{}, err
-	}
-	d.track(ctx, p)
-	writeAudit(ctx, d.db, d.log, d.now, in.By, "promise.create", promiseObject(p.ID), "ok", p.Summary)
-	return p, nil
 }
 
 func (d promiseDesk) ListPromises(ctx context.Context, f web.PromiseFilter) ([]hotline.Promise, error) {
