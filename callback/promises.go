@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -204,9 +203,8 @@ type PromiseWatch struct {
 	now      func() time.Time
 	m        *promiseMetrics
 
-	degraded      atomic.Bool
-	lastReconcile atomic.Int64 // unix ms by w.now, 0: never
-	reconcileMu   sync.Mutex
+	redisHealth
+	reconcileMu sync.Mutex
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -239,6 +237,9 @@ func NewPromiseWatch(cfg PromiseConfig, d PromiseDeps) (*PromiseWatch, error) {
 		rdb: d.Redis, cal: d.Calendar, notifier: d.Notifier, log: d.Log.With("component", "promises"), now: d.Now,
 		m: newPromiseMetrics(d.Registry, cfg.ReminderLeads),
 	}
+	w.redisHealth = redisHealth{index: "promise", work: "promise reminders and escalations", rdb: d.Redis, log: w.log, now: d.Now,
+		every: cfg.ReconcileInterval, poll: cfg.PollInterval, reconcile: w.Reconcile,
+		degradedGauge: w.m.degraded, errors: w.m.redisErrors}
 	for _, l := range w.leads {
 		w.maxLead = max(w.maxLead, l)
 	}
@@ -470,45 +471,6 @@ func (w *PromiseWatch) runOnce(ctx context.Context) promiseStats {
 		}
 	}
 	return st
-}
-
-// checkRedis brings the watch back to Redis after a failure (the index is
-// rebuilt first, since writes were missed meanwhile), and rebuilds the
-// index every ReconcileInterval.
-func (w *PromiseWatch) checkRedis(ctx context.Context) {
-	if w.degraded.Load() {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := w.rdb.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return
-		}
-		if w.Reconcile(ctx) == nil {
-			w.degraded.Store(false)
-			w.m.degraded.Set(0)
-			w.log.Info("Redis answers again: the promise index is rebuilt and back in use")
-		}
-		return
-	}
-	last := w.lastReconcile.Load()
-	if last == 0 || w.now().UnixMilli()-last >= w.cfg.ReconcileInterval.Milliseconds() {
-		_ = w.Reconcile(ctx) // logged and counted there
-	}
-}
-
-// redisFailed switches to the SQL poll until Redis answers again.
-func (w *PromiseWatch) redisFailed(ctx context.Context, what string, err error) {
-	if ctx.Err() != nil {
-		return // shutting down, not a Redis failure
-	}
-	w.m.redisErrors.Inc()
-	if !w.degraded.Swap(true) {
-		w.m.degraded.Set(1)
-		w.log.Error("Redis failed: promise reminders and escalations now come from the slow SQL poll until it answers again",
-			"op", what, "poll_interval", w.cfg.PollInterval, "err", err)
-		return
-	}
-	w.log.Debug("Redis still failing", "op", what, "err", err)
 }
 
 func (w *PromiseWatch) storeFailed(ctx context.Context, what string, err error, args ...any) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,9 +126,8 @@ type Service struct {
 	now      func() time.Time
 	m        *metrics
 
-	degraded      atomic.Bool
-	lastReconcile atomic.Int64 // unix ms by s.now, 0: never
-	reconcileMu   sync.Mutex
+	redisHealth
+	reconcileMu sync.Mutex
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -164,6 +162,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		dialer: d.Dialer, notifier: d.Notifier, log: d.Log.With("component", "callbacks"), now: d.Now,
 		m: newMetrics(d.Registry),
 	}
+	s.redisHealth = redisHealth{index: "callback", work: "due callbacks", rdb: d.Redis, log: s.log, now: d.Now,
+		every: cfg.ReconcileInterval, poll: cfg.PollInterval, reconcile: s.Reconcile,
+		degradedGauge: s.m.degraded, errors: s.m.redisErrors}
 	return s, nil
 }
 
@@ -337,45 +338,6 @@ func (s *Service) runOnce(ctx context.Context) runStats {
 		}
 	}
 	return st
-}
-
-// checkRedis brings the service back to Redis after a failure (the index
-// is rebuilt first, since writes were missed meanwhile), and rebuilds the
-// index every ReconcileInterval.
-func (s *Service) checkRedis(ctx context.Context) {
-	if s.degraded.Load() {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := s.rdb.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return
-		}
-		if s.Reconcile(ctx) == nil {
-			s.degraded.Store(false)
-			s.m.degraded.Set(0)
-			s.log.Info("Redis answers again: the callback index is rebuilt and back in use")
-		}
-		return
-	}
-	last := s.lastReconcile.Load()
-	if last == 0 || s.now().UnixMilli()-last >= s.cfg.ReconcileInterval.Milliseconds() {
-		_ = s.Reconcile(ctx) // logged and counted there
-	}
-}
-
-// redisFailed switches to the SQL poll until Redis answers again.
-func (s *Service) redisFailed(ctx context.Context, what string, err error) {
-	if ctx.Err() != nil {
-		return // shutting down, not a Redis failure
-	}
-	s.m.redisErrors.Inc()
-	if !s.degraded.Swap(true) {
-		s.m.degraded.Set(1)
-		s.log.Error("Redis failed: due callbacks now come from the slow SQL poll until it answers again",
-			"op", what, "poll_interval", s.cfg.PollInterval, "err", err)
-		return
-	}
-	s.log.Debug("Redis still failing", "op", what, "err", err)
 }
 
 // indexAdd indexes a task unless Redis is known to be down; a failure is

@@ -1,0 +1,70 @@
+package callback
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisHealth is the Redis side of a service that indexes due times in
+// Redis and falls back to polling SQLite: it notices failures and switches
+// to the SQL poll, and on recovery rebuilds the index before using it
+// again, since writes were missed meanwhile. It also rebuilds the index
+// every reconcile interval.
+type redisHealth struct {
+	index         string // what the index holds, for log lines: "callback", "promise"
+	work          string // what the SQL poll then provides, for log lines
+	rdb           redis.UniversalClient
+	log           *slog.Logger
+	now           func() time.Time
+	every         time.Duration // reconcile interval
+	poll          time.Duration // SQL poll interval
+	reconcile     func(context.Context) error
+	degradedGauge prometheus.Gauge
+	errors        prometheus.Counter
+
+	degraded      atomic.Bool
+	lastReconcile atomic.Int64 // unix ms by now, 0: never
+}
+
+// checkRedis tries Redis again while degraded, and otherwise reconciles
+// when it is time.
+func (h *redisHealth) checkRedis(ctx context.Context) {
+	if h.degraded.Load() {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := h.rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return
+		}
+		if h.reconcile(ctx) == nil {
+			h.degraded.Store(false)
+			h.degradedGauge.Set(0)
+			h.log.Info("Redis answers again: the " + h.index + " index is rebuilt and back in use")
+		}
+		return
+	}
+	last := h.lastReconcile.Load()
+	if last == 0 || h.now().UnixMilli()-last >= h.every.Milliseconds() {
+		_ = h.reconcile(ctx) // logged and counted there
+	}
+}
+
+// redisFailed switches to the SQL poll until Redis answers again.
+func (h *redisHealth) redisFailed(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return // shutting down, not a Redis failure
+	}
+	h.errors.Inc()
+	if !h.degraded.Swap(true) {
+		h.degradedGauge.Set(1)
+		h.log.Error("Redis failed: "+h.work+" now come from the slow SQL poll until it answers again",
+			"op", what, "poll_interval", h.poll, "err", err)
+		return
+	}
+	h.log.Debug("Redis still failing", "op", what, "err", err)
+}
