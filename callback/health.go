@@ -68,3 +68,45 @@ func (h *redisHealth) redisFailed(ctx context.Context, what string, err error) {
 	}
 	h.log.Debug("Redis still failing", "op", what, "err", err)
 }
+
+// Degraded reports whether Redis is failing and the SQL poll is in use.
+func (h *redisHealth) Degraded() bool { return h.degraded.Load() }
+
+// rounds runs a service's round at start and then every tick (every poll
+// interval of its redisHealth while Redis is down) until stop.
+type rounds struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *rounds) start(ctx context.Context, h *redisHealth, tick time.Duration, round func(context.Context)) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			round(ctx)
+			wait := tick
+			if h.degraded.Load() {
+				wait = h.poll
+			}
+			timer.Reset(wait)
+		}
+	}()
+}
+
+// stop ends the loop and waits for the round in progress.
+func (r *rounds) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+}

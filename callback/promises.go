@@ -206,8 +206,7 @@ type PromiseWatch struct {
 	redisHealth
 	reconcileMu sync.Mutex
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	rounds
 }
 
 // NewPromiseWatch builds the watch; Start runs it.
@@ -249,44 +248,15 @@ func NewPromiseWatch(cfg PromiseConfig, d PromiseDeps) (*PromiseWatch, error) {
 // Index is the watch's Redis index (members id×8 + slot).
 func (w *PromiseWatch) Index() *Index { return w.index }
 
-// Degraded reports whether Redis is failing and the watch is running on
-// the slow SQL poll.
-func (w *PromiseWatch) Degraded() bool { return w.degraded.Load() }
-
 // Start rebuilds the index and then looks for due reminders and
 // escalations every Tick (every PollInterval while Redis is down) until
 // Stop.
 func (w *PromiseWatch) Start(ctx context.Context) {
-	ctx, w.cancel = context.WithCancel(ctx)
-	w.done = make(chan struct{})
-	go func() {
-		defer close(w.done)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			w.runOnce(ctx)
-			wait := w.cfg.Tick
-			if w.degraded.Load() {
-				wait = w.cfg.PollInterval
-			}
-			timer.Reset(wait)
-		}
-	}()
+	w.rounds.start(ctx, &w.redisHealth, w.cfg.Tick, func(ctx context.Context) { w.runOnce(ctx) })
 }
 
 // Stop ends the loop and waits for the round in progress.
-func (w *PromiseWatch) Stop() {
-	if w.cancel == nil {
-		return
-	}
-	w.cancel()
-	<-w.done
-}
+func (w *PromiseWatch) Stop() { w.rounds.stop() }
 
 // Track indexes promise p as stored: call it after the promise is created
 // and after its deadline is extended, with the promise read back from the

@@ -129,8 +129,7 @@ type Service struct {
 	redisHealth
 	reconcileMu sync.Mutex
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	rounds
 }
 
 // New builds the service; Start runs it.
@@ -171,44 +170,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 // Index is the service's Redis index.
 func (s *Service) Index() *Index { return s.index }
 
-// Degraded reports whether Redis is failing and the service is running on
-// the slow SQL poll.
-func (s *Service) Degraded() bool { return s.degraded.Load() }
-
 // Start rebuilds the index and then looks for work every Tick (every
 // PollInterval while Redis is down) until Stop.
 func (s *Service) Start(ctx context.Context) {
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			s.runOnce(ctx)
-			wait := s.cfg.Tick
-			if s.degraded.Load() {
-				wait = s.cfg.PollInterval
-			}
-			timer.Reset(wait)
-		}
-	}()
+	s.rounds.start(ctx, &s.redisHealth, s.cfg.Tick, func(ctx context.Context) { s.runOnce(ctx) })
 }
 
 // Stop ends the loop and waits for the round in progress. Attempts the
 // dialer runs in the background are the dialer's to end.
-func (s *Service) Stop() {
-	if s.cancel == nil {
-		return
-	}
-	s.cancel()
-	<-s.done
-}
+func (s *Service) Stop() { s.rounds.stop() }
 
 // MissedCall takes a call that ended without an agent (ari.CallbackQueue).
 // A callable number gets a task, or its open task one more missed call:
