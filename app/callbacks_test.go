@@ -70,7 +70,7 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 	require.False(t, a.ApologyFinishedAt.IsZero())
 	require.False(t, a.BridgedAt.Before(a.ApologyFinishedAt), "apology before bridge")
 	require.NotEmpty(t, a.RecordingName)
-	require.Eventually(t, func() bool { return contains(fake.StoredRecordings(), a.RecordingName) }, 5*time.Second, 10*time.Millisecond)
+	requireArchived(t, b, a.RecordingName)
 
 	// Missed again while the agent pauses; then the citizen calls in and is
 	// answered: the new task closes as resolved by the inbound call.
@@ -103,11 +103,12 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 	require.Zero(t, broken)
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+// requireArchived waits until the recording is in the service's archive
+// with its hash, and no longer on Asterisk.
+func requireArchived(t *testing.T, b *runBundle, name string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		r, err := b.svc.DB.GetRecording(context.Background(), name)
+		return err == nil && r.State == hotline.RecordingArchived && len(r.SHA256) == 64
+	}, 10*time.Second, 20*time.Millisecond, "recording %s archived", name)
 }

@@ -19,6 +19,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/callback"
+	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
 )
@@ -27,17 +28,18 @@ import (
 // each with its own defaults and validation. See
 // configs/hotline.example.yaml for every key with its default.
 type Config struct {
-	Log       LogConfig              `yaml:"log"`
-	HTTP      web.Config             `yaml:"http"`
-	ARI       ari.Config             `yaml:"ari"`
-	Calls     ari.CallConfig         `yaml:"calls"`
-	Calendar  hotline.CalendarConfig `yaml:"calendar"`
-	Callbacks callback.Config        `yaml:"callbacks"`
-	Dialer    ari.DialerConfig       `yaml:"dialer"`
-	Promises  callback.PromiseConfig `yaml:"promises"`
-	Store     store.Config           `yaml:"store"`
-	Redis     callback.RedisConfig   `yaml:"redis"`
-	Agents    []AgentConfig          `yaml:"agents"`
+	Log        LogConfig              `yaml:"log"`
+	HTTP       web.Config             `yaml:"http"`
+	ARI        ari.Config             `yaml:"ari"`
+	Calls      ari.CallConfig         `yaml:"calls"`
+	Calendar   hotline.CalendarConfig `yaml:"calendar"`
+	Callbacks  callback.Config        `yaml:"callbacks"`
+	Dialer     ari.DialerConfig       `yaml:"dialer"`
+	Promises   callback.PromiseConfig `yaml:"promises"`
+	Recordings recording.Config       `yaml:"recordings"`
+	Store      store.Config           `yaml:"store"`
+	Redis      callback.RedisConfig   `yaml:"redis"`
+	Agents     []AgentConfig          `yaml:"agents"`
 }
 
 // LogConfig selects the log output.
@@ -79,6 +81,7 @@ func (c *Config) SetDefaults() {
 	c.Callbacks.SetDefaults()
 	c.Dialer.SetDefaults()
 	c.Promises.SetDefaults()
+	c.Recordings.SetDefaults()
 	c.Store.SetDefaults()
 	c.Redis.SetDefaults()
 	for i := range c.Agents {
@@ -98,7 +101,7 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
 	}
-	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Store, c.Redis} {
+	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis} {
 		if err := v.Validate(); err != nil {
 			return err
 		}

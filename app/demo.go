@@ -19,6 +19,7 @@ import (
 	"hotline/ari"
 	"hotline/ari/aritest"
 	"hotline/callback"
+	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
 )
@@ -35,7 +36,11 @@ type DemoOptions struct {
 	// clock so calls flow whenever it runs.
 	OfficeHours bool
 	Verbose     bool // service log on stderr instead of a file
-	Out         io.Writer
+	// PromptsDir holds the sound files of scripts/gen-prompts.sh; the fake
+	// Asterisk plays the lengths listed in its durations.tsv. Default
+	// data/prompts when it exists.
+	PromptsDir string
+	Out        io.Writer
 	// Started, when set, is called with the running service and fake
 	// Asterisk once the demo is up (tests).
 	Started func(*Service, *aritest.Server)
@@ -86,14 +91,21 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		logOut = f
 	}
 
+	durations := map[string]time.Duration{
+		"sound:hotline/greeting": 2 * time.Second, "sound:hotline/recording-notice": 4 * time.Second,
+		"sound:hotline/survey": 6 * time.Second, "sound:hotline/apology": 5 * time.Second,
+	}
+	if real, dir, err := demoSoundDurations(opts.PromptsDir); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	} else if real != nil {
+		durations = real
+		fmt.Fprintf(opts.Out, "prompts: playing the lengths of the %d sounds in %s\n", len(real), dir)
+	}
 	fake, err := aritest.Start(aritest.Options{
-		Addr:          opts.ARIAddr,
-		RecordingsDir: filepath.Join(opts.DataDir, "asterisk-recordings"),
-		Logger:        NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
-		SoundDurations: map[string]time.Duration{
-			"sound:hotline/greeting": 2 * time.Second, "sound:hotline/recording-notice": 4 * time.Second,
-			"sound:hotline/survey": 6 * time.Second, "sound:hotline/apology": 5 * time.Second,
-		},
+		Addr:           opts.ARIAddr,
+		RecordingsDir:  filepath.Join(opts.DataDir, "asterisk-recordings"),
+		Logger:         NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
+		SoundDurations: durations,
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
@@ -106,8 +118,9 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
 			VoicemailMax: 5 * time.Second},
-		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
-		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+		Store:      store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings")},
+		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
 		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second}, KeyPrefix: "hotline-demo"},
 		Dialer:    ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},

@@ -314,8 +314,9 @@ func (l *replyLease) Finish(ctx context.Context, a hotline.CallbackAttempt, outc
 	if outcome != hotline.AttemptConnected {
 		return nil
 	}
+	// The archive has usually recorded it already; without one, record it here.
 	if err := d.db.AddRecording(ctx, hotline.Recording{Name: a.RecordingName, Format: "wav", StartedAt: a.AgentAnsweredAt, FinishedAt: a.EndedAt,
-		Duration: a.EndedAt.Sub(a.BridgedAt).Seconds()}); err != nil {
+		Duration: a.EndedAt.Sub(a.BridgedAt).Seconds()}); err != nil && hotline.KindOf(err) != hotline.KindConflict {
 		return err
 	}
 	if _, err := d.db.FulfilPromise(ctx, l.promise.ID, store.FulfilledByReplyCall, a.RecordingName, a.AgentID, d.now()); err != nil {

@@ -60,7 +60,7 @@ func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	}, 15*time.Second, 20*time.Millisecond)
 	require.Equal(t, "reply_call", p.FulfilledHow)
 	require.NotEmpty(t, p.Evidence)
-	require.Eventually(t, func() bool { return contains(fake.StoredRecordings(), p.Evidence) }, 5*time.Second, 10*time.Millisecond)
+	requireArchived(t, b, p.Evidence)
 	broken, err := b.svc.DB.VerifyAudit(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, broken)

@@ -15,6 +15,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/callback"
+	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
 )
@@ -129,6 +130,25 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Callbacks = callbacks
+	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password},
+		Now: now, Logger: log, Registerer: reg}
+	archiver, err := recording.NewArchiver(cfg.Recordings, recDeps)
+	if err != nil {
+		return err
+	}
+	retention, err := recording.NewRetention(cfg.Recordings, recDeps)
+	if err != nil {
+		return err
+	}
+	player, err := recording.NewPlayer(cfg.Recordings, recDeps)
+	if err != nil {
+		return err
+	}
+	reviews, err := recording.NewReviews(recDeps)
+	if err != nil {
+		return err
+	}
+	calls.Recordings = archiver
 	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
 		Store: db, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg,
 	})
@@ -148,6 +168,8 @@ func Run(ctx context.Context, opts Options) error {
 		Referrer:   calls,
 		Callbacks:  callbackDesk{db: db, index: callbacks.Index(), staff: roster, now: now, log: log},
 		Violations: violationDesk{db: db, staff: roster, now: now, log: log},
+		Recordings: player,
+		Reviews:    reviews,
 		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
 		Now:        now,
 		Gatherer:   reg,
@@ -163,6 +185,8 @@ func Run(ctx context.Context, opts Options) error {
 	staffing.Start(ctx)
 	callbacks.Start(ctx)
 	promises.Start(ctx)
+	archiver.Start(ctx)
+	retention.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
@@ -178,6 +202,8 @@ func Run(ctx context.Context, opts Options) error {
 	callbacks.Stop()
 	promises.Stop()
 	dialer.Wait()
+	archiver.Stop()
+	retention.Stop()
 	cli.Stop()
 	calls.Stop()
 	return nil

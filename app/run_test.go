@@ -24,6 +24,7 @@ import (
 	"hotline/ari"
 	"hotline/ari/aritest"
 	"hotline/callback"
+	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
 )
@@ -45,9 +46,10 @@ func testConfig(t *testing.T, ariURL string) Config {
 		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Tests run at any hour: the line is open around the clock.
-		Calendar:  alwaysOpenCalendar(),
-		Callbacks: callback.Config{KeyPrefix: testKeyPrefix(t), Tick: 50 * time.Millisecond, CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
-		Dialer:    ari.DialerConfig{AgentRing: time.Second, CitizenRing: time.Second, AgentWait: 200 * time.Millisecond},
+		Calendar:   alwaysOpenCalendar(),
+		Callbacks:  callback.Config{KeyPrefix: testKeyPrefix(t), Tick: 50 * time.Millisecond, CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
+		Dialer:     ari.DialerConfig{AgentRing: time.Second, CitizenRing: time.Second, AgentWait: 200 * time.Millisecond},
+		Recordings: recording.Config{ArchiveDir: filepath.Join(t.TempDir(), "archive"), PollInterval: 50 * time.Millisecond},
 		Agents: []AgentConfig{
 			{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001"},
 			{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002"},

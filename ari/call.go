@@ -756,12 +756,18 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 			c.s.log.Warn("stop recording", "call", c.rec.ID, "err", err)
 		}
 	}
+	if c.rec.VoicemailName != "" {
+		c.s.recordingStopped(ctx, c.rec.VoicemailName, c.rec.ID)
+	}
 	if c.haveBridge {
 		if err := cl.Bridge().Delete(key(ari.BridgeKey, c.bridge)); err != nil && httpStatus(err) != 404 {
 			c.s.log.Debug("delete bridge", "call", c.rec.ID, "err", err)
 		}
 	}
 	c.persist(ctx, false)
+	if c.recording {
+		c.s.recordingStopped(ctx, c.rec.RecordingName, c.rec.ID)
+	}
 	final := c.rec
 	for _, l := range c.legs {
 		final.Legs = append(final.Legs, l.rec)

@@ -39,6 +39,22 @@ type CallbackQueue interface {
 	Answered(ctx context.Context, number, callID string) error
 }
 
+// RecordingSink takes finished recordings for the archive; callID is ""
+// for callbacks and reply calls, which have no call row.
+type RecordingSink interface {
+	Finished(ctx context.Context, name, callID string, at time.Time) error
+}
+
+// recordingStopped hands a stopped recording to the archive, if any.
+func (s *Calls) recordingStopped(ctx context.Context, name, callID string) {
+	if s.Recordings == nil || name == "" {
+		return
+	}
+	if err := s.Recordings.Finished(context.WithoutCancel(ctx), name, callID, s.now()); err != nil {
+		s.log.Error("recording not handed to the archive", "recording", name, "call", callID, "err", err)
+	}
+}
+
 // Hours says whether the hotline is staffed at a moment (the working-hours
 // calendar); nil means always open.
 type Hours interface {
@@ -68,6 +84,9 @@ type Calls struct {
 	// Callbacks, when set before Start, gets every missed call (6.1) and
 	// hears of every citizen who got through, whose callbacks then close.
 	Callbacks CallbackQueue
+	// Recordings, when set before Start, hears of every recording stopped
+	// (calls, callbacks, reply calls) so it is archived (7.1.3).
+	Recordings RecordingSink
 
 	mu     sync.Mutex
 	active map[string]*call

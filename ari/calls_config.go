@@ -83,21 +83,10 @@ type Prompts struct {
 	ReplyWhisper    Prompt `yaml:"reply_whisper"`    // the agent hears it before the citizen is dialed for a reply
 }
 
-// DefaultPrompts are the prompts' sounds and texts unless configured.
-var DefaultPrompts = Prompts{
-	Greeting:        Prompt{"sound:hotline/greeting", "您好，欢迎致电政务服务热线。"},
-	RecordingNotice: Prompt{"sound:hotline/recording-notice", "为保证服务质量，您的通话将被录音。正在为您转接工作人员，请稍候。"},
-	AfterHours:      Prompt{"sound:hotline/after-hours", "您好，现在是非工作时间。我们将在工作时间内尽快给您回电。如需留言，请在提示音后说话，按井号键结束。"},
-	Apology:         Prompt{"sound:hotline/apology", "很抱歉，工作人员暂时无法接听您的来电。我们已记录您的号码，将尽快给您回电。"},
-	Survey:          Prompt{"sound:hotline/survey", "请对本次服务进行评价：非常满意请按1，满意请按2，基本满意请按3，不满意请按4，非常不满意请按5。"},
-	SurveyInvalid:   Prompt{"sound:hotline/survey-invalid", "您的输入有误，请按1到5之间的数字。"},
-	SurveyThanks:    Prompt{"sound:hotline/survey-thanks", "感谢您的评价，再见。"},
-	Complaint:       Prompt{"sound:hotline/complaint", "您好，这里是政务服务投诉监督电话，您的通话将被录音，正在为您转接督察人员，请稍候。"},
-	CallbackApology: Prompt{"sound:hotline/callback-apology", "您好，这里是政务服务热线，很抱歉未能及时接听您的来电，现在为您回电。本次通话将被录音。"},
-	CallbackWhisper: Prompt{"sound:hotline/callback-whisper", "这是一个未接来电回访任务，正在为您接通市民，请先致歉。"},
-	ReplyGreeting:   Prompt{"sound:hotline/reply-greeting", "您好，这里是政务服务热线，现在就您此前咨询的事项给您答复。本次通话将被录音。"},
-	ReplyWhisper:    Prompt{"sound:hotline/reply-whisper", "这是一个承诺答复回电，正在为您接通市民。"},
-}
+// DefaultPrompts are the prompts' sounds and texts unless configured. They
+// come from ari/prompts.yaml (embedded, see prompts.go), the one file that
+// holds the Chinese texts; scripts/gen-prompts.sh makes the sounds from it.
+var DefaultPrompts = mustEmbeddedPrompts()
 
 // each lists the prompts with their YAML keys, for defaults and validation.
 func (p *Prompts) each(fn func(key string, pr *Prompt)) {

@@ -423,6 +423,7 @@ func (a *attempt) cleanup() {
 		if err := cl.LiveRecording().Stop(key(ari.LiveRecordingKey, a.rec.RecordingName)); err != nil && httpStatus(err) != 404 {
 			a.d.log.Warn("stop callback recording", "task", a.task.ID, "err", err)
 		}
+		a.d.calls.recordingStopped(context.Background(), a.rec.RecordingName, "")
 	}
 	if err := cl.Bridge().Delete(key(ari.BridgeKey, a.bridge)); err != nil && httpStatus(err) != 404 {
 		a.d.log.Debug("delete callback bridge", "task", a.task.ID, "err", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"hotline"
 )
@@ -39,4 +40,234 @@ func (db *DB) AddRecording(ctx context.Context, r hotline.Recording) error {
 	_, err := db.writer.ExecContext(ctx, addRecordingSQL, r.Name, callID, string(state), format,
 		int64(r.Duration*1000), hotline.UnixMilli(r.StartedAt), hotline.UnixMilli(r.FinishedAt))
 	return wrapErr(op, subject, err)
+}
+
+// recordingFinishedSQL records that Asterisk finished a recording: a new row
+// is pending; a live row becomes pending; a row in any later state keeps its
+// state (a repeated event changes nothing it should not). A call id is kept
+// once known.
+const recordingFinishedSQL = `
+INSERT INTO recordings (name, call_id, state, format, started_ms, finished_ms)
+VALUES (?, ?, 'pending', ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    state       = CASE WHEN state = 'live' THEN 'pending' ELSE state END,
+    finished_ms = CASE WHEN finished_ms = 0 THEN excluded.finished_ms ELSE finished_ms END,
+    call_id     = coalesce(call_id, excluded.call_id)`
+
+// RecordingFinished records a finished recording as pending, or turns its
+// live row pending; see recordingFinishedSQL. The call id is optional; a
+// call id with no calls row is invalid input (the caller may retry without
+// it, so the metadata is never lost).
+func (db *DB) RecordingFinished(ctx context.Context, name, callID, format string, at time.Time) error {
+	const op = "store.RecordingFinished"
+	subject := fmt.Sprintf("recording %q", name)
+	if strings.TrimSpace(name) == "" || at.IsZero() {
+		return hotline.Errorf(hotline.KindInvalid, op, "%s: name and time are required", subject)
+	}
+	if format == "" {
+		format = "wav"
+	}
+	cid := sql.NullString{String: callID, Valid: callID != ""}
+	ms := hotline.UnixMilli(at)
+	_, err := db.writer.ExecContext(ctx, recordingFinishedSQL, name, cid, format, ms, ms)
+	return wrapErr(op, subject, err)
+}
+
+// ArchivedRecording is a recording as the archive keeps it: the domain
+// fields plus the archive's bookkeeping.
+type ArchivedRecording struct {
+	hotline.Recording
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	LegalHold   bool      `json:"legal_hold"`
+	DeletedAt   time.Time `json:"deleted_at,omitzero"`
+}
+
+type recordingRow struct {
+	Name          string         `db:"name"`
+	CallID        sql.NullString `db:"call_id"`
+	State         string         `db:"state"`
+	Format        string         `db:"format"`
+	SizeBytes     int64          `db:"size_bytes"`
+	DurationMs    int64          `db:"duration_ms"`
+	SHA256        string         `db:"sha256"`
+	StartedMs     int64          `db:"started_ms"`
+	FinishedMs    int64          `db:"finished_ms"`
+	ArchivedMs    int64          `db:"archived_ms"`
+	LegalHold     int64          `db:"legal_hold"`
+	Attempts      int            `db:"attempts"`
+	NextAttemptMs int64          `db:"next_attempt_ms"`
+	LastError     string         `db:"last_error"`
+	DeletedMs     int64          `db:"deleted_ms"`
+}
+
+const recordingColumns = `name, call_id, state, format, size_bytes, duration_ms, sha256, started_ms,
+finished_ms, archived_ms, legal_hold, attempts, next_attempt_ms, last_error, deleted_ms`
+
+func (r recordingRow) recording() ArchivedRecording {
+	return ArchivedRecording{
+		Recording: hotline.Recording{
+			Name: r.Name, CallID: r.CallID.String, State: hotline.RecordingState(r.State), Format: r.Format,
+			SizeBytes: r.SizeBytes, Duration: float64(r.DurationMs) / 1000, SHA256: r.SHA256,
+			StartedAt: hotline.FromUnixMilli(r.StartedMs), FinishedAt: hotline.FromUnixMilli(r.FinishedMs),
+			ArchivedAt: hotline.FromUnixMilli(r.ArchivedMs),
+		},
+		Attempts: r.Attempts, NextAttempt: hotline.FromUnixMilli(r.NextAttemptMs), LastError: r.LastError,
+		LegalHold: r.LegalHold == 1, DeletedAt: hotline.FromUnixMilli(r.DeletedMs),
+	}
+}
+
+func recordingsOf(rows []recordingRow) []ArchivedRecording {
+	out := make([]ArchivedRecording, len(rows))
+	for i, r := range rows {
+		out[i] = r.recording()
+	}
+	return out
+}
+
+// getRecordingSQL reads one recordings row.
+const getRecordingSQL = `SELECT ` + recordingColumns + ` FROM recordings WHERE name = ?`
+
+// GetRecording returns the recording called name; NotFound when none.
+func (db *DB) GetRecording(ctx context.Context, name string) (ArchivedRecording, error) {
+	const op = "store.GetRecording"
+	var row recordingRow
+	if err := db.reader.GetContext(ctx, &row, getRecordingSQL, name); err != nil {
+		return ArchivedRecording{}, wrapErr(op, fmt.Sprintf("recording %q", name), err)
+	}
+	return row.recording(), nil
+}
+
+// dueRecordingsSQL reads pending recordings due for an archive attempt,
+// oldest due first (index recordings_to_archive).
+const dueRecordingsSQL = `SELECT ` + recordingColumns + ` FROM recordings
+WHERE state = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, name LIMIT ?`
+
+// DueRecordings returns up to limit pending recordings whose next archive
+// attempt is at or before now.
+func (db *DB) DueRecordings(ctx context.Context, now time.Time, limit int) ([]ArchivedRecording, error) {
+	const op = "store.DueRecordings"
+	var rows []recordingRow
+	if err := db.reader.SelectContext(ctx, &rows, dueRecordingsSQL, hotline.UnixMilli(now), limit); err != nil {
+		return nil, wrapErr(op, "pending recordings", err)
+	}
+	return recordingsOf(rows), nil
+}
+
+// markArchivedSQL stores what the archive learned of a pending recording.
+const markArchivedSQL = `
+UPDATE recordings SET state = 'archived', format = ?, size_bytes = ?, duration_ms = ?, sha256 = ?,
+    archived_ms = ?, last_error = ''
+WHERE name = ? AND state = 'pending'`
+
+// MarkRecordingArchived records a pending recording as archived with its
+// size, duration, format and SHA-256; NotFound when no pending recording
+// has that name.
+func (db *DB) MarkRecordingArchived(ctx context.Context, r hotline.Recording) error {
+	const op = "store.MarkRecordingArchived"
+	subject := fmt.Sprintf("pending recording %q", r.Name)
+	res, err := db.writer.ExecContext(ctx, markArchivedSQL, r.Format, r.SizeBytes, int64(r.Duration*1000), r.SHA256,
+		hotline.UnixMilli(r.ArchivedAt), r.Name)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return expectOneRow(op, subject, res)
+}
+
+// markArchiveFailedSQL counts one failed attempt; the state becomes failed
+// when giveUp is set, else the recording stays pending until next.
+const markArchiveFailedSQL = `
+UPDATE recordings SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?,
+    state = CASE WHEN ? THEN 'failed' ELSE state END
+WHERE name = ? AND state = 'pending'`
+
+// MarkRecordingAttemptFailed counts a failed archive attempt with its
+// reason: the recording is tried again at next, or marked failed when
+// giveUp. The row always stays.
+func (db *DB) MarkRecordingAttemptFailed(ctx context.Context, name, reason string, next time.Time, giveUp bool) error {
+	const op = "store.MarkRecordingAttemptFailed"
+	subject := fmt.Sprintf("pending recording %q", name)
+	res, err := db.writer.ExecContext(ctx, markArchiveFailedSQL, reason, hotline.UnixMilli(next), giveUp, name)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return expectOneRow(op, subject, res)
+}
+
+// SetLegalHold puts a recording on legal hold (retention skips it) or
+// lifts the hold.
+func (db *DB) SetLegalHold(ctx context.Context, name string, hold bool) error {
+	const op = "store.SetLegalHold"
+	subject := fmt.Sprintf("recording %q", name)
+	res, err := db.writer.ExecContext(ctx, `UPDATE recordings SET legal_hold = ? WHERE name = ?`, hold, name)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return expectOneRow(op, subject, res)
+}
+
+// expiredRecordingsSQL reads archived recordings finished before a time
+// that nothing holds: not on legal hold, and their call has no open case,
+// i.e. no undisposed violation and no unfinished promise (a promised reply
+// or complaint still being worked). Reviews hold nothing: a review is done
+// when it is written.
+const expiredRecordingsSQL = `SELECT ` + recordingColumns + ` FROM recordings r
+WHERE r.state = 'archived' AND r.legal_hold = 0
+  AND (CASE WHEN r.finished_ms > 0 THEN r.finished_ms ELSE r.started_ms END) < ?
+  AND NOT EXISTS (SELECT 1 FROM violations v WHERE r.call_id IS NOT NULL AND v.call_id = r.call_id AND v.disposition = '')
+  AND NOT EXISTS (SELECT 1 FROM promises p WHERE r.call_id IS NOT NULL AND p.call_id = r.call_id
+                  AND p.state IN ('open', 'overdue', 'escalated'))
+ORDER BY r.started_ms, r.name LIMIT ?`
+
+// ExpiredRecordings returns up to limit archived recordings finished
+// before cutoff that retention may delete; see expiredRecordingsSQL.
+func (db *DB) ExpiredRecordings(ctx context.Context, cutoff time.Time, limit int) ([]ArchivedRecording, error) {
+	const op = "store.ExpiredRecordings"
+	var rows []recordingRow
+	if err := db.reader.SelectContext(ctx, &rows, expiredRecordingsSQL, hotline.UnixMilli(cutoff), limit); err != nil {
+		return nil, wrapErr(op, "expired recordings", err)
+	}
+	return recordingsOf(rows), nil
+}
+
+// MarkRecordingDeleted records that retention removed an archived
+// recording's audio; the row and its hash stay.
+func (db *DB) MarkRecordingDeleted(ctx context.Context, name string, at time.Time) error {
+	const op = "store.MarkRecordingDeleted"
+	subject := fmt.Sprintf("archived recording %q", name)
+	res, err := db.writer.ExecContext(ctx,
+		`UPDATE recordings SET state = 'deleted', deleted_ms = ? WHERE name = ? AND state = 'archived'`,
+		hotline.UnixMilli(at), name)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return expectOneRow(op, subject, res)
+}
+
+// tookPartSQL says whether an agent took part in what a recording holds:
+// a leg of its call, its call's first-responsible agent, the receiving end
+// of a referral of its call, the agent of the callback attempt or reply
+// call recorded under that name, or the owner of the promise the reply call
+// fulfilled.
+const tookPartSQL = `
+SELECT EXISTS (SELECT 1 FROM recordings r JOIN call_legs l ON l.call_id = r.call_id
+               WHERE r.name = ?1 AND l.agent_id = ?2)
+    OR EXISTS (SELECT 1 FROM recordings r JOIN calls c ON c.id = r.call_id
+               WHERE r.name = ?1 AND c.first_responsible_agent = ?2)
+    OR EXISTS (SELECT 1 FROM recordings r JOIN referrals f ON f.call_id = r.call_id
+               WHERE r.name = ?1 AND f.to_agent = ?2)
+    OR EXISTS (SELECT 1 FROM callback_attempts a WHERE a.recording_name = ?1 AND a.agent_id = ?2)
+    OR EXISTS (SELECT 1 FROM promises p WHERE p.fulfilled_how = 'reply_call' AND p.evidence = ?1
+               AND (p.agent_id = ?2 OR p.fulfilled_by = ?2))`
+
+// TookPart reports whether agent took part in the recording called name
+// (see tookPartSQL); false for an unknown recording.
+func (db *DB) TookPart(ctx context.Context, name, agent string) (bool, error) {
+	const op = "store.TookPart"
+	var ok bool
+	if err := db.reader.GetContext(ctx, &ok, tookPartSQL, name, agent); err != nil {
+		return false, wrapErr(op, fmt.Sprintf("recording %q", name), err)
+	}
+	return ok, nil
 }

@@ -143,7 +143,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
 
 	require.Equal(t, []string{
 		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
@@ -162,7 +162,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"promise_extensions_by_promise",
 		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
 		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
-		"ratings_by_agent", "recordings_by_call", "recordings_by_state",
+		"ratings_by_agent", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
 		"violation_dispositions_by_violation",
 		"violations_by_agent", "violations_by_at", "violations_by_disposition", "violations_by_kind",
@@ -178,9 +178,9 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 5)
+	require.Len(t, status, 6)
 	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql"} {
+		"00005_promises.sql", "00006_recording_archive.sql"} {
 		require.Equal(t, int64(i+1), status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
@@ -380,7 +380,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -416,10 +416,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00005, 00004, 00003 and 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00006, 00005, 00004, 00003 and 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 4)
+	require.Len(t, down, 5)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -431,6 +431,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

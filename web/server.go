@@ -171,11 +171,13 @@ type Deps struct {
 	Checks     []Check
 	Calls      CallReader
 	Agents     AgentLister
-	Control    AgentControl  // pause and resume
-	Referrer   Referrer      // call referrals
-	Callbacks  CallbackDesk  // the callback queue
-	Violations ViolationDesk // the violations ledger
-	Promises   PromiseDesk   // the promised-reply ledger
+	Control    AgentControl    // pause and resume
+	Referrer   Referrer        // call referrals
+	Callbacks  CallbackDesk    // the callback queue
+	Violations ViolationDesk   // the violations ledger
+	Promises   PromiseDesk     // the promised-reply ledger
+	Recordings RecordingPlayer // archived audio (recording.Player)
+	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
 	Gatherer   prometheus.Gatherer
 	// Now is the clock answers are computed with (a callback task's or a
 	// promise's "overdue", whether a deadline is in the future); nil means
@@ -251,6 +253,9 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/promises/{id}/fulfil", s.needs(s.deps.Promises != nil, "fulfilling promises", s.fulfilPromise))
 		r.Post("/promises/{id}/reply-call", s.needs(s.deps.Promises != nil, "reply calls", s.replyCall))
 		r.Post("/promises/{id}/close", s.needs(s.deps.Promises != nil, "closing promises", s.closePromise))
+		r.Get("/recordings/{name}/audio", s.needs(s.deps.Recordings != nil, "recording playback", s.recordingAudio))
+		r.Post("/calls/{id}/reviews", s.needs(s.deps.Reviews != nil, "reviewing calls", s.addReview))
+		r.Get("/reviews", s.needs(s.deps.Reviews != nil, "the reviews", s.listReviews))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 		})

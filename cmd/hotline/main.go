@@ -3,6 +3,8 @@
 //	hotline serve -config FILE    run the service
 //	hotline demo                  run everything against a fake Asterisk
 //	hotline migrate -config FILE  bring the database schema up to date
+//	hotline check-config -config FILE [-asterisk]
+//	                              validate the config (and what Asterisk has for it)
 //	hotline version               print the version
 package main
 
@@ -30,6 +32,9 @@ commands:
   serve -config FILE     run the service
   demo [flags]           run the service against a fake Asterisk with simulated citizens and agents
   migrate -config FILE   apply database migrations and exit
+  check-config -config FILE [-asterisk]
+                         validate the config; with -asterisk also ask ARI for the
+                         application, the agents' endpoints and the prompt sounds
   version                print the version
 `
 
@@ -61,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.3, "simulated citizen calls per second")
 		fs.DurationVar(&opts.SummaryEvery, "summary", 0, "how often to print a summary line (default 5s)")
 		fs.BoolVar(&opts.Verbose, "v", false, "print the service log too")
+		fs.StringVar(&opts.PromptsDir, "prompts", "", "folder made by scripts/gen-prompts.sh: the fake Asterisk plays the lengths in its durations.tsv (default data/prompts if it exists)")
 		fs.BoolVar(&opts.OfficeHours, "office-hours", false, "use the real working-hours calendar instead of an always-open line")
 		if fs.Parse(args[1:]) != nil {
 			return 2
@@ -74,6 +80,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.Migrate(ctx, *cfgPath, stdout)
+	case "check-config":
+		fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		opts := app.CheckOptions{Out: stdout}
+		fs.StringVar(&opts.ConfigPath, "config", "configs/hotline.example.yaml", "config file")
+		fs.BoolVar(&opts.Asterisk, "asterisk", false, "also connect to ARI and look for the endpoints and sounds the config needs")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		err = app.CheckConfig(ctx, opts)
 	case "version":
 		fmt.Fprintln(stdout, "hotline", version)
 	case "-h", "-help", "--help", "help":

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline/ari"
+)
+
+func TestExampleConfigPromptsAreTheEmbeddedOnes(t *testing.T) {
+	t.Parallel()
+	cfg := exampleConfig(t)
+	require.Equal(t, ari.DefaultPrompts, cfg.Calls.Prompts,
+		"configs/hotline.example.yaml calls.prompts must repeat ari/prompts.yaml, the one source of the texts")
+}
+
+func TestGenPromptsScript(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"espeak-ng", "sox", "soxi"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install espeak-ng sox): scripts/gen-prompts.sh not run", tool)
+		}
+	}
+	out := t.TempDir()
+	cmd := exec.Command("../scripts/gen-prompts.sh", out)
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+	require.Contains(t, string(msg), "12 prompts written")
+
+	durations, err := ReadSoundDurations(out)
+	require.NoError(t, err)
+	prompts := promptList(ari.DefaultPrompts)
+	require.Len(t, durations, len(prompts))
+	for _, p := range prompts {
+		d, ok := durations[p.Sound]
+		require.True(t, ok, "durations.tsv lacks %s", p.Sound)
+		require.Greater(t, d, 500*time.Millisecond, p.Sound)
+
+		path := filepath.Join(out, strings.TrimPrefix(p.Sound, "sound:")+".wav")
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Greater(t, len(data), 44)
+		require.Equal(t, "RIFF", string(data[0:4]), path)
+		require.Equal(t, "WAVE", string(data[8:12]), path)
+		require.Equal(t, "fmt ", string(data[12:16]), path)
+		require.Equal(t, uint16(1), binary.LittleEndian.Uint16(data[20:22]), "%s: PCM", path)
+		require.Equal(t, uint16(1), binary.LittleEndian.Uint16(data[22:24]), "%s: mono", path)
+		require.Equal(t, uint32(8000), binary.LittleEndian.Uint32(data[24:28]), "%s: 8000 Hz", path)
+		require.Equal(t, uint16(16), binary.LittleEndian.Uint16(data[34:36]), "%s: 16-bit", path)
+		// The length in durations.tsv is the file's: 16000 bytes a second.
+		require.InDelta(t, float64(len(data)-44)/16000, d.Seconds(), 0.1, path)
+	}
+}
+
+func TestReadSoundDurations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "durations.tsv"),
+		[]byte("sound:hotline/greeting\t5.629875\nsound:hotline/apology\t15.7\n"), 0o600))
+	d, err := ReadSoundDurations(dir)
+	require.NoError(t, err)
+	require.Equal(t, map[string]time.Duration{"sound:hotline/greeting": 5630 * time.Millisecond, "sound:hotline/apology": 15700 * time.Millisecond}, d)
+
+	got, src, err := demoSoundDurations(dir)
+	require.NoError(t, err)
+	require.Equal(t, dir, src)
+	require.Equal(t, d, got)
+
+	_, err = ReadSoundDurations(t.TempDir())
+	require.ErrorContains(t, err, "scripts/gen-prompts.sh")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "durations.tsv"), []byte("sound:hotline/greeting\t0\n"), 0o600))
+	_, err = ReadSoundDurations(dir)
+	require.ErrorContains(t, err, "positive number of seconds")
+}

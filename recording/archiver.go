@@ -1,0 +1,378 @@
+package recording
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline"
+	"hotline/store"
+)
+
+// ARI is where the archiver reaches Asterisk: the REST base URL ending in
+// "/ari" (e.g. "http://127.0.0.1:8088/ari") and its Basic auth user.
+type ARI struct {
+	URL, Username, Password string
+}
+
+// Deps are what the recording services use. DB is required; a nil Now is
+// time.Now, a nil Logger discards, a nil Registerer registers nothing, a
+// nil HTTP is a client with no overall timeout (each fetch is bounded by
+// Config.FetchTimeout).
+type Deps struct {
+	DB         *store.DB
+	ARI        ARI
+	HTTP       *http.Client
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+func (d *Deps) setDefaults() {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{}
+	}
+}
+
+// Archiver copies finished recordings from Asterisk into the archive
+// folder. Call Finished on every RecordingFinished event, Start once, Stop
+// on shutdown.
+type Archiver struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	archived prometheus.Counter
+	failures prometheus.Counter
+	wake     chan struct{}
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewArchiver checks cfg and registers the metrics
+// hotline_recordings_archived_total and
+// hotline_recordings_archive_failures_total.
+func NewArchiver(cfg Config, deps Deps) (*Archiver, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.DB == nil {
+		return nil, errors.New("recording: NewArchiver needs a database")
+	}
+	if deps.ARI.URL == "" && cfg.SpoolDir == "" {
+		return nil, errors.New("recording: NewArchiver needs the ARI URL or recordings.spool_dir")
+	}
+	deps.setDefaults()
+	a := &Archiver{
+		cfg: cfg, deps: deps, log: deps.Logger.With("component", "recording.archiver"),
+		archived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_recordings_archived_total", Help: "Recordings copied into the archive with their hash.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_recordings_archive_failures_total", Help: "Failed attempts to archive a recording.",
+		}),
+		wake: make(chan struct{}, 1),
+	}
+	if deps.Registerer != nil {
+		for _, c := range []prometheus.Collector{a.archived, a.failures} {
+			if err := deps.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("recording: register metrics: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(cfg.ArchiveDir, 0o750); err != nil {
+		return nil, fmt.Errorf("recordings.archive_dir: %w", err)
+	}
+	return a, nil
+}
+
+// Finished records that Asterisk finished the recording called name (of
+// inbound call callID; "" for a callback or reply call) at at: the row is
+// stored as pending before anything else, so the metadata is never lost,
+// and the archive loop is woken. A bad name is refused (invalid input).
+func (a *Archiver) Finished(ctx context.Context, name, callID string, at time.Time) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if at.IsZero() {
+		at = a.deps.Now()
+	}
+	err := a.deps.DB.RecordingFinished(ctx, name, callID, "wav", at)
+	if err != nil && callID != "" && hotline.KindOf(err) == hotline.KindInvalid {
+		// The call row is missing (it may not be written yet): keep the
+		// recording without the link rather than lose it.
+		a.log.Warn("recording's call not found; kept without it", "name", name, "call", callID, "err", err)
+		err = a.deps.DB.RecordingFinished(ctx, name, "", "wav", at)
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Start runs the archive loop in the background until Stop.
+func (a *Archiver) Start(ctx context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		return
+	}
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.done = make(chan struct{})
+	go func() {
+		defer close(a.done)
+		t := time.NewTicker(a.cfg.PollInterval)
+		defer t.Stop()
+		for {
+			if _, err := a.runOnce(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("archive pass failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-a.wake:
+			}
+		}
+	}()
+}
+
+// Stop ends the loop and waits for the pass in progress.
+func (a *Archiver) Stop() {
+	a.mu.Lock()
+	cancel, done := a.cancel, a.done
+	a.cancel = nil
+	a.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// runOnce tries every pending recording that is due, and returns how many
+// it archived.
+func (a *Archiver) runOnce(ctx context.Context) (int, error) {
+	due, err := a.deps.DB.DueRecordings(ctx, a.deps.Now(), a.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range due {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if err := a.archive(ctx, r); err != nil {
+			a.failures.Inc()
+			if ferr := a.failed(ctx, r, err); ferr != nil {
+				return n, ferr
+			}
+			continue
+		}
+		a.archived.Inc()
+		n++
+	}
+	return n, nil
+}
+
+// failed counts a failed attempt: retried after a doubling backoff, or
+// marked failed after MaxAttempts.
+func (a *Archiver) failed(ctx context.Context, r store.ArchivedRecording, cause error) error {
+	attempt := r.Attempts + 1
+	giveUp := attempt >= a.cfg.MaxAttempts
+	wait := a.cfg.Backoff
+	for i := 1; i < attempt && wait < a.cfg.MaxBackoff; i++ {
+		wait *= 2
+	}
+	wait = min(wait, a.cfg.MaxBackoff)
+	if giveUp {
+		a.log.Error("recording could not be archived; marked failed", "name", r.Name, "attempts", attempt, "err", cause)
+	} else {
+		a.log.Warn("archiving a recording failed; will retry", "name", r.Name, "attempt", attempt, "retry_in", wait, "err", cause)
+	}
+	return a.deps.DB.MarkRecordingAttemptFailed(ctx, r.Name, cause.Error(), a.deps.Now().Add(wait), giveUp)
+}
+
+// Path returns the archive file of a recording; name must be valid.
+func (c Config) path(name, format string) string {
+	if format == "" {
+		format = "wav"
+	}
+	return filepath.Join(c.ArchiveDir, name+"."+format)
+}
+
+func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error {
+	if err := ValidName(r.Name); err != nil {
+		return err
+	}
+	format := r.Format
+	if format != "wav" {
+		return fmt.Errorf("format %q is not supported", format)
+	}
+	src, err := a.open(ctx, r.Name, format)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	final := a.cfg.path(r.Name, format)
+	tmp, err := os.CreateTemp(a.cfg.ArchiveDir, "."+r.Name+".*.part")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // gone after the rename; cleans up on failure
+	h := sha256.New()
+	size, err := io.Copy(io.MultiWriter(tmp, h), src)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", r.Name, err)
+	}
+	dur, err := wavDurationFile(tmp.Name())
+	if err != nil {
+		return fmt.Errorf("recording %s: %w", r.Name, err)
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return err
+	}
+	r.Recording.Format = format
+	r.SizeBytes = size
+	r.Duration = dur.Seconds()
+	r.SHA256 = hex.EncodeToString(h.Sum(nil))
+	r.ArchivedAt = a.deps.Now()
+	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording); err != nil {
+		return err
+	}
+	a.log.Info("recording archived", "name", r.Name, "bytes", size, "sha256", r.SHA256)
+	if *a.cfg.DeleteFromAsterisk {
+		if err := a.deleteFromAsterisk(ctx, r.Name); err != nil {
+			// The archive holds the audio; Asterisk's copy is only left over.
+			a.log.Warn("could not delete Asterisk's copy of an archived recording", "name", r.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+// open returns the recording's audio: from the spool folder when
+// configured, else GET {ari}/recordings/stored/{name}/file.
+func (a *Archiver) open(ctx context.Context, name, format string) (io.ReadCloser, error) {
+	if a.cfg.SpoolDir != "" {
+		return os.Open(filepath.Join(a.cfg.SpoolDir, name+"."+format))
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.FetchTimeout)
+	resp, err := a.ariRequest(ctx, http.MethodGet, "/recordings/stored/"+url.PathEscape(name)+"/file")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		_ = resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("GET stored recording %s: %s: %s", name, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return cancelOnClose{resp.Body, cancel}, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error { err := c.ReadCloser.Close(); c.cancel(); return err }
+
+func (a *Archiver) deleteFromAsterisk(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.FetchTimeout)
+	defer cancel()
+	resp, err := a.ariRequest(ctx, http.MethodDelete, "/recordings/stored/"+url.PathEscape(name))
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
+		return fmt.Errorf("DELETE stored recording %s: %s", name, resp.Status)
+	}
+	return nil
+}
+
+func (a *Archiver) ariRequest(ctx context.Context, method, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(a.deps.ARI.URL, "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(a.deps.ARI.Username, a.deps.ARI.Password)
+	return a.deps.HTTP.Do(req)
+}
+
+// wavDurationFile reads a WAV file's length from its header: the data
+// chunk's size over the fmt chunk's byte rate. A data size past the end of
+// the file (a recorder that never fixed its header) counts to the end.
+func wavDurationFile(path string) (time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	var hdr [12]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
+		return 0, errors.New("not a WAV file")
+	}
+	pos := int64(12)
+	byteRate := uint32(0)
+	for {
+		var ch [8]byte
+		if _, err := f.ReadAt(ch[:], pos); err != nil {
+			return 0, errors.New("WAV file has no data chunk")
+		}
+		size := int64(binary.LittleEndian.Uint32(ch[4:]))
+		switch string(ch[0:4]) {
+		case "fmt ":
+			var fmtc [16]byte
+			if _, err := f.ReadAt(fmtc[:], pos+8); err != nil {
+				return 0, errors.New("WAV fmt chunk too short")
+			}
+			byteRate = binary.LittleEndian.Uint32(fmtc[8:])
+		case "data":
+			if byteRate == 0 {
+				return 0, errors.New("WAV file has no byte rate before its data")
+			}
+			size = min(size, st.Size()-pos-8)
+			return time.Duration(float64(size) / float64(byteRate) * float64(time.Second)), nil
+		}
+		pos += 8 + size + size%2
+	}
+}

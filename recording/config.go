@@ -1,0 +1,101 @@
+package recording
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the "recordings" section of the service config.
+type Config struct {
+	// ArchiveDir is the folder archived recordings are written to, one file
+	// per recording (NAME.wav). Required.
+	ArchiveDir string `yaml:"archive_dir"`
+	// SpoolDir, when set, is Asterisk's recordings folder on this machine:
+	// files are read from there instead of downloaded over ARI.
+	SpoolDir string `yaml:"spool_dir"`
+	// DeleteFromAsterisk removes Asterisk's copy once archived. Default true.
+	DeleteFromAsterisk *bool `yaml:"delete_from_asterisk"`
+	// MaxAttempts is how many failed archive attempts mark a recording
+	// failed. Default 8.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff is the wait after the first failed attempt; it doubles after
+	// each further one up to MaxBackoff. Defaults 10s and 30m.
+	Backoff    time.Duration `yaml:"backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// PollInterval is how often the archiver and retention look for work
+	// besides being woken. Defaults 15s (archive) and 1h (retention:
+	// RetentionInterval).
+	PollInterval      time.Duration `yaml:"poll_interval"`
+	RetentionInterval time.Duration `yaml:"retention_interval"`
+	// Retention is how long audio is kept after the call. Default 3 years
+	// (26280h).
+	Retention time.Duration `yaml:"retention"`
+	// FetchTimeout bounds one download. Default 2m.
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// Batch is how many recordings one pass handles at most. Default 100.
+	Batch int `yaml:"batch"`
+}
+
+// DefaultRetention is three years.
+const DefaultRetention = 3 * 365 * 24 * time.Hour
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.ArchiveDir == "" {
+		c.ArchiveDir = "data/recordings"
+	}
+	if c.DeleteFromAsterisk == nil {
+		t := true
+		c.DeleteFromAsterisk = &t
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 8
+	}
+	if c.Backoff == 0 {
+		c.Backoff = 10 * time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 30 * time.Minute
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 15 * time.Second
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = time.Hour
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.FetchTimeout == 0 {
+		c.FetchTimeout = 2 * time.Minute
+	}
+	if c.Batch == 0 {
+		c.Batch = 100
+	}
+}
+
+// Validate reports the first bad field, named by its YAML key under
+// "recordings.".
+func (c Config) Validate() error {
+	switch {
+	case c.ArchiveDir == "":
+		return fmt.Errorf("recordings.archive_dir: required")
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("recordings.max_attempts: must be at least 1")
+	case c.Backoff <= 0:
+		return fmt.Errorf("recordings.backoff: must be positive")
+	case c.MaxBackoff < c.Backoff:
+		return fmt.Errorf("recordings.max_backoff: must be at least recordings.backoff")
+	case c.PollInterval <= 0:
+		return fmt.Errorf("recordings.poll_interval: must be positive")
+	case c.RetentionInterval <= 0:
+		return fmt.Errorf("recordings.retention_interval: must be positive")
+	case c.Retention < 24*time.Hour:
+		return fmt.Errorf("recordings.retention: must be at least 24h")
+	case c.FetchTimeout <= 0:
+		return fmt.Errorf("recordings.fetch_timeout: must be positive")
+	case c.Batch < 1:
+		return fmt.Errorf("recordings.batch: must be at least 1")
+	}
+	return nil
+}

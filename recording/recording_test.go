@@ -1,0 +1,530 @@
+package recording
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/ari/aritest"
+	"hotline/store"
+)
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type fixture struct {
+	ctx    context.Context
+	dbPath string
+	db     *store.DB
+	clock  *clock
+	cfg    Config
+	deps   Deps
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	clk := &clock{now: t0}
+	path := filepath.Join(dir, "hotline.db")
+	db, err := store.Open(ctx, store.Config{Path: path}, nil, store.WithClock(clk.Now))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	_, err = db.Migrate(ctx)
+	require.NoError(t, err)
+	cfg := Config{ArchiveDir: filepath.Join(dir, "archive")}
+	return fixture{ctx: ctx, dbPath: path, db: db, clock: clk, cfg: cfg,
+		deps: Deps{DB: db, Now: clk.Now, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()}}
+}
+
+// seedCall stores agents and a completed call answered by agent, with a
+// leg for each agent in legs.
+func (f fixture) seedCall(t *testing.T, id, agent string, legs ...string) {
+	t.Helper()
+	for _, a := range append([]string{agent}, legs...) {
+		f.seedStaff(t, a, hotline.RoleAgent)
+	}
+	c := hotline.Call{ID: id, CallerNumber: "13900000001", DialedNumber: "12345", Line: hotline.LineHotline,
+		State: hotline.CallRinging, ArrivedAt: t0}
+	require.NoError(t, f.db.CreateCall(f.ctx, c))
+	require.NoError(t, c.Answer(agent, t0.Add(time.Second)))
+	require.NoError(t, f.db.UpdateCall(f.ctx, c))
+	for i, a := range legs {
+		_, err := f.db.AddLeg(f.ctx, hotline.CallLeg{CallID: id, AgentID: a, ChannelID: fmt.Sprintf("%s-a%d", id, i),
+			Outcome: hotline.LegRinging, RungAt: t0})
+		require.NoError(t, err)
+	}
+}
+
+func (f fixture) seedStaff(t *testing.T, id string, role hotline.Role) {
+	t.Helper()
+	if _, err := f.db.GetAgent(f.ctx, id); err == nil {
+		return
+	}
+	require.NoError(t, f.db.UpsertAgent(f.ctx, hotline.Agent{ID: id, Name: id, Endpoint: "PJSIP/" + id,
+		Role: role, State: hotline.AgentOffline}))
+}
+
+// fakeAsterisk starts the fake and records a bridge under name, stopped at once.
+func fakeAsterisk(t *testing.T, names ...string) *aritest.Server {
+	t.Helper()
+	ast := aritest.NewTest(t, aritest.Options{})
+	for _, name := range names {
+		ariPost(t, ast, "/bridges/br-"+name, `{"type":"mixing"}`)
+		ariPost(t, ast, "/bridges/br-"+name+"/record", `{"name":"`+name+`","format":"wav"}`)
+		ariPost(t, ast, "/recordings/live/"+name+"/stop", ``)
+	}
+	return ast
+}
+
+func ariPost(t *testing.T, ast *aritest.Server, path, body string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ast.ARIURL()+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("hotline", "hotline")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Less(t, resp.StatusCode, 300, "POST %s", path)
+}
+
+func (f fixture) archiver(t *testing.T, ast *aritest.Server) *Archiver {
+	t.Helper()
+	deps := f.deps
+	deps.ARI = ARI{URL: ast.ARIURL(), Username: "hotline", Password: "hotline"}
+	a, err := NewArchiver(f.cfg, deps)
+	require.NoError(t, err)
+	return a
+}
+
+func TestValidName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"c1", true},
+		{"cb12-3", true},
+		{"rp9-4", true},
+		{"1795757287.12_x-Y", true},
+		{strings.Repeat("a", 128), true},
+		{"", false},
+		{strings.Repeat("a", 129), false},
+		{"../etc/passwd", false},
+		{"..", false},
+		{".hidden", false},
+		{"a/b", false},
+		{`a\b`, false},
+		{"a b", false},
+		{"a%2Fb", false},
+		{"名字", false},
+		{"a\x00b", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.name), func(t *testing.T) {
+			t.Parallel()
+			err := ValidName(tt.name)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+		})
+	}
+}
+
+func TestConfigDefaultsAndValidation(t *testing.T) {
+	t.Parallel()
+	var c Config
+	c.SetDefaults()
+	require.True(t, *c.DeleteFromAsterisk)
+	require.Equal(t, DefaultRetention, c.Retention)
+	require.Equal(t, "data/recordings", c.ArchiveDir)
+	c.ArchiveDir = ""
+	require.ErrorContains(t, c.Validate(), "recordings.archive_dir")
+	c.ArchiveDir = "x"
+	require.NoError(t, c.Validate())
+	c.Retention = time.Hour
+	require.ErrorContains(t, c.Validate(), "recordings.retention")
+}
+
+func TestFinishedRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.archiver(t, fakeAsterisk(t))
+	err := a.Finished(f.ctx, "../etc/passwd", "", t0)
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+}
+
+func TestArchiveFetchesHashesAndDeletesAsteriskCopy(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedCall(t, "c1", "a1")
+	ast := fakeAsterisk(t, "c1")
+	original, err := os.ReadFile(filepath.Join(ast.RecordingsDir(), "c1.wav"))
+	require.NoError(t, err)
+	want := sha256.Sum256(original)
+
+	a := f.archiver(t, ast)
+	require.NoError(t, a.Finished(f.ctx, "c1", "c1", t0.Add(time.Minute)))
+	rec, err := f.db.GetRecording(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingPending, rec.State)
+
+	n, err := a.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	rec, err = f.db.GetRecording(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingArchived, rec.State)
+	require.Equal(t, hex.EncodeToString(want[:]), rec.SHA256)
+	require.Equal(t, int64(len(original)), rec.SizeBytes)
+	require.Equal(t, "wav", rec.Format)
+	require.Equal(t, "c1", rec.CallID)
+	require.Equal(t, t0, rec.ArchivedAt)
+	archived, err := os.ReadFile(filepath.Join(f.cfg.ArchiveDir, "c1.wav"))
+	require.NoError(t, err)
+	require.Equal(t, original, archived)
+	require.NotContains(t, ast.StoredRecordings(), "c1", "Asterisk's copy is removed")
+	require.Equal(t, 1.0, testutil.ToFloat64(a.archived))
+}
+
+func TestArchiveRetriesAfterFailedDownloads(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ast := fakeAsterisk(t, "cb12-3")
+	ast.FailRoute(http.MethodGet, "/ari/recordings/stored/*/file", http.StatusInternalServerError, 2)
+	a := f.archiver(t, ast)
+	require.NoError(t, a.Finished(f.ctx, "cb12-3", "", t0))
+
+	for attempt := 1; attempt <= 2; attempt++ {
+		n, err := a.runOnce(f.ctx)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		rec, err := f.db.GetRecording(f.ctx, "cb12-3")
+		require.NoError(t, err)
+		require.Equal(t, hotline.RecordingPending, rec.State, "metadata kept, still pending")
+		require.Equal(t, attempt, rec.Attempts)
+		require.Contains(t, rec.LastError, "500")
+		// Not due before its backoff.
+		n, err = a.runOnce(f.ctx)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		f.clock.Add(time.Hour)
+	}
+	n, err := a.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	rec, err := f.db.GetRecording(f.ctx, "cb12-3")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingArchived, rec.State)
+	require.Equal(t, 2.0, testutil.ToFloat64(a.failures))
+}
+
+func TestArchiveMarksFailedAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ast := fakeAsterisk(t)
+	f.cfg.MaxAttempts = 2
+	a := f.archiver(t, ast)
+	require.NoError(t, a.Finished(f.ctx, "gone", "", t0)) // Asterisk has no such file
+	for range 2 {
+		_, err := a.runOnce(f.ctx)
+		require.NoError(t, err)
+		f.clock.Add(time.Hour)
+	}
+	rec, err := f.db.GetRecording(f.ctx, "gone")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingFailed, rec.State)
+	require.Equal(t, 2, rec.Attempts)
+}
+
+func TestArchiveFromSpoolFolder(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ast := fakeAsterisk(t, "rp9-4")
+	f.cfg.SpoolDir = ast.RecordingsDir()
+	a := f.archiver(t, ast)
+	require.NoError(t, a.Finished(f.ctx, "rp9-4", "", t0))
+	n, err := a.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	rec, err := f.db.GetRecording(f.ctx, "rp9-4")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingArchived, rec.State)
+	require.GreaterOrEqual(t, rec.Duration, 0.0)
+}
+
+// archived stores an archived recording of call with the given audio.
+func (f fixture) archived(t *testing.T, name, call string, audio []byte) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(f.cfg.ArchiveDir, 0o750))
+	require.NoError(t, os.WriteFile(filepath.Join(f.cfg.ArchiveDir, name+".wav"), audio, 0o640))
+	require.NoError(t, f.db.RecordingFinished(f.ctx, name, call, "wav", t0))
+	sum := sha256.Sum256(audio)
+	require.NoError(t, f.db.MarkRecordingArchived(f.ctx, hotline.Recording{Name: name, Format: "wav",
+		SizeBytes: int64(len(audio)), SHA256: hex.EncodeToString(sum[:]), ArchivedAt: t0}))
+}
+
+func (f fixture) player(t *testing.T) *Player {
+	t.Helper()
+	p, err := NewPlayer(f.cfg, f.deps)
+	require.NoError(t, err)
+	return p
+}
+
+func (f fixture) listen(t *testing.T, p *Player, name, viewer, rng string) (*httptest.ResponseRecorder, error) {
+	t.Helper()
+	req := httptest.NewRequestWithContext(f.ctx, http.MethodGet, "/api/v1/recordings/"+name+"/audio", nil)
+	req.RemoteAddr = "192.0.2.7:5555"
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	w := httptest.NewRecorder()
+	return w, p.ServeAudio(w, req, name, viewer, false)
+}
+
+func (f fixture) audit(t *testing.T) []hotline.AuditEntry {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.dbPath}).EscapedPath()+"?mode=ro")
+	require.NoError(t, err)
+	defer raw.Close()
+	rows, err := raw.QueryContext(f.ctx, `SELECT actor, action, object, client, result FROM audit_log ORDER BY id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []hotline.AuditEntry
+	for rows.Next() {
+		var e hotline.AuditEntry
+		require.NoError(t, rows.Scan(&e.Actor, &e.Action, &e.Object, &e.Client, &e.Result))
+		out = append(out, e)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+var audio = bytes.Repeat([]byte("0123456789"), 100)
+
+func TestRangeReturnsPartialContent(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedCall(t, "c1", "a1")
+	f.archived(t, "c1", "c1", audio)
+	w, err := f.listen(t, f.player(t), "c1", "a1", "bytes=100-149")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusPartialContent, w.Code)
+	require.Equal(t, audio[100:150], w.Body.Bytes())
+	require.Equal(t, "audio/wav", w.Header().Get("Content-Type"))
+	require.Equal(t, "bytes 100-149/1000", w.Header().Get("Content-Range"))
+	require.Empty(t, w.Header().Get(IntegrityHeader))
+	require.Equal(t, []hotline.AuditEntry{{Actor: "a1", Action: ActionListen, Object: "recording:c1", Client: "192.0.2.7", Result: ResultOK}},
+		f.audit(t))
+}
+
+func TestAccess(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedCall(t, "c1", "a1", "a2") // a2 was rung too
+	f.seedCall(t, "c2", "a3")
+	f.seedStaff(t, "s1", hotline.RoleSupervisor)
+	f.archived(t, "c1", "c1", audio)
+	p := f.player(t)
+
+	for _, viewer := range []string{"a1", "a2", "s1"} {
+		w, err := f.listen(t, p, "c1", viewer, "")
+		require.NoError(t, err, viewer)
+		require.Equal(t, http.StatusOK, w.Code)
+		require.Equal(t, audio, w.Body.Bytes())
+	}
+	_, err := f.listen(t, p, "c1", "a3", "")
+	require.Equal(t, hotline.KindForbidden, hotline.KindOf(err))
+	_, err = f.listen(t, p, "c1", "nobody", "")
+	require.Equal(t, hotline.KindForbidden, hotline.KindOf(err))
+	_, err = f.listen(t, p, "../etc/passwd", "s1", "")
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+
+	entries := f.audit(t)
+	require.Len(t, entries, 6)
+	require.Equal(t, hotline.AuditEntry{Actor: "a3", Action: ActionListen, Object: "recording:c1", Client: "192.0.2.7", Result: ResultDenied}, entries[3])
+	require.Equal(t, ResultDenied, entries[4].Result)
+	require.Equal(t, ResultError, entries[5].Result)
+	brokenAt, err := f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt)
+}
+
+func TestCallbackAgentMayHearTheAttempt(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedStaff(t, "a1", hotline.RoleAgent)
+	f.seedStaff(t, "a2", hotline.RoleAgent)
+	f.archived(t, "cb12-3", "", audio)
+	ok, err := f.db.TookPart(f.ctx, "cb12-3", "a1")
+	require.NoError(t, err)
+	require.False(t, ok)
+	// a callback attempt of a1 recorded under that name
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.dbPath}).EscapedPath()+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.ExecContext(f.ctx, `INSERT INTO callback_tasks (id, number, state, first_missed_ms, deadline_ms, created_ms) VALUES (12, '139', 'resolved', 1, 2, 1)`)
+	require.NoError(t, err)
+	_, err = raw.ExecContext(f.ctx, `INSERT INTO callback_attempts (task_id, agent_id, recording_name, started_ms, ended_ms, outcome) VALUES (12, 'a1', 'cb12-3', 1, 2, 'connected')`)
+	require.NoError(t, err)
+	p := f.player(t)
+	_, err = f.listen(t, p, "cb12-3", "a1", "")
+	require.NoError(t, err)
+	_, err = f.listen(t, p, "cb12-3", "a2", "")
+	require.Equal(t, hotline.KindForbidden, hotline.KindOf(err))
+}
+
+func TestChangedAudioIsServedWithWarningAndAudited(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedStaff(t, "s1", hotline.RoleSupervisor)
+	f.archived(t, "c9", "", audio)
+	changed := bytes.Clone(audio)
+	changed[500] = 'X'
+	require.NoError(t, os.WriteFile(filepath.Join(f.cfg.ArchiveDir, "c9.wav"), changed, 0o640))
+
+	w, err := f.listen(t, f.player(t), "c9", "s1", "")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, w.Code)
+	require.Equal(t, "MISMATCH", w.Header().Get(IntegrityHeader))
+	require.Equal(t, changed, w.Body.Bytes())
+	entries := f.audit(t)
+	require.Len(t, entries, 2)
+	require.Equal(t, ActionTamper, entries[0].Action)
+	require.Equal(t, ResultMismatch, entries[0].Result)
+	require.Equal(t, "recording:c9", entries[0].Object)
+	require.Equal(t, ActionListen, entries[1].Action)
+}
+
+func TestRetentionDeletesOldAudioKeepsMetadataSkipsHeld(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedCall(t, "c1", "a1")
+	f.seedCall(t, "c2", "a1")
+	f.seedCall(t, "c3", "a1")
+	f.archived(t, "old", "c1", audio)
+	f.archived(t, "held", "c2", audio)
+	f.archived(t, "open-case", "c3", audio)
+	require.NoError(t, f.db.SetLegalHold(f.ctx, "held", true))
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.dbPath}).EscapedPath()+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.ExecContext(f.ctx, `INSERT INTO violations (kind, agent_id, call_id, at_ms) VALUES ('referral_loop', 'a1', 'c3', 1)`)
+	require.NoError(t, err)
+
+	f.cfg.Retention = 24 * time.Hour
+	j, err := NewRetention(f.cfg, f.deps)
+	require.NoError(t, err)
+	n, err := j.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is old yet")
+
+	f.clock.Add(25 * time.Hour)
+	f.archived(t, "orphan", "", audio) // no call: nothing can hold it
+	n, err = j.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "old and orphan")
+
+	rec, err := f.db.GetRecording(f.ctx, "old")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingDeleted, rec.State)
+	require.NotEmpty(t, rec.SHA256, "metadata kept")
+	require.Equal(t, f.clock.Now(), rec.DeletedAt)
+	require.NoFileExists(t, filepath.Join(f.cfg.ArchiveDir, "old.wav"))
+	for _, kept := range []string{"held", "open-case"} {
+		rec, err := f.db.GetRecording(f.ctx, kept)
+		require.NoError(t, err)
+		require.Equal(t, hotline.RecordingArchived, rec.State, kept)
+		require.FileExists(t, filepath.Join(f.cfg.ArchiveDir, kept+".wav"))
+	}
+	entries := f.audit(t)
+	require.Len(t, entries, 2)
+	require.Equal(t, ActionDelete, entries[0].Action)
+	require.Equal(t, "system:retention", entries[0].Actor)
+}
+
+func TestVerifyAuditFailsAtTheEditedRow(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for i := range 3 {
+		_, err := f.db.AppendAudit(f.ctx, hotline.AuditEntry{Actor: "s1", Action: ActionListen, Object: fmt.Sprintf("recording:c%d", i), Result: ResultOK})
+		require.NoError(t, err)
+	}
+	var out bytes.Buffer
+	brokenAt, err := VerifyAudit(f.ctx, f.db, &out)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt)
+	require.Equal(t, "audit log intact\n", out.String())
+
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.dbPath}).EscapedPath()+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.ExecContext(f.ctx, `DROP TRIGGER audit_log_no_update`)
+	require.NoError(t, err)
+	_, err = raw.ExecContext(f.ctx, `UPDATE audit_log SET actor = 'a9' WHERE id = 2`)
+	require.NoError(t, err)
+
+	out.Reset()
+	brokenAt, err = VerifyAudit(f.ctx, f.db, &out)
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(err))
+	require.Equal(t, int64(2), brokenAt)
+	require.Equal(t, "audit log broken at entry 2\n", out.String())
+}
+
+func TestReviews(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedCall(t, "c1", "a1")
+	f.seedStaff(t, "s1", hotline.RoleSupervisor)
+	d, err := NewReviews(f.deps)
+	require.NoError(t, err)
+	_, err = d.AddReview(f.ctx, hotline.Review{CallID: "c1", SupervisorID: "a1", Score: 90})
+	require.Equal(t, hotline.KindForbidden, hotline.KindOf(err))
+	r, err := d.AddReview(f.ctx, hotline.Review{CallID: "c1", SupervisorID: "s1", Score: 55, Flags: []string{"拖延", "态度"}, Comment: "slow"})
+	require.NoError(t, err)
+	require.Equal(t, "a1", r.AgentID)
+	_, err = d.AddReview(f.ctx, hotline.Review{CallID: "c1", SupervisorID: "s1", Score: 101})
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+	_, err = d.AddReview(f.ctx, hotline.Review{CallID: "c1", SupervisorID: "s1", Score: 50, Flags: []string{"rude"}})
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+	list, err := d.ListReviews(f.ctx, "a1")
+	require.NoError(t, err)
+	require.Equal(t, []hotline.Review{r}, list)
+	list, err = d.ListReviews(f.ctx, "a2")
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
