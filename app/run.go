@@ -170,6 +170,7 @@ func Run(ctx context.Context, opts Options) error {
 		Violations: violationDesk{db: db, staff: roster, now: now, log: log},
 		Recordings: player,
 		Reviews:    reviews,
+		Audit:      db,
 		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
 		Now:        now,
 		Gatherer:   reg,

@@ -178,6 +178,7 @@ type Deps struct {
 	Promises   PromiseDesk     // the promised-reply ledger
 	Recordings RecordingPlayer // archived audio (recording.Player)
 	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
+	Audit      AuditVerifier   // the audit log's hash chain
 	Gatherer   prometheus.Gatherer
 	// Now is the clock answers are computed with (a callback task's or a
 	// promise's "overdue", whether a deadline is in the future); nil means
@@ -256,6 +257,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/recordings/{name}/audio", s.needs(s.deps.Recordings != nil, "recording playback", s.recordingAudio))
 		r.Post("/calls/{id}/reviews", s.needs(s.deps.Reviews != nil, "reviewing calls", s.addReview))
 		r.Get("/reviews", s.needs(s.deps.Reviews != nil, "the reviews", s.listReviews))
+		r.Get("/audit/verify", s.needs(s.deps.Audit != nil, "audit verification", s.verifyAudit))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 		})
