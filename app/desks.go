@@ -9,6 +9,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/callback"
+	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
 )
@@ -324,4 +325,33 @@ func (l *replyLease) Finish(ctx context.Context, a hotline.CallbackAttempt, outc
 	}
 	d.forget(ctx, l.promise.ID)
 	return nil
+}
+
+// holdDesk lets supervisors put recordings on legal hold; retention never
+// deletes a held recording. Every change is audited.
+type holdDesk struct {
+	db    *store.DB
+	staff staffDirectory
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+func (d holdDesk) SetLegalHold(ctx context.Context, name, by string, hold bool) error {
+	const op = "app.SetLegalHold"
+	object := "recording:" + name
+	action := "recording.hold"
+	if !hold {
+		action = "recording.release"
+	}
+	if who, ok := d.staff.Get(by); !ok || who.Role != hotline.RoleSupervisor {
+		err := hotline.Errorf(hotline.KindForbidden, op, "only a supervisor may change a legal hold")
+		writeAudit(ctx, d.db, d.log, d.now, by, action, object, "refused", err.Error())
+		return err
+	}
+	if err := recording.ValidName(name); err != nil {
+		return hotline.WrapError(hotline.KindInvalid, op, err)
+	}
+	err := d.db.SetLegalHold(ctx, name, hold)
+	writeAudit(ctx, d.db, d.log, d.now, by, action, object, result(err), "")
+	return err
 }

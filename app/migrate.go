@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"hotline/recording"
 	"hotline/store"
 )
 
@@ -33,4 +34,20 @@ func Migrate(ctx context.Context, cfgPath string, out io.Writer) error {
 		fmt.Fprintf(out, "  %v\n", s)
 	}
 	return nil
+}
+
+// VerifyAudit checks the hash chain of the audit log in the database named
+// in the config file; an altered or removed entry is an error naming it.
+func VerifyAudit(ctx context.Context, cfgPath string, out io.Writer) error {
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.Store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = recording.VerifyAudit(ctx, db, out)
+	return err
 }

@@ -171,6 +171,7 @@ func Run(ctx context.Context, opts Options) error {
 		Recordings: player,
 		Reviews:    reviews,
 		Audit:      db,
+		Holds:      holdDesk{db: db, staff: roster, now: now, log: log},
 		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
 		Now:        now,
 		Gatherer:   reg,

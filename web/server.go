@@ -179,6 +179,7 @@ type Deps struct {
 	Recordings RecordingPlayer // archived audio (recording.Player)
 	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
 	Audit      AuditVerifier   // the audit log's hash chain
+	Holds      LegalHolder     // legal holds on recordings
 	Gatherer   prometheus.Gatherer
 	// Now is the clock answers are computed with (a callback task's or a
 	// promise's "overdue", whether a deadline is in the future); nil means
@@ -257,6 +258,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/recordings/{name}/audio", s.needs(s.deps.Recordings != nil, "recording playback", s.recordingAudio))
 		r.Post("/calls/{id}/reviews", s.needs(s.deps.Reviews != nil, "reviewing calls", s.addReview))
 		r.Get("/reviews", s.needs(s.deps.Reviews != nil, "the reviews", s.listReviews))
+		r.Post("/recordings/{name}/hold", s.needs(s.deps.Holds != nil, "legal holds", s.setLegalHold))
 		r.Get("/audit/verify", s.needs(s.deps.Audit != nil, "audit verification", s.verifyAudit))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))

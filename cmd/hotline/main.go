@@ -5,6 +5,8 @@
 //	hotline migrate -config FILE  bring the database schema up to date
 //	hotline check-config -config FILE [-asterisk]
 //	                              validate the config (and what Asterisk has for it)
+//	hotline audit verify -config FILE
+//	                              check the audit log's hash chain
 //	hotline version               print the version
 package main
 
@@ -35,6 +37,8 @@ commands:
   check-config -config FILE [-asterisk]
                          validate the config; with -asterisk also ask ARI for the
                          application, the agents' endpoints and the prompt sounds
+  audit verify -config FILE
+                         check the audit log's hash chain; fails at the first altered entry
   version                print the version
 `
 
@@ -80,6 +84,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.Migrate(ctx, *cfgPath, stdout)
+	case "audit":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprintf(stderr, "hotline: usage: hotline audit verify -config FILE\n")
+			return 2
+		}
+		fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "configs/hotline.example.yaml", "config file")
+		if fs.Parse(args[2:]) != nil {
+			return 2
+		}
+		err = app.VerifyAudit(ctx, *cfgPath, stdout)
 	case "check-config":
 		fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 		fs.SetOutput(stderr)
