@@ -17,7 +17,7 @@ func TestExampleConfigLoadsAndDocumentsEveryKey(t *testing.T) {
 	withPassword := strings.Replace(string(data), `password: ""`, `password: "secret"`, 1)
 	cfg, err := ParseConfig([]byte(withPassword))
 	require.NoError(t, err)
-	require.Len(t, cfg.Agents, 2)
+	require.Len(t, cfg.Agents, 6)
 	_, err = ParseConfig(data)
 	require.ErrorContains(t, err, "ari.password")
 
