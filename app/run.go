@@ -268,7 +268,7 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 type callReader struct{ db *store.DB }
 
 func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
-	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, CallerNumber: f.Number, Since: f.Since, Limit: f.Limit})
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, CallerNumber: f.Number, Uncallable: f.Uncallable, Since: f.Since, Limit: f.Limit})
 }
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {

@@ -271,6 +271,7 @@ type CallFilter struct {
 	State        hotline.CallState // in this state
 	AgentID      string            // with this first-responsible agent
 	CallerNumber string            // from this normalised number
+	Uncallable   bool              // only calls whose number cannot be called back (withheld, invalid)
 	Limit        int               // at most this many; 0 means DefaultListLimit, at most MaxListLimit
 	Offset       int               // skipping this many of the newest
 }
@@ -307,6 +308,9 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 	}
 	if f.AgentID != "" {
 		conds, args = append(conds, "first_responsible_agent = ?"), append(args, f.AgentID)
+	}
+	if f.Uncallable {
+		conds = append(conds, "caller_number = ''")
 	}
 	if f.CallerNumber != "" {
 		conds, args = append(conds, "caller_number = ?"), append(args, f.CallerNumber)

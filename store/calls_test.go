@@ -313,6 +313,7 @@ func TestListCallsFilters(t *testing.T) {
 		{"agent", CallFilter{AgentID: "a1"}, []string{"c3", "c1"}, ""},
 		{"caller number", CallFilter{CallerNumber: "13900000001"}, []string{"c5", "c3", "c1"}, ""},
 		{"combined", CallFilter{CallerNumber: "13900000001", State: hotline.CallRinging}, []string{"c5"}, ""},
+		{"uncallable number", CallFilter{Uncallable: true}, []string{"c6"}, ""},
 		{"no match", CallFilter{AgentID: "nobody"}, []string{}, ""},
 		{"limit", CallFilter{Limit: 2}, []string{"c6", "c5"}, ""},
 		{"offset", CallFilter{Limit: 2, Offset: 2}, []string{"c4", "c3"}, ""},

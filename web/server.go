@@ -68,8 +68,12 @@ type CallFilter struct {
 	State  hotline.CallState
 	Agent  string
 	Number string
-	Since  time.Time
-	Limit  int
+	// Uncallable selects calls whose number cannot be called back (withheld
+	// or invalid): missed ones are the supervisor's to review, since no
+	// callback task can exist for them.
+	Uncallable bool
+	Since      time.Time
+	Limit      int
 }
 
 // AgentLister lists agents with their live states.
@@ -342,6 +346,10 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = limit
+	if f.Uncallable, err = queryFlag("web.listCalls", q, "uncallable"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {

@@ -131,7 +131,13 @@ func TestCallsAPI(t *testing.T) {
 	require.Equal(t, 0.0, ringing["talk_seconds"])
 	f := <-b.filters
 	require.Equal(t, web.CallFilter{State: hotline.CallMissed, Agent: "1001", Number: "13800138000", Limit: 5,
-		Since: time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)}, web.CallFilter{State: f.State, Agent: f.Agent, Number: f.Number, Limit: f.Limit, Since: f.Since.UTC()})
+		Since: time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)}, web.CallFilter{State: f.State, Agent: f.Agent, Number: f.Number, Uncallable: f.Uncallable, Limit: f.Limit, Since: f.Since.UTC()})
+
+	status, _, _ = b.get(t, "/api/v1/calls?state=missed&uncallable=true")
+	require.Equal(t, http.StatusOK, status)
+	require.True(t, (<-b.filters).Uncallable, "?uncallable=true lists the calls no callback can reach")
+	status, _, _ = b.get(t, "/api/v1/calls?uncallable=maybe")
+	require.Equal(t, http.StatusBadRequest, status)
 
 	status, body, _ = b.get(t, "/api/v1/calls/c1")
 	require.Equal(t, http.StatusOK, status)
