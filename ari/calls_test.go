@@ -180,7 +180,7 @@ func TestCallMissedOutcomes(t *testing.T) {
 			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{NoAnswer: true}}, {id: "1002", behavior: aritest.Behavior{NoAnswer: true}}},
 			wantReason: hotline.MissedNoAnswer,
 			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegNoAnswer, "1002": hotline.LegNoAnswer},
-			minWait:    1500 * time.Millisecond,
+			minWait:    3 * time.Second,
 		},
 		{
 			name: "no agent on duty",
@@ -203,7 +203,7 @@ func TestCallMissedOutcomes(t *testing.T) {
 			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{Busy: true}}},
 			wantReason: hotline.MissedNoAnswer,
 			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegBusy},
-			minWait:    1500 * time.Millisecond,
+			minWait:    3 * time.Second,
 		},
 	}
 	for _, tc := range cases {
@@ -211,7 +211,7 @@ func TestCallMissedOutcomes(t *testing.T) {
 			t.Parallel()
 			cfg := tc.cfg
 			if cfg.RingTimeout == 0 {
-				cfg = hari.CallConfig{RingTimeout: 300 * time.Millisecond, MaxWait: 1500 * time.Millisecond}
+				cfg = hari.CallConfig{RingTimeout: 300 * time.Millisecond, MaxWait: 3 * time.Second}
 			}
 			b := setupCalls(t, cfg, tc.agents...)
 			call := tc.call
