@@ -326,18 +326,7 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]hotline.CallbackTa
 		conds = append(conds, "state IN ('pending', 'dialing')", "deadline_ms <= ?")
 		args = append(args, hotline.UnixMilli(f.OverdueAt))
 	}
-	args = append(args, limit, f.Offset)
-
-	var rows []taskRow
-	query := fmt.Sprintf(listTasksSQL, strings.Join(conds, " AND "))
-	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, wrapErr(op, "callback tasks", err)
-	}
-	tasks := make([]hotline.CallbackTask, 0, len(rows))
-	for _, r := range rows {
-		tasks = append(tasks, r.task())
-	}
-	return tasks, nil
+	return selectPage(ctx, db, op, "callback tasks", listTasksSQL, conds, args, limit, f.Offset, taskRow.task)
 }
 
 // pageLimit checks a list's limit and offset and returns the limit to use.

@@ -315,18 +315,7 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 	if f.CallerNumber != "" {
 		conds, args = append(conds, "caller_number = ?"), append(args, f.CallerNumber)
 	}
-	args = append(args, limit, f.Offset)
-
-	var rows []callRow
-	query := fmt.Sprintf(listCallsSQL, strings.Join(conds, " AND "))
-	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, wrapErr(op, "calls", err)
-	}
-	calls := make([]hotline.Call, 0, len(rows))
-	for _, r := range rows {
-		calls = append(calls, r.call())
-	}
-	return calls, nil
+	return selectPage(ctx, db, op, "calls", listCallsSQL, conds, args, limit, f.Offset, callRow.call)
 }
 
 // addLegSQL inserts one call_legs row; SQLite picks its id.

@@ -338,18 +338,7 @@ func (db *DB) ListPromises(ctx context.Context, f PromiseFilter) ([]hotline.Prom
 		conds = append(conds, "state IN ('open', 'overdue', 'escalated')", "deadline_ms <= ?")
 		args = append(args, hotline.UnixMilli(f.OverdueAt))
 	}
-	args = append(args, limit, f.Offset)
-
-	var rows []promiseRow
-	query := fmt.Sprintf(listPromisesSQL, strings.Join(conds, " AND "))
-	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, wrapErr(op, "promises", err)
-	}
-	promises := make([]hotline.Promise, 0, len(rows))
-	for _, r := range rows {
-		promises = append(promises, r.promise())
-	}
-	return promises, nil
+	return selectPage(ctx, db, op, "promises", listPromisesSQL, conds, args, limit, f.Offset, promiseRow.promise)
 }
 
 // addExtensionSQL inserts one promise_extensions row; the trigger

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -166,3 +167,20 @@ func (db *DB) inReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 
 // nowMs is the current time in the storage form.
 func (db *DB) nowMs() int64 { return db.now().UnixMilli() }
+
+// selectPage runs a list query on the reader: query's %s becomes the AND of
+// conds, args are followed by limit and offset, and each row is converted.
+// The List… statements share it so each only says which conditions apply.
+func selectPage[R, T any](ctx context.Context, db *DB, op, subject, query string, conds []string, args []any,
+	limit, offset int, convert func(R) T) ([]T, error) {
+	var rows []R
+	args = append(args, limit, offset)
+	if err := db.reader.SelectContext(ctx, &rows, fmt.Sprintf(query, strings.Join(conds, " AND ")), args...); err != nil {
+		return nil, wrapErr(op, subject, err)
+	}
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, convert(r))
+	}
+	return out, nil
+}

@@ -154,18 +154,7 @@ func (db *DB) ListViolations(ctx context.Context, f ViolationFilter) ([]hotline.
 	if f.Undisposed {
 		conds = append(conds, "disposition = ''")
 	}
-	args = append(args, limit, f.Offset)
-
-	var rows []violationRow
-	query := fmt.Sprintf(listViolationsSQL, strings.Join(conds, " AND "))
-	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, wrapErr(op, "violations", err)
-	}
-	violations := make([]hotline.Violation, 0, len(rows))
-	for _, r := range rows {
-		violations = append(violations, r.violation())
-	}
-	return violations, nil
+	return selectPage(ctx, db, op, "violations", listViolationsSQL, conds, args, limit, f.Offset, violationRow.violation)
 }
 
 // disposeViolationSQL writes the disposition of one violations row and
