@@ -297,3 +297,20 @@ func withheld() PhoneNumber {
 func invalid(reason string) PhoneNumber {
 	return PhoneNumber{Kind: NumberInvalid, Reason: reason}
 }
+
+// MaskNumber hides the middle of a citizen's number for anyone who may not
+// see it whole (personal data): "13800138000" → "138****8000",
+// "01012345678" → "010****5678". Short numbers keep only their last two
+// digits; "" stays "".
+func MaskNumber(n string) string {
+	r := []rune(n)
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) <= 4:
+		return strings.Repeat("*", len(r))
+	case len(r) <= 7:
+		return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
+	}
+	return string(r[:3]) + "****" + string(r[len(r)-4:])
+}

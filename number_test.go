@@ -159,3 +159,18 @@ func TestNumberKindString(t *testing.T) {
 	require.Equal(t, "withheld", hotline.NumberWithheld.String())
 	require.Equal(t, "invalid", hotline.NumberInvalid.String())
 }
+
+func TestMaskNumber(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"13800138000", "138****8000"},
+		{"01012345678", "010****5678"},
+		{"075512345678", "075****5678"},
+		{"12345", "***45"},
+		{"110", "***"},
+		{"+8613800138000", "+86****8000"},
+	} {
+		require.Equal(t, tc.want, hotline.MaskNumber(tc.in), tc.in)
+	}
+}
