@@ -48,7 +48,7 @@ func setup(t *testing.T) *bundle {
 	b := &bundle{filters: make(chan web.CallFilter, 4)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_test_total", Help: "t"}))
-	s, err := web.New(web.Config{}, web.Deps{
+	s, err := web.New(web.Config{}, testDeps(web.Deps{
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return b.ariErr }},
 			{Name: "database", Fn: func(context.Context) error { return nil }},
@@ -72,9 +72,9 @@ func setup(t *testing.T) *bundle {
 		},
 		Agents:   agentList{{ID: "1001", Name: "张伟", State: hotline.AgentAvailable}},
 		Gatherer: reg,
-	}, nil)
+	}), nil)
 	require.NoError(t, err)
-	b.srv = httptest.NewServer(s.Handler())
+	b.srv = serveAs(t, s.Handler(), "sup")
 	t.Cleanup(b.srv.Close)
 	return b
 }
