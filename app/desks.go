@@ -238,12 +238,18 @@ func (d promiseDesk) ClosePromise(ctx context.Context, id int64, reason string) 
 }
 
 func (d promiseDesk) track(ctx context.Context, p hotline.Promise) {
+	if d.watch == nil {
+		return
+	}
 	if err := d.watch.Track(ctx, p); err != nil {
 		d.log.Warn("promise reminders not indexed; the next reconcile or the SQL poll will find them", "promise", p.ID, "err", err)
 	}
 }
 
 func (d promiseDesk) forget(ctx context.Context, id int64) {
+	if d.watch == nil {
+		return
+	}
 	if err := d.watch.Forget(ctx, id); err != nil {
 		d.log.Warn("finished promise stays in the index until the next reconcile", "promise", id, "err", err)
 	}
