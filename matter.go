@@ -382,7 +382,7 @@ type AuditEntry struct {
 	At       time.Time `json:"at"`
 	Actor    string    `json:"actor"`
 	Role     string    `json:"role,omitempty"` // the actor's roles then, e.g. "supervisor"; "" for entries older than roles
-	Action   string    `json:"action"` // e.g. recording.listen
+	Action   string    `json:"action"`         // e.g. recording.listen
 	Object   string    `json:"object"`
 	Client   string    `json:"client,omitempty"`
 	Result   string    `json:"result"`

@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"crypto/rand"
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"

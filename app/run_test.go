@@ -127,7 +127,9 @@ func (b *runBundle) tokenFor(t *testing.T, id string, roles ...hotline.Role) str
 }
 
 // getJSON GETs url as the supervisor and decodes the answer into v.
-func (b *runBundle) getJSON(t *testing.T, url string, v any) int { return getJSONAs(t, url, b.token, v) }
+func (b *runBundle) getJSON(t *testing.T, url string, v any) int {
+	return getJSONAs(t, url, b.token, v)
+}
 
 // postJSON POSTs body to url as the supervisor.
 func (b *runBundle) postJSON(t *testing.T, url, body string) (int, map[string]any) {

@@ -148,4 +148,3 @@ func actorOf(viewer string) string {
 	}
 	return viewer
 }
-

@@ -152,14 +152,22 @@ func allDeps(audit *auditRecorder) web.Deps {
 				return call, nil
 			},
 		},
-		Agents:    agentList{{ID: "1001", Name: "张伟", State: hotline.AgentAvailable}},
-		Control:   agentControlFunc(func(context.Context, string, hotline.AgentState, string) (hotline.Agent, error) { return hotline.Agent{}, nil }),
-		Referrer:  referrerFunc(func(context.Context, string, string, string, string) (hotline.Referral, error) { return hotline.Referral{}, nil }),
+		Agents: agentList{{ID: "1001", Name: "张伟", State: hotline.AgentAvailable}},
+		Control: agentControlFunc(func(context.Context, string, hotline.AgentState, string) (hotline.Agent, error) {
+			return hotline.Agent{}, nil
+		}),
+		Referrer: referrerFunc(func(context.Context, string, string, string, string) (hotline.Referral, error) {
+			return hotline.Referral{}, nil
+		}),
 		Callbacks: fixedCallbacks{task},
 		Violations: violationDeskFuncs{
-			list:    func(context.Context, web.ViolationFilter) ([]hotline.Violation, error) { return []hotline.Violation{violation}, nil },
-			get:     func(context.Context, int64) (hotline.Violation, error) { return violation, nil },
-			dispose: func(context.Context, int64, hotline.Disposition, string) (hotline.Violation, error) { return violation, nil },
+			list: func(context.Context, web.ViolationFilter) ([]hotline.Violation, error) {
+				return []hotline.Violation{violation}, nil
+			},
+			get: func(context.Context, int64) (hotline.Violation, error) { return violation, nil },
+			dispose: func(context.Context, int64, hotline.Disposition, string) (hotline.Violation, error) {
+				return violation, nil
+			},
 		},
 		Promises:   fixedPromises{promise},
 		Recordings: &fakePlayer{parties: []string{"1001"}},
@@ -176,8 +184,10 @@ type fixedCallbacks struct{ t hotline.CallbackTask }
 func (f fixedCallbacks) ListCallbacks(context.Context, web.CallbackFilter) ([]hotline.CallbackTask, error) {
 	return []hotline.CallbackTask{f.t}, nil
 }
-func (f fixedCallbacks) GetCallback(context.Context, int64) (hotline.CallbackTask, error) { return f.t, nil }
-func (f fixedCallbacks) DialNow(context.Context, int64) error                             { return nil }
+func (f fixedCallbacks) GetCallback(context.Context, int64) (hotline.CallbackTask, error) {
+	return f.t, nil
+}
+func (f fixedCallbacks) DialNow(context.Context, int64) error { return nil }
 func (f fixedCallbacks) Acknowledge(context.Context, int64, string) (hotline.CallbackTask, error) {
 	return f.t, nil
 }
@@ -188,7 +198,9 @@ func (f fixedCallbacks) Close(context.Context, int64, string) (hotline.CallbackT
 // fixedPromises is a promise desk of one promise.
 type fixedPromises struct{ p hotline.Promise }
 
-func (f fixedPromises) CreatePromise(context.Context, web.PromiseInput) (hotline.Promise, error) { return f.p, nil }
+func (f fixedPromises) CreatePromise(context.Context, web.PromiseInput) (hotline.Promise, error) {
+	return f.p, nil
+}
 func (f fixedPromises) ListPromises(context.Context, web.PromiseFilter) ([]hotline.Promise, error) {
 	return []hotline.Promise{f.p}, nil
 }
@@ -209,39 +221,39 @@ func (f fixedPromises) ClosePromise(context.Context, int64, string) (hotline.Pro
 // registered without a row here fails the test, and so does a route whose
 // action has no row in hotline's access table.
 var whoMay = map[string][]string{
-	"GET /healthz":                                  {"open"},
-	"GET /readyz":                                   {"open"},
-	"GET /*":                                        {"open"},
-	"POST /api/v1/session":                          {"open"},
-	"GET /metrics":                                  {"sup", "a1001", "a1002", "adm"},
-	"GET /api/v1/session":                           {"sup", "a1001", "a1002", "adm"},
-	"DELETE /api/v1/session":                        {"sup", "a1001", "a1002", "adm"},
-	"GET /api/v1/calls":                             {"sup", "a1001", "a1002"},
-	"GET /api/v1/calls/{id}":                        {"sup", "a1001"},
-	"POST /api/v1/calls/{id}/referrals":             {"sup", "a1001"},
-	"POST /api/v1/calls/{id}/reviews":               {"sup"},
-	"GET /api/v1/reviews":                           {"sup", "a1001", "a1002"},
-	"GET /api/v1/agents":                            {"sup", "a1001", "a1002", "adm"},
-	"POST /api/v1/agents/{id}/pause":                {"sup", "a1001"},
-	"POST /api/v1/agents/{id}/resume":               {"sup", "a1001"},
-	"GET /api/v1/callbacks":                         {"sup", "a1001", "a1002"},
-	"GET /api/v1/callbacks/{id}":                    {"sup", "a1001"},
-	"POST /api/v1/callbacks/{id}/dial":              {"sup", "a1001"},
-	"POST /api/v1/callbacks/{id}/acknowledge":       {"sup"},
-	"POST /api/v1/callbacks/{id}/close":             {"sup", "a1001"},
-	"GET /api/v1/violations":                        {"sup", "a1001", "a1002"},
-	"POST /api/v1/violations/{id}/disposition":      {"sup"},
-	"GET /api/v1/promises":                          {"sup", "a1001", "a1002"},
-	"POST /api/v1/promises":                         {"sup", "a1001", "a1002"},
-	"GET /api/v1/promises/{id}":                     {"sup", "a1001"},
-	"POST /api/v1/promises/{id}/extend":             {"sup"},
-	"POST /api/v1/promises/{id}/fulfil":             {"sup", "a1001"},
-	"POST /api/v1/promises/{id}/reply-call":         {"sup", "a1001"},
-	"POST /api/v1/promises/{id}/close":              {"sup"},
-	"GET /api/v1/recordings/{name}/audio":           {"sup", "a1001"},
-	"POST /api/v1/recordings/{name}/hold":           {"sup"},
-	"GET /api/v1/audit":                             {"sup", "adm"},
-	"GET /api/v1/audit/verify":                      {"sup", "adm"},
+	"GET /healthz":                             {"open"},
+	"GET /readyz":                              {"open"},
+	"GET /*":                                   {"open"},
+	"POST /api/v1/session":                     {"open"},
+	"GET /metrics":                             {"sup", "a1001", "a1002", "adm"},
+	"GET /api/v1/session":                      {"sup", "a1001", "a1002", "adm"},
+	"DELETE /api/v1/session":                   {"sup", "a1001", "a1002", "adm"},
+	"GET /api/v1/calls":                        {"sup", "a1001", "a1002"},
+	"GET /api/v1/calls/{id}":                   {"sup", "a1001"},
+	"POST /api/v1/calls/{id}/referrals":        {"sup", "a1001"},
+	"POST /api/v1/calls/{id}/reviews":          {"sup"},
+	"GET /api/v1/reviews":                      {"sup", "a1001", "a1002"},
+	"GET /api/v1/agents":                       {"sup", "a1001", "a1002", "adm"},
+	"POST /api/v1/agents/{id}/pause":           {"sup", "a1001"},
+	"POST /api/v1/agents/{id}/resume":          {"sup", "a1001"},
+	"GET /api/v1/callbacks":                    {"sup", "a1001", "a1002"},
+	"GET /api/v1/callbacks/{id}":               {"sup", "a1001"},
+	"POST /api/v1/callbacks/{id}/dial":         {"sup", "a1001"},
+	"POST /api/v1/callbacks/{id}/acknowledge":  {"sup"},
+	"POST /api/v1/callbacks/{id}/close":        {"sup", "a1001"},
+	"GET /api/v1/violations":                   {"sup", "a1001", "a1002"},
+	"POST /api/v1/violations/{id}/disposition": {"sup"},
+	"GET /api/v1/promises":                     {"sup", "a1001", "a1002"},
+	"POST /api/v1/promises":                    {"sup", "a1001", "a1002"},
+	"GET /api/v1/promises/{id}":                {"sup", "a1001"},
+	"POST /api/v1/promises/{id}/extend":        {"sup"},
+	"POST /api/v1/promises/{id}/fulfil":        {"sup", "a1001"},
+	"POST /api/v1/promises/{id}/reply-call":    {"sup", "a1001"},
+	"POST /api/v1/promises/{id}/close":         {"sup"},
+	"GET /api/v1/recordings/{name}/audio":      {"sup", "a1001"},
+	"POST /api/v1/recordings/{name}/hold":      {"sup"},
+	"GET /api/v1/audit":                        {"sup", "adm"},
+	"GET /api/v1/audit/verify":                 {"sup", "adm"},
 }
 
 // Every route registered in the router: no credentials, each role, and a
@@ -262,7 +274,7 @@ func TestEveryRouteIsChecked(t *testing.T) {
 	var walked []string
 	err = chi.Walk(h.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		route = strings.Replace(route, "/api/v1/*", "/api/v1", 1) // chi names a mounted router's routes so
-		route = strings.TrimSuffix(route, "/") 
+		route = strings.TrimSuffix(route, "/")
 		if route == "" {
 			route = "/"
 		}

@@ -163,7 +163,7 @@ func promiseServer(t *testing.T) *promiseBundle {
 		Calls: callReaderFunc{get: func(_ context.Context, id string) (hotline.Call, error) {
 			return hotline.Call{ID: id, FirstResponsibleAgent: "1001", State: hotline.CallCompleted}, nil
 		}},
-		Now:      func() time.Time { return time.Unix(0, b.now.Load()).In(beijing) },
+		Now: func() time.Time { return time.Unix(0, b.now.Load()).In(beijing) },
 	}), nil)
 	require.NoError(t, err)
 	b.srv = serveAs(t, s.Handler(), "sup")

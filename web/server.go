@@ -236,7 +236,7 @@ type PromiseDesk interface {
 	GetPromise(ctx context.Context, id int64) (hotline.Promise, error)
 	ExtendPromise(ctx context.Context, id int64, deadline time.Time, reason string) (hotline.Promise, error)
 	FulfilPromise(ctx context.Context, id int64, note string) (hotline.Promise, error) // fulfilment by a note with evidence
-	ReplyCall(ctx context.Context, id int64) error                                      // dial the citizen for the reply; fulfilled when connected
+	ReplyCall(ctx context.Context, id int64) error                                     // dial the citizen for the reply; fulfilled when connected
 	ClosePromise(ctx context.Context, id int64, reason string) (hotline.Promise, error)
 }
 
