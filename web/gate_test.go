@@ -329,3 +329,159 @@ func TestEveryRouteIsChecked(t *testing.T) {
 	}
 	require.Positive(t, denied)
 }
+
+// A page on another site that reaches the API through DNS rebinding names
+// its own host: refused. Every answer carries the security headers.
+func TestHostAllowListAndSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	s, err := web.New(web.Config{Listen: "10.1.2.3:8080", AllowedHosts: []string{"hotline.example.gov.cn", "127.0.0.1"}}, testDeps(web.Deps{}), nil)
+	require.NoError(t, err)
+	srv := serveAs(t, s.Handler(), "sup")
+	for host, want := range map[string]int{"evil.example": 403, "hotline.example.gov.cn": 200, "HOTLINE.example.gov.cn:8080": 200, "localhost": 403} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
+		require.NoError(t, err)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, host)
+		require.Equal(t, "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'", resp.Header.Get("Content-Security-Policy"))
+		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+		require.Equal(t, "no-referrer", resp.Header.Get("Referrer-Policy"))
+	}
+	var c web.Config
+	c.Listen = "192.0.2.9:8080"
+	c.SetDefaults()
+	require.Equal(t, []string{"localhost", "127.0.0.1", "::1", "192.0.2.9"}, c.AllowedHosts, "default: the listen address and localhost")
+}
+
+// Login sets an HttpOnly, SameSite=Lax cookie that then authenticates;
+// logging out ends it. A request that still names "by" fails loudly.
+func TestLoginCookie(t *testing.T) {
+	t.Parallel()
+	s, err := web.New(web.Config{}, testDeps(web.Deps{Agents: agentList{{ID: "1001"}}}), nil)
+	require.NoError(t, err)
+	srv := serveAs(t, s.Handler(), "anonymous")
+	status, body, h := send(t, http.MethodPost, srv.URL+"/api/v1/session", "anonymous", `{"user":"1001","password":"wrong"}`)
+	require.Equal(t, http.StatusUnauthorized, status)
+	require.Equal(t, "wrong user or password", body["error"])
+	status, body, h = send(t, http.MethodPost, srv.URL+"/api/v1/session", "anonymous", `{"user":"1001","password":"right-password"}`)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, "1001", body["user"].(map[string]any)["id"])
+	cookie := h.Get("Set-Cookie")
+	require.Contains(t, cookie, "hotline_session=session-a1001")
+	require.Contains(t, cookie, "HttpOnly")
+	require.Contains(t, cookie, "SameSite=Lax")
+	require.NotContains(t, cookie, "Secure", "plain HTTP")
+
+	get := func(path string) int {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Test-As", "anonymous")
+		req.Header.Set("Cookie", "hotline_session=session-a1001")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, get("/api/v1/session"))
+	require.Equal(t, http.StatusOK, get("/api/v1/agents"))
+	require.Equal(t, http.StatusBadRequest, get("/api/v1/agents?by=1001"), "by is refused by name")
+	status, _, _ = send(t, http.MethodGet, srv.URL+"/api/v1/agents", "anonymous", "")
+	require.Equal(t, http.StatusUnauthorized, status)
+}
+
+// Failing requests of one actor are limited: past the limit it must wait.
+func TestFailingRequestsAreLimitedPerActor(t *testing.T) {
+	t.Parallel()
+	audit := &auditRecorder{}
+	s, err := web.New(web.Config{FailureLimit: 3}, testDeps(web.Deps{Auditor: audit}), nil)
+	require.NoError(t, err)
+	srv := serveAs(t, s.Handler(), "a1002")
+	for range 3 {
+		status, _, _ := send(t, http.MethodPost, srv.URL+"/api/v1/recordings/c1/hold", "a1002", `{"hold":true}`)
+		require.Equal(t, http.StatusForbidden, status)
+	}
+	status, body, h := send(t, http.MethodPost, srv.URL+"/api/v1/recordings/c1/hold", "a1002", `{"hold":true}`)
+	require.Equal(t, http.StatusTooManyRequests, status, body)
+	require.Equal(t, "10", h.Get("Retry-After"))
+	require.Len(t, audit.all(), 3, "the limited request is not audited")
+	status, _, _ = send(t, http.MethodGet, srv.URL+"/api/v1/audit", "sup", "")
+	require.NotEqual(t, http.StatusTooManyRequests, status, "other actors go on")
+}
+
+// Numbers are masked unless ?numbers=full; then the responsible agent and
+// supervisors get them whole, and that read is one audit row.
+func TestNumbersAreMaskedAndFullReadsAudited(t *testing.T) {
+	t.Parallel()
+	audit := &auditRecorder{}
+	s, err := web.New(web.Config{}, allDeps(audit), nil)
+	require.NoError(t, err)
+	srv := serveAs(t, s.Handler(), "sup")
+	number := func(as, path string) any {
+		status, body, _ := send(t, http.MethodGet, srv.URL+path, as, "")
+		require.Equal(t, http.StatusOK, status, body)
+		if calls, ok := body["calls"].([]any); ok {
+			return calls[0].(map[string]any)["caller_number"]
+		}
+		if list, ok := body["callbacks"].([]any); ok {
+			return list[0].(map[string]any)["number"]
+		}
+		if v, ok := body["violations"].([]any); ok {
+			return v[0].(map[string]any)["detail"]
+		}
+		if n, ok := body["caller_number"]; ok {
+			return n
+		}
+		return body["number"]
+	}
+	require.Equal(t, "138****8000", number("sup", "/api/v1/calls"))
+	require.Equal(t, "138****8000", number("a1001", "/api/v1/calls/c1"))
+	require.Empty(t, audit.all(), "masked reads are not audited")
+	require.Equal(t, "13800138000", number("a1001", "/api/v1/calls/c1?numbers=full"), "the responsible agent")
+	require.Equal(t, "138****8000", number("a1002", "/api/v1/calls?numbers=full"), "an agent only rung on the call")
+	require.Equal(t, "13800138000", number("sup", "/api/v1/callbacks?numbers=full"))
+	require.Equal(t, "13800138000", number("sup", "/api/v1/promises/1?numbers=full"))
+	require.Equal(t, "回访 138****8000 超时", number("a1001", "/api/v1/violations"), "violation texts")
+	require.Equal(t, []string{
+		"1001 agent call.number call:c1 ok",
+		"s01 supervisor call.number callback:1 ok",
+		"s01 supervisor call.number promise:1 ok",
+	}, audit.all())
+}
+
+func TestClientAddressThroughTrustedProxies(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 4)
+	s, err := web.New(web.Config{TrustedProxies: []string{"127.0.0.1", "10.0.0.0/8"}}, testDeps(web.Deps{
+		Control: agentControlFunc(func(ctx context.Context, _ string, _ hotline.AgentState, _ string) (hotline.Agent, error) {
+			a, _ := hotline.ActorFromContext(ctx)
+			got <- a.Address
+			return hotline.Agent{}, nil
+		})}), nil)
+	require.NoError(t, err)
+	srv := serveAs(t, s.Handler(), "sup")
+	resume := func(xff string) string {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/agents/1001/resume", nil)
+		require.NoError(t, err)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return <-got
+	}
+	require.Equal(t, "127.0.0.1", resume(""))
+	require.Equal(t, "203.0.113.5", resume("198.51.100.1, 203.0.113.5, 10.0.0.2"), "the last address that is not a trusted proxy")
+
+	s, err = web.New(web.Config{}, testDeps(web.Deps{Control: agentControlFunc(func(ctx context.Context, _ string, _ hotline.AgentState, _ string) (hotline.Agent, error) {
+		a, _ := hotline.ActorFromContext(ctx)
+		got <- a.Address
+		return hotline.Agent{}, nil
+	})}), nil)
+	require.NoError(t, err)
+	srv = serveAs(t, s.Handler(), "sup")
+	require.Equal(t, "127.0.0.1", resume("203.0.113.5"), "no trusted proxies: the header is not believed")
+}

@@ -66,11 +66,12 @@ func (v *numberView) audit() {
 	if len(v.shown) == 0 {
 		return
 	}
-	object := v.shown[0]
-	if len(v.shown) > 1 {
+	shown := dedupe(v.shown)
+	object := shown[0]
+	if len(shown) > 1 {
 		object = v.r.URL.Path
 	}
-	v.s.auditf(v.r, hotline.ActCallNumber, object, hotline.OutcomeOK, strings.Join(dedupe(v.shown), " "))
+	v.s.auditf(v.r, hotline.ActCallNumber, object, hotline.OutcomeOK, strings.Join(shown, " "))
 }
 
 func dedupe(list []string) []string {
