@@ -644,7 +644,7 @@ func TestConsoleShowsCallbacksAndViolations(t *testing.T) {
 	b := setup(t)
 	status, _, raw := b.get(t, "/")
 	require.Equal(t, http.StatusOK, status)
-	for _, s := range []string{"回访任务", "违规记录", `id="callbacks"`, `id="violations"`, `id="staff"`} {
+	for _, s := range []string{"回访任务", "违规记录", `id="callbacks"`, `id="violations"`, `id="logout"`} {
 		require.Contains(t, raw, s)
 	}
 	status, _, raw = b.get(t, "/console.js")
