@@ -403,7 +403,11 @@ func (s *Server) Start() error {
 		}
 		s.done <- s.srv.Serve(ln)
 	}()
-	s.log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", tls)
+	s.log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", tls, "allowed_hosts", s.cfg.AllowedHosts)
+	if host, _, _ := net.SplitHostPort(s.cfg.Listen); host == "" || host == "0.0.0.0" || host == "::" {
+		s.log.Warn("listening on every interface: browsers reach the API only under the names in http.allowed_hosts; list the one staff use",
+			"allowed_hosts", s.cfg.AllowedHosts)
+	}
 	return nil
 }
 
