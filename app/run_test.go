@@ -23,6 +23,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/ari/aritest"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -42,6 +43,7 @@ func testConfig(t *testing.T, ariURL string) Config {
 	return Config{
 		Log:   LogConfig{Level: "debug", Format: "text"},
 		HTTP:  web.Config{Listen: "127.0.0.1:0"},
+		Auth:  auth.Config{BcryptCost: 4}, // a slow hash only slows the tests
 		ARI:   ari.Config{URL: ariURL, Password: "hotline", ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond, SurveyTimeout: 200 * time.Millisecond},
 		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
