@@ -31,11 +31,26 @@ const (
 	ActCallNumber Action = "call.number" // a citizen's full number (personal data)
 	ActCallRefer  Action = "call.refer"
 	ActCallReview Action = "call.review"
+	// ActCallMonitor is a supervisor listening to, whispering into or
+	// barging into a call in progress (7.1.3).
+	ActCallMonitor Action = "call.monitor"
+	// ActCallExport is the call log as CSV with citizens' whole numbers
+	// (personal data): one audited read.
+	ActCallExport Action = "call.export"
 	ActReviewList Action = "review.list"
 
 	ActAgentList   Action = "agent.list"
 	ActAgentPause  Action = "agent.pause"
 	ActAgentResume Action = "agent.resume"
+	// ActDeskRead is an agent's own page (status, tasks, promises, calls);
+	// supervisors open any agent's.
+	ActDeskRead Action = "desk.read"
+	// ActWallRead is the supervisors' wall: the line, agents, citizens
+	// waiting, what is due and overdue, today's counts.
+	ActWallRead Action = "wall.read"
+	// ActEventsRead is the console's live stream: each actor hears only of
+	// changes to what it may read.
+	ActEventsRead Action = "events.read"
 
 	ActCallbackList        Action = "callback.list"
 	ActCallbackRead        Action = "callback.read"
@@ -53,6 +68,9 @@ const (
 	ActPromiseFulfil    Action = "promise.fulfil"
 	ActPromiseReplyCall Action = "promise.reply_call"
 	ActPromiseClose     Action = "promise.close"
+	// ActPromiseRequestExtension is the owner asking a supervisor to move
+	// the deadline; only a supervisor's extend moves it.
+	ActPromiseRequestExtension Action = "promise.request_extension"
 
 	ActRecordingListen   Action = "recording.listen"
 	ActRecordingDownload Action = "recording.download"
@@ -92,16 +110,21 @@ type Permission struct {
 var permissions = map[Action]Permission{
 	ActSessionRead: {Agent: Any, Supervisor: Any, Admin: Any},
 
-	ActCallList:   {Agent: Party, Supervisor: Any},
-	ActCallRead:   {Agent: Party, Supervisor: Any},
-	ActCallNumber: {Agent: Responsible, Supervisor: Any},
-	ActCallRefer:  {Agent: Party, Supervisor: Any},
-	ActCallReview: {Supervisor: Any},
-	ActReviewList: {Agent: Responsible, Supervisor: Any},
+	ActCallList:    {Agent: Party, Supervisor: Any},
+	ActCallRead:    {Agent: Party, Supervisor: Any},
+	ActCallNumber:  {Agent: Responsible, Supervisor: Any},
+	ActCallRefer:   {Agent: Party, Supervisor: Any},
+	ActCallReview:  {Supervisor: Any},
+	ActCallMonitor: {Supervisor: Any},
+	ActCallExport:  {Supervisor: Any},
+	ActReviewList:  {Agent: Responsible, Supervisor: Any},
 
 	ActAgentList:   {Agent: Any, Supervisor: Any, Admin: Any},
 	ActAgentPause:  {Agent: Responsible, Supervisor: Any},
 	ActAgentResume: {Agent: Responsible, Supervisor: Any},
+	ActDeskRead:    {Agent: Responsible, Supervisor: Any},
+	ActWallRead:    {Supervisor: Any},
+	ActEventsRead:  {Agent: Any, Supervisor: Any, Admin: Any},
 
 	ActCallbackList:        {Agent: Responsible, Supervisor: Any},
 	ActCallbackRead:        {Agent: Responsible, Supervisor: Any},
@@ -112,13 +135,14 @@ var permissions = map[Action]Permission{
 	ActViolationList:    {Agent: Responsible, Supervisor: Any},
 	ActViolationDispose: {Supervisor: Any, Also: notAgainstOneself},
 
-	ActPromiseList:      {Agent: Party, Supervisor: Any},
-	ActPromiseRead:      {Agent: Party, Supervisor: Any},
-	ActPromiseCreate:    {Agent: Party, Supervisor: Any},
-	ActPromiseExtend:    {Supervisor: Any},
-	ActPromiseFulfil:    {Agent: Responsible, Supervisor: Any},
-	ActPromiseReplyCall: {Agent: Responsible, Supervisor: Any},
-	ActPromiseClose:     {Supervisor: Any},
+	ActPromiseList:             {Agent: Party, Supervisor: Any},
+	ActPromiseRead:             {Agent: Party, Supervisor: Any},
+	ActPromiseCreate:           {Agent: Party, Supervisor: Any},
+	ActPromiseExtend:           {Supervisor: Any},
+	ActPromiseFulfil:           {Agent: Responsible, Supervisor: Any},
+	ActPromiseReplyCall:        {Agent: Responsible, Supervisor: Any},
+	ActPromiseClose:            {Supervisor: Any},
+	ActPromiseRequestExtension: {Agent: Responsible, Supervisor: Any},
 
 	ActRecordingListen:   {Agent: Party, Supervisor: Any},
 	ActRecordingDownload: {Agent: Party, Supervisor: Any},
@@ -214,6 +238,17 @@ func (m Matter) String() string {
 // Involves reports whether agentID is responsible for m or took part in it.
 func (m Matter) Involves(agentID string) bool {
 	return agentID != "" && (m.Responsible == agentID || slices.Contains(m.Parties, agentID))
+}
+
+// Agents lists the responsible agent and the parties of m, each once.
+func (m Matter) Agents() []string {
+	var out []string
+	for _, id := range append([]string{m.Responsible}, m.Parties...) {
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Allowed reports whether a may perform act on some matter at all: the

@@ -110,7 +110,8 @@ func Run(ctx context.Context, opts Options) error {
 	if last := calendar.HolidayDataLastYear(); last != 0 && now().Year() > last {
 		log.Warn("the national holiday data ends before this year; only the weekly hours and local overrides apply", "last_year", last)
 	}
-	calls, err := ari.NewCalls(cli, db, roster, calendar, cfg.Calls, log, now, reg)
+	events := web.NewEvents()
+	calls, err := ari.NewCalls(cli, liveCallStore{CallStore: db, events: events}, roster, calendar, cfg.Calls, log, now, reg)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	messenger := ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg)
 	callbacks, err := callback.New(cfg.Callbacks, callback.Deps{
-		Store: db, Redis: rdb, Calendar: calendar,
+		Store: liveTaskStore{Store: db, events: events}, Redis: rdb, Calendar: calendar,
 		Dialer: callback.DialerFunc(func(ctx context.Context, t hotline.CallbackTask, l *callback.Lease) {
 			dialer.Dial(ctx, t, l)
 		}),
@@ -152,7 +153,8 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	calls.Recordings = archiver
 	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
-		Store: db, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg,
+		Store: livePromiseStore{PromiseStore: db, events: events}, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now,
+		Registry: reg,
 	})
 	if err != nil {
 		return err
@@ -183,6 +185,10 @@ func Run(ctx context.Context, opts Options) error {
 		Holds:      holdDesk{db: db},
 		Promises: promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
 			audit: audit},
+		Events:   events,
+		Line:     calendar,
+		Counts:   callCounter{db},
+		Zone:     calendar.Location(),
 		Now:      now,
 		Gatherer: reg,
 	}, log)
@@ -284,6 +290,15 @@ func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 	return r.db.GetCall(ctx, id)
+}
+
+// callCounter adapts the store's call counts to the wall's.
+type callCounter struct{ db *store.DB }
+
+func (c callCounter) CountCalls(ctx context.Context, since time.Time) (web.DayCounts, error) {
+	n, err := c.db.CallCounts(ctx, since)
+	return web.DayCounts{Total: n.Total, Answered: n.Answered, Missed: n.Missed, Abandoned: n.MissedByReason[hotline.MissedAbandoned],
+		InProgress: n.InProgress}, err
 }
 
 // authAdapter adapts auth.Service to the web package's Authenticator.

@@ -639,21 +639,3 @@ func TestDeskRoutesRefuseCrossSiteRequests(t *testing.T) {
 	require.Empty(t, b.calls, "a refused request must not reach the desk")
 }
 
-func TestConsoleShowsCallbacksAndViolations(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	status, _, raw := b.get(t, "/")
-	require.Equal(t, http.StatusOK, status)
-	for _, s := range []string{"回访任务", "违规记录", `id="callbacks"`, `id="violations"`, `id="logout"`} {
-		require.Contains(t, raw, s)
-	}
-	status, _, raw = b.get(t, "/console.js")
-	require.Equal(t, http.StatusOK, status)
-	for _, s := range []string{"/api/v1/callbacks?state=", "/dial", "/acknowledge", "/api/v1/violations?undisposed=true",
-		"/disposition", "overdue", "立即回拨", "确认", "驳回", "prompt("} {
-		require.Contains(t, raw, s)
-	}
-	status, _, raw = b.get(t, "/console.css")
-	require.Equal(t, http.StatusOK, status)
-	require.Contains(t, raw, ".overdue")
-}

@@ -42,6 +42,10 @@ type route struct {
 	open            bool           // no login needed
 	metrics         bool           // open to http.metrics_open_to addresses; everyone else logs in
 	audit           bool           // the gate writes the outcome to the audit log
+	page            bool           // a console page: refusals are pages, no login goes to the login page
+	// topic is what a successful request changed, told to the console's
+	// live streams of the actor and of the matter's agents.
+	topic Topic
 	// matter loads what the route acts on, for the rules that depend on it;
 	// nil when the action is the same for every matter or the handler
 	// checks a matter it reads from the body.
@@ -54,13 +58,14 @@ type RouteInfo struct {
 	Method, Pattern string
 	Action          hotline.Action
 	Open            bool
+	Page            bool // a console page (HTML), not an API answer
 }
 
 // Routes lists every route the server registers.
 func (s *Server) Routes() []RouteInfo {
 	out := make([]RouteInfo, len(s.routes))
 	for i, rt := range s.routes {
-		out[i] = RouteInfo{Method: rt.method, Pattern: rt.pattern, Action: rt.action, Open: rt.open}
+		out[i] = RouteInfo{Method: rt.method, Pattern: rt.pattern, Action: rt.action, Open: rt.open, Page: rt.page}
 	}
 	return out
 }
@@ -81,49 +86,61 @@ func (s *Server) routeTable() []route {
 			handler: s.needs(d.Gatherer != nil, "metrics", s.metrics)},
 		{method: get, pattern: "/*", open: true, handler: files.ServeHTTP},
 
+		// The console's pages (pages.go).
+		{method: get, pattern: "/", action: hotline.ActSessionRead, page: true, handler: s.home},
+		{method: get, pattern: "/desk", action: hotline.ActDeskRead, page: true, handler: s.myDesk},
+		{method: get, pattern: "/desk/{id}", action: hotline.ActDeskRead, page: true, matter: agentMatter, handler: s.deskPage},
+		{method: get, pattern: "/wall", action: hotline.ActWallRead, page: true, handler: s.simplePage("wall", "监控大屏")},
+		{method: get, pattern: "/calls/{id}", action: hotline.ActCallRead, page: true, matter: s.callMatter, handler: s.callPage},
+		{method: get, pattern: "/promises", action: hotline.ActPromiseList, page: true, handler: s.simplePage("promises", "承诺台账")},
+		{method: get, pattern: "/violations", action: hotline.ActViolationList, page: true, handler: s.simplePage("violations", "违规记录")},
+		{method: get, pattern: "/audit", action: hotline.ActAuditRead, page: true, handler: s.simplePage("audit", "审计日志")},
+
 		{method: post, pattern: api + "/session", open: true, handler: s.needs(d.Auth != nil, "logging in", s.login)},
 		{method: get, pattern: api + "/session", action: hotline.ActSessionRead, handler: s.whoAmI},
+		{method: get, pattern: api + "/events", action: hotline.ActEventsRead, handler: s.needs(d.Events != nil, "the live stream", s.events)},
+		{method: get, pattern: api + "/wall", action: hotline.ActWallRead, handler: s.wall},
 		{method: del, pattern: api + "/session", action: hotline.ActSessionRead, handler: s.logout},
 
 		{method: get, pattern: api + "/calls", action: hotline.ActCallList, handler: s.needs(d.Calls != nil, "the call log", s.listCalls)},
 		{method: get, pattern: api + "/calls/{id}", action: hotline.ActCallRead, matter: s.callMatter, handler: s.getCall},
-		{method: post, pattern: api + "/calls/{id}/referrals", action: hotline.ActCallRefer, audit: true, matter: s.callMatter,
+		{method: post, pattern: api + "/calls/{id}/referrals", action: hotline.ActCallRefer, audit: true, topic: TopicCalls, matter: s.callMatter,
 			handler: s.needs(d.Referrer != nil, "referring calls", s.referCall)},
-		{method: post, pattern: api + "/calls/{id}/reviews", action: hotline.ActCallReview, audit: true,
+		{method: post, pattern: api + "/calls/{id}/reviews", action: hotline.ActCallReview, audit: true, topic: TopicCalls,
 			handler: s.needs(d.Reviews != nil, "reviewing calls", s.addReview)},
 		{method: get, pattern: api + "/reviews", action: hotline.ActReviewList, handler: s.needs(d.Reviews != nil, "the reviews", s.listReviews)},
 
 		{method: get, pattern: api + "/agents", action: hotline.ActAgentList, handler: s.needs(d.Agents != nil, "the agent list", s.listAgents)},
-		{method: post, pattern: api + "/agents/{id}/pause", action: hotline.ActAgentPause, audit: true, matter: agentMatter,
+		{method: post, pattern: api + "/agents/{id}/pause", action: hotline.ActAgentPause, audit: true, topic: TopicAgents, matter: agentMatter,
 			handler: s.needs(d.Control != nil, "pausing agents", s.pauseAgent)},
-		{method: post, pattern: api + "/agents/{id}/resume", action: hotline.ActAgentResume, audit: true, matter: agentMatter,
+		{method: post, pattern: api + "/agents/{id}/resume", action: hotline.ActAgentResume, audit: true, topic: TopicAgents, matter: agentMatter,
 			handler: s.needs(d.Control != nil, "resuming agents", s.resumeAgent)},
 
 		{method: get, pattern: api + "/callbacks", action: hotline.ActCallbackList, handler: s.needs(d.Callbacks != nil, "the callback queue", s.listCallbacks)},
 		{method: get, pattern: api + "/callbacks/{id}", action: hotline.ActCallbackRead, matter: s.callbackMatter, handler: s.getCallback},
-		{method: post, pattern: api + "/callbacks/{id}/dial", action: hotline.ActCallbackDial, audit: true, matter: s.callbackMatter, handler: s.dialCallback},
-		{method: post, pattern: api + "/callbacks/{id}/acknowledge", action: hotline.ActCallbackAcknowledge, audit: true, matter: s.callbackMatter,
+		{method: post, pattern: api + "/callbacks/{id}/dial", action: hotline.ActCallbackDial, audit: true, topic: TopicCallbacks, matter: s.callbackMatter, handler: s.dialCallback},
+		{method: post, pattern: api + "/callbacks/{id}/acknowledge", action: hotline.ActCallbackAcknowledge, audit: true, topic: TopicCallbacks, matter: s.callbackMatter,
 			handler: s.acknowledgeCallback},
-		{method: post, pattern: api + "/callbacks/{id}/close", action: hotline.ActCallbackClose, audit: true, matter: s.callbackMatter, handler: s.closeCallback},
+		{method: post, pattern: api + "/callbacks/{id}/close", action: hotline.ActCallbackClose, audit: true, topic: TopicCallbacks, matter: s.callbackMatter, handler: s.closeCallback},
 
 		{method: get, pattern: api + "/violations", action: hotline.ActViolationList, handler: s.needs(d.Violations != nil, "the violations ledger", s.listViolations)},
-		{method: post, pattern: api + "/violations/{id}/disposition", action: hotline.ActViolationDispose, audit: true, matter: s.violationMatter,
+		{method: post, pattern: api + "/violations/{id}/disposition", action: hotline.ActViolationDispose, audit: true, topic: TopicViolations, matter: s.violationMatter,
 			handler: s.disposeViolation},
 
 		{method: get, pattern: api + "/promises", action: hotline.ActPromiseList, handler: s.needs(d.Promises != nil, "the promise ledger", s.listPromises)},
-		{method: post, pattern: api + "/promises", action: hotline.ActPromiseCreate, audit: true,
+		{method: post, pattern: api + "/promises", action: hotline.ActPromiseCreate, audit: true, topic: TopicPromises,
 			handler: s.needs(d.Promises != nil && d.Calls != nil, "recording promises", s.createPromise)},
 		{method: get, pattern: api + "/promises/{id}", action: hotline.ActPromiseRead, matter: s.promiseMatter, handler: s.getPromise},
-		{method: post, pattern: api + "/promises/{id}/extend", action: hotline.ActPromiseExtend, audit: true, matter: s.promiseMatter, handler: s.extendPromise},
-		{method: post, pattern: api + "/promises/{id}/fulfil", action: hotline.ActPromiseFulfil, audit: true, matter: s.promiseMatter, handler: s.fulfilPromise},
-		{method: post, pattern: api + "/promises/{id}/reply-call", action: hotline.ActPromiseReplyCall, audit: true, matter: s.promiseMatter, handler: s.replyCall},
-		{method: post, pattern: api + "/promises/{id}/close", action: hotline.ActPromiseClose, audit: true, matter: s.promiseMatter, handler: s.closePromise},
+		{method: post, pattern: api + "/promises/{id}/extend", action: hotline.ActPromiseExtend, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.extendPromise},
+		{method: post, pattern: api + "/promises/{id}/fulfil", action: hotline.ActPromiseFulfil, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.fulfilPromise},
+		{method: post, pattern: api + "/promises/{id}/reply-call", action: hotline.ActPromiseReplyCall, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.replyCall},
+		{method: post, pattern: api + "/promises/{id}/close", action: hotline.ActPromiseClose, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.closePromise},
 
 		// The player audits every listen, download and refusal itself, with
 		// the integrity check's result.
 		{method: get, pattern: api + "/recordings/{name}/audio", action: hotline.ActRecordingListen,
 			handler: s.needs(d.Recordings != nil, "recording playback", s.recordingAudio)},
-		{method: post, pattern: api + "/recordings/{name}/hold", action: hotline.ActRecordingHold, audit: true,
+		{method: post, pattern: api + "/recordings/{name}/hold", action: hotline.ActRecordingHold, audit: true, topic: TopicCalls,
 			handler: s.needs(d.Holds != nil, "legal holds", s.setLegalHold)},
 
 		{method: get, pattern: api + "/audit", action: hotline.ActAuditRead, handler: s.needs(d.Audit != nil, "the audit log", s.listAudit)},
@@ -142,6 +159,10 @@ var removedIdentityFields = []string{"by", "approved_by", "from_agent"}
 
 // gate runs rt's handler for an actor allowed to perform rt's action.
 func (s *Server) gate(rt route) http.Handler {
+	fail := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, s.log, err) }
+	if rt.page {
+		fail = s.pageError
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.open {
 			rt.handler(w, r)
@@ -158,7 +179,7 @@ func (s *Server) gate(rt route) http.Handler {
 			key = "actor:" + actor.ID
 		}
 		if wait := s.failures.Wait(key); wait > 0 {
-			writeError(w, r, s.log, hotline.RateLimited("web", wait, "too many failing requests; try again in %s", wait.Round(time.Second)))
+			fail(w, r, hotline.RateLimited("web", wait, "too many failing requests; try again in %s", wait.Round(time.Second)))
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
@@ -169,35 +190,40 @@ func (s *Server) gate(rt route) http.Handler {
 		}()
 		if authErr != nil {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="hotline"`)
-			writeError(rec, r, s.log, authErr)
+			fail(rec, r, authErr)
 			return
 		}
 		for _, name := range removedIdentityFields {
 			if r.URL.Query().Has(name) {
-				writeError(rec, r, s.log, hotline.Errorf(hotline.KindInvalid, "web", "query parameter %q is no longer accepted: the actor is the logged-in user", name))
+				fail(rec, r, hotline.Errorf(hotline.KindInvalid, "web", "query parameter %q is no longer accepted: the actor is the logged-in user", name))
 				return
 			}
 		}
 		note := &auditNote{}
 		r = r.WithContext(context.WithValue(hotline.NewContextWithActor(r.Context(), actor), auditNoteKey{}, note))
 		if !hotline.Allowed(actor, rt.action) {
-			writeError(rec, r, s.log, s.refuse(r, rt.action, r.URL.Path, hotline.Authorize(actor, rt.action, hotline.Matter{})))
+			fail(rec, r, s.refuse(r, rt.action, r.URL.Path, hotline.Authorize(actor, rt.action, hotline.Matter{})))
 			return
 		}
+		var m hotline.Matter
 		if rt.matter != nil {
-			m, err := rt.matter(r)
+			var err error
+			m, err = rt.matter(r)
 			if err == nil {
 				note.object = m.String()
 				err = s.authorize(r, rt.action, m)
 			}
 			if err != nil {
-				writeError(rec, r, s.log, err)
+				fail(rec, r, err)
 				return
 			}
 		}
 		rt.handler(rec, r)
 		if rt.audit {
 			s.auditOutcome(r, rt.action, note, rec.status)
+		}
+		if rt.topic != "" && rec.status < 300 {
+			s.deps.Events.Publish(Event{Topic: rt.topic, Agents: append(m.Agents(), actor.ID)})
 		}
 	})
 }

@@ -596,17 +596,3 @@ func TestPromiseRoutesRefuseCrossSiteRequests(t *testing.T) {
 	require.Empty(t, b.calls, "a refused request must not reach the desk")
 }
 
-func TestConsoleShowsPromises(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	status, _, raw := b.get(t, "/")
-	require.Equal(t, http.StatusOK, status)
-	for _, s := range []string{"承诺答复", `id="promises"`} {
-		require.Contains(t, raw, s)
-	}
-	status, _, raw = b.get(t, "/console.js")
-	require.Equal(t, http.StatusOK, status)
-	for _, s := range []string{"/api/v1/promises?state=", "/reply-call", "/fulfil", "original_deadline", "答复来电", "办结"} {
-		require.Contains(t, raw, s)
-	}
-}

@@ -63,6 +63,13 @@ type Config struct {
 	// /metrics on Listen without credentials; everyone else needs a token.
 	// Default loopback only: 127.0.0.0/8 and ::1.
 	MetricsOpenTo []string `yaml:"metrics_open_to"`
+	// EventsKeepalive is how often a console's live stream sends a
+	// keepalive and checks that its login still holds (a logged-out or
+	// disabled user's stream ends then). Default 15s.
+	EventsKeepalive time.Duration `yaml:"events_keepalive"`
+	// EventsRetry is how long a browser waits before it reconnects a
+	// dropped live stream. Default 3s.
+	EventsRetry time.Duration `yaml:"events_retry"`
 	// FailureLimit is how many failing requests (4xx) one actor or client
 	// address may make in a minute before it must wait (429). Default 60.
 	FailureLimit int `yaml:"failure_limit"`
@@ -100,6 +107,12 @@ func (c *Config) SetDefaults() {
 	if c.FailureLimit == 0 {
 		c.FailureLimit = 60
 	}
+	if c.EventsKeepalive == 0 {
+		c.EventsKeepalive = 15 * time.Second
+	}
+	if c.EventsRetry == 0 {
+		c.EventsRetry = 3 * time.Second
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under "http.".
@@ -133,6 +146,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("http.tls_cert_file and http.tls_key_file: set both or neither")
 	case c.FailureLimit < 1:
 		return fmt.Errorf("http.failure_limit: must be at least 1")
+	case c.EventsKeepalive < time.Second || c.EventsKeepalive > 5*time.Minute:
+		return fmt.Errorf("http.events_keepalive: %s must be from 1s to 5m", c.EventsKeepalive)
+	case c.EventsRetry < 100*time.Millisecond || c.EventsRetry > time.Minute:
+		return fmt.Errorf("http.events_retry: %s must be from 100ms to 1m", c.EventsRetry)
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
@@ -282,7 +299,12 @@ type Deps struct {
 	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
 	Audit      AuditReader     // the audit log, read and verified
 	Holds      LegalHolder     // legal holds on recordings
-	Gatherer   prometheus.Gatherer
+	Events     *Events         // the console's live streams
+	Line       LineStatus      // whether the line is open, and why (the calendar)
+	Counts     CallCounter     // today's calls for the wall
+	// Zone is the calendar's time zone: "today" on the wall. Nil means UTC.
+	Zone     *time.Location
+	Gatherer prometheus.Gatherer
 	// Now is the clock answers are computed with (a callback task's or a
 	// promise's "overdue", whether a deadline is in the future); nil means
 	// time.Now.
@@ -321,6 +343,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if deps.Zone == nil {
+		deps.Zone = time.UTC
+	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "web")}
 	s.proxies, _ = parseNets(cfg.TrustedProxies)
 	s.metricsNet, _ = parseNets(cfg.MetricsOpenTo)
@@ -329,6 +354,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
 		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	if deps.Events != nil {
+		s.srv.RegisterOnShutdown(deps.Events.Close) // live streams end, so shutdown does not wait on them
+	}
 	return s, nil
 }
 

@@ -12,7 +12,9 @@ form.onsubmit = async (event) => {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin",
     });
     if (resp.ok) {
-      location.href = "/";
+      // Back to the page that sent us here, on this site only.
+      const next = new URLSearchParams(location.search).get("next") ?? "/";
+      location.href = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
       return;
     }
     if (resp.status === 429) {

@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"hotline"
+	"hotline/ari"
+	"hotline/callback"
+	"hotline/store"
+	"hotline/web"
+)
+
+// The console is live: what the call flow, the callback service and the
+// promise watch write is told to the console's streams after the write
+// succeeded (what staff do through the API is told by the HTTP gate). Each
+// wrapper passes every call through and publishes what changed and whom
+// it concerns, never the data itself.
+
+// callAgents are the staff a call concerns: its responsible agent and
+// every agent rung or referred to.
+func callAgents(c hotline.Call) []string {
+	return web.CallMatter(c).Agents()
+}
+
+// liveCallStore is the call flow's store, publishing calls, agents and
+// violations.
+type liveCallStore struct {
+	ari.CallStore
+	events *web.Events
+}
+
+func (s liveCallStore) CreateCall(ctx context.Context, c hotline.Call) error {
+	err := s.CallStore.CreateCall(ctx, c)
+	s.publish(err, web.TopicCalls, callAgents(c)...)
+	return err
+}
+
+func (s liveCallStore) UpdateCall(ctx context.Context, c hotline.Call) error {
+	err := s.CallStore.UpdateCall(ctx, c)
+	s.publish(err, web.TopicCalls, callAgents(c)...)
+	return err
+}
+
+func (s liveCallStore) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
+	id, err := s.CallStore.AddLeg(ctx, l)
+	s.publish(err, web.TopicCalls, l.AgentID)
+	return id, err
+}
+
+func (s liveCallStore) UpdateLeg(ctx context.Context, l hotline.CallLeg) error {
+	err := s.CallStore.UpdateLeg(ctx, l)
+	s.publish(err, web.TopicCalls, l.AgentID)
+	return err
+}
+
+func (s liveCallStore) AddReferral(ctx context.Context, r hotline.Referral) (int64, error) {
+	id, err := s.CallStore.AddReferral(ctx, r)
+	s.publish(err, web.TopicCalls, r.FromAgent, r.ToAgent)
+	return id, err
+}
+
+func (s liveCallStore) UpdateReferral(ctx context.Context, r hotline.Referral) error {
+	err := s.CallStore.UpdateReferral(ctx, r)
+	s.publish(err, web.TopicCalls, r.FromAgent, r.ToAgent)
+	return err
+}
+
+func (s liveCallStore) SaveRating(ctx context.Context, r hotline.Rating) error {
+	err := s.CallStore.SaveRating(ctx, r)
+	s.publish(err, web.TopicCalls, r.AgentID)
+	return err
+}
+
+func (s liveCallStore) SetAgentState(ctx context.Context, id string, state hotline.AgentState, reason string, at time.Time) error {
+	err := s.CallStore.SetAgentState(ctx, id, state, reason, at)
+	s.publish(err, web.TopicAgents, id)
+	return err
+}
+
+func (s liveCallStore) AddViolation(ctx context.Context, v hotline.Violation) (int64, error) {
+	id, err := s.CallStore.AddViolation(ctx, v)
+	s.publish(err, web.TopicViolations, v.AgentID)
+	return id, err
+}
+
+func (s liveCallStore) publish(err error, topic web.Topic, agents ...string) {
+	if err == nil {
+		s.events.Publish(web.Event{Topic: topic, Agents: agents})
+	}
+}
+
+// liveTaskStore is the callback service's store, publishing callback
+// tasks (and the violations of their escalation).
+type liveTaskStore struct {
+	callback.Store
+	events *web.Events
+}
+
+func (s liveTaskStore) AddMissedCall(ctx context.Context, m store.MissedCall) (hotline.CallbackTask, bool, error) {
+	t, created, err := s.Store.AddMissedCall(ctx, m)
+	if err == nil {
+		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: []string{t.AgentID}})
+	}
+	return t, created, err
+}
+
+func (s liveTaskStore) ClaimTask(ctx context.Context, id int64, token string, now, leaseUntil time.Time) (hotline.CallbackTask, error) {
+	t, err := s.Store.ClaimTask(ctx, id, token, now, leaseUntil)
+	if err == nil {
+		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: []string{t.AgentID}})
+	}
+	return t, err
+}
+
+func (s liveTaskStore) StartAttempt(ctx context.Context, id int64, token, agentID string, now time.Time) (int64, error) {
+	n, err := s.Store.StartAttempt(ctx, id, token, agentID, now)
+	if err == nil {
+		s.task(ctx, id, agentID)
+	}
+	return n, err
+}
+
+func (s liveTaskStore) FinishAttempt(ctx context.Context, token string, a hotline.CallbackAttempt, t hotline.CallbackTask) error {
+	err := s.Store.FinishAttempt(ctx, token, a, t)
+	if err == nil {
+		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: []string{t.AgentID, a.AgentID}})
+	}
+	return err
+}
+
+func (s liveTaskStore) ReleaseTask(ctx context.Context, id int64, token string, nextAttempt time.Time) error {
+	err := s.Store.ReleaseTask(ctx, id, token, nextAttempt)
+	if err == nil {
+		s.task(ctx, id)
+	}
+	return err
+}
+
+func (s liveTaskStore) ResolveByInbound(ctx context.Context, number, callID string, now time.Time) ([]int64, error) {
+	ids, err := s.Store.ResolveByInbound(ctx, number, callID, now)
+	for _, id := range ids {
+		s.task(ctx, id)
+	}
+	return ids, err
+}
+
+func (s liveTaskStore) MarkEscalated(ctx context.Context, id int64, now time.Time) (bool, error) {
+	ok, err := s.Store.MarkEscalated(ctx, id, now)
+	if err == nil && ok {
+		s.task(ctx, id)
+	}
+	return ok, err
+}
+
+func (s liveTaskStore) AddViolation(ctx context.Context, v hotline.Violation) (int64, error) {
+	id, err := s.Store.AddViolation(ctx, v)
+	if err == nil {
+		s.events.Publish(web.Event{Topic: web.TopicViolations, Agents: []string{v.AgentID}})
+	}
+	return id, err
+}
+
+// task publishes a change of task id to its agent (read back) and to also.
+func (s liveTaskStore) task(ctx context.Context, id int64, also ...string) {
+	agents := also
+	if t, err := s.Store.GetTask(ctx, id); err == nil {
+		agents = append(agents, t.AgentID)
+	}
+	s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: agents})
+}
+
+// livePromiseStore is the promise watch's store, publishing escalations.
+type livePromiseStore struct {
+	callback.PromiseStore
+	events *web.Events
+}
+
+func (s livePromiseStore) MarkPromiseEscalated(ctx context.Context, id int64, now time.Time, detail string) (bool, hotline.Violation, error) {
+	ok, v, err := s.PromiseStore.MarkPromiseEscalated(ctx, id, now, detail)
+	if err == nil && ok {
+		s.events.Publish(web.Event{Topic: web.TopicPromises, Agents: []string{v.AgentID}})
+		s.events.Publish(web.Event{Topic: web.TopicViolations, Agents: []string{v.AgentID}})
+	}
+	return ok, v, err
+}
