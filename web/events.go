@@ -226,7 +226,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sub.notify:
-			data, _ := json.Marshal(map[string][]Topic{"topics": sub.take()})
+			topics := sub.take()
+			if len(topics) == 0 {
+				continue // told twice of what one message already carried
+			}
+			data, _ := json.Marshal(map[string][]Topic{"topics": topics})
 			if !write("event: change\ndata: %s\n\n", data) {
 				return
 			}
