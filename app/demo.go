@@ -120,10 +120,10 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
 			VoicemailMax: 5 * time.Second},
-		Store:      store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
 		// The demo's passwords are random (130 bits): a slow hash adds no
 		// strength to them, only start-up and login time.
-		Auth: auth.Config{BcryptCost: 4},
+		Auth:       auth.Config{BcryptCost: 4},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings")},
 		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.

@@ -638,4 +638,3 @@ func TestDeskRoutesRefuseCrossSiteRequests(t *testing.T) {
 	}
 	require.Empty(t, b.calls, "a refused request must not reach the desk")
 }
-

@@ -595,4 +595,3 @@ func TestPromiseRoutesRefuseCrossSiteRequests(t *testing.T) {
 	}
 	require.Empty(t, b.calls, "a refused request must not reach the desk")
 }
-

@@ -18,7 +18,9 @@ func (f lineFunc) Status(t time.Time) hotline.LineStatus { return f(t) }
 
 type countFunc func(context.Context, time.Time) (web.DayCounts, error)
 
-func (f countFunc) CountCalls(ctx context.Context, since time.Time) (web.DayCounts, error) { return f(ctx, since) }
+func (f countFunc) CountCalls(ctx context.Context, since time.Time) (web.DayCounts, error) {
+	return f(ctx, since)
+}
 
 // listedCallbacks is a callback desk whose lists are chosen by the filter.
 type listedCallbacks struct {
