@@ -143,23 +143,24 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 20}, applied)
 
 	require.Equal(t, []string{
-		"agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
-		"callback_tasks", "calls", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
+		"agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_task_calls",
+		"callback_tasks", "calls", "goose_db_version", "promise_extension_requests", "promise_extensions", "promise_reminders", "promises",
+		"ratings", "recordings",
 		"referrals", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
 		"api_tokens_one_live_name",
 		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object", "audit_log_one_successor",
-		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung",
+		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung", "call_monitors_by_call",
 		"callback_attempts_by_task", "callback_attempts_one_active_per_task",
 		"callback_task_calls_by_task",
 		"callback_tasks_by_agent", "callback_tasks_by_agent_deadline", "callback_tasks_by_deadline", "callback_tasks_by_number",
 		"callback_tasks_by_state", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
 		"callback_tasks_open_dues", "callback_tasks_to_escalate",
-		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state",
+		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state", "promise_extension_requests_open",
 		"promise_extensions_by_promise",
 		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
 		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
@@ -180,9 +181,9 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 8)
+	require.Len(t, status, 9)
 	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql"} {
+		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql", "00020_console.sql"} {
 		require.Equal(t, int64(i+1), status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
@@ -382,7 +383,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 20}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -421,7 +422,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	// Down to 1 drops what 00008 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 7)
+	require.Len(t, down, 8)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -433,6 +434,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 20}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

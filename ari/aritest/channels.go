@@ -58,6 +58,8 @@ type channel struct {
 	hangupDue bool       // the far end hangs up once keypad is empty
 	playbacks []*playback
 	snoops    []*channel
+	// spy and whisper are a snoop channel's directions (none, in, out, both).
+	spy, whisper string
 	recording *liveRecording // a channel recording, if one is running
 	rtp       bool           // a SIP channel: RTP statistics at hangup
 	tone      int            // what it sounds like in recordings
@@ -358,13 +360,17 @@ type ChannelInfo struct {
 	CreatedAt  time.Time         `json:"created_at"`
 	AnsweredAt time.Time         `json:"answered_at,omitzero"`
 	Variables  map[string]string `json:"variables"`
+	// Spy and Whisper are a snoop channel's directions: what it hears of
+	// the snooped channel, and where what it is sent goes.
+	Spy     string `json:"spy,omitempty"`
+	Whisper string `json:"whisper,omitempty"`
 }
 
 func (c *channel) info() ChannelInfo {
 	ci := ChannelInfo{
 		ID: c.id, Name: c.name, State: c.state, Endpoint: c.endpoint, Caller: c.caller.Number,
 		Args: slices.Clone(c.args), Originated: c.kind == kindOriginated,
-		CreatedAt: c.created, AnsweredAt: c.answeredAt, Variables: maps.Clone(c.vars),
+		CreatedAt: c.created, AnsweredAt: c.answeredAt, Variables: maps.Clone(c.vars), Spy: c.spy, Whisper: c.whisper,
 	}
 	if c.bridge != nil {
 		ci.Bridge = c.bridge.id

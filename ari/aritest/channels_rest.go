@@ -1,10 +1,12 @@
 package aritest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -285,6 +287,16 @@ func (s *Server) snoopChannel(q *request) reply {
 	if appName == "" {
 		return errMsg(http.StatusBadRequest, "Missing parameter app").reply()
 	}
+	// Directions as Asterisk 20's res_ari checks them (resource_channels.c).
+	spy, whisper := q.str("spy"), q.str("whisper")
+	for _, d := range []struct{ name, value string }{{"spy", spy}, {"whisper", whisper}} {
+		if !slices.Contains([]string{"", "none", "in", "out", "both"}, d.value) {
+			return errMsg(http.StatusBadRequest, "Invalid direction specified for "+d.name).reply()
+		}
+	}
+	if (spy == "" || spy == "none") && (whisper == "" || whisper == "none") {
+		return errMsg(http.StatusBadRequest, "Direction must be specified for at least spy or whisper").reply()
+	}
 	id := q.param("sid")
 	if id == "" {
 		id = q.str("snoopId")
@@ -299,6 +311,7 @@ func (s *Server) snoopChannel(q *request) reply {
 	c.answeredAt = s.now()
 	c.dialplan = dialplanJSON{Context: "default", Exten: "s", Priority: 1}
 	c.endpoint = "Snoop/" + target.id
+	c.spy, c.whisper = cmp.Or(spy, "none"), cmp.Or(whisper, "none")
 	c.app, c.args = appName, splitArgs(q.str("appArgs"))
 	target.snoops = append(target.snoops, c)
 	s.appNamed(appName).channels[c.id] = true

@@ -2,6 +2,7 @@ package aritest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -447,6 +448,35 @@ func TestSnoop(t *testing.T) {
 	_, err = f.srv.PlaceCall(InboundCall{Caller: "13900139000"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ChannelHangupRequest", "StasisEnd", "StasisStart"}, f.typesUntil("StasisStart"))
+}
+
+// A snoop's directions are checked as Asterisk 20 checks them, and kept
+// for tests to see what was asked (monitoring whispers with out or both).
+func TestSnoopDirections(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Options{})
+	id := f.placeCall(InboundCall{Caller: "13800138000"})
+	key := ari.NewKey(ari.ChannelKey, id)
+	_, err := f.client.Channel().Snoop(key, "s1", &ari.SnoopOptions{App: "hotline", Spy: ari.DirectionBoth, Whisper: ari.DirectionOut})
+	require.NoError(t, err)
+	info, ok := f.srv.Channel("s1")
+	require.True(t, ok)
+	assert.Equal(t, "both", info.Spy)
+	assert.Equal(t, "out", info.Whisper)
+	for _, tc := range []struct {
+		spy, whisper ari.Direction
+		message      string
+	}{
+		{"", "", "Direction must be specified for at least spy or whisper"},
+		{"none", "none", "Direction must be specified for at least spy or whisper"},
+		{"sideways", "", "Invalid direction specified for spy"},
+		{"both", "loud", "Invalid direction specified for whisper"},
+	} {
+		body := fmt.Sprintf(`{"app":"hotline","spy":%q,"whisper":%q}`, tc.spy, tc.whisper)
+		resp, raw := rawDo(t, f.ctx, http.MethodPost, f.srv.URL()+"/ari/channels/"+id+"/snoop", strings.NewReader(body))
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, tc.message)
+		assert.JSONEq(t, fmt.Sprintf(`{"message":%q}`, tc.message), string(raw))
+	}
 }
 
 func TestChannelNoops(t *testing.T) {

@@ -1,0 +1,305 @@
+package ari
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v5"
+
+	"hotline"
+)
+
+// Live monitoring (7.1.3): a supervisor listens to a call in progress on
+// their own softphone, whispers to the agent alone, or barges in. Each is
+// a snoop channel on the call (trace 12: the snoop enters the application
+// and is up at once) bridged with a channel originated to the supervisor:
+//
+//	listen   snoop on the citizen's channel, spy both, whisper none
+//	whisper  snoop on the agent's channel, spy both, whisper out (into what the agent hears)
+//	barge    snoop on the citizen's channel, spy both, whisper both (the citizen and,
+//	         through the citizen's channel into the call's bridge, the agent hear it)
+//
+// The monitoring ends when either side hangs up: the supervisor (their
+// channel leaves the application), or the monitored side (Asterisk hangs
+// the snoop up when its channel goes). Then the other channel is hung up
+// and the bridge removed.
+
+// MonitorStore records monitorings for the call's timeline (*store.DB).
+type MonitorStore interface {
+	StartMonitor(ctx context.Context, m hotline.MonitorSession) (int64, error)
+	ConnectMonitor(ctx context.Context, id int64, at time.Time) error
+	EndMonitor(ctx context.Context, id int64, at time.Time, reason hotline.MonitorEnd) error
+}
+
+// Monitors runs the monitorings of calls in progress.
+type Monitors struct {
+	calls  *Calls
+	store  MonitorStore
+	log    *slog.Logger
+	ring   time.Duration // how long the supervisor's phone rings
+	seq    atomic.Uint64
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// OnChange, when set before Start, hears of each monitoring's start,
+	// connection and end (the console's live wall).
+	OnChange func(hotline.MonitorSession)
+}
+
+// NewMonitors returns the monitorings of calls' calls; the supervisor's
+// phone rings for at most ring. Start before use.
+func NewMonitors(calls *Calls, store MonitorStore, ring time.Duration) *Monitors {
+	return &Monitors{calls: calls, store: store, log: calls.log.With("component", "monitor"), ring: ring}
+}
+
+// Start makes Monitor usable until Stop.
+func (m *Monitors) Start(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ctx, m.cancel = context.WithCancel(ctx)
+}
+
+// Stop hangs up every monitoring and waits for them to end.
+func (m *Monitors) Stop() {
+	m.mu.Lock()
+	cancel := m.cancel
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	m.wg.Wait()
+}
+
+// monitoring is one supervisor on one call, owned by its goroutine.
+type monitoring struct {
+	m       *Monitors
+	rec     hotline.MonitorSession
+	mb      *Mailbox
+	snoop   string
+	phone   string // the supervisor's channel
+	bridge  string
+	target  string // the channel snooped on
+	spy     string
+	whisper string
+}
+
+// Monitor rings supervisor's softphone and, once answered, connects it to
+// call callID in mode. It returns when the phone is ringing; the session
+// goes on in the background. NotFound when the call is not in progress,
+// Conflict when the mode needs an agent and none is on the call, or the
+// supervisor has no softphone on the roster.
+func (m *Monitors) Monitor(ctx context.Context, callID, supervisorID string, mode hotline.MonitorMode) (hotline.MonitorSession, error) {
+	const op = "ari.Monitor"
+	if !mode.Valid() {
+		return hotline.MonitorSession{}, hotline.Errorf(hotline.KindInvalid, op, "mode %q must be listen, whisper or barge", mode)
+	}
+	m.mu.Lock()
+	runCtx := m.ctx
+	m.mu.Unlock()
+	if runCtx == nil || runCtx.Err() != nil {
+		return hotline.MonitorSession{}, hotline.Errorf(hotline.KindUnavailable, op, "monitoring is not running")
+	}
+	sup, ok := m.calls.roster.Get(supervisorID)
+	if !ok {
+		return hotline.MonitorSession{}, hotline.Errorf(hotline.KindConflict, op,
+			"%s has no softphone on the roster (agents:): monitoring calls the supervisor's own phone", supervisorID)
+	}
+	target, err := m.calls.monitorTarget(ctx, callID)
+	if err != nil {
+		return hotline.MonitorSession{}, err
+	}
+	if target.agentID == supervisorID {
+		return hotline.MonitorSession{}, hotline.Errorf(hotline.KindConflict, op, "%s is on call %s: nobody monitors their own call", supervisorID, callID)
+	}
+	// Fixed-width ids: Asterisk refuses an id that is a prefix of a live one.
+	base := fmt.Sprintf("m%s%08d", m.calls.tag, m.seq.Add(1)%100000000)
+	mon := &monitoring{m: m, mb: NewMailbox(), snoop: base + "-snp", phone: base + "-sup", bridge: base + "-brg",
+		target: target.citizen, spy: "both", whisper: "none",
+		rec: hotline.MonitorSession{CallID: callID, SupervisorID: supervisorID, AgentID: target.agentID, Mode: mode,
+			RequestedAt: m.calls.now()}}
+	switch mode {
+	case hotline.MonitorWhisper:
+		mon.target, mon.whisper = target.agentChannel, "out"
+	case hotline.MonitorBarge:
+		mon.whisper = "both"
+	}
+	if mon.rec.ID, err = m.store.StartMonitor(ctx, mon.rec); err != nil {
+		return hotline.MonitorSession{}, err
+	}
+	disp := m.calls.cli.Dispatcher()
+	disp.Route(ari.ChannelKey, mon.snoop, mon.mb)
+	disp.Route(ari.ChannelKey, mon.phone, mon.mb)
+	if err := mon.dial(sup); err != nil {
+		mon.end(context.WithoutCancel(ctx), hotline.MonitorFailed)
+		return hotline.MonitorSession{}, hotline.WrapError(hotline.KindUnavailable, op, err)
+	}
+	m.changed(mon.rec)
+	m.log.Info("monitoring started", "call", callID, "supervisor", supervisorID, "mode", mode, "monitoring", mon.rec.ID)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		mon.run(runCtx)
+	}()
+	return mon.rec, nil
+}
+
+func (m *Monitors) changed(rec hotline.MonitorSession) {
+	if m.OnChange != nil {
+		m.OnChange(rec)
+	}
+}
+
+// dial snoops on the target and rings the supervisor's phone.
+func (mon *monitoring) dial(sup hotline.Agent) error {
+	cl := mon.m.calls.cli.ARI()
+	app := mon.m.calls.cli.Application()
+	_, err := cl.Channel().Snoop(key(ari.ChannelKey, mon.target), mon.snoop, &ari.SnoopOptions{
+		App: app, AppArgs: "monitor," + mon.rec.CallID, Spy: ari.Direction(mon.spy), Whisper: ari.Direction(mon.whisper)})
+	if err != nil {
+		return fmt.Errorf("snoop on %s: %w", mon.target, err)
+	}
+	_, err = cl.Channel().Originate(nil, ari.OriginateRequest{
+		Endpoint: sup.Endpoint, Timeout: int(mon.m.ring.Seconds()), App: app,
+		AppArgs:   "monitor-phone," + mon.rec.CallID,
+		CallerID:  fmt.Sprintf("\"%s %s\" <%s>", mon.rec.Mode.Title(), mon.rec.CallID, mon.rec.CallID),
+		ChannelID: mon.phone, Originator: mon.target,
+	})
+	if err != nil {
+		return fmt.Errorf("ring %s: %w", sup.Endpoint, err)
+	}
+	return nil
+}
+
+// run bridges the phone and the snoop once the phone answers, and ends
+// the monitoring when either leaves.
+func (mon *monitoring) run(ctx context.Context) {
+	answered := false
+	for {
+		select {
+		case <-ctx.Done():
+			mon.end(context.WithoutCancel(ctx), hotline.MonitorServiceStopping)
+			return
+		case <-mon.mb.Ready():
+		}
+		for _, e := range mon.mb.Take() {
+			switch ev := e.(type) {
+			case *ari.StasisStart:
+				if ev.Channel.ID != mon.phone {
+					continue // the snoop entering the application
+				}
+				answered = true
+				if err := mon.connect(ctx); err != nil {
+					mon.m.log.Warn("monitoring failed to connect", "monitoring", mon.rec.ID, "err", err)
+					mon.end(context.WithoutCancel(ctx), hotline.MonitorFailed)
+					return
+				}
+			case *ari.StasisEnd:
+				mon.end(context.WithoutCancel(ctx), mon.endReason(ev.Channel.ID, answered))
+				return
+			case *ari.ChannelDestroyed:
+				mon.end(context.WithoutCancel(ctx), mon.endReason(ev.Channel.ID, answered))
+				return
+			}
+		}
+	}
+}
+
+func (mon *monitoring) endReason(channel string, answered bool) hotline.MonitorEnd {
+	switch {
+	case channel == mon.snoop:
+		return hotline.MonitorCallEnded
+	case answered:
+		return hotline.MonitorSupervisorLeft
+	}
+	return hotline.MonitorNotAnswered
+}
+
+func (mon *monitoring) connect(ctx context.Context) error {
+	cl := mon.m.calls.cli.ARI()
+	if _, err := cl.Bridge().Create(key(ari.BridgeKey, mon.bridge), "mixing", mon.bridge); err != nil {
+		return fmt.Errorf("create bridge: %w", err)
+	}
+	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, mon.bridge), mon.snoop); err != nil {
+		return fmt.Errorf("add snoop: %w", err)
+	}
+	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, mon.bridge), mon.phone); err != nil {
+		return fmt.Errorf("add supervisor: %w", err)
+	}
+	mon.rec.ConnectedAt = mon.m.calls.now()
+	if err := mon.m.store.ConnectMonitor(ctx, mon.rec.ID, mon.rec.ConnectedAt); err != nil {
+		mon.m.log.Error("monitoring connection not stored", "monitoring", mon.rec.ID, "err", err)
+	}
+	mon.m.changed(mon.rec)
+	return nil
+}
+
+// end hangs up what is left, removes the bridge and records why.
+func (mon *monitoring) end(ctx context.Context, reason hotline.MonitorEnd) {
+	cl := mon.m.calls.cli.ARI()
+	for _, id := range []string{mon.phone, mon.snoop} {
+		if err := cl.Channel().Hangup(key(ari.ChannelKey, id), "normal"); err != nil && httpStatus(err) != 404 {
+			mon.m.log.Warn("monitoring channel not hung up", "monitoring", mon.rec.ID, "channel", id, "err", err)
+		}
+	}
+	if err := cl.Bridge().Delete(key(ari.BridgeKey, mon.bridge)); err != nil && httpStatus(err) != 404 {
+		mon.m.log.Warn("monitoring bridge not removed", "monitoring", mon.rec.ID, "err", err)
+	}
+	disp := mon.m.calls.cli.Dispatcher()
+	disp.Unroute(ari.ChannelKey, mon.snoop)
+	disp.Unroute(ari.ChannelKey, mon.phone)
+	mon.rec.EndedAt, mon.rec.EndReason = mon.m.calls.now(), reason
+	if err := mon.m.store.EndMonitor(ctx, mon.rec.ID, mon.rec.EndedAt, reason); err != nil {
+		mon.m.log.Error("monitoring end not stored", "monitoring", mon.rec.ID, "err", err)
+	}
+	mon.m.changed(mon.rec)
+	mon.m.log.Info("monitoring ended", "call", mon.rec.CallID, "supervisor", mon.rec.SupervisorID, "reason", reason, "monitoring", mon.rec.ID)
+}
+
+// monitorTarget is what a monitoring needs of a call in progress.
+type monitorTarget struct {
+	citizen, agentChannel, agentID string
+}
+
+// monitorTarget reads, on the call's goroutine, the citizen's channel and
+// the channel of the agent talking with them.
+func (s *Calls) monitorTarget(ctx context.Context, callID string) (monitorTarget, error) {
+	const op = "ari.Monitor"
+	s.mu.Lock()
+	c := s.active[callID]
+	s.mu.Unlock()
+	if c == nil {
+		return monitorTarget{}, hotline.Errorf(hotline.KindNotFound, op, "call %q is not in progress", callID)
+	}
+	// A call that is ending takes no more commands: do not wait for it.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	reply := make(chan monitorTarget, 1)
+	cmd := func() {
+		t := monitorTarget{citizen: c.citizen}
+		for id, l := range c.legs {
+			if l.bridged && !l.gone {
+				t.agentChannel, t.agentID = id, l.rec.AgentID
+			}
+		}
+		reply <- t
+	}
+	select {
+	case c.cmds <- cmd:
+	case <-ctx.Done():
+		return monitorTarget{}, hotline.WrapError(hotline.KindUnavailable, op, ctx.Err())
+	}
+	select {
+	case t := <-reply:
+		if t.agentChannel == "" {
+			return t, hotline.Errorf(hotline.KindConflict, op, "no agent is talking on call %s now: monitor once an agent answers", callID)
+		}
+		return t, nil
+	case <-ctx.Done():
+		return monitorTarget{}, hotline.WrapError(hotline.KindUnavailable, op, ctx.Err())
+	}
+}
