@@ -18,7 +18,9 @@ const (
 )
 
 // Valid reports whether m is a known mode.
-func (m MonitorMode) Valid() bool { return m == MonitorListen || m == MonitorWhisper || m == MonitorBarge }
+func (m MonitorMode) Valid() bool {
+	return m == MonitorListen || m == MonitorWhisper || m == MonitorBarge
+}
 
 // Title is the mode's name in the console.
 func (m MonitorMode) Title() string {

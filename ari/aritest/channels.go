@@ -60,9 +60,9 @@ type channel struct {
 	snoops    []*channel
 	// spy and whisper are a snoop channel's directions (none, in, out, both).
 	spy, whisper string
-	recording *liveRecording // a channel recording, if one is running
-	rtp       bool           // a SIP channel: RTP statistics at hangup
-	tone      int            // what it sounds like in recordings
+	recording    *liveRecording // a channel recording, if one is running
+	rtp          bool           // a SIP channel: RTP statistics at hangup
+	tone         int            // what it sounds like in recordings
 }
 
 func (c *channel) json() channelJSON {
