@@ -52,3 +52,20 @@ type MonitorSession struct {
 	EndedAt      time.Time   `json:"ended_at,omitzero"`
 	EndReason    MonitorEnd  `json:"end_reason,omitempty"`
 }
+
+// ExtensionRequest is a promise's owner asking a supervisor for a later
+// deadline (6.2): only a supervisor's approval moves a deadline, so the
+// owner asks with a reason, and the supervisor grants (the extension is
+// then recorded as any other) or refuses with a reason.
+type ExtensionRequest struct {
+	ID           int64     `json:"id"`
+	PromiseID    int64     `json:"promise_id"`
+	RequestedBy  string    `json:"requested_by"`
+	Deadline     time.Time `json:"deadline"` // the deadline asked for
+	Reason       string    `json:"reason"`
+	RequestedAt  time.Time `json:"requested_at"`
+	Decision     string    `json:"decision,omitempty"` // granted, refused; "" while undecided
+	DecidedBy    string    `json:"decided_by,omitempty"`
+	DecidedAt    time.Time `json:"decided_at,omitzero"`
+	DecideReason string    `json:"decide_reason,omitempty"`
+}

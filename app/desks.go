@@ -304,3 +304,52 @@ type holdDesk struct{ db *store.DB }
 func (d holdDesk) SetLegalHold(ctx context.Context, name string, hold bool) error {
 	return d.db.SetLegalHold(ctx, name, hold)
 }
+
+// extensionDesk keeps the owners' requests for a later deadline; granting
+// one extends the promise through the promise desk (its bounds, the
+// deadline index).
+type extensionDesk struct {
+	db       *store.DB
+	promises promiseDesk
+}
+
+func (d extensionDesk) RequestExtension(ctx context.Context, promiseID int64, deadline time.Time, reason string) (hotline.ExtensionRequest, error) {
+	p, err := d.db.GetPromise(ctx, promiseID)
+	if err != nil {
+		return hotline.ExtensionRequest{}, err
+	}
+	if err := d.promises.policy.CheckExtension(p.Deadline, deadline, d.promises.cal); err != nil {
+		return hotline.ExtensionRequest{}, err
+	}
+	if !deadline.After(p.Deadline) {
+		return hotline.ExtensionRequest{}, hotline.Errorf(hotline.KindInvalid, "app.RequestExtension",
+			"the deadline asked for, %s, must be after the current one, %s", deadline, p.Deadline)
+	}
+	return d.db.RequestExtension(ctx, promiseID, actorID(ctx), deadline, reason, d.promises.now())
+}
+
+func (d extensionDesk) ListExtensionRequests(ctx context.Context, pending bool) ([]hotline.ExtensionRequest, error) {
+	return d.db.ListExtensionRequests(ctx, pending, 500)
+}
+
+func (d extensionDesk) GetExtensionRequest(ctx context.Context, id int64) (hotline.ExtensionRequest, error) {
+	return d.db.GetExtensionRequest(ctx, id)
+}
+
+func (d extensionDesk) DecideExtensionRequest(ctx context.Context, id int64, grant bool, reason string) (hotline.ExtensionRequest, error) {
+	req, err := d.db.GetExtensionRequest(ctx, id)
+	if err != nil {
+		return hotline.ExtensionRequest{}, err
+	}
+	decision := "refused"
+	if grant {
+		if req.Decision != "" {
+			return hotline.ExtensionRequest{}, hotline.Errorf(hotline.KindConflict, "app.DecideExtensionRequest", "extension request %d was decided already", id)
+		}
+		if _, err := d.promises.ExtendPromise(ctx, req.PromiseID, req.Deadline, reason); err != nil {
+			return hotline.ExtensionRequest{}, err
+		}
+		decision = "granted"
+	}
+	return d.db.DecideExtensionRequest(ctx, id, decision, actorID(ctx), reason, d.promises.now())
+}

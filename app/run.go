@@ -152,6 +152,17 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Recordings = archiver
+	// A supervisor's phone rings for monitoring as long as an agent's for a call.
+	monitors := ari.NewMonitors(calls, db, cfg.Calls.RingTimeout)
+	monitors.OnChange = func(m hotline.MonitorSession) {
+		events.Publish(web.Event{Topic: web.TopicMonitor, Agents: []string{m.SupervisorID}})
+		events.Publish(web.Event{Topic: web.TopicCalls, Agents: []string{m.SupervisorID, m.AgentID}})
+	}
+	if n, err := db.EndOpenMonitors(ctx, now()); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("monitorings left open by the last run are ended", "count", n)
+	}
 	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
 		Store: livePromiseStore{PromiseStore: db, events: events}, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now,
 		Registry: reg,
@@ -165,9 +176,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	audit := auditor{db: db, log: log, now: now}
+	promiseDsk := promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
+		audit: audit}
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
-		Auth:    authAdapter{authSvc},
-		Auditor: audit,
+		Promises:   promiseDsk,
+		Extensions: extensionDesk{db: db, promises: promiseDsk},
+		Auth:       authAdapter{authSvc},
+		Auditor:    audit,
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return cli.Ready() }},
 			{Name: "database", Fn: db.Ping},
@@ -183,14 +198,14 @@ func Run(ctx context.Context, opts Options) error {
 		Reviews:    reviews,
 		Audit:      auditReader{db},
 		Holds:      holdDesk{db: db},
-		Promises: promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
-			audit: audit},
-		Events:   events,
-		Line:     calendar,
-		Counts:   callCounter{db},
-		Zone:     calendar.Location(),
-		Now:      now,
-		Gatherer: reg,
+		Events:     events,
+		CallDetail: callDetail{db},
+		Monitor:    monitors,
+		Line:       calendar,
+		Counts:     callCounter{db},
+		Zone:       calendar.Location(),
+		Now:        now,
+		Gatherer:   reg,
 	}, log)
 	if err != nil {
 		return err
@@ -199,6 +214,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Start(ctx)
+	monitors.Start(ctx)
 	cli.Start(ctx)
 	staffing.Start(ctx)
 	callbacks.Start(ctx)
@@ -222,6 +238,7 @@ func Run(ctx context.Context, opts Options) error {
 	dialer.Wait()
 	archiver.Stop()
 	retention.Stop()
+	monitors.Stop()
 	cli.Stop()
 	calls.Stop()
 	return nil
@@ -290,6 +307,26 @@ func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 	return r.db.GetCall(ctx, id)
+}
+
+// callDetail adapts the store to what a call's page reads.
+type callDetail struct{ db *store.DB }
+
+func (d callDetail) CallRecordings(ctx context.Context, callID string) ([]web.CallRecording, error) {
+	recs, err := d.db.CallRecordings(ctx, callID)
+	out := make([]web.CallRecording, len(recs))
+	for i, r := range recs {
+		out[i] = web.CallRecording{Recording: r.Recording, LegalHold: r.LegalHold, DeletedAt: r.DeletedAt}
+	}
+	return out, err
+}
+
+func (d callDetail) CallReviews(ctx context.Context, callID string) ([]hotline.Review, error) {
+	return d.db.ListReviews(ctx, store.ReviewFilter{CallID: callID, Limit: 100})
+}
+
+func (d callDetail) CallMonitors(ctx context.Context, callID string) ([]hotline.MonitorSession, error) {
+	return d.db.CallMonitors(ctx, callID)
 }
 
 // callCounter adapts the store's call counts to the wall's.

@@ -298,3 +298,17 @@ func (db *DB) RecordingParties(ctx context.Context, name string) ([]string, erro
 	}
 	return parties, nil
 }
+
+// callRecordingsSQL reads the recordings rows of one call, oldest first.
+const callRecordingsSQL = `SELECT ` + recordingColumns + ` FROM recordings WHERE call_id = ? ORDER BY started_ms, name`
+
+// CallRecordings returns the recordings of a call (whole-call recording,
+// voice message), oldest first, with their archive state and legal hold.
+func (db *DB) CallRecordings(ctx context.Context, callID string) ([]ArchivedRecording, error) {
+	const op = "store.CallRecordings"
+	var rows []recordingRow
+	if err := db.reader.SelectContext(ctx, &rows, callRecordingsSQL, callID); err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("recordings of call %q", callID), err)
+	}
+	return recordingsOf(rows), nil
+}

@@ -104,6 +104,9 @@ func (s *Server) routeTable() []route {
 
 		{method: get, pattern: api + "/calls", action: hotline.ActCallList, handler: s.needs(d.Calls != nil, "the call log", s.listCalls)},
 		{method: get, pattern: api + "/calls/{id}", action: hotline.ActCallRead, matter: s.callMatter, handler: s.getCall},
+		{method: get, pattern: api + "/calls/{id}/timeline", action: hotline.ActCallRead, matter: s.callMatter, handler: s.callTimeline},
+		{method: post, pattern: api + "/calls/{id}/monitor", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor, matter: s.callMatter,
+			handler: s.needs(d.Monitor != nil, "monitoring calls", s.monitorCall)},
 		{method: post, pattern: api + "/calls/{id}/referrals", action: hotline.ActCallRefer, audit: true, topic: TopicCalls, matter: s.callMatter,
 			handler: s.needs(d.Referrer != nil, "referring calls", s.referCall)},
 		{method: post, pattern: api + "/calls/{id}/reviews", action: hotline.ActCallReview, audit: true, topic: TopicCalls,
@@ -134,6 +137,12 @@ func (s *Server) routeTable() []route {
 		{method: post, pattern: api + "/promises/{id}/extend", action: hotline.ActPromiseExtend, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.extendPromise},
 		{method: post, pattern: api + "/promises/{id}/fulfil", action: hotline.ActPromiseFulfil, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.fulfilPromise},
 		{method: post, pattern: api + "/promises/{id}/reply-call", action: hotline.ActPromiseReplyCall, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.replyCall},
+		{method: post, pattern: api + "/promises/{id}/extension-requests", action: hotline.ActPromiseRequestExtension, audit: true, topic: TopicPromises,
+			matter: s.promiseMatter, handler: s.needs(d.Extensions != nil, "extension requests", s.requestExtension)},
+		{method: get, pattern: api + "/extension-requests", action: hotline.ActPromiseExtend,
+			handler: s.needs(d.Extensions != nil, "extension requests", s.listExtensionRequests)},
+		{method: post, pattern: api + "/extension-requests/{id}/decision", action: hotline.ActPromiseExtend, audit: true, topic: TopicPromises,
+			matter: s.extensionMatter, handler: s.decideExtension},
 		{method: post, pattern: api + "/promises/{id}/close", action: hotline.ActPromiseClose, audit: true, topic: TopicPromises, matter: s.promiseMatter, handler: s.closePromise},
 
 		// The player audits every listen, download and refusal itself, with

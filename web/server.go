@@ -300,6 +300,9 @@ type Deps struct {
 	Audit      AuditReader     // the audit log, read and verified
 	Holds      LegalHolder     // legal holds on recordings
 	Events     *Events         // the console's live streams
+	CallDetail CallDetail      // a call's recordings, reviews and monitorings, for its page
+	Monitor    Monitorer       // supervisors listening, whispering, barging in
+	Extensions ExtensionDesk   // owners asking for a later deadline
 	Line       LineStatus      // whether the line is open, and why (the calendar)
 	Counts     CallCounter     // today's calls for the wall
 	// Zone is the calendar's time zone: "today" on the wall. Nil means UTC.

@@ -29,7 +29,7 @@ CREATE TABLE promise_extension_requests (
     promise_id    INTEGER NOT NULL REFERENCES promises (id),
     requested_by  TEXT    NOT NULL,
     deadline_ms   INTEGER NOT NULL,
-    reason        TEXT    NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+    reason        TEXT    NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
     requested_ms  INTEGER NOT NULL,
     decision      TEXT    NOT NULL DEFAULT '' CHECK (decision IN ('', 'granted', 'refused')),
     decided_by    TEXT    NOT NULL DEFAULT '',
