@@ -91,7 +91,7 @@ async function loadCalls() {
     const outcome = c.state === "missed" ? (names.missed[c.missed_reason] ?? "未接") : (names.call[c.state] ?? c.state);
     const talk = c.state === "answered" ? "…" : c.answered_at ? c.talk_seconds.toFixed(0) : "";
     const score = c.rating ? names.rating[c.rating.score] : "";
-    return el("tr", { "data-call": c.id }, cell(time(c.arrived_at)), cell(c.caller_number || c.caller_raw),
+    return el("tr", { "data-call": c.id }, cell(time(c.arrived_at)), cell(c.caller_number || "未显示号码"),
       cell(outcome, "state-" + c.state), cell(talk, "num"), cell(score, c.rating?.score >= 4 ? "overdue" : ""),
       el("td", {}, el("a", { href: "/calls/" + encodeURIComponent(c.id) }, "详情")));
   }));

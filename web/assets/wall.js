@@ -54,7 +54,7 @@ function render() {
   const rows = [...waiting, ...w.talking].map((c) => {
     const start = c.state === "ringing" ? c.arrived_at : c.answered_at;
     return el("tr", { "data-call": c.id, class: c.state === "ringing" ? "waiting" : "" },
-      cell(clock(c.arrived_at)), cell(c.caller_number || c.caller_raw), cell(names.line[c.line] ?? c.line),
+      cell(clock(c.arrived_at)), cell(c.caller_number || "未显示号码"), cell(names.line[c.line] ?? c.line),
       cell(names.call[c.state] ?? c.state, "state-" + c.state), since(start, "num"),
       cell(c.first_responsible_agent ? agentLabel(c.first_responsible_agent) : ""),
       el("td", {}, c.state === "answered" ? [
