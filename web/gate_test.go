@@ -26,6 +26,8 @@ var testActors = map[string]hotline.Actor{
 	"a1001": {ID: "1001", Name: "张伟", Roles: []hotline.Role{hotline.RoleAgent}},
 	"a1002": {ID: "1002", Name: "王芳", Roles: []hotline.Role{hotline.RoleAgent}},
 	"adm":   {ID: "9001", Name: "管理员", Roles: []hotline.Role{hotline.RoleAdmin}},
+	// A supervisor whose name is markup: pages show it as text.
+	"xss": {ID: "1003", Name: `<script>alert(1)</script>`, Roles: []hotline.Role{hotline.RoleSupervisor}},
 }
 
 // fakeAuth knows the tokens of testActors; "off" is a disabled user's
