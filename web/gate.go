@@ -91,6 +91,7 @@ func (s *Server) routeTable() []route {
 		{method: get, pattern: "/desk", action: hotline.ActDeskRead, page: true, handler: s.myDesk},
 		{method: get, pattern: "/desk/{id}", action: hotline.ActDeskRead, page: true, matter: agentMatter, handler: s.deskPage},
 		{method: get, pattern: "/wall", action: hotline.ActWallRead, page: true, handler: s.simplePage("wall", "监控大屏")},
+		{method: get, pattern: "/calls", action: hotline.ActCallList, page: true, handler: s.simplePage("calls", "来电记录")},
 		{method: get, pattern: "/calls/{id}", action: hotline.ActCallRead, page: true, matter: s.callMatter, handler: s.callPage},
 		{method: get, pattern: "/promises", action: hotline.ActPromiseList, page: true, handler: s.simplePage("promises", "承诺台账")},
 		{method: get, pattern: "/violations", action: hotline.ActViolationList, page: true, handler: s.simplePage("violations", "违规记录")},

@@ -272,6 +272,7 @@ var whoMay = map[string][]string{
 	"GET /desk":       {"sup", "a1001", "a1002"},
 	"GET /desk/{id}":  {"sup", "a1001"},
 	"GET /wall":       {"sup"},
+	"GET /calls":      {"sup", "a1001", "a1002"},
 	"GET /calls/{id}": {"sup", "a1001"},
 	"GET /promises":   {"sup", "a1001", "a1002"},
 	"GET /violations": {"sup", "a1001", "a1002"},
