@@ -53,11 +53,19 @@ func TestConsoleInABrowser(t *testing.T) {
 	requireArchived(t, b, answered.RecordingName)
 
 	t.Run("an agent sees a callback task arrive live and dials it", func(t *testing.T) {
+		// The agent's browser reaches the service through a connection the test can cut.
+		proxy := newDropProxy(t, b.svc.HTTPAddr)
+		base := "http://" + proxy.addr
 		tab := newTab(t, browser, 90*time.Second)
-		login(t, tab, b.base, "1001", password)
-		require.Equal(t, b.base+"/desk/1001", locationOf(t, tab), "an agent's home is its desk")
+		login(t, tab, base, "1001", password)
+		require.Equal(t, base+"/desk/1001", locationOf(t, tab), "an agent's home is its desk")
 		waitFor(t, tab, `document.getElementById("live").dataset.state === "live"`)
 		waitFor(t, tab, `document.querySelector("#tasks td.empty") !== null`)
+
+		// The connection drops and the page reconnects by itself.
+		proxy.dropAll()
+		waitFor(t, tab, `document.getElementById("live").dataset.state === "reconnecting"`)
+		waitFor(t, tab, `document.getElementById("live").dataset.state === "live"`)
 
 		// The citizen calls again; nobody answers: a task for 1001 appears without a reload.
 		fake.SetEndpoint("PJSIP/1001", aritest.Behavior{NoAnswer: true})
@@ -76,7 +84,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.Equal(t, "ok", entries[0].Result)
 
 		// A supervisor's page is refused, as a page that says so.
-		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+"/wall")))
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(base+"/wall")))
 		text := eval[string](t, tab, `document.body.innerText`)
 		require.Contains(t, text, "无权访问（403）")
 		require.NotContains(t, text, "坐席状态", "nothing of the wall is shown")
