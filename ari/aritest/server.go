@@ -27,6 +27,21 @@ type Options struct {
 	SoundDurations       map[string]time.Duration
 	DefaultSoundDuration time.Duration // default 1s
 	MissingSounds        []string      // sounds that do not exist: playback fails at once
+	// Sounds are installed sound files as they are played
+	// ("sound:hotline/greeting" is sounds/hotline/greeting.wav); GET
+	// /sounds lists them with SoundDurations' and two core sounds.
+	Sounds []string
+	// VoicemailDir is where the dialplan's fallback leaves voice messages,
+	// as app_voicemail does under /var/spool/asterisk/voicemail; default
+	// the folder "voicemail" in RecordingsDir (which lists only .wav files
+	// of its own). VoicemailMax bounds a message (default 60s, voicemail.conf's
+	// maxsecs).
+	VoicemailDir string
+	VoicemailMax time.Duration
+	// RecorderIdleTimeout is how long a bridge recording goes on while its
+	// bridge carries no audio before it ends by itself; default 4s, as
+	// Asterisk 20 did (trace 13).
+	RecorderIdleTimeout time.Duration
 	Logger               *slog.Logger  // default discard
 	// OnEmit, when set, sees every event and REST response body the fake
 	// sends (for schema checks). It runs synchronously, possibly from
