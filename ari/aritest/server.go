@@ -42,7 +42,7 @@ type Options struct {
 	// bridge carries no audio before it ends by itself; default 4s, as
 	// Asterisk 20 did (trace 13).
 	RecorderIdleTimeout time.Duration
-	Logger               *slog.Logger  // default discard
+	Logger              *slog.Logger // default discard
 	// OnEmit, when set, sees every event and REST response body the fake
 	// sends (for schema checks). It runs synchronously, possibly from
 	// several goroutines at once, events under the server's lock: it must
