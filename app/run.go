@@ -130,6 +130,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Callbacks = callbacks
+	calls.Supervisors = messenger
 	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password},
 		Now: now, Logger: log, Registerer: reg}
 	archiver, err := recording.NewArchiver(cfg.Recordings, recDeps)

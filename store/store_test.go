@@ -143,7 +143,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 10}, applied)
 
 	require.Equal(t, []string{
 		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
@@ -178,10 +178,14 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 6)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql", "00006_recording_archive.sql"} {
-		require.Equal(t, int64(i+1), status[i].Version)
+	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
+		"00005_promises.sql", "00006_recording_archive.sql", "00010_recording_parts.sql"}
+	require.Len(t, status, len(sources))
+	for i, source := range sources {
+		var version int64
+		_, err := fmt.Sscanf(source, "%05d_", &version)
+		require.NoError(t, err)
+		require.Equal(t, version, status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
 		require.False(t, status[i].AppliedAt.IsZero())
@@ -380,7 +384,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 10}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -406,6 +410,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	// The migrated rows take the new statements.
 	got.VoicemailName = "vm-c1"
+	got.RecordingParts = []string{"c1", "c1-part2"}
 	require.NoError(t, f.db.UpdateCall(f.ctx, got))
 	got.Referrals[1].Outcome = hotline.ReferralCancelled
 	require.NoError(t, f.db.UpdateReferral(f.ctx, got.Referrals[1]))
@@ -416,10 +421,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00006, 00005, 00004, 00003 and 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00010 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 5)
+	require.Len(t, down, 6)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -431,6 +436,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 10}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

@@ -392,3 +392,10 @@ func (s *Server) StoredRecordings() []string {
 	defer s.mu.Unlock()
 	return append([]string{}, slices.Sorted(maps.Keys(s.stored))...)
 }
+
+// LiveRecordings lists the recordings running now, by name.
+func (s *Server) LiveRecordings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.live))
+}
