@@ -91,21 +91,22 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		logOut = f
 	}
 
-	durations := map[string]time.Duration{
-		"sound:hotline/greeting": 2 * time.Second, "sound:hotline/recording-notice": 4 * time.Second,
-		"sound:hotline/survey": 6 * time.Second, "sound:hotline/apology": 5 * time.Second,
-	}
-	if real, dir, err := demoSoundDurations(opts.PromptsDir); err != nil {
+	durations, from, err := demoSoundDurations(opts.PromptsDir)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
-	} else if real != nil {
-		durations = real
-		fmt.Fprintf(opts.Out, "prompts: playing the lengths of the %d sounds in %s\n", len(real), dir)
+	}
+	fmt.Fprintf(opts.Out, "prompts: playing %d sounds as long as %s\n", len(durations), from)
+	sounds := make([]string, 0, len(durations))
+	for s := range durations {
+		sounds = append(sounds, s)
 	}
 	fake, err := aritest.Start(aritest.Options{
 		Addr:           opts.ARIAddr,
 		RecordingsDir:  filepath.Join(opts.DataDir, "asterisk-recordings"),
 		Logger:         NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
 		SoundDurations: durations,
+		Sounds:         sounds, // installed, as scripts/gen-prompts.sh's files would be
+		VoicemailDir:   filepath.Join(opts.DataDir, "asterisk-voicemail"),
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
