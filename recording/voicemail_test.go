@@ -1,0 +1,140 @@
+package recording
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/ari/aritest"
+	"hotline/store"
+)
+
+// missedCallsFunc adapts a function to MissedCalls.
+type missedCallsFunc func(ctx context.Context, call hotline.Call, offeredTo string) error
+
+func (f missedCallsFunc) MissedCall(ctx context.Context, call hotline.Call, offeredTo string) error {
+	return f(ctx, call, offeredTo)
+}
+
+// TestVoiceMessagesFromTheFallbackBecomeMissedCalls: with the service away,
+// the fake runs the dialplan's fallback of configs/asterisk/extensions.conf
+// and app_voicemail keeps the message; the import makes it a missed call
+// with the message archived and linked, a callback task through the queue
+// (here the store's, as the callback service does), and empties the inbox.
+// A pass that fails half-way is repeated without doubling anything.
+func TestVoiceMessagesFromTheFallbackBecomeMissedCalls(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	spool := t.TempDir()
+	ast := aritest.NewTest(t, aritest.Options{VoicemailDir: spool,
+		SoundDurations: map[string]time.Duration{aritest.FallbackPrompt: 10 * time.Millisecond, "sound:beep": time.Millisecond}})
+	_, err := ast.PlaceCall(aritest.InboundCall{Caller: "13800138000", CallerName: "张三", HangupAfter: 1200 * time.Millisecond})
+	require.ErrorIs(t, err, aritest.ErrStasisFailed)
+	_, err = ast.PlaceCall(aritest.InboundCall{Caller: "anonymous", HangupAfter: 1200 * time.Millisecond})
+	require.ErrorIs(t, err, aritest.ErrStasisFailed)
+	require.Eventually(t, func() bool { return len(ast.VoiceMessages()) == 2 }, 10*time.Second, 10*time.Millisecond)
+
+	cfg := f.cfg
+	cfg.VoicemailDir = filepath.Join(spool, "hotline", "hotline")
+	var (
+		mu     sync.Mutex
+		queued []hotline.Call
+		fail   = true
+	)
+	queue := missedCallsFunc(func(ctx context.Context, call hotline.Call, _ string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail {
+			return errors.New("redis down")
+		}
+		queued = append(queued, call)
+		if call.CallerNumber == "" {
+			return nil // uncallable: the callback service only counts it
+		}
+		_, _, err := f.db.AddMissedCall(ctx, store.MissedCall{CallID: call.ID, Number: call.CallerNumber,
+			MissedAt: call.EndedAt, Deadline: call.EndedAt.Add(time.Hour)})
+		return err
+	})
+	deps := f.deps
+	deps.ARI = ARI{URL: ast.ARIURL(), Username: "hotline", Password: "hotline"}
+	archiver, err := NewArchiver(cfg, deps)
+	require.NoError(t, err)
+	deps.Registerer = nil
+	v, err := NewVoiceMessages(cfg, deps, archiver, queue)
+	require.NoError(t, err)
+
+	n, err := v.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "the queue failed: nothing is done")
+	require.Len(t, ast.VoiceMessages(), 2, "the messages stay in the mailbox")
+
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	n, err = v.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Empty(t, ast.VoiceMessages(), "imported messages leave the mailbox")
+	n, err = v.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+
+	require.Len(t, queued, 2)
+	byNumber := map[string]hotline.Call{}
+	for _, c := range queued {
+		byNumber[c.CallerRaw] = c
+	}
+	call, err := f.db.GetCall(f.ctx, byNumber["13800138000"].ID)
+	require.NoError(t, err)
+	require.Equal(t, hotline.CallMissed, call.State)
+	require.Equal(t, hotline.MissedFailed, call.MissedReason)
+	require.Equal(t, "13800138000", call.CallerNumber)
+	require.Equal(t, call.ID, call.VoicemailName)
+	rec, err := f.db.GetRecording(f.ctx, call.VoicemailName)
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingArchived, rec.State)
+	require.Equal(t, call.ID, rec.CallID)
+	require.InDelta(t, 1.2, rec.Duration, 0.15)
+	require.Len(t, rec.SHA256, 64)
+	_, err = os.Stat(filepath.Join(cfg.ArchiveDir, rec.Name+".wav"))
+	require.NoError(t, err)
+
+	// The message reaches the callback task, and its agent may hear it.
+	tasks, err := f.db.ListTasks(f.ctx, store.TaskFilter{})
+	require.NoError(t, err)
+	require.Len(t, tasks, 1, "the withheld number gets none")
+	task, err := f.db.GetTask(f.ctx, tasks[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{call.VoicemailName}, task.VoiceMessages)
+	f.seedStaff(t, "a1", hotline.RoleAgent)
+	ok, err := f.db.TookPart(f.ctx, call.VoicemailName, "a1")
+	require.NoError(t, err)
+	require.False(t, ok, "not before the task is theirs")
+	f.exec(t, `UPDATE callback_tasks SET agent_id = 'a1' WHERE id = ?`, task.ID)
+	_, err = f.listen(t, f.player(t), call.VoicemailName, "a1", "")
+	require.NoError(t, err, "the task's agent hears the citizen's message")
+
+	anon, err := f.db.GetCall(f.ctx, byNumber["anonymous"].ID)
+	require.NoError(t, err)
+	require.Empty(t, anon.CallerNumber, "kept on record, uncallable")
+	require.Equal(t, anon.ID, anon.VoicemailName)
+}
+
+// exec runs a statement on the test database behind the store's back.
+func (f fixture) exec(t *testing.T, query string, args ...any) {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.dbPath}).EscapedPath()+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.ExecContext(f.ctx, query, args...)
+	require.NoError(t, err)
+}
