@@ -119,10 +119,10 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
 			VoicemailMax: 5 * time.Second},
-		Store:      store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings"),
 			VoicemailDir: filepath.Join(opts.DataDir, "asterisk-voicemail", "hotline", "hotline")},
-		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
 		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second}, KeyPrefix: "hotline-demo"},
 		Dialer:    ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
