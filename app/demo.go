@@ -175,7 +175,8 @@ func Demo(ctx context.Context, opts DemoOptions) error {
   fake Asterisk ARI %[2]s (user hotline/hotline), simulator http://%[3]s/sim/channels
   data      %[4]s   %[5]s
   traffic   %.2[6]f calls/s to %[7]s (hotline) and %[8]s (complaints); line %[9]s
-  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints
+  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints;
+            an agent paused for refusing rings is put back on duty a minute later
 `, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond,
 		demoHotline, demoComplaint, hours)
 	if opts.Started != nil {
@@ -186,6 +187,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	go simulateCitizens(runCtx, fake, opts.CallsPerSecond)
 	go answerSurveys(runCtx, fake)
 	go referSomeCalls(runCtx, fake, svc)
+	go resumePausedAgents(runCtx, svc, time.Minute)
 	go func() {
 		select {
 		case <-time.After(20 * time.Second):
@@ -297,6 +299,26 @@ func referSomeCalls(ctx context.Context, fake *aritest.Server, svc *Service) {
 			if len(ch.Args) == 3 && ch.Args[0] == "agent" && ch.Bridge != "" {
 				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[rand.IntN(len(departments))])
 				break
+			}
+		}
+	}
+}
+
+// resumePausedAgents plays the supervisor who, told that an agent was
+// paused for refusing rings, puts them back on duty after a while, so the
+// demo keeps showing refusals, autopauses and the ringing rules.
+func resumePausedAgents(ctx context.Context, svc *Service, after time.Duration) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, a := range svc.Roster.List() {
+			if a.State == hotline.AgentPaused && time.Since(a.StateSince) >= after {
+				_, _ = svc.Calls.SetAgentState(ctx, a.ID, hotline.AgentAvailable, "")
 			}
 		}
 	}
