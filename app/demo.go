@@ -49,6 +49,9 @@ type DemoOptions struct {
 const (
 	demoHotline   = "12345"
 	demoComplaint = "12340"
+	// demoVoicemailMax bounds voice messages, after hours and in the
+	// dialplan's fallback alike.
+	demoVoicemailMax = 5 * time.Second
 )
 
 // demoAgents are the simulated staff; their phones behave differently so
@@ -107,6 +110,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		SoundDurations: durations,
 		Sounds:         sounds, // installed, as scripts/gen-prompts.sh's files would be
 		VoicemailDir:   filepath.Join(opts.DataDir, "asterisk-voicemail"),
+		VoicemailMax:   demoVoicemailMax, // voicemail.conf's maxsecs = calls.voicemail_max
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
@@ -118,7 +122,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		ARI:  ari.Config{URL: fake.ARIURL(), Username: "hotline", Password: "hotline"},
 		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
-			VoicemailMax: 5 * time.Second},
+			VoicemailMax: demoVoicemailMax},
 		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings"),
 			VoicemailDir: filepath.Join(opts.DataDir, "asterisk-voicemail", "hotline", "hotline")},
@@ -253,7 +257,10 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		if rand.Float64() < 0.25 {
 			call.HangupAfter = time.Duration(4+rand.IntN(12)) * time.Second // gives up waiting
 		}
-		_, _ = fake.PlaceCall(call) // fails only while the service is reconnecting, like Stasis() would
+		// While the service is reconnecting, Stasis() fails and the call runs
+		// the dialplan's fallback (apology, voice message), which the service
+		// imports as a missed call (recordings.voicemail_dir).
+		_, _ = fake.PlaceCall(call)
 	}
 }
 

@@ -176,7 +176,18 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 		ArrivedAt: msg.at, EndedAt: msg.at.Add(msg.duration), VoicemailName: name,
 	}
 	db := v.deps.DB
-	if err := db.CreateCall(ctx, call); err != nil && hotline.KindOf(err) != hotline.KindConflict {
+	switch err := db.CreateCall(ctx, call); {
+	case hotline.KindOf(err) == hotline.KindConflict:
+		// Imported before a crash, or another message with the same id:
+		// only the first goes on; the other stays in the inbox, reported.
+		had, gerr := db.GetCall(ctx, name)
+		if gerr != nil {
+			return gerr
+		}
+		if !had.ArrivedAt.Equal(call.ArrivedAt) || had.CallerRaw != call.CallerRaw || had.VoicemailName != name {
+			return fmt.Errorf("voice message %s: call %s already holds another message", infoPath, name)
+		}
+	case err != nil:
 		return fmt.Errorf("call of voice message %s: %w", name, err)
 	}
 	rec, err := db.GetRecording(ctx, name)

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"encoding/binary"
 	"database/sql"
 	"errors"
 	"net/url"
@@ -137,4 +138,50 @@ func (f fixture) exec(t *testing.T, query string, args ...any) {
 	defer raw.Close()
 	_, err = raw.ExecContext(f.ctx, query, args...)
 	require.NoError(t, err)
+}
+
+// TestVoiceMessageWhoseIDIsTakenStays: a message is never dropped for a
+// call that holds another one.
+func TestVoiceMessageWhoseIDIsTakenStays(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	box := t.TempDir()
+	inbox := filepath.Join(box, "INBOX")
+	require.NoError(t, os.MkdirAll(inbox, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(inbox, "msg0000.txt"),
+		[]byte("[message]\nmsg_id=1796297633-0\ncallerid=\"x\" <13800138000>\norigtime=1796297633\nduration=3\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(inbox, "msg0000.wav"), wavFile(3*time.Second), 0o644))
+	require.NoError(t, f.db.CreateCall(f.ctx, hotline.Call{ID: "vm-1796297633-0", CallerRaw: "13900139000", Line: hotline.LineHotline,
+		State: hotline.CallMissed, ArrivedAt: t0, VoicemailName: "vm-1796297633-0"}))
+	cfg := f.cfg
+	cfg.VoicemailDir = box
+	archiver, err := NewArchiver(cfg, Deps{DB: f.db, ARI: ARI{URL: "http://127.0.0.1:1/ari"}, Now: f.clock.Now})
+	require.NoError(t, err)
+	v, err := NewVoiceMessages(cfg, Deps{DB: f.db, Now: f.clock.Now}, archiver,
+		missedCallsFunc(func(context.Context, hotline.Call, string) error { t.Error("nothing may be queued"); return nil }))
+	require.NoError(t, err)
+	n, err := v.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	_, err = os.Stat(filepath.Join(inbox, "msg0000.wav"))
+	require.NoError(t, err, "the message stays in the mailbox")
+}
+
+// wavFile is a silent 8 kHz 16-bit mono WAV of length d.
+func wavFile(d time.Duration) []byte {
+	n := int(d.Seconds() * 16000)
+	b := make([]byte, 44+n)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+n))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1)
+	binary.LittleEndian.PutUint16(b[22:], 1)
+	binary.LittleEndian.PutUint32(b[24:], 8000)
+	binary.LittleEndian.PutUint32(b[28:], 16000)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(n))
+	return b
 }

@@ -142,11 +142,12 @@ callerid=%q <%s>
 origdate=%s
 origtime=%d
 category=
-msg_id=%d-%08x
+msg_id=%d-%d
 flag=
 duration=%d
 `, mailbox, c.dialplan.Context, fallbackExten, c.name, c.caller.Name, c.caller.Number,
-		at.UTC().Format("Mon Jan _2 03:04:05 PM MST 2006"), at.Unix(), at.Unix(), n, int(length/time.Second))
+		at.UTC().Format("Mon Jan _2 03:04:05 PM MST 2006"), at.Unix(), at.Unix(), s.seq.voicemail, int(length/time.Second))
+	s.seq.voicemail++ // app_voicemail's msg_id: the time and a counter of its own
 	return os.WriteFile(base+".txt", []byte(txt), 0o644)
 }
 

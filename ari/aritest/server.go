@@ -121,12 +121,13 @@ type Server struct {
 
 // counters hands out the numbers Asterisk puts into ids and names.
 type counters struct {
-	uniqueID uint64 // "1795757287.N"
-	chanName uint64 // "PJSIP/1001-0000000N"
-	snoop    uint64
-	recorder uint64
-	tone     int
-	order    uint64 // creation order, for stable listings
+	uniqueID  uint64 // "1795757287.N"
+	chanName  uint64 // "PJSIP/1001-0000000N"
+	snoop     uint64
+	recorder  uint64
+	voicemail uint64 // msg_id of voice messages
+	tone      int
+	order     uint64 // creation order, for stable listings
 }
 
 // Start listens on opts.Addr and serves ARI under /ari and the simulator
