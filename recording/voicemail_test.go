@@ -2,8 +2,8 @@ package recording
 
 import (
 	"context"
-	"encoding/binary"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"net/url"
 	"os"
