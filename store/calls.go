@@ -282,6 +282,7 @@ type CallFilter struct {
 	Until        time.Time         // arrived before
 	State        hotline.CallState // in this state
 	AgentID      string            // with this first-responsible agent
+	Party        string            // with this agent responsible or on a leg
 	CallerNumber string            // from this normalised number
 	Uncallable   bool              // only calls whose number cannot be called back (withheld, invalid)
 	Limit        int               // at most this many; 0 means DefaultListLimit, at most MaxListLimit
@@ -320,6 +321,10 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 	}
 	if f.AgentID != "" {
 		conds, args = append(conds, "first_responsible_agent = ?"), append(args, f.AgentID)
+	}
+	if f.Party != "" {
+		conds = append(conds, "(first_responsible_agent = ? OR id IN (SELECT call_id FROM call_legs WHERE agent_id = ?))")
+		args = append(args, f.Party, f.Party)
 	}
 	if f.Uncallable {
 		conds = append(conds, "caller_number = ''")
