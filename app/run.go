@@ -133,6 +133,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Callbacks = callbacks
+	calls.Supervisors = messenger
 	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password},
 		Now: now, Logger: log, Registerer: reg}
 	archiver, err := recording.NewArchiver(cfg.Recordings, recDeps)
@@ -162,6 +163,16 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	} else if n > 0 {
 		log.Warn("monitorings left open by the last run are ended", "count", n)
+	}
+	// Voice messages of the dialplan's fallback, when their folder is given.
+	var voiceMessages interface {
+		Start(context.Context)
+		Stop()
+	} = noService{}
+	if cfg.Recordings.VoicemailDir != "" {
+		if voiceMessages, err = recording.NewVoiceMessages(cfg.Recordings, recDeps, archiver, callbacks); err != nil {
+			return err
+		}
 	}
 	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
 		Store: livePromiseStore{PromiseStore: db, events: events}, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now,
@@ -221,6 +232,7 @@ func Run(ctx context.Context, opts Options) error {
 	promises.Start(ctx)
 	archiver.Start(ctx)
 	retention.Start(ctx)
+	voiceMessages.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
@@ -236,6 +248,7 @@ func Run(ctx context.Context, opts Options) error {
 	callbacks.Stop()
 	promises.Stop()
 	dialer.Wait()
+	voiceMessages.Stop()
 	archiver.Stop()
 	retention.Stop()
 	monitors.Stop()
@@ -243,6 +256,12 @@ func Run(ctx context.Context, opts Options) error {
 	calls.Stop()
 	return nil
 }
+
+// noService stands for a background service that is not configured.
+type noService struct{}
+
+func (noService) Start(context.Context) {}
+func (noService) Stop()                 {}
 
 func resolveConfig(opts Options) (Config, error) {
 	if opts.Config != nil {

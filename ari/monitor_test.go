@@ -66,7 +66,7 @@ func TestMonitoring(t *testing.T) {
 			require.Equal(t, "1001", started.AgentID)
 			require.Equal(t, started.ID, (<-changes).ID, "the start is told")
 
-			snoop := findChannel(t, b.fake, "Snoop/")
+			snoop := findMonitorSnoop(t, b.fake)
 			require.Equal(t, "both", snoop.Spy)
 			require.Equal(t, tc.wantWhisper, snoop.Whisper)
 			require.Equal(t, []string{"monitor", started.CallID}, snoop.Args)
@@ -100,7 +100,7 @@ func TestMonitoring(t *testing.T) {
 			require.Equal(t, tc.wantEnd, stored[0].EndReason)
 			require.Equal(t, tc.wantEnd != hotline.MonitorNotAnswered, !stored[0].ConnectedAt.IsZero())
 			for _, ch := range b.fake.Channels() {
-				require.False(t, strings.HasPrefix(ch.Endpoint, "Snoop/") || ch.Endpoint == "PJSIP/2001", "%s left behind", ch.Endpoint)
+				require.False(t, ch.ID == snoop.ID || ch.Endpoint == "PJSIP/2001", "%s left behind", ch.Endpoint)
 			}
 			for _, br := range b.fake.Bridges() {
 				require.False(t, strings.HasSuffix(br.ID, "-brg"), "the monitoring bridge %s is removed", br.ID)
@@ -147,5 +147,18 @@ func findChannel(t *testing.T, fake *aritest.Server, endpointPrefix string) arit
 		}
 	}
 	t.Fatalf("no channel of %s", endpointPrefix)
+	return aritest.ChannelInfo{}
+}
+
+// findMonitorSnoop finds the monitoring's snoop (the call's own recording
+// snoops on the citizen too).
+func findMonitorSnoop(t *testing.T, fake *aritest.Server) aritest.ChannelInfo {
+	t.Helper()
+	for _, ch := range fake.Channels() {
+		if strings.HasPrefix(ch.Endpoint, "Snoop/") && len(ch.Args) > 0 && ch.Args[0] == "monitor" {
+			return ch
+		}
+	}
+	t.Fatal("no monitoring snoop")
 	return aritest.ChannelInfo{}
 }

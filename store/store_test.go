@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -144,7 +143,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 20}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 20}, applied)
 
 	require.Equal(t, []string{
 		"agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_task_calls",
@@ -182,10 +181,13 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 9)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql", "00020_console.sql"} {
-		version, err := strconv.ParseInt(source[:5], 10, 64)
+	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
+		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
+		"00010_recording_parts.sql", "00020_console.sql"}
+	require.Len(t, status, len(sources))
+	for i, source := range sources {
+		var version int64
+		_, err := fmt.Sscanf(source, "%05d_", &version)
 		require.NoError(t, err)
 		require.Equal(t, version, status[i].Version)
 		require.Equal(t, source, status[i].Source)
@@ -386,7 +388,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 20}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -412,6 +414,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	// The migrated rows take the new statements.
 	got.VoicemailName = "vm-c1"
+	got.RecordingParts = []string{"c1", "c1-part2"}
 	require.NoError(t, f.db.UpdateCall(f.ctx, got))
 	got.Referrals[1].Outcome = hotline.ReferralCancelled
 	require.NoError(t, f.db.UpdateReferral(f.ctx, got.Referrals[1]))
@@ -422,10 +425,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00008 to 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00010 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 8)
+	require.Len(t, down, 9)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -437,6 +440,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 20}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }
