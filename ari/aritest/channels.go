@@ -58,7 +58,7 @@ type channel struct {
 	hangupDue bool       // the far end hangs up once keypad is empty
 	playbacks []*playback
 	snoops    []*channel
-	snoopOf   *channel       // for a snoop channel: the channel it spies on
+	snoopOf   *channel // for a snoop channel: the channel it spies on
 	// spy and whisper are a snoop channel's directions (none, in, out, both).
 	spy, whisper string
 	recording    *liveRecording // a channel recording, if one is running
