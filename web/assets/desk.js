@@ -42,7 +42,8 @@ async function loadTasks() {
       el("td", {}, button("立即回拨", t.state === "pending", async (e) => {
         e.target.disabled = true;
         if (await send(`/api/v1/callbacks/${t.id}/dial`)) e.target.textContent = "已安排回拨";
-      }, "dial")));
+      }, "dial"), (t.voice_messages ?? []).map((name, i) =>
+        [" ", el("a", { href: `/api/v1/recordings/${encodeURIComponent(name)}/audio`, target: "_blank" }, `留言${i + 1}`)])));
     return tr;
   }));
 }
