@@ -143,6 +143,7 @@ async function section(id, loader) {
 // reads everything again, so nothing is missed while the stream was down.
 function live(topics, refresh) {
   const badge = document.getElementById("live");
+  badge.hidden = false;
   let timer = null, pending = new Set(), backoff = 1000;
   const run = () => {
     timer = null;

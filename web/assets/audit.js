@@ -52,4 +52,3 @@ window.onpopstate = () => location.reload();
 
 verify();
 load();
-document.getElementById("live").textContent = "";
