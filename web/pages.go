@@ -26,7 +26,8 @@ var templates embed.FS
 
 // pageTemplates is every page, each parsed with the layout.
 var pageTemplates = func() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").ParseFS(templates, "templates/layout.html"))
+	funcs := template.FuncMap{"addf": func(a, b float64) float64 { return a + b }} // chart coordinates
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templates, "templates/layout.html"))
 	out := map[string]*template.Template{}
 	entries, _ := templates.ReadDir("templates")
 	for _, e := range entries {
