@@ -95,6 +95,7 @@ document.getElementById("review-form").onsubmit = async (ev) => {
   if (out) {
     form.reset();
     text("review-message", "评议已提交。");
+    document.getElementById("review-message").classList.add("ok");
     load();
   }
 };
