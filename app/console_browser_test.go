@@ -83,6 +83,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.Equal(t, "1001", entries[0].Actor)
 		require.Equal(t, "ok", entries[0].Result)
 
+		// Pause with a reason and resume: the status follows live.
+		require.NoError(t, chromedp.Do(tab,
+			chromedp.SendKeys(chromedp.ID("pause-input"), "培训"),
+			chromedp.Click(chromedp.ID("pause")),
+		))
+		waitFor(t, tab, `document.getElementById("agent-state").dataset.state === "paused" && document.getElementById("pause-reason").textContent.includes("培训")`)
+		require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.ID("resume"))))
+		waitFor(t, tab, `document.getElementById("agent-state").dataset.state === "available"`)
+		a, _ := b.svc.Roster.Get("1001")
+		require.Equal(t, hotline.AgentAvailable, a.State)
+
 		// A supervisor's page is refused, as a page that says so.
 		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(base+"/wall")))
 		text := eval[string](t, tab, `document.body.innerText`)
