@@ -46,6 +46,7 @@ type wallJSON struct {
 	CallbacksDue    []callbackJSON      `json:"callbacks_due"` // open tasks, the earliest deadline first
 	CallbacksOver   int                 `json:"callbacks_overdue"`
 	Unreachable     int                 `json:"unreachable"` // tasks whose citizen could not be reached, waiting for a supervisor
+	UnreachableList []callbackJSON      `json:"unreachable_tasks"`
 	PromisesOver    int                 `json:"promises_overdue"`
 	PromisesOverdue []promiseJSON       `json:"overdue_promises"`
 }
@@ -99,7 +100,7 @@ func (s *Server) wall(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, err)
 			return
 		}
-		if _, out.Unreachable, err = s.wallTasks(ctx, view, hotline.CallbackUnreachable, hotline.CallbackInvalid); err != nil {
+		if out.UnreachableList, out.Unreachable, err = s.wallTasks(ctx, view, hotline.CallbackUnreachable, hotline.CallbackInvalid); err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}

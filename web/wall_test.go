@@ -102,6 +102,7 @@ func TestWall(t *testing.T) {
 	require.Equal(t, 2.0, body["callbacks_open"])
 	require.Equal(t, 1.0, body["callbacks_overdue"])
 	require.Equal(t, 1.0, body["unreachable"])
+	require.Equal(t, 3.0, body["unreachable_tasks"].([]any)[0].(map[string]any)["id"])
 	require.Equal(t, 1.0, body["promises_overdue"])
 	require.Equal(t, "135****5000", body["overdue_promises"].([]any)[0].(map[string]any)["number"])
 

@@ -66,8 +66,17 @@ function render() {
   fill("active", rows);
   fill("due", w.callbacks_due.map((t) => el("tr", { class: t.overdue ? "overdue" : "" }, cell(t.number),
     cell(time(t.deadline) + (t.overdue ? "（已超时）" : "")), cell(agentLabel(t.agent_id)), cell(names.callback[t.state] ?? t.state))));
+  fill("unreachable-tasks", w.unreachable_tasks.map((t) => el("tr", { "data-task": t.id }, cell(t.number), cell(time(t.deadline)),
+    cell(agentLabel(t.agent_id)), cell(names.callback[t.state] ?? t.state, "state-" + t.state), cell(t.attempts, "num"),
+    el("td", {}, button("确认", true, () => acknowledge(t))))));
   fill("overdue-promises", w.overdue_promises.map((p) => el("tr", { class: "overdue" }, cell(p.number), cell(p.summary),
     cell(agentLabel(p.agent_id)), cell(time(p.deadline)))));
+}
+
+async function acknowledge(t) {
+  const note = prompt(`确认无法联系 ${t.number}（${names.callback[t.state] ?? t.state}），备注（可空，最多 500 字）：`, "");
+  if (note === null) return;
+  if (await send(`/api/v1/callbacks/${t.id}/acknowledge`, { note })) load();
 }
 
 function pause(a) {
