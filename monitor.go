@@ -36,6 +36,7 @@ const (
 	MonitorCallEnded       MonitorEnd = "call_ended"        // the monitored side hung up: the call (or the agent's part of it) ended
 	MonitorFailed          MonitorEnd = "failed"            // Asterisk refused a step; the detail is in the log
 	MonitorServiceStopping MonitorEnd = "service_stopped"   // the service stopped while monitoring
+	MonitorStopped         MonitorEnd = "stopped"           // ended from the console
 )
 
 // MonitorSession is one supervisor monitoring one call: when it was asked

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -23,7 +24,7 @@ func TestConsoleMonitoringAndExtensionRequests(t *testing.T) {
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
 	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 3 * time.Second})
 	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
-	fake.SetEndpoint("PJSIP/2001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 300 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/2001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
 	cfg := testConfig(t, fake.ARIURL())
 	cfg.Agents = append(cfg.Agents, AgentConfig{ID: "s01", Name: "督察", Endpoint: "PJSIP/2001", Role: "supervisor"})
 	b := startService(t, cfg)
@@ -46,6 +47,17 @@ func TestConsoleMonitoringAndExtensionRequests(t *testing.T) {
 	status, body = b.postJSON(t, b.base+"/api/v1/calls/"+callID+"/monitor", `{"mode":"listen"}`)
 	require.Equal(t, http.StatusAccepted, status, body)
 	require.Equal(t, "1001", body["agent_id"])
+	// The wall shows it going on; a supervisor ends it from the console.
+	var wall struct{ Monitors []hotline.MonitorSession }
+	require.Eventually(t, func() bool {
+		require.Equal(t, http.StatusOK, b.getJSON(t, b.base+"/api/v1/wall", &wall))
+		return len(wall.Monitors) == 1 && !wall.Monitors[0].ConnectedAt.IsZero()
+	}, 10*time.Second, 20*time.Millisecond)
+	end := b.base + "/api/v1/monitors/" + strconv.FormatInt(wall.Monitors[0].ID, 10) + "/end"
+	status, _ = postJSONAs(t, end, agent, `{}`)
+	require.Equal(t, http.StatusForbidden, status)
+	status, body = b.postJSON(t, end, `{}`)
+	require.Equal(t, http.StatusAccepted, status, body)
 	var tl struct {
 		Events   []struct{ Kind, Text string }
 		Monitors []hotline.MonitorSession
@@ -54,21 +66,24 @@ func TestConsoleMonitoringAndExtensionRequests(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.getJSON(t, b.base+"/api/v1/calls/"+callID+"/timeline", &tl))
 		return len(tl.Monitors) == 1 && tl.Monitors[0].EndReason != ""
 	}, 10*time.Second, 20*time.Millisecond)
-	require.Equal(t, hotline.MonitorSupervisorLeft, tl.Monitors[0].EndReason)
+	require.Equal(t, hotline.MonitorStopped, tl.Monitors[0].EndReason)
 	var marks []string
 	for _, e := range tl.Events {
 		if e.Kind == "monitor" {
 			marks = append(marks, e.Text)
 		}
 	}
-	require.Equal(t, []string{"督察 s01 发起监听（呼叫督察话机）", "督察 s01 开始监听", "督察 s01 的监听结束：督察挂断"}, marks)
+	require.Equal(t, []string{"督察 s01 发起监听（呼叫督察话机）", "督察 s01 开始监听", "督察 s01 的监听结束：在控制台结束"}, marks)
 	entries, err := b.svc.DB.ListAudit(ctx, store.AuditFilter{Action: string(hotline.ActCallMonitor)})
 	require.NoError(t, err)
-	require.Len(t, entries, 2, "the refusal and the monitoring")
-	require.Equal(t, "ok", entries[0].Result)
-	require.Equal(t, "call:"+callID, entries[0].Object)
-	require.Equal(t, "listen", entries[0].Detail)
+	require.Len(t, entries, 4, "the refusals and the monitoring's start and end")
+	require.Equal(t, "ok", entries[0].Result, "the end")
+	require.Equal(t, fmt.Sprintf("monitor:%d", tl.Monitors[0].ID), entries[0].Object)
 	require.Equal(t, "denied", entries[1].Result)
+	require.Equal(t, "ok", entries[2].Result, "the start")
+	require.Equal(t, "call:"+callID, entries[2].Object)
+	require.Equal(t, "listen", entries[2].Detail)
+	require.Equal(t, "denied", entries[3].Result)
 
 	// Extension requests on a promise of agent 1001.
 	status, body = postJSONAs(t, b.base+"/api/v1/promises", agent, `{"call_id":"`+callID+`","summary":"社保转移进度","due_in_working_days":2}`)

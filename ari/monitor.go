@@ -1,9 +1,11 @@
 package ari
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +45,7 @@ type Monitors struct {
 	ring   time.Duration // how long the supervisor's phone rings
 	seq    atomic.Uint64
 	mu     sync.Mutex
+	active map[int64]*monitoring
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -54,7 +57,7 @@ type Monitors struct {
 // NewMonitors returns the monitorings of calls' calls; the supervisor's
 // phone rings for at most ring. Start before use.
 func NewMonitors(calls *Calls, store MonitorStore, ring time.Duration) *Monitors {
-	return &Monitors{calls: calls, store: store, log: calls.log.With("component", "monitor"), ring: ring}
+	return &Monitors{calls: calls, store: store, log: calls.log.With("component", "monitor"), ring: ring, active: map[int64]*monitoring{}}
 }
 
 // Start makes Monitor usable until Stop.
@@ -86,6 +89,9 @@ type monitoring struct {
 	target  string // the channel snooped on
 	spy     string
 	whisper string
+	stop    chan struct{} // closed to end it from the console
+	once    sync.Once
+	mu      sync.Mutex // guards rec for Active
 }
 
 // Monitor rings supervisor's softphone and, once answered, connects it to
@@ -118,7 +124,7 @@ func (m *Monitors) Monitor(ctx context.Context, callID, supervisorID string, mod
 	}
 	// Fixed-width ids: Asterisk refuses an id that is a prefix of a live one.
 	base := fmt.Sprintf("m%s%08d", m.calls.tag, m.seq.Add(1)%100000000)
-	mon := &monitoring{m: m, mb: NewMailbox(), snoop: base + "-snp", phone: base + "-sup", bridge: base + "-brg",
+	mon := &monitoring{m: m, mb: NewMailbox(), stop: make(chan struct{}), snoop: base + "-snp", phone: base + "-sup", bridge: base + "-brg",
 		target: target.citizen, spy: "both", whisper: "none",
 		rec: hotline.MonitorSession{CallID: callID, SupervisorID: supervisorID, AgentID: target.agentID, Mode: mode,
 			RequestedAt: m.calls.now()}}
@@ -138,14 +144,47 @@ func (m *Monitors) Monitor(ctx context.Context, callID, supervisorID string, mod
 		mon.end(context.WithoutCancel(ctx), hotline.MonitorFailed)
 		return hotline.MonitorSession{}, hotline.WrapError(hotline.KindUnavailable, op, err)
 	}
+	m.mu.Lock()
+	m.active[mon.rec.ID] = mon
+	m.mu.Unlock()
 	m.changed(mon.rec)
 	m.log.Info("monitoring started", "call", callID, "supervisor", supervisorID, "mode", mode, "monitoring", mon.rec.ID)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		mon.run(runCtx)
+		m.mu.Lock()
+		delete(m.active, mon.rec.ID)
+		m.mu.Unlock()
 	}()
 	return mon.rec, nil
+}
+
+// Active lists the monitorings going on now, oldest first.
+func (m *Monitors) Active() []hotline.MonitorSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]hotline.MonitorSession, 0, len(m.active))
+	for _, mon := range m.active {
+		mon.mu.Lock()
+		out = append(out, mon.rec)
+		mon.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b hotline.MonitorSession) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// End ends monitoring id from the console: both channels are hung up.
+// NotFound when it is not going on.
+func (m *Monitors) End(id int64) error {
+	m.mu.Lock()
+	mon := m.active[id]
+	m.mu.Unlock()
+	if mon == nil {
+		return hotline.Errorf(hotline.KindNotFound, "ari.Monitors.End", "monitoring %d is not going on", id)
+	}
+	mon.once.Do(func() { close(mon.stop) })
+	return nil
 }
 
 func (m *Monitors) changed(rec hotline.MonitorSession) {
@@ -183,6 +222,9 @@ func (mon *monitoring) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			mon.end(context.WithoutCancel(ctx), hotline.MonitorServiceStopping)
+			return
+		case <-mon.stop:
+			mon.end(ctx, hotline.MonitorStopped)
 			return
 		case <-mon.mb.Ready():
 		}
@@ -230,7 +272,9 @@ func (mon *monitoring) connect(ctx context.Context) error {
 	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, mon.bridge), mon.phone); err != nil {
 		return fmt.Errorf("add supervisor: %w", err)
 	}
+	mon.mu.Lock()
 	mon.rec.ConnectedAt = mon.m.calls.now()
+	mon.mu.Unlock()
 	if err := mon.m.store.ConnectMonitor(ctx, mon.rec.ID, mon.rec.ConnectedAt); err != nil {
 		mon.m.log.Error("monitoring connection not stored", "monitoring", mon.rec.ID, "err", err)
 	}
@@ -252,7 +296,9 @@ func (mon *monitoring) end(ctx context.Context, reason hotline.MonitorEnd) {
 	disp := mon.m.calls.cli.Dispatcher()
 	disp.Unroute(ari.ChannelKey, mon.snoop)
 	disp.Unroute(ari.ChannelKey, mon.phone)
+	mon.mu.Lock()
 	mon.rec.EndedAt, mon.rec.EndReason = mon.m.calls.now(), reason
+	mon.mu.Unlock()
 	if err := mon.m.store.EndMonitor(ctx, mon.rec.ID, mon.rec.EndedAt, reason); err != nil {
 		mon.m.log.Error("monitoring end not stored", "monitoring", mon.rec.ID, "err", err)
 	}

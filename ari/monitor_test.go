@@ -26,18 +26,21 @@ func TestMonitoring(t *testing.T) {
 		mode           hotline.MonitorMode
 		supervisor     aritest.Behavior
 		citizenHangs   bool // the citizen hangs up while the supervisor listens
+		endInConsole   bool // a supervisor ends it from the console
 		wantSnoopAgent bool // snoop on the agent's channel (else the citizen's)
 		wantWhisper    string
 		wantEnd        hotline.MonitorEnd
 	}{
 		{"listen until the supervisor hangs up", hotline.MonitorListen,
-			aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 300 * time.Millisecond}, false, false, "none", hotline.MonitorSupervisorLeft},
+			aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 300 * time.Millisecond}, false, false, false, "none", hotline.MonitorSupervisorLeft},
 		{"whisper to the agent until the citizen hangs up", hotline.MonitorWhisper,
-			aritest.Behavior{AnswerAfter: 20 * time.Millisecond}, true, true, "out", hotline.MonitorCallEnded},
+			aritest.Behavior{AnswerAfter: 20 * time.Millisecond}, true, false, true, "out", hotline.MonitorCallEnded},
 		{"barge in until the citizen hangs up", hotline.MonitorBarge,
-			aritest.Behavior{AnswerAfter: 20 * time.Millisecond}, true, false, "both", hotline.MonitorCallEnded},
+			aritest.Behavior{AnswerAfter: 20 * time.Millisecond}, true, false, false, "both", hotline.MonitorCallEnded},
+		{"listen until ended in the console", hotline.MonitorListen,
+			aritest.Behavior{AnswerAfter: 20 * time.Millisecond}, false, true, false, "none", hotline.MonitorStopped},
 		{"the supervisor's phone does not answer", hotline.MonitorListen,
-			aritest.Behavior{NoAnswer: true}, false, false, "none", hotline.MonitorNotAnswered},
+			aritest.Behavior{NoAnswer: true}, false, false, false, "none", hotline.MonitorNotAnswered},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,12 +88,18 @@ func TestMonitoring(t *testing.T) {
 					bridged = bridged || slices.Contains(br.Channels, phone.ID) && slices.Contains(br.Channels, snoop.ID)
 				}
 				require.True(t, bridged, "the supervisor's phone and the snoop share a bridge")
+				require.Equal(t, []int64{started.ID}, monitorIDs(mon.Active()), "going on")
 				if tc.citizenHangs {
 					require.NoError(t, b.fake.Hangup(citizen))
+				}
+				if tc.endInConsole {
+					require.NoError(t, mon.End(started.ID))
 				}
 			}
 			ended := <-changes
 			require.Equal(t, tc.wantEnd, ended.EndReason)
+			require.Eventually(t, func() bool { return len(mon.Active()) == 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Equal(t, hotline.KindNotFound, hotline.KindOf(mon.End(started.ID)), "an ended monitoring ends no more")
 
 			stored, err := b.db.CallMonitors(ctx, started.CallID)
 			require.NoError(t, err)
@@ -161,4 +170,12 @@ func findMonitorSnoop(t *testing.T, fake *aritest.Server) aritest.ChannelInfo {
 	}
 	t.Fatal("no monitoring snoop")
 	return aritest.ChannelInfo{}
+}
+
+func monitorIDs(list []hotline.MonitorSession) []int64 {
+	var out []int64
+	for _, m := range list {
+		out = append(out, m.ID)
+	}
+	return out
 }

@@ -105,6 +105,8 @@ func (s *Server) routeTable() []route {
 
 		{method: get, pattern: api + "/calls", action: hotline.ActCallList, handler: s.needs(d.Calls != nil, "the call log", s.listCalls)},
 		{method: get, pattern: api + "/calls/{id}", action: hotline.ActCallRead, matter: s.callMatter, handler: s.getCall},
+		{method: post, pattern: api + "/monitors/{id}/end", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor,
+			handler: s.needs(d.Monitor != nil, "monitoring calls", s.endMonitor)},
 		{method: get, pattern: api + "/calls/{id}/timeline", action: hotline.ActCallRead, matter: s.callMatter, handler: s.callTimeline},
 		{method: post, pattern: api + "/calls/{id}/monitor", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor, matter: s.callMatter,
 			handler: s.needs(d.Monitor != nil, "monitoring calls", s.monitorCall)},

@@ -261,6 +261,7 @@ var whoMay = map[string][]string{
 	"GET /api/v1/audit":                             {"sup", "adm"},
 	"GET /api/v1/audit/verify":                      {"sup", "adm"},
 	"GET /api/v1/calls/{id}/timeline":               {"sup", "a1001"},
+	"POST /api/v1/monitors/{id}/end":                {"sup"},
 	"POST /api/v1/calls/{id}/monitor":               {"sup"},
 	"POST /api/v1/promises/{id}/extension-requests": {"sup", "a1001"},
 	"GET /api/v1/extension-requests":                {"sup"},

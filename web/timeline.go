@@ -28,9 +28,11 @@ type CallRecording struct {
 	DeletedAt time.Time `json:"deleted_at,omitzero"`
 }
 
-// Monitorer starts a supervisor's monitoring of a call in progress (ari.Monitors).
+// Monitorer runs supervisors' monitorings of calls in progress (ari.Monitors).
 type Monitorer interface {
 	Monitor(ctx context.Context, callID, supervisorID string, mode hotline.MonitorMode) (hotline.MonitorSession, error)
+	Active() []hotline.MonitorSession // going on now
+	End(id int64) error               // ends one from the console
 }
 
 // timelineEvent is one moment of a call, described for people.
@@ -63,7 +65,8 @@ var missedNames = map[hotline.MissedReason]string{hotline.MissedNoAnswer: "无�
 	hotline.MissedAbandoned: "来电放弃", hotline.MissedAfterHours: "非工作时间", hotline.MissedFailed: "系统故障"}
 
 var monitorEndNames = map[hotline.MonitorEnd]string{hotline.MonitorNotAnswered: "督察话机未接", hotline.MonitorSupervisorLeft: "督察挂断",
-	hotline.MonitorCallEnded: "通话结束", hotline.MonitorFailed: "失败", hotline.MonitorServiceStopping: "服务停止"}
+	hotline.MonitorCallEnded: "通话结束", hotline.MonitorFailed: "失败", hotline.MonitorServiceStopping: "服务停止",
+	hotline.MonitorStopped: "在控制台结束"}
 
 // callTimeline: GET /api/v1/calls/{id}/timeline → the call (numbers as the
 // actor may see them), its moments in order (arrival, every agent rung
@@ -224,4 +227,20 @@ func (s *Server) monitorCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, m)
+}
+
+// endMonitor: POST /api/v1/monitors/{id}/end → 202: the monitoring ends
+// (both of its channels are hung up); 404 when it is not going on.
+func (s *Server) endMonitor(w http.ResponseWriter, r *http.Request) {
+	const op = "web.endMonitor"
+	id, err := pathID(op, r, "monitoring")
+	if err == nil {
+		noteAudit(r, fmt.Sprintf("monitor:%d", id), "")
+		err = s.deps.Monitor.End(id)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "ending": true})
 }

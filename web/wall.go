@@ -36,19 +36,20 @@ const wallList = 50
 
 // wallJSON is the supervisors' wall in one answer.
 type wallJSON struct {
-	Now             time.Time           `json:"now"`
-	Line            *hotline.LineStatus `json:"line,omitempty"`
-	Today           *DayCounts          `json:"today,omitempty"`
-	Agents          []hotline.Agent     `json:"agents"`
-	Waiting         []callJSON          `json:"waiting"` // citizens waiting for an agent now, longest first
-	Talking         []callJSON          `json:"talking"` // calls with an agent now
-	CallbacksOpen   int                 `json:"callbacks_open"`
-	CallbacksDue    []callbackJSON      `json:"callbacks_due"` // open tasks, the earliest deadline first
-	CallbacksOver   int                 `json:"callbacks_overdue"`
-	Unreachable     int                 `json:"unreachable"` // tasks whose citizen could not be reached, waiting for a supervisor
-	UnreachableList []callbackJSON      `json:"unreachable_tasks"`
-	PromisesOver    int                 `json:"promises_overdue"`
-	PromisesOverdue []promiseJSON       `json:"overdue_promises"`
+	Now             time.Time                `json:"now"`
+	Line            *hotline.LineStatus      `json:"line,omitempty"`
+	Today           *DayCounts               `json:"today,omitempty"`
+	Agents          []hotline.Agent          `json:"agents"`
+	Waiting         []callJSON               `json:"waiting"` // citizens waiting for an agent now, longest first
+	Talking         []callJSON               `json:"talking"` // calls with an agent now
+	CallbacksOpen   int                      `json:"callbacks_open"`
+	CallbacksDue    []callbackJSON           `json:"callbacks_due"` // open tasks, the earliest deadline first
+	CallbacksOver   int                      `json:"callbacks_overdue"`
+	Unreachable     int                      `json:"unreachable"` // tasks whose citizen could not be reached, waiting for a supervisor
+	UnreachableList []callbackJSON           `json:"unreachable_tasks"`
+	PromisesOver    int                      `json:"promises_overdue"`
+	PromisesOverdue []promiseJSON            `json:"overdue_promises"`
+	Monitors        []hotline.MonitorSession `json:"monitors"` // supervisors monitoring calls now
 }
 
 // wall: GET /api/v1/wall → the line, agents, citizens waiting and calls in
@@ -64,7 +65,10 @@ func (s *Server) wall(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := s.deps.Now()
 	out := wallJSON{Now: now, Agents: []hotline.Agent{}, Waiting: []callJSON{}, Talking: []callJSON{},
-		CallbacksDue: []callbackJSON{}, PromisesOverdue: []promiseJSON{}}
+		CallbacksDue: []callbackJSON{}, PromisesOverdue: []promiseJSON{}, Monitors: []hotline.MonitorSession{}}
+	if s.deps.Monitor != nil {
+		out.Monitors = s.deps.Monitor.Active()
+	}
 	view := s.numbers(r, false)
 	if s.deps.Line != nil {
 		st := s.deps.Line.Status(now)

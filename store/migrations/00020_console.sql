@@ -15,7 +15,7 @@ CREATE TABLE call_monitors (
     connected_ms  INTEGER NOT NULL DEFAULT 0,
     ended_ms      INTEGER NOT NULL DEFAULT 0,
     end_reason    TEXT    NOT NULL DEFAULT ''
-        CHECK (end_reason IN ('', 'not_answered', 'supervisor_hangup', 'call_ended', 'failed', 'service_stopped')),
+        CHECK (end_reason IN ('', 'not_answered', 'supervisor_hangup', 'call_ended', 'failed', 'service_stopped', 'stopped')),
     CHECK ((ended_ms = 0) = (end_reason = ''))
 ) STRICT;
 

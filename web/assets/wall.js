@@ -14,6 +14,12 @@ function text(id, v) {
   document.getElementById(id).textContent = v;
 }
 
+const monitorNames = { listen: "监听", whisper: "耳语", barge: "强插" };
+
+async function endMonitor(m) {
+  if (await send(`/api/v1/monitors/${m.id}/end`)) load();
+}
+
 async function monitor(c, mode) {
   const what = { listen: "监听", whisper: "耳语（只有坐席听得到您）", barge: "强插（三方通话）" }[mode];
   if (!confirm(`${what}：来电 ${c.caller_number || c.caller_raw}，坐席 ${agentLabel(c.first_responsible_agent)}。\n将呼叫您的话机，接起后开始。`)) return;
@@ -57,7 +63,10 @@ function render() {
       cell(clock(c.arrived_at)), cell(c.caller_number || "未显示号码"), cell(names.line[c.line] ?? c.line),
       cell(names.call[c.state] ?? c.state, "state-" + c.state), since(start, "num"),
       cell(c.first_responsible_agent ? agentLabel(c.first_responsible_agent) : ""),
-      el("td", {}, c.state === "answered" ? [
+      el("td", {}, (w.monitors ?? []).filter((m) => m.call_id === c.id).map((m) => [
+        el("span", { class: "monitoring" }, `${agentLabel(m.supervisor_id)}${m.connected_at ? "正在" : "呼叫中："}${monitorNames[m.mode]}`), " ",
+        button("结束", true, () => endMonitor(m), "monitor-end"), " "]),
+      c.state === "answered" ? [
         button("监听", true, () => monitor(c, "listen"), "monitor-listen"), " ",
         button("耳语", true, () => monitor(c, "whisper"), "monitor-whisper"), " ",
         button("强插", true, () => monitor(c, "barge"), "monitor-barge"), " "] : [],
