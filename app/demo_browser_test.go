@@ -39,6 +39,14 @@ func TestScreenshotsOfARunningDemo(t *testing.T) {
 		// Live: what the page shows changes with the demo's traffic, without a reload.
 		before := eval[string](t, tab, `document.querySelector("main").innerText`)
 		waitFor(t, tab, `document.querySelector("main").innerText !== `+jsString(before))
+		if who.page == "wall" {
+			// The supervisor listens to a call on their own phone (the demo's 2001 answers after 3 s).
+			waitFor(t, tab, `document.querySelector("button.monitor-listen") !== null`)
+			if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS("button.monitor-listen"))); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, tab, `[...document.querySelectorAll(".monitoring")].some((e) => e.textContent.includes("正在监听"))`)
+		}
 		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
 			t.Fatal(err)
 		}

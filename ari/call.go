@@ -40,7 +40,7 @@ type call struct {
 	role     hotline.Role // who answers this line
 	phase    callPhase
 
-	mu    sync.Mutex // guards legs for channelIDs (reconcile)
+	mu    sync.Mutex // guards legs, and a leg's gone and bridged, for readers off the call's goroutine (reconcile, monitoring)
 	legs  map[string]*leg
 	tried map[string]bool // agents rung this round
 	// done are the agents this call never rings again: they declined, or
@@ -512,7 +512,9 @@ func (c *call) joinBridge(ctx context.Context, l *leg) {
 		c.s.log.Error("could not bridge agent", "call", c.rec.ID, "agent", l.rec.AgentID, "err", err)
 	}
 	c.s.m.answerBridge.Observe(time.Since(start).Seconds())
+	c.mu.Lock() // monitoring reads which leg talks from other goroutines
 	l.bridged = true
+	c.mu.Unlock()
 	l.rec.Outcome = hotline.LegAnswered
 	c.s.setAgentState(ctx, l.rec.AgentID, hotline.AgentOnCall)
 	c.saveLeg(ctx, l, false)

@@ -115,7 +115,7 @@ func (m *Monitors) Monitor(ctx context.Context, callID, supervisorID string, mod
 		return hotline.MonitorSession{}, hotline.Errorf(hotline.KindConflict, op,
 			"%s has no softphone on the roster (agents:): monitoring calls the supervisor's own phone", supervisorID)
 	}
-	target, err := m.calls.monitorTarget(ctx, callID)
+	target, err := m.calls.monitorTarget(callID)
 	if err != nil {
 		return hotline.MonitorSession{}, err
 	}
@@ -311,9 +311,10 @@ type monitorTarget struct {
 	citizen, agentChannel, agentID string
 }
 
-// monitorTarget reads, on the call's goroutine, the citizen's channel and
-// the channel of the agent talking with them.
-func (s *Calls) monitorTarget(ctx context.Context, callID string) (monitorTarget, error) {
+// monitorTarget reads the citizen's channel and the channel of the agent
+// talking with them (under the call's lock: a busy call goroutine, e.g.
+// playing a prompt, does not hold the supervisor up).
+func (s *Calls) monitorTarget(callID string) (monitorTarget, error) {
 	const op = "ari.Monitor"
 	s.mu.Lock()
 	c := s.active[callID]
@@ -321,31 +322,16 @@ func (s *Calls) monitorTarget(ctx context.Context, callID string) (monitorTarget
 	if c == nil {
 		return monitorTarget{}, hotline.Errorf(hotline.KindNotFound, op, "call %q is not in progress", callID)
 	}
-	// A call that is ending takes no more commands: do not wait for it.
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	reply := make(chan monitorTarget, 1)
-	cmd := func() {
-		t := monitorTarget{citizen: c.citizen}
-		for id, l := range c.legs {
-			if l.bridged && !l.gone {
-				t.agentChannel, t.agentID = id, l.rec.AgentID
-			}
+	t := monitorTarget{citizen: c.citizen}
+	c.mu.Lock()
+	for id, l := range c.legs {
+		if l.bridged && !l.gone {
+			t.agentChannel, t.agentID = id, l.rec.AgentID
 		}
-		reply <- t
 	}
-	select {
-	case c.cmds <- cmd:
-	case <-ctx.Done():
-		return monitorTarget{}, hotline.WrapError(hotline.KindUnavailable, op, ctx.Err())
+	c.mu.Unlock()
+	if t.agentChannel == "" {
+		return t, hotline.Errorf(hotline.KindConflict, op, "no agent is talking on call %s now: monitor once an agent answers", callID)
 	}
-	select {
-	case t := <-reply:
-		if t.agentChannel == "" {
-			return t, hotline.Errorf(hotline.KindConflict, op, "no agent is talking on call %s now: monitor once an agent answers", callID)
-		}
-		return t, nil
-	case <-ctx.Done():
-		return monitorTarget{}, hotline.WrapError(hotline.KindUnavailable, op, ctx.Err())
-	}
+	return t, nil
 }

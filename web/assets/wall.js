@@ -24,7 +24,7 @@ async function monitor(c, mode) {
   const what = { listen: "监听", whisper: "耳语（只有坐席听得到您）", barge: "强插（三方通话）" }[mode];
   if (!confirm(`${what}：来电 ${c.caller_number || c.caller_raw}，坐席 ${agentLabel(c.first_responsible_agent)}。\n将呼叫您的话机，接起后开始。`)) return;
   const out = await send(`/api/v1/calls/${encodeURIComponent(c.id)}/monitor`, { mode });
-  if (out) alert(`正在呼叫您的话机（${out.endpoint ?? ""}），接起后开始${what.slice(0, 2)}。`);
+  if (out) alert(`正在呼叫您的话机，接起后开始${what.slice(0, 2)}。`);
 }
 
 function render() {
