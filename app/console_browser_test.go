@@ -101,7 +101,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.NotContains(t, text, "坐席状态", "nothing of the wall is shown")
 	})
 
-	t.Run("a supervisor watches the wall, plays a call's recording and reviews it", func(t *testing.T) {
+	t.Run("a supervisor watches the wall, plays a call's recording, reviews it and monitors a call", func(t *testing.T) {
 		tab := newTab(t, newBrowser(t), 90*time.Second) // a browser of its own: its own login
 		login(t, tab, b.base, "s01", password)
 		require.Equal(t, b.base+"/wall", locationOf(t, tab), "a supervisor's home is the wall")
@@ -153,6 +153,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.Contains(t, actions, "recording.listen ok", "the listen is audited")
 		require.Contains(t, actions, "call.review ok")
 		require.Contains(t, actions, "call.number ok", "the unmasked number is audited")
+
+		// Monitoring from the wall: a call in progress, listened to on the
+		// supervisor's own phone, then ended from the wall.
+		fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: time.Minute})
+		fake.SetEndpoint("PJSIP/2001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
+		citizen, err := fake.PlaceCall(aritest.InboundCall{Caller: "13700137000", Dialed: "12345"})
+		require.NoError(t, err)
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+"/wall")))
+		waitFor(t, tab, `document.querySelector("#active button.monitor-listen") !== null`)
+		require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS("#active button.monitor-listen"))))
+		waitFor(t, tab, `[...document.querySelectorAll("#active .monitoring")].some((e) => e.textContent.includes("正在监听"))`)
+		require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS("#active button.monitor-end"))))
+		waitFor(t, tab, `document.querySelector("#active .monitoring") === null`)
+		require.NoError(t, fake.Hangup(citizen))
+		monitored, err := b.svc.DB.ListAudit(ctx, store.AuditFilter{Action: string(hotline.ActCallMonitor)})
+		require.NoError(t, err)
+		require.Len(t, monitored, 2, "the start and the end")
 	})
 }
 
