@@ -122,8 +122,9 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings")},
 		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
-		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second}, KeyPrefix: "hotline-demo"},
-		Dialer:    ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
+		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second},
+			EngineConfig: callback.EngineConfig{KeyPrefix: "hotline-demo"}},
+		Dialer: ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
 	}
 	if !opts.OfficeHours {
 		cfg.Calendar.Hours = map[string][]string{}

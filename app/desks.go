@@ -19,12 +19,19 @@ type staffDirectory interface {
 	Get(id string) (hotline.Agent, bool)
 }
 
+// taskQueue keeps the callback service's Redis indexes in step with what
+// the desk changes in SQLite (*callback.Service).
+type taskQueue interface {
+	DialNow(ctx context.Context, id int64, at time.Time) error
+	Forget(ctx context.Context, ids ...int64) error
+}
+
 // callbackDesk serves the callback API from the store, keeping the Redis
 // index in step, and enforces who may close what. Every close,
 // acknowledgement and disposition is written to the audit log.
 type callbackDesk struct {
 	db    *store.DB
-	index *callback.Index
+	queue taskQueue
 	staff staffDirectory
 	now   func() time.Time
 	log   *slog.Logger
@@ -49,7 +56,7 @@ func (d callbackDesk) DialNow(ctx context.Context, id int64) error {
 	if err := d.db.DueNow(ctx, id, now); err != nil {
 		return err
 	}
-	if err := d.index.Add(ctx, id, now); err != nil {
+	if err := d.queue.DialNow(ctx, id, now); err != nil {
 		d.log.Warn("dial now: index not updated; the SQL poll or the next reconcile will find the task", "task", id, "err", err)
 	}
 	return nil
@@ -110,7 +117,7 @@ func (d callbackDesk) requireRole(op, by string, role hotline.Role, what string)
 }
 
 func (d callbackDesk) removeFromIndex(ctx context.Context, id int64) {
-	if err := d.index.Remove(ctx, id); err != nil {
+	if err := d.queue.Forget(ctx, id); err != nil {
 		d.log.Warn("closed task stays in the index until the next reconcile", "task", id, "err", err)
 	}
 }
@@ -301,6 +308,9 @@ func (l *replyLease) Start(_ context.Context, agentID string) (hotline.CallbackA
 }
 
 func (l *replyLease) Update(context.Context, hotline.CallbackAttempt) error { return nil }
+
+// HandOver is never asked of a reply call: it stays with the promise's owner.
+func (l *replyLease) HandOver(context.Context, string) error { return nil }
 
 func (l *replyLease) Extend(context.Context) error { return nil }
 

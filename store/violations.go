@@ -108,15 +108,22 @@ func (db *DB) AddViolation(ctx context.Context, v hotline.Violation) (int64, err
 	case v.Disposition != hotline.DispositionOpen || v.DisposedBy != "" || !v.DisposedAt.IsZero() || v.DisposeReason != "":
 		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: a violation is recorded open; DisposeViolation decides it", subject)
 	}
-	res, err := db.writer.NamedExecContext(ctx, addViolationSQL, violationToRow(v))
-	if err != nil {
-		return 0, wrapErr(op, subject, err)
-	}
-	id, err := res.LastInsertId()
+	id, err := insertViolation(ctx, db.writer, v)
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
 	return id, nil
+}
+
+// insertViolation runs addViolationSQL through e (the writer, or a
+// transaction that records the violation with what caused it) and returns
+// the new id.
+func insertViolation(ctx context.Context, e sqlx.ExtContext, v hotline.Violation) (int64, error) {
+	res, err := sqlx.NamedExecContext(ctx, e, addViolationSQL, violationToRow(v))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // ViolationFilter selects violations for ListViolations; zero fields select

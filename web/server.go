@@ -55,6 +55,10 @@ func (c Config) Validate() error {
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Degrades: the service works on without it, slower or with less, so
+	// its failure is reported as degraded (in the body, with its error)
+	// while /readyz stays 200.
+	Degrades bool
 }
 
 // CallReader is what the API reads calls from.
@@ -311,20 +315,27 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	type result struct {
-		Name  string `json:"name"`
-		OK    bool   `json:"ok"`
-		Error string `json:"error,omitempty"`
+		Name     string `json:"name"`
+		OK       bool   `json:"ok"`
+		Degraded bool   `json:"degraded,omitempty"`
+		Error    string `json:"error,omitempty"`
 	}
 	out := struct {
-		Ready  bool     `json:"ready"`
-		Checks []result `json:"checks"`
+		Ready    bool     `json:"ready"`
+		Degraded []string `json:"degraded,omitempty"` // the checks failing that do not stop the service
+		Checks   []result `json:"checks"`
 	}{Ready: true}
 	for _, c := range s.deps.Checks {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
 		err := c.Fn(ctx)
 		cancel()
 		res := result{Name: c.Name, OK: err == nil}
-		if err != nil {
+		switch {
+		case err == nil:
+		case c.Degrades:
+			res.Error, res.Degraded = err.Error(), true
+			out.Degraded = append(out.Degraded, c.Name)
+		default:
 			res.Error = err.Error()
 			out.Ready = false
 		}
