@@ -39,7 +39,7 @@ type callbackDesk struct {
 
 func (d callbackDesk) ListCallbacks(ctx context.Context, f web.CallbackFilter) ([]hotline.CallbackTask, error) {
 	tf := store.TaskFilter{State: f.State, AgentID: f.AgentID, Limit: f.Limit, Offset: f.Offset}
-	if f.Overdue {
+	if f.Overdue || f.State.ByDeadline() {
 		tf.OverdueAt = d.now()
 	}
 	return d.db.ListTasks(ctx, tf)
@@ -217,7 +217,7 @@ func (d promiseDesk) createPromiseOnly(ctx context.Context, in web.PromiseInput)
 
 func (d promiseDesk) ListPromises(ctx context.Context, f web.PromiseFilter) ([]hotline.Promise, error) {
 	pf := store.PromiseFilter{State: f.State, AgentID: f.AgentID, Number: f.Number, Limit: f.Limit, Offset: f.Offset}
-	if f.Overdue {
+	if f.Overdue || f.State.ByDeadline() {
 		pf.OverdueAt = d.now()
 	}
 	return d.db.ListPromises(ctx, pf)

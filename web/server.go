@@ -114,7 +114,7 @@ type CallbackDesk interface {
 // AgentID and a false Overdue select everything. The API passes only a
 // known State, a Limit from 1 to 1000 and an Offset of 0 or more.
 type CallbackFilter struct {
-	State         hotline.CallbackState
+	State         hotline.CallbackState // a stored state or a group: hotline.CallbackStateNames
 	AgentID       string
 	Overdue       bool // only open tasks past their deadline, by the desk's clock
 	Limit, Offset int
@@ -166,7 +166,7 @@ type PromiseInput struct {
 // Number and a false Overdue select everything. The API passes only a
 // known State, a Limit from 1 to 1000 and an Offset of 0 or more.
 type PromiseFilter struct {
-	State         hotline.PromiseState
+	State         hotline.PromiseState // a stored state or a group: hotline.PromiseStateNames
 	AgentID       string
 	Number        string
 	Overdue       bool // only unfinished promises at or past their deadline, by the desk's clock
