@@ -127,12 +127,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		Dialer: ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
 	}
 	if !opts.OfficeHours {
-		cfg.Calendar.Hours = map[string][]string{}
-		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
-			cfg.Calendar.Hours[d] = []string{"00:00-24:00"}
-		}
-		off := false
-		cfg.Calendar.UseNationalHolidays = &off
+		cfg.Calendar = alwaysOpen()
 	}
 	for _, a := range demoAgents {
 		cfg.Agents = append(cfg.Agents, a.cfg)

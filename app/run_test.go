@@ -81,14 +81,7 @@ func testKeyPrefix(t *testing.T) string {
 	return prefix
 }
 
-func alwaysOpenCalendar() hotline.CalendarConfig {
-	off := false
-	hours := map[string][]string{}
-	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
-		hours[d] = []string{"00:00-24:00"}
-	}
-	return hotline.CalendarConfig{Hours: hours, UseNationalHolidays: &off}
-}
+func alwaysOpenCalendar() hotline.CalendarConfig { return alwaysOpen() }
 
 func startService(t *testing.T, cfg Config) *runBundle {
 	t.Helper()

@@ -368,6 +368,20 @@ func (e *engine) rebuild(ctx context.Context, pageSize int) (int, error) {
 	return total, nil
 }
 
+// DropIndex deletes the engine's Redis keys, as a Redis restarted without
+// its data would have lost them (benchmarks and tests).
+func (e *engine) DropIndex(ctx context.Context) error {
+	for _, x := range []*Index{e.deadlines, e.work} {
+		if x == nil {
+			continue
+		}
+		if err := x.Drop(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // popDue pops up to n due ids of x, rebuilding the index first when it
 // was lost; a Redis failure switches to the SQL poll and returns nothing.
 func (e *engine) popDue(ctx context.Context, x *Index, now time.Time, n int) ([]int64, bool) {

@@ -20,7 +20,7 @@ type Store interface {
 	GetTask(ctx context.Context, id int64) (hotline.CallbackTask, error)
 	GetTasks(ctx context.Context, ids []int64) ([]hotline.CallbackTask, error)
 	DueTaskIDs(ctx context.Context, now time.Time, limit int) ([]int64, error)
-	ClaimTasks(ctx context.Context, claims []store.Claim, now, leaseUntil time.Time) ([]hotline.CallbackTask, error)
+	ClaimTasks(ctx context.Context, ids []int64, batch string, now, leaseUntil time.Time) ([]hotline.CallbackTask, error)
 	ExtendLease(ctx context.Context, id int64, token string, until time.Time) error
 	ReleaseTask(ctx context.Context, id int64, token string, nextAttempt time.Time) error
 	StartAttempt(ctx context.Context, id int64, token, agentID string, now time.Time) (int64, error)
@@ -326,8 +326,7 @@ func (s *Service) dialDue(ctx context.Context, st *roundStats) {
 		byID[t.ID] = t
 	}
 	next := map[int64]time.Time{} // the queue's new due times
-	var done []int64
-	var claims []store.Claim
+	var done, claims []int64
 	for _, id := range ids {
 		t, ok := byID[id]
 		switch {
@@ -344,11 +343,11 @@ func (s *Service) dialDue(ctx context.Context, st *roundStats) {
 					continue
 				}
 			}
-			claims = append(claims, store.Claim{ID: id, Token: newToken()})
+			claims = append(claims, id)
 		}
 	}
 	until := now.Add(s.cfg.Lease)
-	claimed, err := s.store.ClaimTasks(ctx, claims, now, until)
+	claimed, err := s.store.ClaimTasks(ctx, claims, newToken(), now, until)
 	if err != nil {
 		s.storeFailed(ctx, "claim due tasks", err)
 		claimed = nil
@@ -358,27 +357,25 @@ func (s *Service) dialDue(ctx context.Context, st *roundStats) {
 		next[t.ID] = until // due again when the lease runs out, in case this process dies
 		won[t.ID] = true
 	}
-	tokens := make(map[int64]string, len(claims))
-	for _, c := range claims {
-		tokens[c.ID] = c.Token
-		if won[c.ID] {
+	for _, id := range claims {
+		if won[id] {
 			continue
 		}
-		switch t := byID[c.ID]; {
+		switch t := byID[id]; {
 		case err != nil:
-			next[c.ID] = now.Add(s.cfg.Tick)
+			next[id] = now.Add(s.cfg.Tick)
 		case t.State == hotline.CallbackDialing:
 			// Its lease ran out with an attempt active: its dialer died mid-dial.
-			if at, open := s.settle(ctx, c.ID, now, st); open {
-				next[c.ID] = at
+			if at, open := s.settle(ctx, id, now, st); open {
+				next[id] = at
 			} else {
-				done = append(done, c.ID)
+				done = append(done, id)
 			}
 		default:
 			// Another instance claimed it first; its entry follows.
 			st.conflicts++
 			s.m.conflicts.Inc()
-			next[c.ID] = now.Add(s.cfg.Tick)
+			next[id] = now.Add(s.cfg.Tick)
 		}
 	}
 	if !s.degraded.Load() {
@@ -393,12 +390,14 @@ func (s *Service) dialDue(ctx context.Context, st *roundStats) {
 			_ = s.deadlines.Remove(ctx, done...)
 		}
 	}
+	// A full batch with no agent limit: more may be due at once.
+	st.more = st.more || len(claimed) == s.cfg.BatchSize
 	for _, t := range claimed {
 		st.claimed++
 		s.m.claimed.Inc()
 		s.log.Info("callback task claimed", "task", t.ID, "number", hotline.MaskNumber(t.Number), "agent", t.AgentID,
 			"attempts", t.Attempts, "agent_misses", t.AgentMisses, "deadline", t.Deadline, "lease_until", until)
-		s.dialer.Dial(ctx, t, &Lease{s: s, task: t, token: tokens[t.ID], until: until})
+		s.dialer.Dial(ctx, t, &Lease{s: s, task: t, token: t.LeaseToken, until: until})
 	}
 }
 

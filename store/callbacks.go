@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -309,18 +311,38 @@ func (db *DB) DueTaskIDs(ctx context.Context, now time.Time, limit int) ([]int64
 	return ids, nil
 }
 
-// claimTaskSQL makes one callback_tasks row dialing under a new lease when
-// it is pending and due, or dialing under a lease that ran out while no
-// attempt of it is active (its dialer died before dialing), and reads the
-// row back. This one statement decides which dialer wins. A task whose
-// dialer died mid-dial keeps its active attempt until SettleAttempt.
+// claimable is the WHERE term of the callback_tasks rows a dialer may claim
+// at a time (parameter :now): pending and due, or dialing under a lease that
+// ran out while no attempt of it is active (its dialer died before
+// dialing). A task whose dialer died mid-dial keeps its active attempt, and
+// is not claimable, until SettleAttempt.
+const claimable = `((state = 'pending' AND next_attempt_ms <= :now)
+       OR (state = 'dialing' AND lease_until_ms < :now
+           AND NOT EXISTS (SELECT 1 FROM callback_attempts WHERE task_id = callback_tasks.id AND ended_ms = 0)))`
+
+// claimTaskSQL makes one claimable callback_tasks row dialing under a new
+// lease and reads it back. This one statement decides which dialer wins.
 const claimTaskSQL = `
-UPDATE callback_tasks SET state = 'dialing', lease_token = ?, lease_until_ms = ?
-WHERE id = ?
-  AND ((state = 'pending' AND next_attempt_ms <= ?)
-       OR (state = 'dialing' AND lease_until_ms < ?
-           AND NOT EXISTS (SELECT 1 FROM callback_attempts WHERE task_id = callback_tasks.id AND ended_ms = 0)))
+UPDATE callback_tasks SET state = 'dialing', lease_token = :token, lease_until_ms = :until
+WHERE id = :id AND ` + claimable + `
 RETURNING ` + taskColumns
+
+// claimTasksSQL makes the claimable callback_tasks rows whose ids are in a
+// JSON array dialing, each under the token "<batch>.<id>", and reads them
+// back: one statement for a batch of claims. NOT INDEXED: the rows are
+// looked up by id; the planner would rather walk every pending task of
+// callback_tasks_by_state.
+const claimTasksSQL = `
+UPDATE callback_tasks NOT INDEXED SET state = 'dialing', lease_token = :batch || '.' || id, lease_until_ms = :until
+WHERE id IN (SELECT value FROM json_each(:ids)) AND ` + claimable + `
+RETURNING ` + taskColumns
+
+// endStaleAttemptsOfSQL ends the active callback_attempts rows of the tasks
+// whose ids are in a JSON array as failed, through
+// callback_attempts_one_active_per_task.
+const endStaleAttemptsOfSQL = `
+UPDATE callback_attempts SET ended_ms = max(started_ms, ?), outcome = 'failed'
+WHERE ended_ms = 0 AND task_id IN (SELECT value FROM json_each(?))`
 
 // endStaleAttemptsSQL ends the active callback_attempts row of one task as
 // failed: the task was resolved while it was dialed, or a pending task was
@@ -341,92 +363,94 @@ type taskLease struct {
 	NextAttemptMs int64          `db:"next_attempt_ms"`
 }
 
-// Claim is a task a dialer asks for, with the token of its claim.
-type Claim struct {
-	ID    int64
-	Token string
-}
-
-// ClaimTasks gives each task of claims to the dialer holding its token
-// until leaseUntil, in one transaction: a task must be pending and due at
-// now, or dialing under a lease that ran out before now with no attempt
-// active (its dialer died before it dialed). It returns the claimed tasks,
-// without their calls and attempts, in the order asked; the others (not
-// due, held under a live lease, left mid-dial and waiting for
-// SettleAttempt, closed, unknown) are left out.
-func (db *DB) ClaimTasks(ctx context.Context, claims []Claim, now, leaseUntil time.Time) ([]hotline.CallbackTask, error) {
+// ClaimTasks gives the tasks with ids that are claimable at now to one
+// dialer until leaseUntil, in one transaction: each task claimed gets the
+// lease token "<batch>.<id>", batch being a token of the dialer's own. A
+// task is claimable when pending and due at now, or dialing under a lease
+// that ran out before now with no attempt active (its dialer died before it
+// dialed). It returns the claimed tasks in id order, without their calls
+// and attempts; the others (not due, held under a live lease, left mid-dial
+// and waiting for SettleAttempt, closed, unknown) are left out.
+func (db *DB) ClaimTasks(ctx context.Context, ids []int64, batch string, now, leaseUntil time.Time) ([]hotline.CallbackTask, error) {
 	const op = "store.ClaimTasks"
-	if err := checkClaims(op, claims, now, leaseUntil); err != nil {
+	if err := checkClaim(op, batch, now, leaseUntil); err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	var tasks []hotline.CallbackTask
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		for _, c := range claims {
-			row, err := claimOne(ctx, tx, c, now, leaseUntil)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			tasks = append(tasks, row.task())
+		var rows []taskRow
+		err := namedSelect(ctx, tx, &rows, claimTasksSQL, map[string]any{"batch": batch, "until": hotline.UnixMilli(leaseUntil),
+			"ids": jsonIDs(ids), "now": hotline.UnixMilli(now)})
+		if err != nil || len(rows) == 0 {
+			return err
 		}
-		return nil
+		slices.SortFunc(rows, func(a, b taskRow) int { return cmp.Compare(a.ID, b.ID) })
+		claimed := make([]int64, len(rows))
+		for i, r := range rows {
+			claimed[i] = r.ID
+			tasks = append(tasks, r.task())
+		}
+		return endStaleAttempts(ctx, tx, now, claimed)
 	})
 	if err != nil {
-		return nil, wrapErr(op, fmt.Sprintf("%d callback tasks", len(claims)), err)
+		return nil, wrapErr(op, fmt.Sprintf("%d callback tasks", len(ids)), err)
 	}
 	return tasks, nil
 }
 
-func checkClaims(op string, claims []Claim, now, leaseUntil time.Time) error {
-	if now.IsZero() || !leaseUntil.After(now) {
+func checkClaim(op, token string, now, leaseUntil time.Time) error {
+	switch {
+	case token == "":
+		return hotline.Errorf(hotline.KindInvalid, op, "a lease token is required")
+	case now.IsZero() || !leaseUntil.After(now):
 		return hotline.Errorf(hotline.KindInvalid, op, "the lease must end after now (%s), not at %s", now, leaseUntil)
-	}
-	for _, c := range claims {
-		if c.Token == "" {
-			return hotline.Errorf(hotline.KindInvalid, op, "callback task %d: a lease token is required", c.ID)
-		}
 	}
 	return nil
 }
 
-// claimOne runs claimTaskSQL for c. A pending task has no active attempt
-// unless a version before the leases left one: that one ended long ago,
-// as failed.
-func claimOne(ctx context.Context, tx *sqlx.Tx, c Claim, now, leaseUntil time.Time) (taskRow, error) {
-	var row taskRow
-	nowMs := hotline.UnixMilli(now)
-	err := tx.GetContext(ctx, &row, claimTaskSQL, c.Token, hotline.UnixMilli(leaseUntil), c.ID, nowMs, nowMs)
-	if err != nil {
-		return row, err
-	}
-	_, err = tx.ExecContext(ctx, endStaleAttemptsSQL, nowMs, c.ID)
-	return row, err
+// endStaleAttempts ends the active attempts of the tasks just claimed. A
+// claimed task has none unless a version before the leases left one on a
+// pending task: that one ended long ago, as failed.
+func endStaleAttempts(ctx context.Context, tx *sqlx.Tx, now time.Time, ids []int64) error {
+	_, err := tx.ExecContext(ctx, endStaleAttemptsOfSQL, hotline.UnixMilli(now), jsonIDs(ids))
+	return err
 }
 
-// ClaimTask is ClaimTasks for one task, saying why it was not claimed:
-// Conflict when it is not claimable (not due, held under a live lease, left
+// namedSelect runs a named query through tx into dest.
+func namedSelect(ctx context.Context, tx *sqlx.Tx, dest any, query string, args map[string]any) error {
+	q, params, err := tx.BindNamed(query, args)
+	if err != nil {
+		return err
+	}
+	return tx.SelectContext(ctx, dest, q, params...)
+}
+
+// ClaimTask gives task id to the dialer holding token until leaseUntil
+// when it is claimable (see ClaimTasks), saying why it was not: Conflict
+// when it is not claimable (not due, held under a live lease, left
 // mid-dial, closed); NotFound when there is no such task.
 func (db *DB) ClaimTask(ctx context.Context, id int64, token string, now, leaseUntil time.Time) (hotline.CallbackTask, error) {
 	const op = "store.ClaimTask"
 	subject := fmt.Sprintf("callback task %d", id)
-	if err := checkClaims(op, []Claim{{ID: id, Token: token}}, now, leaseUntil); err != nil {
+	if err := checkClaim(op, token, now, leaseUntil); err != nil {
 		return hotline.CallbackTask{}, err
 	}
-	var row taskRow
+	var rows []taskRow
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		row, err = claimOne(ctx, tx, Claim{ID: id, Token: token}, now, leaseUntil)
-		if errors.Is(err, sql.ErrNoRows) {
+		err := namedSelect(ctx, tx, &rows, claimTaskSQL, map[string]any{"token": token, "until": hotline.UnixMilli(leaseUntil),
+			"id": id, "now": hotline.UnixMilli(now)})
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
 			return claimConflict(ctx, tx, op, id, now)
 		}
-		return err
+		return endStaleAttempts(ctx, tx, now, []int64{id})
 	})
 	if err != nil {
 		return hotline.CallbackTask{}, wrapErr(op, subject, err)
 	}
-	return row.task(), nil
+	return rows[0].task(), nil
 }
 
 // claimConflict says why task id could not be claimed at now.

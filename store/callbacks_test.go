@@ -507,6 +507,40 @@ func TestClaimTask(t *testing.T) {
 	})
 }
 
+// A batch claim takes the claimable tasks asked for, each under its own
+// token, in one transaction, and leaves the others as they are.
+func TestClaimTasksInABatch(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var ids []int64
+	for i, state := range []hotline.CallbackState{hotline.CallbackPending, hotline.CallbackDialing, hotline.CallbackConnected,
+		hotline.CallbackPending, hotline.CallbackPending} {
+		id := f.newTask(t, fmt.Sprintf("c%d", i), fmt.Sprintf("139%d", i))
+		f.setTaskState(t, id, state)
+		ids = append(ids, id)
+	}
+	// The last one is not due before 10m.
+	require.NoError(t, f.exec(t, fmt.Sprintf(`UPDATE callback_tasks SET next_attempt_ms = %d WHERE id = %d`, at(10*time.Minute).UnixMilli(), ids[4])))
+	now := at(time.Minute) // ids[1]'s lease runs out at 2m
+	claimed, err := f.db.ClaimTasks(f.ctx, []int64{ids[4], ids[3], ids[2], ids[1], ids[0], 999}, "b1", now, at(3*time.Minute))
+	require.NoError(t, err)
+	require.Len(t, claimed, 2)
+	require.Equal(t, []int64{ids[0], ids[3]}, []int64{claimed[0].ID, claimed[1].ID}, "in id order")
+	for _, tk := range claimed {
+		require.Equal(t, fmt.Sprintf("b1.%d", tk.ID), tk.LeaseToken)
+		require.Equal(t, hotline.CallbackDialing, tk.State)
+		require.Equal(t, at(3*time.Minute), tk.LeaseUntil)
+	}
+	again, err := f.db.ClaimTasks(f.ctx, ids, "b2", now, at(3*time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, again, "nothing claimable is left")
+	got, err := f.db.GetTask(f.ctx, ids[1])
+	require.NoError(t, err)
+	require.Equal(t, "lease-old", got.LeaseToken, "a live lease is left alone")
+	_, err = f.db.ClaimTasks(f.ctx, ids, "", now, at(3*time.Minute))
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
+}
+
 // Dialers of two instances race for one task: exactly one wins.
 func TestClaimTaskHasOneWinner(t *testing.T) {
 	t.Parallel()
@@ -575,7 +609,7 @@ func TestExpiredLeaseIsSettledReclaimedAndTheOldTokenIsFenced(t *testing.T) {
 	_, err = f.db.ClaimTask(f.ctx, id, "new", now, at(4*time.Minute))
 	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
 	require.ErrorContains(t, err, "left mid-dial by attempt")
-	claimed, err := f.db.ClaimTasks(f.ctx, []Claim{{ID: id, Token: "new"}}, now, at(4*time.Minute))
+	claimed, err := f.db.ClaimTasks(f.ctx, []int64{id}, "new", now, at(4*time.Minute))
 	require.NoError(t, err)
 	require.Empty(t, claimed, "a batch claim leaves it out too")
 
@@ -1202,6 +1236,8 @@ func TestCallbackStatementsUseTheirIndexes(t *testing.T) {
 		{"DueTaskIDs: pending", dueTasksSQL, []any{1, 10, 1, 10, 10}, "callback_tasks_open_by_next_attempt"},
 		{"DueTaskIDs: dialing", dueTasksSQL, []any{1, 10, 1, 10, 10}, "callback_tasks_by_state"},
 		{"ClaimTask", claimTaskSQL, []any{"t", 1, 1, 1, 1}, "INTEGER PRIMARY KEY"},
+		{"ClaimTasks", claimTasksSQL, []any{"b", 1, "[1,2]", 1}, "INTEGER PRIMARY KEY"},
+		{"ClaimTasks: stale attempts", endStaleAttemptsOfSQL, []any{1, "[1,2]"}, "callback_attempts_one_active_per_task"},
 		{"stale attempts", endStaleAttemptsSQL, []any{1, 1}, "callback_attempts_one_active_per_task"},
 		{"ReleaseTask", releaseTaskSQL, []any{1, 1, "t"}, "callback_attempts_one_active_per_task"},
 		{"UpdateAttempt", updateAttempt, updateAttemptArgs, "INTEGER PRIMARY KEY"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -161,12 +160,14 @@ ON CONFLICT ({ref}, lead_ms) DO NOTHING`
 const unmarkReminderSQL = `DELETE FROM {reminders} WHERE {ref} = ? AND lead_ms = ?`
 
 // escalateSQL sets escalated_ms (and, for a promise, state 'escalated') of
-// one unfinished {table} row not escalated whose deadline has passed, and
-// reads its agent_id and the call a violation names.
+// the unfinished {table} rows not escalated whose ids are in a JSON array
+// and whose deadline has passed, and reads their id, agent_id and the call a
+// violation names. NOT INDEXED: the rows are looked up by id; the planner
+// would rather walk the unfinished ones by state.
 const escalateSQL = `
-UPDATE {table} SET escalated_ms = ?{escalate_set}
-WHERE id = ? AND {unfinished} AND escalated_ms = 0 AND deadline_ms <= ?
-RETURNING agent_id, {call} AS call_id`
+UPDATE {table} NOT INDEXED SET escalated_ms = :now{escalate_set}
+WHERE id IN (SELECT value FROM json_each(:ids)) AND {unfinished} AND escalated_ms = 0 AND deadline_ms <= :now
+RETURNING id, agent_id, {call} AS call_id`
 
 // Due is when an unfinished matter next needs the engine: its deadline
 // (reminders before it, the escalation at it, unless escalated already),
@@ -295,8 +296,13 @@ func (db *DB) MarkRemindersSent(ctx context.Context, k MatterKind, rs []Reminder
 	}
 	marked := make([]bool, len(rs))
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		stmt, err := tx.PreparexContext(ctx, t.markReminderSQL) // once for the batch
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
 		for i, r := range rs {
-			res, err := tx.ExecContext(ctx, t.markReminderSQL, r.Lead.Milliseconds(), hotline.UnixMilli(now), r.ID)
+			res, err := stmt.ExecContext(ctx, r.Lead.Milliseconds(), hotline.UnixMilli(now), r.ID)
 			if err != nil {
 				return err
 			}
@@ -361,42 +367,48 @@ func (db *DB) Escalate(ctx context.Context, k MatterKind, now time.Time, es []Es
 	if now.IsZero() {
 		return nil, hotline.Errorf(hotline.KindInvalid, op, "the time is required")
 	}
-	nowMs := hotline.UnixMilli(now)
-	out := make([]Escalated, len(es))
+	ids, detail := make([]int64, len(es)), make(map[int64]string, len(es))
+	for i, e := range es {
+		ids[i], detail[e.ID] = e.ID, strings.TrimSpace(e.Detail)
+	}
+	at := hotline.FromUnixMilli(hotline.UnixMilli(now))
+	won := map[int64]hotline.Violation{}
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		for i, e := range es {
-			out[i] = Escalated{ID: e.ID}
-			var owner struct {
-				AgentID sql.NullString `db:"agent_id"`
-				CallID  sql.NullString `db:"call_id"`
-			}
-			err := tx.GetContext(ctx, &owner, t.escalateSQL, nowMs, e.ID, nowMs)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out[i].Won = true
-			if !owner.AgentID.Valid {
-				continue
-			}
-			v := hotline.Violation{Kind: t.violation, AgentID: owner.AgentID.String, CallID: owner.CallID.String,
-				At: hotline.FromUnixMilli(nowMs), Detail: strings.TrimSpace(e.Detail)}
-			if k == CallbackTasks {
-				v.TaskID = e.ID
-			} else {
-				v.PromiseID = e.ID
-			}
-			if v.ID, err = insertViolation(ctx, tx, v); err != nil {
-				return err
-			}
-			out[i].Violation = v
+		var rows []struct {
+			ID      int64          `db:"id"`
+			AgentID sql.NullString `db:"agent_id"`
+			CallID  sql.NullString `db:"call_id"`
 		}
-		return nil
+		if err := namedSelect(ctx, tx, &rows, t.escalateSQL, map[string]any{"now": hotline.UnixMilli(now), "ids": jsonIDs(ids)}); err != nil {
+			return err
+		}
+		var vs []hotline.Violation
+		for _, r := range rows {
+			won[r.ID] = hotline.Violation{}
+			if !r.AgentID.Valid {
+				continue // nobody was made responsible: nobody to record it against
+			}
+			v := hotline.Violation{Kind: t.violation, AgentID: r.AgentID.String, CallID: r.CallID.String, At: at, Detail: detail[r.ID]}
+			if k == CallbackTasks {
+				v.TaskID = r.ID
+			} else {
+				v.PromiseID = r.ID
+			}
+			vs = append(vs, v)
+		}
+		added, err := insertViolations(ctx, tx, vs)
+		for _, v := range added {
+			won[v.TaskID+v.PromiseID] = v
+		}
+		return err
 	})
 	if err != nil {
 		return nil, wrapErr(op, "overdue "+t.name+"s", err)
+	}
+	out := make([]Escalated, len(es))
+	for i, e := range es {
+		v, ok := won[e.ID]
+		out[i] = Escalated{ID: e.ID, Won: ok, Violation: v}
 	}
 	return out, nil
 }

@@ -353,3 +353,23 @@ func TestHandOver(t *testing.T) {
 	_, err = f.db.HandOver(f.ctx, id, "lease-h", "nobody", now, "x")
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
 }
+
+func TestSeedBenchMatters(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	require.NoError(t, f.db.SeedBenchMatters(f.ctx, 50, t0, time.Second))
+	for _, k := range matterKinds {
+		page, err := f.db.DuePage(f.ctx, k, 0, 100)
+		require.NoError(t, err)
+		require.Len(t, page, 50, k)
+		due, err := f.db.DueBefore(f.ctx, k, t0.Add(10*time.Second), Due{}, 100)
+		require.NoError(t, err)
+		if k == Promises {
+			require.Len(t, due, 10, "the first ten promises are due at start + 10 steps")
+		}
+	}
+	ids, err := f.db.DueTaskIDs(f.ctx, t0.Add(10*time.Second), 100)
+	require.NoError(t, err)
+	require.Len(t, ids, 10, "and the first ten tasks")
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(f.db.SeedBenchMatters(f.ctx, 0, t0, time.Second)))
+}
