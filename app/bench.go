@@ -194,7 +194,7 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 	// Firing: the first Fire of each kind fall due; each engine runs its
 	// rounds (back to back while a batch is full) until it fired them all.
 	clock.Store(start.Add(time.Duration(opts.Fire) * time.Second).UnixMilli())
-	escalated := func() int64 { return int64(counterValue(reg, "hotline_deadline_escalations_total", "promise")) }
+	escalated := func() int64 { return int64(kindValue(reg, "hotline_deadline_escalations_total", "promise")) }
 	for _, f := range []struct {
 		what string
 		run  interface {
@@ -272,8 +272,9 @@ func waitFired(ctx context.Context, fired func() int64, want int64, report func(
 	}
 }
 
-// counterValue reads a counter of reg with label kind.
-func counterValue(reg *prometheus.Registry, name, kind string) float64 {
+// kindValue reads the value of the counter or gauge name of reg with the
+// label kind; 0 when there is none.
+func kindValue(reg prometheus.Gatherer, name, kind string) float64 {
 	families, err := reg.Gather()
 	if err != nil {
 		return 0
@@ -285,7 +286,7 @@ func counterValue(reg *prometheus.Registry, name, kind string) float64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "kind" && l.GetValue() == kind {
-					return m.GetCounter().GetValue()
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
 				}
 			}
 		}

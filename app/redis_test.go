@@ -16,25 +16,7 @@ import (
 )
 
 // gauge reads a gauge of the service's registry with the label kind.
-func gauge(t *testing.T, b *runBundle, name, kind string) float64 {
-	t.Helper()
-	families, err := b.svc.Registry.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "kind" && l.GetValue() == kind {
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("no gauge %s{kind=%q}", name, kind)
-	return 0
-}
+func gauge(b *runBundle, name, kind string) float64 { return kindValue(b.svc.Registry, name, kind) }
 
 type readiness struct {
 	Ready    bool     `json:"ready"`
@@ -71,7 +53,7 @@ func TestRedisDownIsDegradedNotUnready(t *testing.T) {
 	require.Eventually(t, func() bool {
 		ready = readiness{}
 		return getJSON(t, b.base+"/readyz", &ready) == http.StatusOK && ready.Ready && len(ready.Degraded) == 1 &&
-			gauge(t, b, "hotline_deadline_redis_degraded", "callback") == 1
+			gauge(b, "hotline_deadline_redis_degraded", "callback") == 1
 	}, 10*time.Second, 20*time.Millisecond, "ready, and degraded by Redis")
 	require.Equal(t, []string{"redis"}, ready.Degraded)
 	require.Contains(t, logs.String(), "Redis failed: callback deadlines now come from the slow SQL poll")
@@ -89,7 +71,7 @@ func TestRedisDownIsDegradedNotUnready(t *testing.T) {
 	require.Eventually(t, func() bool {
 		ready = readiness{}
 		return getJSON(t, b.base+"/readyz", &ready) == http.StatusOK && len(ready.Degraded) == 0 &&
-			gauge(t, b, "hotline_deadline_redis_degraded", "callback") == 0 && gauge(t, b, "hotline_deadline_redis_degraded", "promise") == 0
+			gauge(b, "hotline_deadline_redis_degraded", "callback") == 0 && gauge(b, "hotline_deadline_redis_degraded", "promise") == 0
 	}, 15*time.Second, 20*time.Millisecond, "Redis is back: the index is rebuilt and readiness is clean")
 	require.True(t, strings.Contains(logs.String(), "Redis answers again"))
 	size, err := b.svc.Callbacks.Index().Size(context.Background())
