@@ -227,7 +227,9 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		}
 		call := aritest.InboundCall{Caller: caller, Dialed: demoHotline}
 		// How this citizen's phone answers when the hotline calls back.
-		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 15 * time.Second}
+		// A citizen who takes the callback talks a while: longer than the
+		// apology and callbacks.min_talk together.
+		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: time.Duration(20+rand.IntN(20)) * time.Second}
 		switch r := rand.Float64(); {
 		case r < 0.15:
 			phone = aritest.Behavior{Busy: true}

@@ -284,17 +284,23 @@ func (d *Dialer) pickAgent(job dialJob) (agent hotline.Agent, handover, ok bool)
 		return hotline.Agent{}, false, false // wait for the responsible agent
 	}
 	exclude := maps.Clone(refusing)
+	if exclude == nil {
+		exclude = map[string]bool{}
+	}
 	if handover {
-		if exclude == nil {
-			exclude = map[string]bool{}
-		}
 		exclude[job.task.AgentID] = true
 	}
-	picked := d.calls.roster.Reserve(job.key, hotline.RoleAgent, hotline.LeastRecent, exclude, nil)
-	if len(picked) == 0 {
-		return hotline.Agent{}, false, false
+	// Someone who has not just left a callback unanswered, if anyone.
+	wary := maps.Clone(exclude)
+	if job.passable {
+		maps.Copy(wary, d.refusedLately())
 	}
-	return picked[0], handover, true
+	for _, ex := range []map[string]bool{wary, exclude} {
+		if picked := d.calls.roster.Reserve(job.key, hotline.RoleAgent, hotline.LeastRecent, ex, nil); len(picked) > 0 {
+			return picked[0], handover, true
+		}
+	}
+	return hotline.Agent{}, false, false
 }
 
 // Free is how many agents could start a callback now: available, not
@@ -337,6 +343,20 @@ func (d *Dialer) refusalsOf(agent string) int {
 		return 0
 	}
 	return r.count
+}
+
+// refusedLately returns the agents who left their last callback dial
+// unanswered within refusal_memory.
+func (d *Dialer) refusedLately() map[string]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]bool{}
+	for id, r := range d.refusals {
+		if r.count > 0 && d.now().Sub(r.last) <= d.cfg.RefusalMemory {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // refusing returns the agents offered no callback now: they left
