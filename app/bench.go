@@ -157,7 +157,8 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 	reg := prometheus.NewRegistry()
 	common := callback.Common{Redis: rdb, Calendar: cal, Notifier: callback.NotifierFuncs{}, Log: quiet, Now: now, Registry: reg}
 	prefix := fmt.Sprintf("hotline-bench:%d", time.Now().UnixNano())
-	engine := callback.EngineConfig{BatchSize: 1000, Tick: 10 * time.Millisecond, PollInterval: time.Second, ReconcileInterval: 24 * time.Hour}
+	// No periodic rebuild in the way: the clock jumps Fire seconds ahead.
+	engine := callback.EngineConfig{BatchSize: 1000, Tick: 10 * time.Millisecond, PollInterval: time.Second, ReconcileInterval: 10 * 365 * 24 * time.Hour}
 	var dialed atomic.Int64
 	engine.KeyPrefix = prefix + ":callbacks"
 	tasks, err := callback.New(callback.Config{EngineConfig: engine, Lease: time.Hour}, callback.Deps{Store: db, Common: common,
