@@ -14,6 +14,20 @@ import (
 	"hotline/store"
 )
 
+// answeredCall places a call from caller that 1001 answers and waits until
+// it is stored completed.
+func answeredCall(t *testing.T, b *runBundle, fake *aritest.Server, caller string) hotline.Call {
+	t.Helper()
+	_, err := fake.PlaceCall(aritest.InboundCall{Caller: caller, Dialed: "12345"})
+	require.NoError(t, err)
+	var calls []hotline.Call
+	require.Eventually(t, func() bool {
+		calls, err = b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallCompleted})
+		return err == nil && len(calls) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	return calls[0]
+}
+
 func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	t.Parallel()
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
@@ -26,13 +40,7 @@ func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	b := startService(t, cfg)
 	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
 
-	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
-	require.NoError(t, err)
-	var calls []hotline.Call
-	require.Eventually(t, func() bool {
-		calls, err = b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallCompleted})
-		return err == nil && len(calls) == 1
-	}, 10*time.Second, 20*time.Millisecond)
+	calls := []hotline.Call{answeredCall(t, b, fake, "13800138000")}
 
 	// The agent promises a reply within 2 working days.
 	status, body := postJSON(t, b.base+"/api/v1/promises",
@@ -77,13 +85,7 @@ func TestPromiseStateFiltersMeanWhatTheySay(t *testing.T) {
 	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
 	b := startService(t, testConfig(t, fake.ARIURL()))
 	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
-	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
-	require.NoError(t, err)
-	var calls []hotline.Call
-	require.Eventually(t, func() bool {
-		calls, err = b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallCompleted})
-		return err == nil && len(calls) == 1
-	}, 10*time.Second, 20*time.Millisecond)
+	calls := []hotline.Call{answeredCall(t, b, fake, "13800138000")}
 
 	create := func(deadline time.Time) float64 {
 		status, body := postJSON(t, b.base+"/api/v1/promises", `{"call_id":"`+calls[0].ID+`","summary":"社保转移进度","by":"1001","deadline":"`+

@@ -149,11 +149,15 @@ func TestRedisDownAMinuteLosesNothingAndRepeatsNothing(t *testing.T) {
 	b.redis.Down()
 	b.clock.Set(at(11, 26, 9, 50))
 	b.miss(s, "13800000004", "a1") // due 10:20
-	for now := at(11, 26, 9, 50); !now.After(at(11, 26, 9, 56)); now = now.Add(15 * time.Second) {
-		b.clock.Set(now)
-		s.runOnce(b.ctx)
-		w.runOnce(b.ctx)
+	// rounds runs both engines from one time to another, every step.
+	rounds := func(from, to time.Time, step time.Duration) {
+		for now := from; !now.After(to); now = now.Add(step) {
+			b.clock.Set(now)
+			s.runOnce(b.ctx)
+			w.runOnce(b.ctx)
+		}
 	}
+	rounds(at(11, 26, 9, 50), at(11, 26, 9, 56), 15*time.Second)
 	require.True(t, s.Degraded())
 	require.True(t, w.Degraded())
 	_, agents := b.notes.snapshot()
@@ -174,11 +178,7 @@ func TestRedisDownAMinuteLosesNothingAndRepeatsNothing(t *testing.T) {
 	// Back, empty. The index is rebuilt; the rounds run on past every deadline.
 	b.redis.Up()
 	b.redis.Flush(b.ctx) // restarted without its data
-	for now := at(11, 26, 9, 57); !now.After(at(11, 26, 10, 30)); now = now.Add(30 * time.Second) {
-		b.clock.Set(now)
-		s.runOnce(b.ctx)
-		w.runOnce(b.ctx)
-	}
+	rounds(at(11, 26, 9, 57), at(11, 26, 10, 30), 30*time.Second)
 	require.False(t, s.Degraded())
 	require.False(t, w.Degraded())
 	require.Equal(t, 1, reminders(": 回访任务 #1："), "nothing twice after the rebuild")

@@ -60,6 +60,25 @@ func setupDeadlines(t *testing.T) deadlineWorld {
 
 var matterKinds = []MatterKind{CallbackTasks, Promises}
 
+// winners runs try n times at once, on the databases in turn (instances
+// of the service), and counts those that won.
+func winners(n int, dbs []*DB, try func(db *DB, i int) bool) int32 {
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			if try(dbs[i%len(dbs)], i) {
+				won.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return won.Load()
+}
+
 func TestDuePageAndDueBefore(t *testing.T) {
 	t.Parallel()
 	w := setupDeadlines(t)
@@ -130,22 +149,10 @@ func TestMarkRemindersSentOnce(t *testing.T) {
 			require.Equal(t, map[int64][]time.Duration{open: {time.Hour, 10 * time.Minute}, escalated: {time.Hour}}, sent)
 
 			race := func() int32 {
-				var marked atomic.Int32
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				for i := range 8 {
-					wg.Go(func() {
-						<-start
-						db := []*DB{w.db, other}[i%2]
-						ok, err := db.MarkRemindersSent(w.ctx, k, []Reminder{{ids[2], 5 * time.Minute}}, at(time.Minute))
-						if err == nil && ok[0] {
-							marked.Add(1)
-						}
-					})
-				}
-				close(start)
-				wg.Wait()
-				return marked.Load()
+				return winners(8, []*DB{w.db, other}, func(db *DB, _ int) bool {
+					ok, err := db.MarkRemindersSent(w.ctx, k, []Reminder{{ids[2], 5 * time.Minute}}, at(time.Minute))
+					return err == nil && ok[0]
+				})
 			}
 			require.Equal(t, int32(1), race())
 			require.NoError(t, w.db.UnmarkReminderSent(w.ctx, k, ids[2], 5*time.Minute))
@@ -196,22 +203,10 @@ func TestEscalateOnceWithItsViolation(t *testing.T) {
 				require.Equal(t, at(35*time.Minute), task.EscalatedAt)
 			}
 
-			var wins atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range 8 {
-				wg.Go(func() {
-					<-start
-					db := []*DB{w.db, other}[i%2]
-					got, err := db.Escalate(w.ctx, k, at(time.Hour), []Escalation{{ids[4], fmt.Sprintf("loop %d", i)}})
-					if err == nil && got[0].Won {
-						wins.Add(1)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			require.Equal(t, int32(1), wins.Load())
+			require.Equal(t, int32(1), winners(8, []*DB{w.db, other}, func(db *DB, i int) bool {
+				got, err := db.Escalate(w.ctx, k, at(time.Hour), []Escalation{{ids[4], fmt.Sprintf("loop %d", i)}})
+				return err == nil && got[0].Won
+			}))
 			vs, err := w.db.ListViolations(w.ctx, ViolationFilter{Kind: want.Kind, Limit: MaxListLimit})
 			require.NoError(t, err)
 			require.Len(t, vs, 4, "the seeded escalation, two now, one of the race")
