@@ -35,8 +35,8 @@ func TestCallbackPolicyAfterAttempt(t *testing.T) {
 		{"agent not answering does not count", hotline.CallbackTask{State: hotline.CallbackDialing, Attempts: 2}, hotline.AttemptAgentNoAnswer, hotline.CallbackPending, 2,
 			time.Date(2026, 11, 27, 16, 56, 0, 0, sh)},
 		{"too short a talk counts", pending, hotline.AttemptTooShort, hotline.CallbackPending, 1, time.Date(2026, 11, 30, 8, 35, 0, 0, sh)},
-		{"the responsible agent's second miss hands the task over at once",
-			hotline.CallbackTask{State: hotline.CallbackDialing, AgentID: "a1", AgentMisses: 1}, hotline.AttemptAgentNoAnswer,
+		{"the responsible agent's miss hands the task over at once",
+			hotline.CallbackTask{State: hotline.CallbackDialing, AgentID: "a1"}, hotline.AttemptAgentNoAnswer,
 			hotline.CallbackPending, 0, now},
 	}
 	for _, tc := range cases {
@@ -56,7 +56,7 @@ func TestCallbackPolicyCountsTheResponsibleAgentsMisses(t *testing.T) {
 	require.NoError(t, err)
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, sh)
-	p := hotline.CallbackPolicy{}
+	p := hotline.CallbackPolicy{AgentTries: 2}
 	p.SetDefaults()
 	require.Equal(t, 2, p.AgentTries)
 	task := hotline.CallbackTask{State: hotline.CallbackDialing, AgentID: "a1", Deadline: now.Add(time.Hour)}

@@ -112,7 +112,8 @@ type CallbackPolicy struct {
 	// unanswered (declined or not picked up) before their tasks go to
 	// other available agents: counted on the task, and across tasks by the
 	// dialer. A task that passes on records the refusal against the agent
-	// (7.1.5). Default 2.
+	// (7.1.5). Default 1: a citizen waiting for a callback does not wait on
+	// an agent who has just refused one.
 	AgentTries int `yaml:"agent_tries"`
 }
 
@@ -134,7 +135,7 @@ func (p *CallbackPolicy) SetDefaults() {
 		p.AnyAgentWithin = 10 * time.Minute
 	}
 	if p.AgentTries == 0 {
-		p.AgentTries = 2
+		p.AgentTries = 1
 	}
 }
 
