@@ -32,8 +32,10 @@ func TestCallbackPolicyAfterAttempt(t *testing.T) {
 		{"busy retries after the backoff in working time", pending, hotline.AttemptBusy, hotline.CallbackPending, 1,
 			time.Date(2026, 11, 30, 8, 35, 0, 0, sh)}, // 5 min today + 5 min Monday
 		{"third failure is unreachable", hotline.CallbackTask{State: hotline.CallbackDialing, Attempts: 2}, hotline.AttemptNoAnswer, hotline.CallbackUnreachable, 3, time.Time{}},
-		{"agent not answering does not count", hotline.CallbackTask{State: hotline.CallbackDialing, Attempts: 2}, hotline.AttemptAgentNoAnswer, hotline.CallbackPending, 2,
-			time.Date(2026, 11, 27, 16, 56, 0, 0, sh)},
+		{"agent not answering does not count; a colleague calls at once", hotline.CallbackTask{State: hotline.CallbackDialing, Attempts: 2},
+			hotline.AttemptAgentNoAnswer, hotline.CallbackPending, 2, now},
+		{"our own failure is retried a minute later", hotline.CallbackTask{State: hotline.CallbackDialing, AgentID: "a9", Attempts: 2},
+			hotline.AttemptFailed, hotline.CallbackPending, 2, time.Date(2026, 11, 27, 16, 56, 0, 0, sh)},
 		{"too short a talk counts", pending, hotline.AttemptTooShort, hotline.CallbackPending, 1, time.Date(2026, 11, 30, 8, 35, 0, 0, sh)},
 		{"the responsible agent's miss hands the task over at once",
 			hotline.CallbackTask{State: hotline.CallbackDialing, AgentID: "a1"}, hotline.AttemptAgentNoAnswer,
