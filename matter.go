@@ -21,25 +21,29 @@ const (
 // CallbackTask is the duty to call a missed citizen back before Deadline.
 // All the missed calls of one number while a task is open merge into it.
 type CallbackTask struct {
-	ID          int64             `json:"id"`
-	Number      string            `json:"number"` // normalised, callable
-	State       CallbackState     `json:"state"`
-	AgentID     string            `json:"agent_id,omitempty"`     // responsible agent; "" until the dialer assigns one
-	AgentMisses int               `json:"agent_misses,omitempty"` // dials in a row its responsible agent left unanswered
-	MissedCount int               `json:"missed_count"`
-	Attempts    int               `json:"attempts"` // attempts that count against the citizen
-	FirstMissed time.Time         `json:"first_missed_at"`
-	Deadline    time.Time         `json:"deadline"`
-	NextAttempt time.Time         `json:"next_attempt_at,omitzero"`
-	LeaseToken  string            `json:"-"` // set while a dialer holds the task
-	LeaseUntil  time.Time         `json:"-"`
-	EscalatedAt time.Time         `json:"escalated_at,omitzero"`
-	CreatedAt   time.Time         `json:"created_at"`
-	ClosedAt    time.Time         `json:"closed_at,omitzero"`
-	CloseReason string            `json:"close_reason,omitempty"`
-	ClosedBy    string            `json:"closed_by,omitempty"`
-	CallIDs     []string          `json:"call_ids,omitempty"` // the missed calls behind it
-	AttemptLog  []CallbackAttempt `json:"attempt_log,omitempty"`
+	ID          int64         `json:"id"`
+	Number      string        `json:"number"` // normalised, callable
+	State       CallbackState `json:"state"`
+	AgentID     string        `json:"agent_id,omitempty"`     // responsible agent; "" until the dialer assigns one
+	AgentMisses int           `json:"agent_misses,omitempty"` // dials in a row its responsible agent left unanswered
+	MissedCount int           `json:"missed_count"`
+	Attempts    int           `json:"attempts"` // attempts that count against the citizen
+	FirstMissed time.Time     `json:"first_missed_at"`
+	Deadline    time.Time     `json:"deadline"`
+	NextAttempt time.Time     `json:"next_attempt_at,omitzero"`
+	LeaseToken  string        `json:"-"` // set while a dialer holds the task
+	LeaseUntil  time.Time     `json:"-"`
+	EscalatedAt time.Time     `json:"escalated_at,omitzero"`
+	CreatedAt   time.Time     `json:"created_at"`
+	ClosedAt    time.Time     `json:"closed_at,omitzero"`
+	CloseReason string        `json:"close_reason,omitempty"`
+	ClosedBy    string        `json:"closed_by,omitempty"`
+	CallIDs     []string      `json:"call_ids,omitempty"` // the missed calls behind it
+	// VoiceMessages are the recordings of the messages the citizen left on
+	// those calls (after hours, or in the dialplan's fallback), oldest
+	// first; the task's agent may hear them.
+	VoiceMessages []string          `json:"voice_messages,omitempty"`
+	AttemptLog    []CallbackAttempt `json:"attempt_log,omitempty"`
 }
 
 // AttemptOutcome is how one callback dial ended.
@@ -295,6 +299,12 @@ type PromisePolicy struct {
 	// ReminderLeads are the working-time lead times before a deadline at
 	// which the owner is reminded. Default [1h, 10m].
 	ReminderLeads []time.Duration `yaml:"reminder_leads"`
+	// MaxWorkingDays bounds a new deadline: at most this many working days
+	// after the promise is made. Default 30.
+	MaxWorkingDays int `yaml:"max_working_days"`
+	// MaxExtensionWorkingDays bounds each extension: the new deadline is at
+	// most this many working days after the current one. Default 10.
+	MaxExtensionWorkingDays int `yaml:"max_extension_working_days"`
 }
 
 // SetDefaults fills unset fields.
@@ -302,10 +312,47 @@ func (p *PromisePolicy) SetDefaults() {
 	if p.ReminderLeads == nil {
 		p.ReminderLeads = []time.Duration{time.Hour, 10 * time.Minute}
 	}
+	if p.MaxWorkingDays == 0 {
+		p.MaxWorkingDays = 30
+	}
+	if p.MaxExtensionWorkingDays == 0 {
+		p.MaxExtensionWorkingDays = 10
+	}
+}
+
+// WorkingDays is the calendar arithmetic the promise bounds need.
+type WorkingDays interface {
+	AddWorkingDays(t time.Time, n int) time.Time
+}
+
+// CheckDeadline refuses a new promise's deadline later than MaxWorkingDays
+// working days after now (Invalid, naming the latest allowed).
+func (p PromisePolicy) CheckDeadline(deadline, now time.Time, cal WorkingDays) error {
+	if latest := cal.AddWorkingDays(now, p.MaxWorkingDays); deadline.After(latest) {
+		return Errorf(KindInvalid, "hotline.PromisePolicy", "deadline %s is more than %d working days away; the latest allowed is %s",
+			deadline.Format(time.RFC3339), p.MaxWorkingDays, latest.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckExtension refuses an extension that moves the deadline more than
+// MaxExtensionWorkingDays working days past the current one.
+func (p PromisePolicy) CheckExtension(current, next time.Time, cal WorkingDays) error {
+	if latest := cal.AddWorkingDays(current, p.MaxExtensionWorkingDays); next.After(latest) {
+		return Errorf(KindInvalid, "hotline.PromisePolicy", "an extension moves a deadline at most %d working days; from %s the latest is %s",
+			p.MaxExtensionWorkingDays, current.Format(time.RFC3339), latest.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Validate reports the first bad field, named by its YAML key under "promises.".
 func (p PromisePolicy) Validate() error {
+	switch {
+	case p.MaxWorkingDays < 1 || p.MaxWorkingDays > 250:
+		return fmt.Errorf("promises.max_working_days: %d must be from 1 to 250", p.MaxWorkingDays)
+	case p.MaxExtensionWorkingDays < 1 || p.MaxExtensionWorkingDays > 250:
+		return fmt.Errorf("promises.max_extension_working_days: %d must be from 1 to 250", p.MaxExtensionWorkingDays)
+	}
 	seen := map[time.Duration]bool{}
 	for i, d := range p.ReminderLeads {
 		if d <= 0 {
@@ -395,7 +442,8 @@ type AuditEntry struct {
 	ID       int64     `json:"id"`
 	At       time.Time `json:"at"`
 	Actor    string    `json:"actor"`
-	Action   string    `json:"action"` // e.g. recording.listen
+	Role     string    `json:"role,omitempty"` // the actor's roles then, e.g. "supervisor"; "" for entries older than roles
+	Action   string    `json:"action"`         // e.g. recording.listen
 	Object   string    `json:"object"`
 	Client   string    `json:"client,omitempty"`
 	Result   string    `json:"result"`

@@ -149,3 +149,24 @@ func TestRosterFreeListsWhoCouldBeRungNow(t *testing.T) {
 	r.Release("1003", "call1")
 	require.Equal(t, []string{"1001", "1003", "1005"}, ids())
 }
+
+func TestRosterCountsRefusalsInARow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	r := hotline.NewRoster(func() time.Time { return now }, []hotline.Agent{agent("1001", hotline.AgentAvailable)})
+	cases := []struct {
+		step string
+		do   func() int
+		want int
+	}{
+		{"first refusal", func() int { return r.Refused("1001") }, 1},
+		{"second in a row", func() int { return r.Refused("1001") }, 2},
+		{"an answer ends the streak", func() int { r.SetState("1001", hotline.AgentOnCall, ""); return r.Refused("1001") }, 1},
+		{"wrap-up does not", func() int { r.SetState("1001", hotline.AgentWrapUp, ""); return r.Refused("1001") }, 2},
+		{"a pause does", func() int { r.SetState("1001", hotline.AgentPaused, "x"); return r.Refused("1001") }, 1},
+		{"unknown agent", func() int { return r.Refused("nobody") }, 0},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, tc.do(), tc.step)
+	}
+}

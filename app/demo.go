@@ -2,10 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/ari/aritest"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -49,6 +51,9 @@ type DemoOptions struct {
 const (
 	demoHotline   = "12345"
 	demoComplaint = "12340"
+	// demoVoicemailMax bounds voice messages, after hours and in the
+	// dialplan's fallback alike.
+	demoVoicemailMax = 5 * time.Second
 )
 
 // demoAgents are the simulated staff; their phones behave differently so
@@ -93,21 +98,23 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		logOut = f
 	}
 
-	durations := map[string]time.Duration{
-		"sound:hotline/greeting": 2 * time.Second, "sound:hotline/recording-notice": 4 * time.Second,
-		"sound:hotline/survey": 6 * time.Second, "sound:hotline/apology": 5 * time.Second,
-	}
-	if real, dir, err := demoSoundDurations(opts.PromptsDir); err != nil {
+	durations, from, err := demoSoundDurations(opts.PromptsDir)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
-	} else if real != nil {
-		durations = real
-		fmt.Fprintf(opts.Out, "prompts: playing the lengths of the %d sounds in %s\n", len(real), dir)
+	}
+	fmt.Fprintf(opts.Out, "prompts: playing %d sounds as long as %s\n", len(durations), from)
+	sounds := make([]string, 0, len(durations))
+	for s := range durations {
+		sounds = append(sounds, s)
 	}
 	fake, err := aritest.Start(aritest.Options{
 		Addr:           opts.ARIAddr,
 		RecordingsDir:  filepath.Join(opts.DataDir, "asterisk-recordings"),
 		Logger:         NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
 		SoundDurations: durations,
+		Sounds:         sounds, // installed, as scripts/gen-prompts.sh's files would be
+		VoicemailDir:   filepath.Join(opts.DataDir, "asterisk-voicemail"),
+		VoicemailMax:   demoVoicemailMax, // voicemail.conf's maxsecs = calls.voicemail_max
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
@@ -119,10 +126,14 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		ARI:  ari.Config{URL: fake.ARIURL(), Username: "hotline", Password: "hotline"},
 		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
-			VoicemailMax: 5 * time.Second},
-		Store:      store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
-		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings")},
-		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+			VoicemailMax: demoVoicemailMax},
+		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+		// The demo's passwords are random (130 bits): a slow hash adds no
+		// strength to them, only start-up and login time.
+		Auth: auth.Config{BcryptCost: 4},
+		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings"),
+			VoicemailDir: filepath.Join(opts.DataDir, "asterisk-voicemail", "hotline", "hotline")},
+		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
 		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second},
 			EngineConfig: callback.EngineConfig{KeyPrefix: "hotline-demo"}},
@@ -171,9 +182,15 @@ func Demo(ctx context.Context, opts DemoOptions) error {
   fake Asterisk ARI %[2]s (user hotline/hotline), simulator http://%[3]s/sim/channels
   data      %[4]s   %[5]s
   traffic   %.2[6]f calls/s to %[7]s (hotline) and %[8]s (complaints); line %[9]s
-  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints
+  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints;
+            an agent paused for refusing rings is put back on duty a minute later
 `, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond,
 		demoHotline, demoComplaint, hours)
+	if err := demoAccounts(ctx, svc, opts.Out); err != nil {
+		stopService()
+		<-runErr
+		return fmt.Errorf("demo: accounts: %w", err)
+	}
 	if opts.Started != nil {
 		opts.Started(svc, fake)
 	}
@@ -182,6 +199,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	go simulateCitizens(runCtx, fake, opts.CallsPerSecond)
 	go answerSurveys(runCtx, fake)
 	go referSomeCalls(runCtx, fake, svc)
+	go resumePausedAgents(runCtx, svc, time.Minute)
 	go func() {
 		select {
 		case <-time.After(20 * time.Second):
@@ -205,22 +223,61 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	}
 }
 
+// demoAccounts gives agents 1001 and 1002 and supervisor 2001 new random
+// passwords (creating their accounts the first time), and the supervisor a
+// new API token, and prints them one a line:
+//
+//	demo login agent 1001 <password>
+//	demo login supervisor 2001 <password>
+//	demo token supervisor <token>
+func demoAccounts(ctx context.Context, svc *Service, out io.Writer) error {
+	by := hotline.Actor{ID: "demo", Method: hotline.AuthCLI}
+	for _, a := range demoAgents {
+		role := hotline.Role(a.cfg.Role)
+		if role == "" {
+			role = hotline.RoleAgent
+		}
+		pw := rand.Text()
+		_, err := svc.Auth.AddUser(ctx, by, hotline.User{ID: a.cfg.ID, Name: a.cfg.Name, Roles: []hotline.Role{role}}, pw)
+		if hotline.KindOf(err) == hotline.KindConflict {
+			if err = svc.Auth.SetDisabled(ctx, by, a.cfg.ID, false); err == nil {
+				err = svc.Auth.SetPassword(ctx, by, a.cfg.ID, pw)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if a.cfg.ID == "1001" || a.cfg.ID == "1002" || role == hotline.RoleSupervisor {
+			fmt.Fprintf(out, "demo login %s %s %s\n", role, a.cfg.ID, pw)
+		}
+	}
+	if err := svc.Auth.RevokeToken(ctx, by, "2001", "demo"); err != nil && hotline.KindOf(err) != hotline.KindNotFound {
+		return err
+	}
+	token, _, err := svc.Auth.CreateToken(ctx, by, "2001", "demo", 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo token supervisor %s\n", token)
+	return nil
+}
+
 // simulateCitizens places calls at about rate per second: most callers
 // wait for an agent, some give up after a few seconds, some call again,
 // and one in ten calls the complaint line.
 func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 	var repeatCallers []string
 	for {
-		wait := time.Duration(rand.ExpFloat64() / rate * float64(time.Second))
+		wait := time.Duration(mathrand.ExpFloat64() / rate * float64(time.Second))
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return
 		}
-		caller := fmt.Sprintf("13%09d", rand.IntN(1_000_000_000))
-		switch r := rand.Float64(); {
+		caller := fmt.Sprintf("13%09d", mathrand.IntN(1_000_000_000))
+		switch r := mathrand.Float64(); {
 		case r < 0.15 && len(repeatCallers) > 0:
-			caller = repeatCallers[rand.IntN(len(repeatCallers))]
+			caller = repeatCallers[mathrand.IntN(len(repeatCallers))]
 		case r < 0.20:
 			caller = "anonymous"
 		}
@@ -231,8 +288,8 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		// How this citizen's phone answers when the hotline calls back.
 		// A citizen who takes the callback talks a while: longer than the
 		// apology and callbacks.min_talk together.
-		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: time.Duration(20+rand.IntN(20)) * time.Second}
-		switch r := rand.Float64(); {
+		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: time.Duration(20+mathrand.IntN(20)) * time.Second}
+		switch r := mathrand.Float64(); {
 		case r < 0.15:
 			phone = aritest.Behavior{Busy: true}
 		case r < 0.25:
@@ -243,13 +300,16 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		if caller != "anonymous" {
 			fake.SetEndpoint("PJSIP/"+caller+"@trunk", phone)
 		}
-		if rand.Float64() < 0.1 {
+		if mathrand.Float64() < 0.1 {
 			call.Dialed = demoComplaint
 		}
-		if rand.Float64() < 0.25 {
-			call.HangupAfter = time.Duration(4+rand.IntN(12)) * time.Second // gives up waiting
+		if mathrand.Float64() < 0.25 {
+			call.HangupAfter = time.Duration(4+mathrand.IntN(12)) * time.Second // gives up waiting
 		}
-		_, _ = fake.PlaceCall(call) // fails only while the service is reconnecting, like Stasis() would
+		// While the service is reconnecting, Stasis() fails and the call runs
+		// the dialplan's fallback (apology, voice message), which the service
+		// imports as a missed call (recordings.voicemail_dir).
+		_, _ = fake.PlaceCall(call)
 	}
 }
 
@@ -270,12 +330,12 @@ func answerSurveys(ctx context.Context, fake *aritest.Server) {
 				TargetURI string `json:"target_uri"`
 			} `json:"playback"`
 		}
-		if json.Unmarshal(e.Body, &ev) != nil || rand.Float64() < 0.2 {
+		if json.Unmarshal(e.Body, &ev) != nil || mathrand.Float64() < 0.2 {
 			continue
 		}
 		ch := strings.TrimPrefix(ev.Playback.TargetURI, "channel:")
-		digit := []string{"1", "1", "1", "2", "2", "2", "3", "4", "5"}[rand.IntN(9)] // mostly satisfied
-		time.AfterFunc(time.Duration(1+rand.IntN(3))*time.Second, func() { _ = fake.SendDTMF(ch, digit) })
+		digit := []string{"1", "1", "1", "2", "2", "2", "3", "4", "5"}[mathrand.IntN(9)] // mostly satisfied
+		time.AfterFunc(time.Duration(1+mathrand.IntN(3))*time.Second, func() { _ = fake.SendDTMF(ch, digit) })
 	}
 }
 
@@ -293,8 +353,28 @@ func referSomeCalls(ctx context.Context, fake *aritest.Server, svc *Service) {
 		}
 		for _, ch := range fake.Channels() {
 			if len(ch.Args) == 3 && ch.Args[0] == "agent" && ch.Bridge != "" {
-				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[rand.IntN(len(departments))])
+				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[mathrand.IntN(len(departments))])
 				break
+			}
+		}
+	}
+}
+
+// resumePausedAgents plays the supervisor who, told that an agent was
+// paused for refusing rings, puts them back on duty after a while, so the
+// demo keeps showing refusals, autopauses and the ringing rules.
+func resumePausedAgents(ctx context.Context, svc *Service, after time.Duration) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, a := range svc.Roster.List() {
+			if a.State == hotline.AgentPaused && time.Since(a.StateSince) >= after {
+				_, _ = svc.Calls.SetAgentState(ctx, a.ID, hotline.AgentAvailable, "")
 			}
 		}
 	}

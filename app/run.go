@@ -15,6 +15,7 @@ import (
 
 	"hotline"
 	"hotline/ari"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -49,6 +50,7 @@ type Service struct {
 	Callbacks *callback.Service
 	Redis     redis.UniversalClient
 	Registry  *prometheus.Registry
+	Auth      *auth.Service
 }
 
 // Run starts the service and blocks until ctx ends, then stops every part
@@ -130,6 +132,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Callbacks = callbacks
+	calls.Supervisors = messenger
 	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password},
 		Now: now, Logger: log, Registerer: reg}
 	archiver, err := recording.NewArchiver(cfg.Recordings, recDeps)
@@ -149,12 +152,29 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Recordings = archiver
+	// Voice messages of the dialplan's fallback, when their folder is given.
+	var voiceMessages interface {
+		Start(context.Context)
+		Stop()
+	} = noService{}
+	if cfg.Recordings.VoicemailDir != "" {
+		if voiceMessages, err = recording.NewVoiceMessages(cfg.Recordings, recDeps, archiver, callbacks); err != nil {
+			return err
+		}
+	}
 	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{Store: db, Common: engines})
 	if err != nil {
 		return err
 	}
 
+	authSvc, err := auth.New(cfg.Auth, auth.Deps{DB: db, Now: now, Log: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+	audit := auditor{db: db, log: log, now: now}
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
+		Auth:    authAdapter{authSvc},
+		Auditor: audit,
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return cli.Ready() }},
 			{Name: "database", Fn: db.Ping},
@@ -166,15 +186,16 @@ func Run(ctx context.Context, opts Options) error {
 		Agents:     roster,
 		Control:    calls,
 		Referrer:   calls,
-		Callbacks:  callbackDesk{db: db, queue: callbacks, staff: roster, now: now, log: log},
-		Violations: violationDesk{db: db, staff: roster, now: now, log: log},
+		Callbacks:  callbackDesk{db: db, queue: callbacks, now: now, log: log},
+		Violations: violationDesk{db: db, now: now},
 		Recordings: player,
 		Reviews:    reviews,
-		Audit:      db,
-		Holds:      holdDesk{db: db, staff: roster, now: now, log: log},
-		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
-		Now:        now,
-		Gatherer:   reg,
+		Audit:      auditReader{db},
+		Holds:      holdDesk{db: db},
+		Promises: promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
+			audit: audit},
+		Now:      now,
+		Gatherer: reg,
 	}, log)
 	if err != nil {
 		return err
@@ -189,10 +210,11 @@ func Run(ctx context.Context, opts Options) error {
 	promises.Start(ctx)
 	archiver.Start(ctx)
 	retention.Start(ctx)
+	voiceMessages.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
-		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg})
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc})
 	}
 	<-ctx.Done()
 
@@ -204,12 +226,19 @@ func Run(ctx context.Context, opts Options) error {
 	callbacks.Stop()
 	promises.Stop()
 	dialer.Wait()
+	voiceMessages.Stop()
 	archiver.Stop()
 	retention.Stop()
 	cli.Stop()
 	calls.Stop()
 	return nil
 }
+
+// noService stands for a background service that is not configured.
+type noService struct{}
+
+func (noService) Start(context.Context) {}
+func (noService) Stop()                 {}
 
 func resolveConfig(opts Options) (Config, error) {
 	if opts.Config != nil {
@@ -268,7 +297,8 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 type callReader struct{ db *store.DB }
 
 func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
-	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, CallerNumber: f.Number, Uncallable: f.Uncallable, Since: f.Since, Limit: f.Limit})
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, Party: f.Party, CallerNumber: f.Number, Uncallable: f.Uncallable,
+		Since: f.Since, Limit: f.Limit})
 }
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {
@@ -293,4 +323,33 @@ func redisCheck(rdb redis.UniversalClient, engines ...degradable) func(context.C
 		}
 		return nil
 	}
+}
+
+// authAdapter adapts auth.Service to the web package's Authenticator.
+type authAdapter struct{ svc *auth.Service }
+
+func (a authAdapter) Login(ctx context.Context, user, password, address string) (string, hotline.Actor, time.Time, error) {
+	s, err := a.svc.Login(ctx, user, password, address)
+	return s.Secret, s.Actor, s.ExpiresAt, err
+}
+
+func (a authAdapter) Logout(ctx context.Context, secret string, actor hotline.Actor) error {
+	return a.svc.Logout(ctx, secret, actor)
+}
+
+func (a authAdapter) SessionActor(ctx context.Context, secret, address string) (hotline.Actor, time.Time, error) {
+	return a.svc.SessionActor(ctx, secret, address)
+}
+
+func (a authAdapter) TokenActor(ctx context.Context, secret, address string) (hotline.Actor, error) {
+	return a.svc.TokenActor(ctx, secret, address)
+}
+
+// auditReader adapts the store to the web package's audit reader.
+type auditReader struct{ db *store.DB }
+
+func (r auditReader) VerifyAudit(ctx context.Context) (int64, error) { return r.db.VerifyAudit(ctx) }
+
+func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotline.AuditEntry, error) {
+	return r.db.ListAudit(ctx, store.AuditFilter{Actor: f.Actor, Action: f.Action, Object: f.Object, Since: f.Since, Limit: f.Limit, Offset: f.Offset})
 }

@@ -545,7 +545,11 @@ func (a *attempt) originate(id, endpoint, callerID, kind string, ring time.Durat
 		ChannelID: id,
 	})
 	if err != nil {
-		a.d.log.Warn("callback originate failed", "task", a.task.ID, "endpoint", endpoint, "err", err)
+		shown := endpoint // a citizen's number dialed through the trunk is masked
+		if kind != "callback-agent" {
+			shown = fmt.Sprintf(a.d.cfg.Trunk, hotline.MaskNumber(a.task.Number))
+		}
+		a.d.log.Warn("callback originate failed", "task", a.task.ID, "endpoint", shown, "err", err)
 		if httpStatus(err) == 500 && kind == "callback-agent" {
 			a.d.calls.setAgentState(context.Background(), a.agent.ID, hotline.AgentOffline)
 		}

@@ -282,7 +282,7 @@ func TestPromiseOverdueIsNotStored(t *testing.T) {
 	}
 
 	old := setupUnmigrated(t)
-	_, err := old.db.migrations.UpTo(old.ctx, 6)
+	_, err := old.db.migrations.UpTo(old.ctx, 11) // every version before 00012
 	require.NoError(t, err)
 	old.seedPromiseWorld(t)
 	require.NoError(t, old.exec(t,

@@ -143,14 +143,15 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 12}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12}, applied)
 
 	require.Equal(t, []string{
-		"agents", "audit_log", "call_legs", "callback_attempts", "callback_reminders", "callback_task_calls",
+		"agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_reminders", "callback_task_calls",
 		"callback_tasks", "calls", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
-		"referrals", "reviews", "violation_dispositions", "violations",
+		"referrals", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
+		"api_tokens_one_live_name",
 		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object", "audit_log_one_successor",
 		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung",
 		"callback_attempts_by_task", "callback_attempts_one_active_per_task",
@@ -164,12 +165,13 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"promises_by_state", "promises_to_escalate", "promises_unfinished_dues",
 		"ratings_by_agent", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
+		"sessions_by_expiry", "sessions_by_user",
 		"violation_dispositions_by_violation",
 		"violations_by_agent", "violations_by_at", "violations_by_disposition", "violations_by_kind",
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
 		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
-		"promise_extensions_by_supervisor", "promise_extensions_no_delete", "promise_extensions_no_update",
+		"promise_extensions_no_delete", "promise_extensions_no_update",
 		"promises_deadline_moves_by_extension", "promises_overdue_is_not_stored_insert", "promises_overdue_is_not_stored_update", "promises_record_is_final",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
@@ -178,10 +180,15 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 7)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql", "00006_recording_archive.sql", "00012_deadlines.sql"} {
-		require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 12}[i], status[i].Version)
+	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
+		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
+		"00010_recording_parts.sql", "00012_deadlines.sql"}
+	require.Len(t, status, len(sources))
+	for i, source := range sources {
+		var version int64
+		_, err := fmt.Sscanf(source, "%05d_", &version)
+		require.NoError(t, err)
+		require.Equal(t, version, status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
 		require.False(t, status[i].AppliedAt.IsZero())
@@ -380,7 +387,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 12}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -406,6 +413,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	// The migrated rows take the new statements.
 	got.VoicemailName = "vm-c1"
+	got.RecordingParts = []string{"c1", "c1-part2"}
 	require.NoError(t, f.db.UpdateCall(f.ctx, got))
 	got.Referrals[1].Outcome = hotline.ReferralCancelled
 	require.NoError(t, f.db.UpdateReferral(f.ctx, got.Referrals[1]))
@@ -416,10 +424,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00006, 00005, 00004, 00003 and 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00010 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 6)
+	require.Len(t, down, 9)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -431,6 +439,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 12}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

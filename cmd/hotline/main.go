@@ -9,6 +9,8 @@
 //	                              check the audit log's hash chain
 //	hotline bench deadlines [-n 1000000] [-json FILE]
 //	                              measure the deadline engine
+//	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
+//	                              staff accounts and API tokens
 //	hotline version               print the version
 package main
 
@@ -43,6 +45,13 @@ commands:
                          check the audit log's hash chain; fails at the first altered entry
   bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]
                          measure the deadline engine (index rebuild, firing) beside redis-benchmark
+  user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
+                         add a staff account; the password is read from the terminal or stdin
+  user passwd|disable|enable -config FILE -id ID
+  user list -config FILE
+  user token -config FILE -id ID -name NAME -expires 90d
+                         make an API token (printed once) for another system acting as ID
+  user tokens|revoke-token -config FILE -id ID [-name NAME]
   version                print the version
 `
 
@@ -117,6 +126,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		_, err = app.BenchDeadlines(ctx, opts)
+	case "user":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		fs := flag.NewFlagSet("user "+args[1], flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		c := app.UserCommand{Command: args[1], Stdin: os.Stdin, Stdout: stdout, Stderr: stderr}
+		fs.StringVar(&c.ConfigPath, "config", "configs/hotline.example.yaml", "config file")
+		fs.StringVar(&c.ID, "id", "", "the staff account (its id, e.g. 1001)")
+		fs.StringVar(&c.Name, "name", "", "the person's name (add) or the token's name (token, revoke-token)")
+		fs.StringVar(&c.Roles, "role", "", "add: agent, supervisor or admin; several separated by commas")
+		fs.StringVar(&c.Expires, "expires", "", "token: lifetime, e.g. 90d or 12h")
+		if fs.Parse(args[2:]) != nil {
+			return 2
+		}
+		err = app.RunUser(ctx, c)
 	case "check-config":
 		fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 		fs.SetOutput(stderr)
