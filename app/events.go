@@ -91,7 +91,7 @@ func (s liveCallStore) publish(err error, topic web.Topic, agents ...string) {
 }
 
 // liveTaskStore is the callback service's store, publishing callback
-// tasks (and the violations of their escalation).
+// tasks (and the violations of escalations and hand-overs).
 type liveTaskStore struct {
 	callback.Store
 	events *web.Events
@@ -105,12 +105,16 @@ func (s liveTaskStore) AddMissedCall(ctx context.Context, m store.MissedCall) (h
 	return t, created, err
 }
 
-func (s liveTaskStore) ClaimTask(ctx context.Context, id int64, token string, now, leaseUntil time.Time) (hotline.CallbackTask, error) {
-	t, err := s.Store.ClaimTask(ctx, id, token, now, leaseUntil)
-	if err == nil {
-		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: []string{t.AgentID}})
+func (s liveTaskStore) ClaimTasks(ctx context.Context, ids []int64, batch string, now, leaseUntil time.Time) ([]hotline.CallbackTask, error) {
+	ts, err := s.Store.ClaimTasks(ctx, ids, batch, now, leaseUntil)
+	if len(ts) > 0 {
+		agents := make([]string, len(ts))
+		for i, t := range ts {
+			agents[i] = t.AgentID
+		}
+		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: agents})
 	}
-	return t, err
+	return ts, err
 }
 
 func (s liveTaskStore) StartAttempt(ctx context.Context, id int64, token, agentID string, now time.Time) (int64, error) {
@@ -129,12 +133,31 @@ func (s liveTaskStore) FinishAttempt(ctx context.Context, token string, a hotlin
 	return err
 }
 
+func (s liveTaskStore) SettleAttempt(ctx context.Context, a hotline.CallbackAttempt, t hotline.CallbackTask, now time.Time) error {
+	err := s.Store.SettleAttempt(ctx, a, t, now)
+	if err == nil {
+		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: []string{t.AgentID, a.AgentID}})
+	}
+	return err
+}
+
 func (s liveTaskStore) ReleaseTask(ctx context.Context, id int64, token string, nextAttempt time.Time) error {
 	err := s.Store.ReleaseTask(ctx, id, token, nextAttempt)
 	if err == nil {
 		s.task(ctx, id)
 	}
 	return err
+}
+
+func (s liveTaskStore) HandOver(ctx context.Context, id int64, token, to string, now time.Time, detail string) (hotline.Violation, error) {
+	v, err := s.Store.HandOver(ctx, id, token, to, now, detail)
+	if err == nil {
+		s.events.Publish(web.Event{Topic: web.TopicCallbacks, Agents: []string{to, v.AgentID}})
+		if v.ID != 0 {
+			s.events.Publish(web.Event{Topic: web.TopicViolations, Agents: []string{v.AgentID}})
+		}
+	}
+	return v, err
 }
 
 func (s liveTaskStore) ResolveByInbound(ctx context.Context, number, callID string, now time.Time) ([]int64, error) {
@@ -145,20 +168,10 @@ func (s liveTaskStore) ResolveByInbound(ctx context.Context, number, callID stri
 	return ids, err
 }
 
-func (s liveTaskStore) MarkEscalated(ctx context.Context, id int64, now time.Time) (bool, error) {
-	ok, err := s.Store.MarkEscalated(ctx, id, now)
-	if err == nil && ok {
-		s.task(ctx, id)
-	}
-	return ok, err
-}
-
-func (s liveTaskStore) AddViolation(ctx context.Context, v hotline.Violation) (int64, error) {
-	id, err := s.Store.AddViolation(ctx, v)
-	if err == nil {
-		s.events.Publish(web.Event{Topic: web.TopicViolations, Agents: []string{v.AgentID}})
-	}
-	return id, err
+func (s liveTaskStore) Escalate(ctx context.Context, k store.MatterKind, now time.Time, es []store.Escalation) ([]store.Escalated, error) {
+	done, err := s.Store.Escalate(ctx, k, now, es)
+	publishEscalated(s.events, web.TopicCallbacks, done)
+	return done, err
 }
 
 // task publishes a change of task id to its agent (read back) and to also.
@@ -176,11 +189,23 @@ type livePromiseStore struct {
 	events *web.Events
 }
 
-func (s livePromiseStore) MarkPromiseEscalated(ctx context.Context, id int64, now time.Time, detail string) (bool, hotline.Violation, error) {
-	ok, v, err := s.PromiseStore.MarkPromiseEscalated(ctx, id, now, detail)
-	if err == nil && ok {
-		s.events.Publish(web.Event{Topic: web.TopicPromises, Agents: []string{v.AgentID}})
-		s.events.Publish(web.Event{Topic: web.TopicViolations, Agents: []string{v.AgentID}})
+func (s livePromiseStore) Escalate(ctx context.Context, k store.MatterKind, now time.Time, es []store.Escalation) ([]store.Escalated, error) {
+	done, err := s.PromiseStore.Escalate(ctx, k, now, es)
+	publishEscalated(s.events, web.TopicPromises, done)
+	return done, err
+}
+
+// publishEscalated tells of the matters an escalation won, and of the
+// violations it recorded, to their agents.
+func publishEscalated(events *web.Events, topic web.Topic, done []store.Escalated) {
+	var agents []string
+	for _, e := range done {
+		if e.Won {
+			agents = append(agents, e.Violation.AgentID)
+		}
 	}
-	return ok, v, err
+	if len(agents) > 0 {
+		events.Publish(web.Event{Topic: topic, Agents: agents})
+		events.Publish(web.Event{Topic: web.TopicViolations, Agents: agents})
+	}
 }

@@ -30,10 +30,11 @@ func (r extensionRequestRow) request() hotline.ExtensionRequest {
 const extensionRequestColumns = `id, promise_id, requested_by, deadline_ms, reason, requested_ms, decision, decided_by, decided_ms, decide_reason`
 
 // requestExtensionSQL inserts a promise_extension_requests row for an
-// unfinished promise; none when the promise is finished.
-const requestExtensionSQL = `
+// unfinished promise (the vocabulary's group); none when the promise is
+// finished.
+var requestExtensionSQL = `
 INSERT INTO promise_extension_requests (promise_id, requested_by, deadline_ms, reason, requested_ms)
-SELECT id, ?, ?, ?, ? FROM promises WHERE id = ? AND state IN ('open', 'overdue', 'escalated')
+SELECT id, ?, ?, ?, ? FROM promises WHERE id = ? AND ` + promiseUnfinishedSQL + `
 RETURNING ` + extensionRequestColumns
 
 // RequestExtension records that by asks for promise id's deadline to

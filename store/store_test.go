@@ -143,10 +143,10 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 20}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 20}, applied)
 
 	require.Equal(t, []string{
-		"agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_task_calls",
+		"agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_reminders", "callback_task_calls",
 		"callback_tasks", "calls", "goose_db_version", "promise_extension_requests", "promise_extensions", "promise_reminders", "promises",
 		"ratings", "recordings",
 		"referrals", "reviews", "sessions", "users", "violation_dispositions", "violations",
@@ -163,7 +163,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state", "promise_extension_requests_open",
 		"promise_extensions_by_promise",
 		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
-		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
+		"promises_by_state", "promises_to_escalate", "promises_unfinished_dues",
 		"ratings_by_agent", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
 		"sessions_by_expiry", "sessions_by_user",
@@ -173,7 +173,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	require.Equal(t, []string{
 		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
 		"promise_extensions_no_delete", "promise_extensions_no_update",
-		"promises_deadline_moves_by_extension", "promises_record_is_final",
+		"promises_deadline_moves_by_extension", "promises_overdue_is_not_stored_insert", "promises_overdue_is_not_stored_update", "promises_record_is_final",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
 		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
@@ -183,7 +183,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	require.NoError(t, err)
 	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
-		"00010_recording_parts.sql", "00020_console.sql"}
+		"00010_recording_parts.sql", "00012_deadlines.sql", "00020_console.sql"}
 	require.Len(t, status, len(sources))
 	for i, source := range sources {
 		var version int64
@@ -388,7 +388,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 20}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -428,7 +428,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	// Down to 1 drops what 00010 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 9)
+	require.Len(t, down, 10)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -440,6 +440,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 20}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

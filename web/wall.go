@@ -100,7 +100,7 @@ func (s *Server) wall(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.deps.Callbacks != nil {
 		var err error
-		if out.CallbacksDue, out.CallbacksOpen, err = s.wallTasks(ctx, view, hotline.CallbackPending, hotline.CallbackDialing); err != nil {
+		if out.CallbacksDue, out.CallbacksOpen, err = s.wallTasks(ctx, view, hotline.CallbackOpen); err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
@@ -108,7 +108,7 @@ func (s *Server) wall(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, err)
 			return
 		}
-		over, err := s.deps.Callbacks.ListCallbacks(ctx, CallbackFilter{Overdue: true, Limit: maxListLimit})
+		over, err := s.deps.Callbacks.ListCallbacks(ctx, CallbackFilter{State: hotline.CallbackOverdue, Limit: maxListLimit})
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -116,7 +116,7 @@ func (s *Server) wall(w http.ResponseWriter, r *http.Request) {
 		out.CallbacksOver = len(over)
 	}
 	if s.deps.Promises != nil {
-		ps, err := s.deps.Promises.ListPromises(ctx, PromiseFilter{Overdue: true, Limit: maxListLimit})
+		ps, err := s.deps.Promises.ListPromises(ctx, PromiseFilter{State: hotline.PromiseOverdue, Limit: maxListLimit})
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -129,8 +129,9 @@ func (s *Server) wall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// wallTasks lists the tasks in states, the earliest deadline first (at
-// most wallList), and counts them (at most maxListLimit per state).
+// wallTasks lists the tasks in states (stored states or groups of the
+// vocabulary), the earliest deadline first (at most wallList), and counts
+// them (at most maxListLimit per state).
 func (s *Server) wallTasks(ctx context.Context, view *numberView, states ...hotline.CallbackState) ([]callbackJSON, int, error) {
 	var all []hotline.CallbackTask
 	for _, st := range states {

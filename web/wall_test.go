@@ -68,13 +68,13 @@ func TestWall(t *testing.T) {
 			get: func(context.Context, string) (hotline.Call, error) { return hotline.Call{}, nil },
 		},
 		Callbacks: listedCallbacks{list: func(f web.CallbackFilter) []hotline.CallbackTask {
-			switch {
-			case f.Overdue:
+			switch f.State {
+			case hotline.CallbackOverdue:
 				return []hotline.CallbackTask{{ID: 1, State: hotline.CallbackPending, Deadline: now.Add(-time.Hour)}}
-			case f.State == hotline.CallbackPending:
+			case hotline.CallbackOpen:
 				return []hotline.CallbackTask{{ID: 2, Number: "13700137000", State: hotline.CallbackPending, Deadline: now.Add(time.Hour)},
 					{ID: 1, Number: "13600136000", State: hotline.CallbackPending, Deadline: now.Add(-time.Hour)}}
-			case f.State == hotline.CallbackUnreachable:
+			case hotline.CallbackUnreachable:
 				return []hotline.CallbackTask{{ID: 3, State: hotline.CallbackUnreachable}}
 			}
 			return nil

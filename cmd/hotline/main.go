@@ -7,6 +7,8 @@
 //	                              validate the config (and what Asterisk has for it)
 //	hotline audit verify -config FILE
 //	                              check the audit log's hash chain
+//	hotline bench deadlines [-n 1000000] [-json FILE]
+//	                              measure the deadline engine
 //	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
 //	                              staff accounts and API tokens
 //	hotline version               print the version
@@ -41,6 +43,8 @@ commands:
                          application, the agents' endpoints and the prompt sounds
   audit verify -config FILE
                          check the audit log's hash chain; fails at the first altered entry
+  bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]
+                         measure the deadline engine (index rebuild, firing) beside redis-benchmark
   user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
                          add a staff account; the password is read from the terminal or stdin
   user passwd|disable|enable -config FILE -id ID
@@ -105,6 +109,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.VerifyAudit(ctx, *cfgPath, stdout)
+	case "bench":
+		if len(args) < 2 || args[1] != "deadlines" {
+			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n")
+			return 2
+		}
+		fs := flag.NewFlagSet("bench deadlines", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		opts := app.DeadlineBenchOptions{Out: stdout, Progress: stderr}
+		fs.IntVar(&opts.N, "n", 1_000_000, "open callback tasks, and as many unfinished promises")
+		fs.IntVar(&opts.Fire, "fire", 0, "how many of each fall due and are fired (default min(n, 100000))")
+		fs.StringVar(&opts.RedisURL, "redis", "", "the Redis to measure on (default $REDIS_URL, else an embedded one)")
+		fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
+		fs.StringVar(&opts.Dir, "dir", "", "folder for the SQLite file (default a temporary one, removed after)")
+		if fs.Parse(args[2:]) != nil {
+			return 2
+		}
+		_, err = app.BenchDeadlines(ctx, opts)
 	case "user":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)

@@ -34,6 +34,9 @@ func TestCommandLine(t *testing.T) {
 		{"missing config", []string{"serve", "-config", filepath.Join(dir, "none.yaml")}, 1, "", "no such file or directory"},
 		{"unreachable redis", []string{"serve", "-config", noRedis}, 1, "", "hotline: redis at 127.0.0.1:1 does not answer"},
 		{"migrate", []string{"migrate", "-config", migrate}, 0, "is up to date", ""},
+		{"bench without what", []string{"bench"}, 2, "", "usage: hotline bench deadlines"},
+		{"bench deadlines, bad size", []string{"bench", "deadlines", "-n", "5", "-fire", "9"}, 1, "", "-fire 9 must be from 1 to -n (5)"},
+		{"bench deadlines, small", []string{"bench", "deadlines", "-n", "500", "-dir", dir}, 0, "| rebuild, the slower kind, for 1M rows |", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

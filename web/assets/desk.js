@@ -31,8 +31,7 @@ document.getElementById("resume").onclick = async () => {
 };
 
 async function loadTasks() {
-  const lists = await Promise.all(["pending", "dialing", "unreachable"].map((s) => api(`/api/v1/callbacks?agent=${q}&state=${s}&limit=100`)));
-  const tasks = lists.flatMap((l) => l.callbacks);
+  const tasks = (await api(`/api/v1/callbacks?agent=${q}&state=unfinished&limit=100`)).callbacks;
   tasks.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
   fill("tasks", tasks.map((t) => {
     const tr = el("tr", { class: t.overdue ? "overdue" : "", "data-task": t.id },
@@ -49,8 +48,7 @@ async function loadTasks() {
 }
 
 async function loadPromises() {
-  const lists = await Promise.all(["open", "overdue", "escalated"].map((s) => api(`/api/v1/promises?agent=${q}&state=${s}&limit=100`)));
-  const ps = lists.flatMap((l) => l.promises);
+  const ps = (await api(`/api/v1/promises?agent=${q}&state=unfinished&limit=100`)).promises;
   ps.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
   fill("promises", ps.map((p) => {
     const extended = Date.parse(p.original_deadline) !== Date.parse(p.deadline);
