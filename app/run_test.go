@@ -185,11 +185,16 @@ func TestRunServesCallsAndBecomesReady(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, "1001", list.Calls[0].FirstResponsibleAgent)
 
-	resp, err := http.Get(b.base + "/metrics")
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"hotline_staffing_gap 0", "hotline_ari_connected 1", `hotline_calls_total{line="hotline",reason="",state="completed"} 1`, "go_goroutines", "process_cpu_seconds_total"} {
+	// The call's row is written before its counter moves: read until it has.
+	var body []byte
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(b.base + "/metrics")
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.Contains(string(body), `hotline_calls_total{line="hotline",reason="",state="completed"} 1`)
+	}, 5*time.Second, 20*time.Millisecond)
+	for _, want := range []string{"hotline_staffing_gap 0", "hotline_ari_connected 1", "go_goroutines", "process_cpu_seconds_total"} {
 		require.Contains(t, string(body), want)
 	}
 
