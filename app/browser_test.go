@@ -126,7 +126,13 @@ func login(t *testing.T, tab context.Context, base, user, password string) {
 // (the page it ran in is gone): it starts again in the new page.
 func waitFor(t *testing.T, tab context.Context, expression string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitWithin(t, tab, 20*time.Second, expression)
+}
+
+// waitWithin is waitFor for at most d.
+func waitWithin(t *testing.T, tab context.Context, d time.Duration, expression string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		_, err := chromedp.Run(tab, chromedp.Poll[bool](expression, chromedp.WithPollingInterval(100*time.Millisecond),
 			chromedp.WithPollingTimeout(time.Until(deadline))))

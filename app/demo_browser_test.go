@@ -32,13 +32,14 @@ func TestScreenshotsOfARunningDemo(t *testing.T) {
 		if _, err := fmt.Sscan(os.Getenv(who.env), &id, &password); err != nil {
 			t.Fatalf("%s must be \"id password\": %v", who.env, err)
 		}
-		tab := newTab(t, newBrowser(t), 2*time.Minute)
+		tab := newTab(t, newBrowser(t), 4*time.Minute)
 		login(t, tab, base, id, password)
 		waitFor(t, tab, `document.getElementById("live").dataset.state === "live"`)
 		waitFor(t, tab, who.check)
 		// Live: what the page shows changes with the demo's traffic, without a reload.
 		before := eval[string](t, tab, `document.querySelector("main").innerText`)
-		waitFor(t, tab, `document.querySelector("main").innerText !== `+jsString(before))
+		// (the demo's agents stay up to a minute on a call)
+		waitWithin(t, tab, 2*time.Minute, `document.querySelector("main").innerText !== `+jsString(before))
 		if who.page == "wall" {
 			// The supervisor listens to a call on their own phone (the demo's 2001 answers after 3 s).
 			waitFor(t, tab, `document.querySelector("button.monitor-listen") !== null`)
