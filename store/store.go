@@ -33,6 +33,7 @@ type DB struct {
 	migrations *goose.Provider
 	now        func() time.Time
 	logger     *slog.Logger
+	plans      *PlanLog // set by WithPlans: reads write their plans here first
 }
 
 // Option changes how Open builds a DB.
@@ -175,7 +176,7 @@ func selectPage[R, T any](ctx context.Context, db *DB, op, subject, query string
 	limit, offset int, convert func(R) T) ([]T, error) {
 	var rows []R
 	args = append(args, limit, offset)
-	if err := db.reader.SelectContext(ctx, &rows, fmt.Sprintf(query, strings.Join(conds, " AND ")), args...); err != nil {
+	if err := db.selectOn(ctx, db.reader, &rows, fmt.Sprintf(query, strings.Join(conds, " AND ")), args...); err != nil {
 		return nil, wrapErr(op, subject, err)
 	}
 	out := make([]T, 0, len(rows))

@@ -143,11 +143,11 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 14, 15}, applied)
 
 	require.Equal(t, []string{
-		"agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
-		"callback_tasks", "calls", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
+		"agent_hours", "agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
+		"callback_tasks", "calls", "complaints", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
 		"referrals", "reviews", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
@@ -158,19 +158,27 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"callback_tasks_by_agent", "callback_tasks_by_agent_deadline", "callback_tasks_by_deadline", "callback_tasks_by_number",
 		"callback_tasks_by_state", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
 		"callback_tasks_open_dues", "callback_tasks_to_escalate",
-		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state",
+		"calls_by_agent", "calls_by_agent_state", "calls_by_arrived", "calls_by_caller", "calls_by_state",
+		"calls_missed_by_reason", "complaints_by_agent", "complaints_by_recorded",
 		"promise_extensions_by_promise",
 		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
 		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
-		"ratings_by_agent", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
-		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
+		"ratings_by_agent", "ratings_by_rated", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
+		"referrals_by_call", "reviews_by_agent", "reviews_by_call", "reviews_by_created",
 		"violation_dispositions_by_violation",
 		"violations_by_agent", "violations_by_at", "violations_by_disposition", "violations_by_kind",
+		"violations_confirmed_by_at",
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
-		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
+		"audit_log_no_delete", "audit_log_no_update",
+		"call_legs_report_delete", "call_legs_report_insert", "call_legs_report_update_in", "call_legs_report_update_out",
+		"callback_tasks_report_delete", "callback_tasks_report_insert", "callback_tasks_report_update_in", "callback_tasks_report_update_out",
+		"calls_first_responsible_agent_is_final",
+		"calls_report_delete", "calls_report_insert", "calls_report_update_in", "calls_report_update_out",
 		"promise_extensions_by_supervisor", "promise_extensions_no_delete", "promise_extensions_no_update",
 		"promises_deadline_moves_by_extension", "promises_record_is_final",
+		"promises_report_delete", "promises_report_insert", "promises_report_update_in", "promises_report_update_out",
+		"ratings_report_delete", "ratings_report_insert", "ratings_report_update_in", "ratings_report_update_out",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
 		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
@@ -178,10 +186,10 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 6)
+	require.Len(t, status, 8)
 	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql", "00006_recording_archive.sql"} {
-		require.Equal(t, int64(i+1), status[i].Version)
+		"00005_promises.sql", "00006_recording_archive.sql", "00014_reports.sql", "00015_call_log_indexes.sql"} {
+		require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 14, 15}[i], status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
 		require.False(t, status[i].AppliedAt.IsZero())
@@ -380,7 +388,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 14, 15}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -416,10 +424,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00006, 00005, 00004, 00003 and 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00015 … 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 5)
+	require.Len(t, down, 7)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -431,6 +439,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 14, 15}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }
