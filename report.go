@@ -47,16 +47,18 @@ type AgentReport struct {
 	TalkTime    time.Duration
 	// CallbacksDue counts the agent's callback tasks (clause 6.1) due in
 	// the period: ended as connected, resolved (the citizen called in and
-	// was answered) or unreachable, or still open with the deadline passed.
-	// Tasks closed as invalid numbers or by a supervisor, and tasks not yet
-	// assigned to an agent, count for no one. CallbacksOnTime counts those
-	// connected or resolved at or before their deadline.
+	// was answered) or unreachable; closed by a supervisor after the
+	// deadline; or still open with the deadline passed. Tasks with an
+	// invalid number, tasks a supervisor closed by their deadline, and tasks
+	// no agent was assigned to count for no one. CallbacksOnTime counts
+	// those connected or resolved at or before their deadline.
 	CallbacksDue    int
 	CallbacksOnTime int
 	// PromisesDue counts the agent's promised replies (clause 6.2) due in
-	// the period: fulfilled, or unfinished with the deadline passed; those a
-	// supervisor closed do not count. PromisesKept counts those fulfilled at
-	// or before their deadline (as extended with a supervisor's approval).
+	// the period, by their deadline as extended with a supervisor's
+	// approval: fulfilled; closed by a supervisor after the deadline; or
+	// unfinished with the deadline passed. PromisesKept counts those
+	// fulfilled at or before their deadline.
 	PromisesDue  int
 	PromisesKept int
 	// Ratings counts the citizens' survey answers given in the period for
@@ -221,13 +223,13 @@ var AgentReportFigures = []ReportFigure{
 	{Key: "avg_talk_seconds", Title: "平均通话时长", Unit: "秒", Decimals: 1, value: AgentReport.AvgTalkSeconds,
 		Definition: "通话总时长除以其中已结束的首问接听来电数。"},
 	{Key: "callbacks_due", Title: "应回拨任务", value: count(func(r AgentReport) int { return r.CallbacksDue }),
-		Definition: "截止时间在期间内、由该坐席负责的未接来电回拨任务：已接通、市民再次来电已接听、多次无法接通而结束的，以及截止时间已过仍未完成的。号码无效、督察关闭和尚未分配坐席的任务不计。"},
+		Definition: "截止时间在期间内、由该坐席负责的未接来电回拨任务：已接通的、市民再次来电已接听的、多次无法接通而结束的、截止时间过后由督察关闭的，以及截止时间已过仍未完成的。号码无效的、督察在截止时间前关闭的和尚未分配坐席的任务不计。"},
 	{Key: "callbacks_on_time", Title: "按时回拨", value: count(func(r AgentReport) int { return r.CallbacksOnTime }),
 		Definition: "应回拨任务中在截止时间前接通，或市民再次来电被接听的。"},
 	{Key: "callbacks_on_time_pct", Title: "按时回拨率", Unit: "%", Decimals: 1, value: AgentReport.CallbacksOnTimePct,
 		Definition: "按时回拨除以应回拨任务；没有应回拨任务时为空。"},
 	{Key: "promises_due", Title: "应兑现承诺", value: count(func(r AgentReport) int { return r.PromisesDue }),
-		Definition: "截止时间（含督察批准的延期）在期间内、由该坐席负责的答复承诺：已兑现的，以及截止时间已过仍未兑现的。督察关闭的不计。"},
+		Definition: "截止时间（含督察批准的延期）在期间内、由该坐席负责的答复承诺：已兑现的、截止时间过后由督察关闭的，以及截止时间已过仍未兑现的。督察在截止时间前关闭的不计。"},
 	{Key: "promises_kept", Title: "按时兑现", value: count(func(r AgentReport) int { return r.PromisesKept }),
 		Definition: "应兑现承诺中在截止时间前兑现的。"},
 	{Key: "promises_kept_pct", Title: "承诺兑现率", Unit: "%", Decimals: 1, value: AgentReport.PromisesKeptPct,

@@ -173,6 +173,9 @@ func Run(ctx context.Context, opts Options) error {
 		Audit:      db,
 		Holds:      holdDesk{db: db, staff: roster, now: now, log: log},
 		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
+		Reports:    reportDesk{db: db, now: now},
+		Complaints: complaintDesk{db: db, staff: roster, now: now, log: log},
+		Zone:       calendar.Location(),
 		Now:        now,
 		Gatherer:   reg,
 	}, log)
@@ -268,7 +271,9 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 type callReader struct{ db *store.DB }
 
 func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
-	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, CallerNumber: f.Number, Uncallable: f.Uncallable, Since: f.Since, Limit: f.Limit})
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, Outcome: f.Outcome, Line: f.Line, AgentID: f.Agent,
+		CallerNumber: f.Number, Uncallable: f.Uncallable, Rated: f.Rated, Reviewed: f.Reviewed,
+		Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit})
 }
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {

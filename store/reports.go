@@ -56,7 +56,7 @@ const factSumColumns = `sum(offered) AS offered, sum(missed) AS missed, sum(answ
     sum(promises_due) AS promises_due, sum(promises_kept) AS promises_kept`
 
 // hourSumsSQL reads the agent_hours rows of whole hours [?1, ?2), summed
-// per staff member (all when ?3 is ''), through its primary key.
+// per staff member (all when ?3 is empty), through its primary key.
 const hourSumsSQL = `
 SELECT agent_id, ` + factSumColumns + `
 FROM agent_hours
@@ -64,7 +64,7 @@ WHERE hour >= ?1 AND hour < ?2 AND (?3 = '' OR agent_id = ?3)
 GROUP BY agent_id`
 
 // factSumsSQL reads the report_*_facts views over times [?1, ?2), summed
-// per staff member (all when ?3 is ''): the edges of a period that do not
+// per staff member (all when ?3 is empty): the edges of a period that do not
 // fill a whole hour. Each view is searched by its time (calls_by_arrived,
 // call_legs_by_rung, ratings_by_rated, callback_tasks_by_deadline,
 // promises_by_deadline).
@@ -91,7 +91,7 @@ FROM (
 WHERE ?3 = '' OR agent_id = ?3
 GROUP BY agent_id`
 
-// reportCountsSQL reads, per staff member (all when ?4 is ''), what the
+// reportCountsSQL reads, per staff member (all when ?4 is empty), what the
 // report counts straight from its tables over times [?1, ?2):
 //   - open callback_tasks rows (pending, dialing) with an agent whose
 //     deadline is in the period and at or before ?3 (the report's now),
@@ -132,21 +132,31 @@ GROUP BY agent_id`
 // reportStaffSQL reads id, name and role of every agents row.
 const reportStaffSQL = `SELECT id, name, role FROM agents ORDER BY id`
 
-// AgentReports returns the assessment figures of the period [from, end)
-// (a hotline.ReportPeriod's From and End), one report per staff member,
-// ordered by id: every agent, and every supervisor with something to count
-// (a supervisor answers the complaint line, so the answered calls add up
-// to the call log's). Open callback tasks and promises count as due once
-// their deadline has passed by the store's clock. With agentID, only that
+// ReportFilter selects what AgentReports counts.
+type ReportFilter struct {
+	From, End time.Time // the period [From, End): a hotline.ReportPeriod's From and End
+	// Now decides which open callback tasks and promises are due: those
+	// whose deadline has passed. Zero means the store's clock.
+	Now     time.Time
+	AgentID string // only this staff member's report; "" for everyone's
+}
+
+// AgentReports returns the assessment figures of a period, one report per
+// staff member, ordered by id: every agent, and every supervisor with
+// something to count (a supervisor answers the complaint line, so the
+// answered calls add up to the call log's). With f.AgentID, only that
 // staff member's report; NotFound when there is no such staff member.
 // Everything is read from one snapshot.
-func (db *DB) AgentReports(ctx context.Context, from, end time.Time, agentID string) ([]hotline.AgentReport, error) {
+func (db *DB) AgentReports(ctx context.Context, f ReportFilter) ([]hotline.AgentReport, error) {
 	const op = "store.AgentReports"
-	if err := checkReportPeriod(op, from, end); err != nil {
+	if err := checkReportPeriod(op, f.From, f.End); err != nil {
 		return nil, err
 	}
-	fromMs, endMs := from.UnixMilli(), end.UnixMilli()
-	nowMs := db.nowMs()
+	fromMs, endMs, agentID := f.From.UnixMilli(), f.End.UnixMilli(), f.AgentID
+	nowMs := hotline.UnixMilli(f.Now)
+	if f.Now.IsZero() {
+		nowMs = db.nowMs()
+	}
 	reports := map[string]*hotline.AgentReport{}
 	report := func(id string) *hotline.AgentReport {
 		r := reports[id]

@@ -428,9 +428,8 @@ func TestAgentReportsCountByTheDefinitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Not parallel: each case sets the store's clock.
-			f.setClock(tt.now)
-			got, err := f.db.AgentReports(f.ctx, tt.period.From, tt.period.End, tt.agent)
+			t.Parallel()
+			got, err := f.db.AgentReports(f.ctx, ReportFilter{From: tt.period.From, End: tt.period.End, Now: tt.now, AgentID: tt.agent})
 			require.NoError(t, err)
 			want := w.want(tt.period.From, tt.period.End, tt.now, tt.agent)
 			require.Equal(t, want, got)
@@ -460,10 +459,16 @@ func TestAgentReportsCountByTheDefinitions(t *testing.T) {
 	}
 	require.Contains(t, callIDs(w.calls), "c000")
 
-	_, err := f.db.AgentReports(f.ctx, reportSpanStart, reportSpanStart.Add(time.Hour), "nobody")
+	_, err := f.db.AgentReports(f.ctx, ReportFilter{From: reportSpanStart, End: reportSpanStart.Add(time.Hour), AgentID: "nobody"})
 	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "%v", err)
-	_, err = f.db.AgentReports(f.ctx, reportSpanStart, reportSpanStart, "")
+	_, err = f.db.AgentReports(f.ctx, ReportFilter{From: reportSpanStart, End: reportSpanStart})
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
+
+	// Without a time, the store's clock decides what is due.
+	f.setClock(midway)
+	got, err := f.db.AgentReports(f.ctx, ReportFilter{From: reportSpanStart, End: reportSpanStart.Add(reportSpan)})
+	require.NoError(t, err)
+	require.Equal(t, w.want(reportSpanStart, reportSpanStart.Add(reportSpan), midway, ""), got)
 }
 
 func mustPeriod(t *testing.T, s string, loc *time.Location) hotline.ReportPeriod {

@@ -63,16 +63,24 @@ type CallReader interface {
 	GetCall(ctx context.Context, id string) (hotline.Call, error)
 }
 
-// CallFilter selects calls for listing.
+// CallFilter selects calls for listing, newest first; zero fields select
+// everything. The API passes only a known State, Outcome and Line, a Limit
+// from 1 to 1000, and Until after Since when both are set.
 type CallFilter struct {
-	State  hotline.CallState
-	Agent  string
-	Number string
+	State   hotline.CallState
+	Outcome hotline.CallOutcome
+	Line    hotline.Line
+	Agent   string // the first-responsible agent
+	Number  string // the caller's number, normalised
 	// Uncallable selects calls whose number cannot be called back (withheld
 	// or invalid): missed ones are the supervisor's to review, since no
 	// callback task can exist for them.
 	Uncallable bool
+	Rated      *bool // true: rated by the citizen; false: not rated
+	Reviewed   *bool // true: reviewed by a supervisor; false: not reviewed
 	Since      time.Time
+	Until      time.Time          // arrived before
+	After      hotline.CallCursor // the page after this call
 	Limit      int
 }
 
@@ -184,7 +192,13 @@ type Deps struct {
 	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
 	Audit      AuditVerifier   // the audit log's hash chain
 	Holds      LegalHolder     // legal holds on recordings
+	Reports    ReportDesk      // the assessment reports
+	Complaints ComplaintDesk   // complaints against staff
 	Gatherer   prometheus.Gatherer
+	// Zone is the working-time calendar's time zone: the days of a report
+	// period and of the call log's from and to are its days. Nil means
+	// time.Local.
+	Zone *time.Location
 	// Now is the clock answers are computed with (a callback task's or a
 	// promise's "overdue", whether a deadline is in the future); nil means
 	// time.Now.
@@ -215,6 +229,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.Zone == nil {
+		deps.Zone = time.Local
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "web")}
 	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -264,6 +281,9 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/reviews", s.needs(s.deps.Reviews != nil, "the reviews", s.listReviews))
 		r.Post("/recordings/{name}/hold", s.needs(s.deps.Holds != nil, "legal holds", s.setLegalHold))
 		r.Get("/audit/verify", s.needs(s.deps.Audit != nil, "audit verification", s.verifyAudit))
+		r.Get("/reports/agents", s.needs(s.deps.Reports != nil, "the assessment reports", s.agentReports))
+		r.Post("/complaints", s.needs(s.deps.Complaints != nil, "recording complaints", s.addComplaint))
+		r.Get("/complaints", s.needs(s.deps.Complaints != nil, "the complaints", s.listComplaints))
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 		})
@@ -337,31 +357,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, out)
 }
 
+// listCalls: GET /api/v1/calls?from=2026-03-01&to=2026-03-31&agent=1001&line=hotline&outcome=missed
+// &number=13800138000&rated=true&reviewed=false&uncallable=true&state=completed&limit=100&cursor=…
+// → {"calls": [call…], "next_cursor": "…"}. from and to are days of the
+// calendar's zone (to included); since and until are RFC 3339 times (until
+// excluded). next_cursor is set when the page is full: ?cursor= with it
+// lists the next page.
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := CallFilter{State: hotline.CallState(q.Get("state")), Agent: q.Get("agent"), Number: q.Get("number")}
-	limit, err := queryLimit("web.listCalls", q)
+	f, err := s.callFilter("web.listCalls", r.URL.Query())
 	if err != nil {
 		writeError(w, r, s.log, err)
-		return
-	}
-	f.Limit = limit
-	if f.Uncallable, err = queryFlag("web.listCalls", q, "uncallable"); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, "web.listCalls", "since %q must be an RFC 3339 time such as 2026-11-27T08:30:00+08:00", v))
-			return
-		}
-		f.Since = t
-	}
-	switch f.State {
-	case "", hotline.CallRinging, hotline.CallAnswered, hotline.CallCompleted, hotline.CallMissed:
-	default:
-		writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, "web.listCalls", "state %q must be one of ringing, answered, completed, missed", f.State))
 		return
 	}
 	calls, err := s.deps.Calls.ListCalls(r.Context(), f)
@@ -373,7 +378,11 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 	for i, c := range calls {
 		out[i] = newCallJSON(c)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+	answer := map[string]any{"calls": out}
+	if len(calls) == f.Limit {
+		answer["next_cursor"] = hotline.CursorAfter(calls[len(calls)-1]).String()
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
