@@ -137,7 +137,10 @@ func (db *DB) CreateCall(ctx context.Context, c hotline.Call) error {
 	if err := validateCall(op, c); err != nil {
 		return err
 	}
-	_, err := db.writer.NamedExecContext(ctx, createCallSQL, callWrite{callToRow(c), db.nowMs()})
+	stmt, err := db.namedWrite(ctx, createCallSQL)
+	if err == nil {
+		_, err = stmt.ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
+	}
 	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
 }
 
@@ -182,8 +185,12 @@ const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id =
 func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 	const op = "store.UpdateCall"
 	subject := fmt.Sprintf("call %q", c.ID)
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.NamedExecContext(ctx, updateCallSQL, callWrite{callToRow(c), db.nowMs()})
+	stmt, err := db.namedWrite(ctx, updateCallSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
 		if err != nil {
 			return err
 		}
@@ -404,7 +411,11 @@ VALUES (:call_id, :agent_id, :channel_id, :outcome, :cause, :rung_ms, :answered_
 func (db *DB) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
 	const op = "store.AddLeg"
 	subject := fmt.Sprintf("leg %q of call %q", l.ChannelID, l.CallID)
-	res, err := db.writer.NamedExecContext(ctx, addLegSQL, legToRow(l))
+	stmt, err := db.namedWrite(ctx, addLegSQL)
+	if err != nil {
+		return 0, wrapErr(op, subject, err)
+	}
+	res, err := stmt.ExecContext(ctx, legToRow(l))
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
@@ -426,7 +437,11 @@ WHERE id = :id`
 func (db *DB) UpdateLeg(ctx context.Context, l hotline.CallLeg) error {
 	const op = "store.UpdateLeg"
 	subject := fmt.Sprintf("leg %d", l.ID)
-	res, err := db.writer.NamedExecContext(ctx, updateLegSQL, legToRow(l))
+	stmt, err := db.namedWrite(ctx, updateLegSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	res, err := stmt.ExecContext(ctx, legToRow(l))
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}

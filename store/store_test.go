@@ -171,14 +171,14 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
 		"audit_log_no_delete", "audit_log_no_update",
-		"call_legs_report_delete", "call_legs_report_insert", "call_legs_report_update_in", "call_legs_report_update_out",
-		"callback_tasks_report_delete", "callback_tasks_report_insert", "callback_tasks_report_update_in", "callback_tasks_report_update_out",
+		"call_legs_report_delete", "call_legs_report_insert", "call_legs_report_update",
+		"callback_tasks_report_delete", "callback_tasks_report_insert", "callback_tasks_report_update",
 		"calls_first_responsible_agent_is_final",
-		"calls_report_delete", "calls_report_insert", "calls_report_update_in", "calls_report_update_out",
+		"calls_report_delete", "calls_report_insert", "calls_report_update",
 		"promise_extensions_by_supervisor", "promise_extensions_no_delete", "promise_extensions_no_update",
 		"promises_deadline_moves_by_extension", "promises_record_is_final",
-		"promises_report_delete", "promises_report_insert", "promises_report_update_in", "promises_report_update_out",
-		"ratings_report_delete", "ratings_report_insert", "ratings_report_update_in", "ratings_report_update_out",
+		"promises_report_delete", "promises_report_insert", "promises_report_update",
+		"ratings_report_delete", "ratings_report_insert", "ratings_report_update",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
 		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
@@ -234,7 +234,7 @@ func TestMigrateKeepsDataAcrossReopen(t *testing.T) {
 // Every connection of both pools must carry the pragmas, not only the first.
 func TestEveryConnectionHasThePragmas(t *testing.T) {
 	t.Parallel()
-	f := setup(t, func(c *Config) { c.BusyTimeout = 1234 * time.Millisecond })
+	f := setup(t, func(c *Config) { c.BusyTimeout, c.CacheMiB = 1234*time.Millisecond, 3 })
 
 	tests := []struct {
 		name      string
@@ -262,6 +262,7 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 				require.Equal(t, "wal", pragma("journal_mode"))
 				require.Equal(t, "1", pragma("foreign_keys"))
 				require.Equal(t, "1234", pragma("busy_timeout"))
+				require.Equal(t, "-3072", pragma("cache_size"), "3 MiB in KiB")
 				require.Equal(t, "1", pragma("synchronous"), "NORMAL")
 				require.Equal(t, fmt.Sprint(tt.queryOnly), pragma("query_only"))
 			}

@@ -7,6 +7,8 @@
 //	                              validate the config (and what Asterisk has for it)
 //	hotline audit verify -config FILE
 //	                              check the audit log's hash chain
+//	hotline bench store [-calls N] [-json FILE]
+//	                              benchmark the store's inserts and console queries
 //	hotline version               print the version
 package main
 
@@ -39,6 +41,9 @@ commands:
                          application, the agents' endpoints and the prompt sounds
   audit verify -config FILE
                          check the audit log's hash chain; fails at the first altered entry
+  bench store [-calls N] [-json FILE]
+                         generate N calls into a fresh SQLite file, measure the insert rate and
+                         the console's queries, fail when a query plan reads a whole table
   version                print the version
 `
 
@@ -96,6 +101,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.VerifyAudit(ctx, *cfgPath, stdout)
+	case "bench":
+		if len(args) < 2 || args[1] != "store" {
+			fmt.Fprintf(stderr, "hotline: usage: hotline bench store [-calls N] [-json FILE]\n")
+			return 2
+		}
+		fs := flag.NewFlagSet("bench store", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		opts := app.BenchStoreOptions{Out: stdout}
+		fs.IntVar(&opts.Calls, "calls", 100_000, "call rows to generate (10000000 for the full size)")
+		fs.IntVar(&opts.PerDay, "per-day", 9_000, "calls a day: sets how many days the calls span")
+		fs.StringVar(&opts.Path, "db", "", "SQLite file to create (default: a temporary one, removed afterwards)")
+		fs.BoolVar(&opts.Reuse, "reuse", false, "query the existing -db file again instead of generating")
+		fs.IntVar(&opts.Runs, "runs", 200, "timed runs of each query")
+		fs.IntVar(&opts.ServiceCalls, "service-calls", 2_000, "calls written one statement at a time, as the service does")
+		fs.IntVar(&opts.CacheMiB, "cache-mib", 1024, "SQLite page cache of each connection, MiB")
+		fs.StringVar(&opts.JSONPath, "json", "", "also write the results as JSON to this file")
+		if fs.Parse(args[2:]) != nil {
+			return 2
+		}
+		_, err = app.BenchStore(ctx, opts)
 	case "check-config":
 		fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 		fs.SetOutput(stderr)
