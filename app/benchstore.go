@@ -291,7 +291,7 @@ type benchWorld struct {
 	opts        BenchStoreOptions
 	rng         *rand.Rand
 	zone        *time.Location
-	start, now  time.Time // the first day's midnight; the database's "now", an hour after the last call
+	start, now  time.Time // the first day's midnight; the database's "now", just after the last call
 	days        int
 	agents      []string
 	supervisors []string
@@ -309,7 +309,10 @@ func newBenchWorld(opts BenchStoreOptions) *benchWorld {
 	end := time.Date(2026, 6, 30, 0, 0, 0, 0, zone)
 	w := &benchWorld{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, 7)), zone: zone,
 		start: end.AddDate(0, 0, -days), days: days, numbers: max(1000, opts.Calls/5), openNumbers: map[string]bool{}}
-	w.now = end.Add(-6*time.Hour - 15*time.Minute) // the last day at 17:45, a quarter of an hour after its last call
+	// The database's now: a quarter of an hour after the last call (the
+	// last day may be partly filled).
+	lastDay, last := end.AddDate(0, 0, -1), (opts.Calls-1)%opts.PerDay
+	w.now = lastDay.Add(8*time.Hour + 30*time.Minute + time.Duration(last)*9*time.Hour/time.Duration(opts.PerDay) + 15*time.Minute)
 	for i := range 30 {
 		w.agents = append(w.agents, fmt.Sprint(1001+i))
 	}

@@ -105,6 +105,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// The assessment report counts days of the calendar's zone; a new zone
+	// recounts them (logged).
+	if _, err := db.SetReportZone(ctx, calendar.Location()); err != nil {
+		return err
+	}
 	if last := calendar.HolidayDataLastYear(); last != 0 && now().Year() > last {
 		log.Warn("the national holiday data ends before this year; only the weekly hours and local overrides apply", "last_year", last)
 	}

@@ -13,31 +13,32 @@ import (
 
 // The assessment report (clauses 7.1.4, 7.3). Migration 00014 defines
 // what every row contributes (the report_*_facts views) and keeps the sums
-// per staff member and hour in agent_hours; the figures' meaning is written
-// in hotline.AgentReport.
+// per staff member and day in agent_days, days of the zone in report_zone;
+// the figures' meaning is written in hotline.AgentReport.
 
-const hourMs = int64(time.Hour / time.Millisecond)
+const dayMs = int64(24 * time.Hour / time.Millisecond)
 
 // factSums are the sums of the report_*_facts views, per staff member,
-// as agent_hours keeps them.
+// as agent_days keeps them.
 type factSums struct {
-	AgentID         string `db:"agent_id"`
-	Offered         int    `db:"offered"`
-	Missed          int    `db:"missed"`
-	AnsweredRings   int    `db:"answered_rings"`
-	RingMs          int64  `db:"ring_ms"`
-	Answered        int    `db:"answered"`
-	Talked          int    `db:"talked"`
-	TalkMs          int64  `db:"talk_ms"`
-	Rated1          int    `db:"rated_1"`
-	Rated2          int    `db:"rated_2"`
-	Rated3          int    `db:"rated_3"`
-	Rated4          int    `db:"rated_4"`
-	Rated5          int    `db:"rated_5"`
-	CallbacksDue    int    `db:"callbacks_due"`
-	CallbacksOnTime int    `db:"callbacks_on_time"`
-	PromisesDue     int    `db:"promises_due"`
-	PromisesKept    int    `db:"promises_kept"`
+	AgentID             string `db:"agent_id"`
+	Offered             int    `db:"offered"`
+	Missed              int    `db:"missed"`
+	AnsweredRings       int    `db:"answered_rings"`
+	RingMs              int64  `db:"ring_ms"`
+	Answered            int    `db:"answered"`
+	Talked              int    `db:"talked"`
+	TalkMs              int64  `db:"talk_ms"`
+	Rated1              int    `db:"rated_1"`
+	Rated2              int    `db:"rated_2"`
+	Rated3              int    `db:"rated_3"`
+	Rated4              int    `db:"rated_4"`
+	Rated5              int    `db:"rated_5"`
+	CallbacksDue        int    `db:"callbacks_due"`
+	CallbacksOnTime     int    `db:"callbacks_on_time"`
+	PromisesDue         int    `db:"promises_due"`
+	PromisesKept        int    `db:"promises_kept"`
+	ViolationsConfirmed int    `db:"violations_confirmed"`
 }
 
 func (s factSums) addTo(r *hotline.AgentReport) {
@@ -46,50 +47,174 @@ func (s factSums) addTo(r *hotline.AgentReport) {
 		Answered: s.Answered, TalkedCalls: s.Talked, TalkTime: time.Duration(s.TalkMs) * time.Millisecond,
 		Ratings:      [5]int{s.Rated1, s.Rated2, s.Rated3, s.Rated4, s.Rated5},
 		CallbacksDue: s.CallbacksDue, CallbacksOnTime: s.CallbacksOnTime, PromisesDue: s.PromisesDue, PromisesKept: s.PromisesKept,
+		ViolationsConfirmed: s.ViolationsConfirmed,
 	})
 }
 
-const factSumColumns = `sum(offered) AS offered, sum(missed) AS missed, sum(answered_rings) AS answered_rings,
-    sum(ring_ms) AS ring_ms, sum(answered) AS answered, sum(talked) AS talked, sum(talk_ms) AS talk_ms,
-    sum(rated_1) AS rated_1, sum(rated_2) AS rated_2, sum(rated_3) AS rated_3, sum(rated_4) AS rated_4,
-    sum(rated_5) AS rated_5, sum(callbacks_due) AS callbacks_due, sum(callbacks_on_time) AS callbacks_on_time,
-    sum(promises_due) AS promises_due, sum(promises_kept) AS promises_kept`
+// factViews are the report_*_facts views and the sums each gives.
+var factViews = []struct {
+	view    string
+	columns []string
+}{
+	{"report_call_facts", []string{"answered", "talked", "talk_ms"}},
+	{"report_leg_facts", []string{"offered", "missed", "answered_rings", "ring_ms"}},
+	{"report_rating_facts", []string{"rated_1", "rated_2", "rated_3", "rated_4", "rated_5"}},
+	{"report_callback_facts", []string{"callbacks_due", "callbacks_on_time"}},
+	{"report_promise_facts", []string{"promises_due", "promises_kept"}},
+	{"report_violation_facts", []string{"violations_confirmed"}},
+}
 
-// hourSumsSQL reads the agent_hours rows of whole hours [?1, ?2), summed
-// per staff member (all when ?3 is empty), through its primary key.
-const hourSumsSQL = `
-SELECT agent_id, ` + factSumColumns + `
-FROM agent_hours
-WHERE hour >= ?1 AND hour < ?2 AND (?3 = '' OR agent_id = ?3)
-GROUP BY agent_id`
+// factColumns are the sums of all the views, in the order of agent_days.
+func factColumns() []string {
+	var cols []string
+	for _, v := range factViews {
+		cols = append(cols, v.columns...)
+	}
+	return cols
+}
+
+// sumsOf is "sum(c) AS c" for every fact column.
+func sumsOf() string {
+	var sums []string
+	for _, c := range factColumns() {
+		sums = append(sums, "sum("+c+") AS "+c)
+	}
+	return strings.Join(sums, ", ")
+}
+
+// daySumsSQL reads the agent_days rows of days [?1, ?2), summed per staff
+// member (all when ?3 is empty), through its primary key.
+var daySumsSQL = `SELECT agent_id, ` + sumsOf() + ` FROM agent_days
+WHERE day >= ?1 AND day < ?2 AND (?3 = '' OR agent_id = ?3) GROUP BY agent_id`
+
+// reportZoneSQL reads the one report_zone row.
+const reportZoneSQL = `SELECT name, offset_ms FROM report_zone WHERE id = 1`
 
 // factSumsSQL reads the report_*_facts views over times [?1, ?2), summed
-// per staff member (all when ?3 is empty): the edges of a period that do not
-// fill a whole hour. Each view is searched by its time (calls_by_arrived,
+// per staff member (all when ?3 is empty): the edges of a period that do
+// not fall on the start of an agent_days day. Each view is searched by its time (calls_by_arrived,
 // call_legs_by_rung, ratings_by_rated, callback_tasks_by_deadline,
-// promises_by_deadline).
-const factSumsSQL = `
-SELECT agent_id, ` + factSumColumns + `
-FROM (
-    SELECT agent_id, 0 AS offered, 0 AS missed, 0 AS answered_rings, 0 AS ring_ms, answered, talked, talk_ms,
-           0 AS rated_1, 0 AS rated_2, 0 AS rated_3, 0 AS rated_4, 0 AS rated_5,
-           0 AS callbacks_due, 0 AS callbacks_on_time, 0 AS promises_due, 0 AS promises_kept
-    FROM report_call_facts WHERE at_ms >= ?1 AND at_ms < ?2
-    UNION ALL
-    SELECT agent_id, offered, missed, answered_rings, ring_ms, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-    FROM report_leg_facts WHERE at_ms >= ?1 AND at_ms < ?2
-    UNION ALL
-    SELECT agent_id, 0, 0, 0, 0, 0, 0, 0, rated_1, rated_2, rated_3, rated_4, rated_5, 0, 0, 0, 0
-    FROM report_rating_facts WHERE at_ms >= ?1 AND at_ms < ?2
-    UNION ALL
-    SELECT agent_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, callbacks_due, callbacks_on_time, 0, 0
-    FROM report_callback_facts WHERE at_ms >= ?1 AND at_ms < ?2
-    UNION ALL
-    SELECT agent_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, promises_due, promises_kept
-    FROM report_promise_facts WHERE at_ms >= ?1 AND at_ms < ?2
-)
-WHERE ?3 = '' OR agent_id = ?3
-GROUP BY agent_id`
+// promises_by_deadline, violations_confirmed_by_at).
+var factSumsSQL = func() string {
+	var arms []string
+	for _, v := range factViews {
+		var cols []string
+		for _, c := range factColumns() {
+			if slices.Contains(v.columns, c) {
+				cols = append(cols, c)
+			} else {
+				cols = append(cols, "0 AS "+c)
+			}
+		}
+		arms = append(arms, "SELECT agent_id, "+strings.Join(cols, ", ")+" FROM "+v.view+" WHERE at_ms >= ?1 AND at_ms < ?2")
+	}
+	return "SELECT agent_id, " + sumsOf() + " FROM (\n" + strings.Join(arms, "\nUNION ALL\n") +
+		"\n) WHERE ?3 = '' OR agent_id = ?3 GROUP BY agent_id"
+}()
+
+// factSumsOver reads the sums of [fromMs, endMs) per staff member: whole
+// days from agent_days, the edges from the views.
+func (db *DB) factSumsOver(ctx context.Context, tx *sqlx.Tx, fromMs, endMs int64, agentID string) ([]factSums, error) {
+	var zone struct {
+		Name     string `db:"name"`
+		OffsetMs int64  `db:"offset_ms"`
+	}
+	if err := tx.GetContext(ctx, &zone, reportZoneSQL); err != nil {
+		return nil, err
+	}
+	// Day d covers [d*dayMs - offset, (d+1)*dayMs - offset).
+	first, end := ceilDiv(fromMs+zone.OffsetMs, dayMs), (endMs+zone.OffsetMs)/dayMs
+	edges := [][2]int64{{fromMs, endMs}}
+	var out []factSums
+	if first < end {
+		if err := db.selectOn(ctx, tx, &out, daySumsSQL, first, end, agentID); err != nil {
+			return nil, err
+		}
+		edges = [][2]int64{{fromMs, first*dayMs - zone.OffsetMs}, {end*dayMs - zone.OffsetMs, endMs}}
+	}
+	for _, e := range edges {
+		if e[0] >= e[1] {
+			continue
+		}
+		var sums []factSums
+		if err := db.selectOn(ctx, tx, &sums, factSumsSQL, e[0], e[1], agentID); err != nil {
+			return nil, err
+		}
+		out = append(out, sums...)
+	}
+	return out, nil
+}
+
+// rebuildDaysSQL fills agent_days from the views in the days of
+// report_zone; each statement adds one view's sums.
+func rebuildDaysSQL() []string {
+	var out []string
+	for _, v := range factViews {
+		var sums, set []string
+		for _, c := range v.columns {
+			sums = append(sums, "sum("+c+")")
+			set = append(set, c+" = "+c+" + excluded."+c)
+		}
+		out = append(out, "INSERT INTO agent_days (day, agent_id, "+strings.Join(v.columns, ", ")+")\n"+
+			"SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, "+strings.Join(sums, ", ")+
+			" FROM "+v.view+" WHERE TRUE GROUP BY 1, 2\nON CONFLICT (day, agent_id) DO UPDATE SET "+strings.Join(set, ", "))
+	}
+	return out
+}
+
+// setReportZoneSQL writes the one report_zone row.
+const setReportZoneSQL = `UPDATE report_zone SET name = ?, offset_ms = ? WHERE id = 1`
+
+// clearDaysSQL deletes every agent_days row.
+const clearDaysSQL = `DELETE FROM agent_days`
+
+// StandardOffset is loc's offset from UTC outside daylight saving time in
+// year: the smaller of its offsets on 1 January and 1 July.
+func StandardOffset(loc *time.Location, year int) time.Duration {
+	_, jan := time.Date(year, 1, 1, 0, 0, 0, 0, loc).Zone()
+	_, jul := time.Date(year, 7, 1, 0, 0, 0, 0, loc).Zone()
+	return time.Duration(min(jan, jul)) * time.Second
+}
+
+// SetReportZone makes the report count days of loc (the working-time
+// calendar's zone), at its standard offset. When the offset differs from
+// the one agent_days was kept in, agent_days is rebuilt from the views in
+// one transaction (a minute or more on millions of calls) and rebuilt is
+// true.
+func (db *DB) SetReportZone(ctx context.Context, loc *time.Location) (rebuilt bool, err error) {
+	const op = "store.SetReportZone"
+	offset := StandardOffset(loc, db.now().Year()).Milliseconds()
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var zone struct {
+			Name     string `db:"name"`
+			OffsetMs int64  `db:"offset_ms"`
+		}
+		if err := tx.GetContext(ctx, &zone, reportZoneSQL); err != nil {
+			return err
+		}
+		if zone.Name == loc.String() && zone.OffsetMs == offset {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, setReportZoneSQL, loc.String(), offset); err != nil {
+			return err
+		}
+		if zone.OffsetMs == offset {
+			return nil
+		}
+		rebuilt = true
+		db.logger.Warn("the report's time zone changed: recounting agent_days", "from", zone.Name, "to", loc.String())
+		if _, err := tx.ExecContext(ctx, clearDaysSQL); err != nil {
+			return err
+		}
+		for _, q := range rebuildDaysSQL() {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return rebuilt, wrapErr(op, "report_zone", err)
+}
 
 // reportCountsSQL reads, per staff member (all when ?4 is empty), what the
 // report counts straight from its tables over times [?1, ?2):
@@ -98,32 +223,28 @@ GROUP BY agent_id`
 //     through callback_tasks_by_state: due and not done;
 //   - unfinished promises rows (open, overdue, escalated) likewise, through
 //     promises_unfinished_deadlines;
-//   - confirmed violations rows by at_ms (violations_confirmed_by_at);
 //   - reviews rows by created_ms, those with a flag, and their scores
 //     (reviews_by_created);
 //   - complaints rows by recorded_ms (complaints_by_recorded).
 const reportCountsSQL = `
 SELECT agent_id, sum(callbacks_open) AS callbacks_open, sum(promises_open) AS promises_open,
-       sum(violations) AS violations, sum(reviews) AS reviews, sum(findings) AS findings,
-       sum(review_score) AS review_score, sum(complaints) AS complaints
+       sum(reviews) AS reviews, sum(findings) AS findings, sum(review_score) AS review_score,
+       sum(complaints) AS complaints
 FROM (
-    SELECT agent_id, 1 AS callbacks_open, 0 AS promises_open, 0 AS violations, 0 AS reviews, 0 AS findings,
+    SELECT agent_id, 1 AS callbacks_open, 0 AS promises_open, 0 AS reviews, 0 AS findings,
            0 AS review_score, 0 AS complaints
     FROM callback_tasks
     WHERE state IN ('pending', 'dialing') AND agent_id IS NOT NULL
       AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
     UNION ALL
-    SELECT agent_id, 0, 1, 0, 0, 0, 0, 0
+    SELECT agent_id, 0, 1, 0, 0, 0, 0
     FROM promises
     WHERE state IN ('open', 'overdue', 'escalated') AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
     UNION ALL
-    SELECT agent_id, 0, 0, 1, 0, 0, 0, 0
-    FROM violations WHERE disposition = 'confirmed' AND at_ms >= ?1 AND at_ms < ?2
-    UNION ALL
-    SELECT agent_id, 0, 0, 0, 1, flags <> '[]', score, 0
+    SELECT agent_id, 0, 0, 1, flags <> '[]', score, 0
     FROM reviews WHERE created_ms >= ?1 AND created_ms < ?2
     UNION ALL
-    SELECT agent_id, 0, 0, 0, 0, 0, 0, 1
+    SELECT agent_id, 0, 0, 0, 0, 0, 1
     FROM complaints WHERE recorded_ms >= ?1 AND recorded_ms < ?2
 )
 WHERE ?4 = '' OR agent_id = ?4
@@ -172,25 +293,9 @@ func (db *DB) AgentReports(ctx context.Context, f ReportFilter) ([]hotline.Agent
 		Role string `db:"role"`
 	}
 	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
-		// Whole hours from agent_hours, the edges from the views.
-		firstHour, endHour := ceilDiv(fromMs, hourMs), endMs/hourMs
-		spans := [][2]int64{{fromMs, endMs}}
-		var sums []factSums
-		if firstHour < endHour {
-			if err := db.selectOn(ctx, tx, &sums, hourSumsSQL, firstHour, endHour, agentID); err != nil {
-				return err
-			}
-			spans = [][2]int64{{fromMs, firstHour * hourMs}, {endHour * hourMs, endMs}}
-		}
-		for _, span := range spans {
-			if span[0] >= span[1] {
-				continue
-			}
-			var edge []factSums
-			if err := db.selectOn(ctx, tx, &edge, factSumsSQL, span[0], span[1], agentID); err != nil {
-				return err
-			}
-			sums = append(sums, edge...)
+		sums, err := db.factSumsOver(ctx, tx, fromMs, endMs, agentID)
+		if err != nil {
+			return err
 		}
 		for _, s := range sums {
 			s.addTo(report(s.AgentID))
@@ -200,7 +305,6 @@ func (db *DB) AgentReports(ctx context.Context, f ReportFilter) ([]hotline.Agent
 			AgentID       string `db:"agent_id"`
 			CallbacksOpen int    `db:"callbacks_open"`
 			PromisesOpen  int    `db:"promises_open"`
-			Violations    int    `db:"violations"`
 			Reviews       int    `db:"reviews"`
 			Findings      int    `db:"findings"`
 			ReviewScore   int    `db:"review_score"`
@@ -211,7 +315,7 @@ func (db *DB) AgentReports(ctx context.Context, f ReportFilter) ([]hotline.Agent
 		}
 		for _, c := range counts {
 			report(c.AgentID).Add(hotline.AgentReport{
-				CallbacksDue: c.CallbacksOpen, PromisesDue: c.PromisesOpen, ViolationsConfirmed: c.Violations,
+				CallbacksDue: c.CallbacksOpen, PromisesDue: c.PromisesOpen,
 				Reviews: c.Reviews, ReviewFindings: c.Findings, ReviewScoreSum: c.ReviewScore, Complaints: c.Complaints,
 			})
 		}

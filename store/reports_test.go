@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -478,34 +479,35 @@ func mustPeriod(t *testing.T, s string, loc *time.Location) hotline.ReportPeriod
 	return p
 }
 
-// agent_hours holds what the views add up to, whatever the order of the
-// writes that brought the rows where they are (the triggers subtract a
-// row's facts before it changes and add them after), and a migration that
-// finds rows already stored fills it the same way.
-func TestAgentHoursEqualTheFactsViews(t *testing.T) {
+// agent_days holds what the views add up to by day of the report's zone,
+// whatever the order of the writes that brought the rows where they are
+// (the triggers subtract a row's old facts and add its new ones); a
+// migration that finds rows already stored fills it the same way, and so
+// does a change of zone.
+func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	seedReportWorld(t, f)
-	const fromViews = `
-SELECT hour, agent_id, sum(offered), sum(missed), sum(answered_rings), sum(ring_ms), sum(answered), sum(talked),
-       sum(talk_ms), sum(rated_1), sum(rated_2), sum(rated_3), sum(rated_4), sum(rated_5), sum(callbacks_due),
-       sum(callbacks_on_time), sum(promises_due), sum(promises_kept)
-FROM (
-    SELECT at_ms / 3600000 AS hour, agent_id, 0 AS offered, 0 AS missed, 0 AS answered_rings, 0 AS ring_ms, answered,
-           talked, talk_ms, 0 AS rated_1, 0 AS rated_2, 0 AS rated_3, 0 AS rated_4, 0 AS rated_5, 0 AS callbacks_due,
-           0 AS callbacks_on_time, 0 AS promises_due, 0 AS promises_kept FROM report_call_facts
-    UNION ALL SELECT at_ms / 3600000, agent_id, offered, missed, answered_rings, ring_ms, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM report_leg_facts
-    UNION ALL SELECT at_ms / 3600000, agent_id, 0, 0, 0, 0, 0, 0, 0, rated_1, rated_2, rated_3, rated_4, rated_5, 0, 0, 0, 0 FROM report_rating_facts
-    UNION ALL SELECT at_ms / 3600000, agent_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, callbacks_due, callbacks_on_time, 0, 0 FROM report_callback_facts
-    UNION ALL SELECT at_ms / 3600000, agent_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, promises_due, promises_kept FROM report_promise_facts
-) GROUP BY hour, agent_id ORDER BY hour, agent_id`
-	const stored = `
-SELECT hour, agent_id, offered, missed, answered_rings, ring_ms, answered, talked, talk_ms, rated_1, rated_2, rated_3,
-       rated_4, rated_5, callbacks_due, callbacks_on_time, promises_due, promises_kept
-FROM agent_hours
-WHERE offered + missed + answered_rings + ring_ms + answered + talked + talk_ms + rated_1 + rated_2 + rated_3 + rated_4
-      + rated_5 + callbacks_due + callbacks_on_time + promises_due + promises_kept <> 0
-ORDER BY hour, agent_id`
+	w := seedReportWorld(t, f)
+	cols := factColumns()
+	fromViews := func(offset time.Duration) string {
+		var arms []string
+		for _, v := range factViews {
+			var sel []string
+			for _, c := range cols {
+				if slices.Contains(v.columns, c) {
+					sel = append(sel, c)
+				} else {
+					sel = append(sel, "0 AS "+c)
+				}
+			}
+			arms = append(arms, fmt.Sprintf("SELECT (at_ms + %d) / %d AS day, agent_id, %s FROM %s",
+				offset.Milliseconds(), dayMs, strings.Join(sel, ", "), v.view))
+		}
+		return fmt.Sprintf("SELECT day, agent_id, %s FROM (%s) GROUP BY day, agent_id HAVING %s ORDER BY day, agent_id",
+			sumsOf(), strings.Join(arms, " UNION ALL "), nonZero(cols, "sum"))
+	}
+	stored := fmt.Sprintf("SELECT day, agent_id, %s FROM agent_days WHERE %s ORDER BY day, agent_id",
+		strings.Join(cols, ", "), nonZero(cols, ""))
 	rows := func(query string) [][]any {
 		r, err := f.db.reader.QueryxContext(f.ctx, query)
 		require.NoError(t, err)
@@ -519,16 +521,47 @@ ORDER BY hour, agent_id`
 		require.NoError(t, r.Err())
 		return out
 	}
-	want := rows(fromViews)
-	require.Greater(t, len(want), 50)
-	require.Equal(t, want, rows(stored), "kept by the triggers")
+	want := rows(fromViews(8 * time.Hour))
+	require.Greater(t, len(want), 15)
+	require.Equal(t, want, rows(stored), "kept by the triggers, in days of Asia/Shanghai")
 
-	// Down to 6 and up again: 00014 fills agent_hours from the rows.
-	_, err := f.db.migrations.DownTo(f.ctx, 6)
+	// Another zone: days of Santiago (UTC-4, UTC-3 in its summer), counted
+	// again; the report of its days (an hour off the buckets in January)
+	// still counts by the definitions.
+	santiago := mustZone("America/Santiago")
+	rebuilt, err := f.db.SetReportZone(f.ctx, santiago)
+	require.NoError(t, err)
+	require.True(t, rebuilt)
+	require.Equal(t, rows(fromViews(-4*time.Hour)), rows(stored), "recounted in days of America/Santiago")
+	p := period(t, "2026-01-30", "2026-02-01", santiago)
+	after := reportSpanStart.Add(30 * 24 * time.Hour)
+	got, err := f.db.AgentReports(f.ctx, ReportFilter{From: p.From, End: p.End, Now: after})
+	require.NoError(t, err)
+	require.Equal(t, w.want(p.From, p.End, after, ""), got)
+
+	rebuilt, err = f.db.SetReportZone(f.ctx, santiago)
+	require.NoError(t, err)
+	require.False(t, rebuilt, "the same zone again changes nothing")
+	rebuilt, err = f.db.SetReportZone(f.ctx, time.FixedZone("UTC-4", -4*3600))
+	require.NoError(t, err)
+	require.False(t, rebuilt, "the same standard offset keeps the days")
+
+	// Down to 6 and up again: 00014 fills agent_days from the rows, in
+	// days of Asia/Shanghai again.
+	_, err = f.db.migrations.DownTo(f.ctx, 6)
 	require.NoError(t, err)
 	_, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
 	require.Equal(t, want, rows(stored), "filled by the migration")
+}
+
+// nonZero is the SQL condition that one of cols (wrapped in fn) is not 0.
+func nonZero(cols []string, fn string) string {
+	var terms []string
+	for _, c := range cols {
+		terms = append(terms, fn+"("+c+") <> 0")
+	}
+	return strings.Join(terms, " OR ")
 }
 
 func TestComplaints(t *testing.T) {

@@ -146,9 +146,9 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 14, 15}, applied)
 
 	require.Equal(t, []string{
-		"agent_hours", "agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
+		"agent_days", "agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
 		"callback_tasks", "calls", "complaints", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
-		"referrals", "reviews", "violation_dispositions", "violations",
+		"referrals", "report_zone", "reviews", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
 		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object", "audit_log_one_successor",
@@ -182,6 +182,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
 		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
+		"violations_report_delete", "violations_report_insert", "violations_report_update",
 	}, f.schemaObjects(t, "trigger"))
 
 	status, err := f.db.MigrationStatus(f.ctx)

@@ -1,48 +1,65 @@
 -- The assessment report (clauses 7.1.4, 7.3) and complaints (7.1.2).
 --
--- A yearly report must not read a year of calls: agent_hours keeps, per
--- staff member and hour, the sums the report adds up, and triggers keep it
--- in step with every write to calls, call_legs, ratings, callback_tasks and
--- promises, in the same transaction, whatever statement writes them. What
--- each row contributes is defined by the report_*_facts views; the triggers
--- compute the same expressions on NEW and OLD (a view inside a trigger
--- made every write statement twice as slow to prepare), subtracting a
--- row's old facts and adding its new ones, and a test keeps agent_hours
--- equal to the views.
--- The report reads whole hours from agent_hours and, for a period edge that
--- is not on a whole hour (a zone such as +05:30), the views themselves.
--- Hours are UTC (unix ms / 3600000), so one table serves every zone.
+-- A yearly report must not read a year of calls. What each row of calls,
+-- call_legs, ratings, callback_tasks, promises and violations contributes
+-- to the report is defined by the report_*_facts views; triggers add the
+-- same facts, computed on NEW and OLD, to agent_days (per staff member and
+-- day) in the same transaction as the write, whatever statement makes it.
+-- (The triggers repeat the views' expressions instead of reading the
+-- views: a view inside a trigger made every write statement twice as slow
+-- to prepare. A test keeps the table equal to the views.) An update
+-- changes the sums with one statement when the row stays in its day and
+-- with its staff member (the common case: a call answered, then ended),
+-- and otherwise takes its old facts out and puts the new ones in.
+--
+-- Days are those of the working-time calendar's zone at its standard
+-- offset (report_zone; the service sets it from calendar.time_zone and
+-- rebuilds agent_days when it changes): a report reads whole days from
+-- agent_days and, where a day of the period does not start on a bucket's
+-- start (daylight saving time), the hour in between from the views.
 --
 -- What each figure means is written in the domain (hotline.AgentReport and
 -- hotline.AgentReportFigures); the views are its SQL form.
 
 -- +goose Up
 
-CREATE TABLE agent_hours (
-    hour              INTEGER NOT NULL, -- unix ms / 3600000 of the time the fact is filed under
-    agent_id          TEXT    NOT NULL,
-    offered           INTEGER NOT NULL DEFAULT 0,
-    missed            INTEGER NOT NULL DEFAULT 0,
-    answered_rings    INTEGER NOT NULL DEFAULT 0,
-    ring_ms           INTEGER NOT NULL DEFAULT 0,
-    answered          INTEGER NOT NULL DEFAULT 0,
-    talked            INTEGER NOT NULL DEFAULT 0,
-    talk_ms           INTEGER NOT NULL DEFAULT 0,
-    rated_1           INTEGER NOT NULL DEFAULT 0,
-    rated_2           INTEGER NOT NULL DEFAULT 0,
-    rated_3           INTEGER NOT NULL DEFAULT 0,
-    rated_4           INTEGER NOT NULL DEFAULT 0,
-    rated_5           INTEGER NOT NULL DEFAULT 0,
-    -- callback tasks and promises that have ended; the open ones past their
-    -- deadline depend on the time of the report and are read from their
-    -- tables
-    callbacks_due     INTEGER NOT NULL DEFAULT 0,
-    callbacks_on_time INTEGER NOT NULL DEFAULT 0,
-    promises_due      INTEGER NOT NULL DEFAULT 0,
-    promises_kept     INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (hour, agent_id)
+-- report_zone: the zone agent_days counts days in, and its standard offset
+-- from UTC; one row. Asia/Shanghai until the service says otherwise.
+CREATE TABLE report_zone (
+    id        INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    name      TEXT    NOT NULL CHECK (name <> ''),
+    offset_ms INTEGER NOT NULL CHECK (offset_ms BETWEEN -86400000 AND 86400000)
+) STRICT;
+
+INSERT INTO report_zone (id, name, offset_ms) VALUES (1, 'Asia/Shanghai', 28800000);
+
+CREATE TABLE agent_days (
+    day                  INTEGER NOT NULL, -- (unix ms + report_zone.offset_ms) / 86400000
+    agent_id             TEXT    NOT NULL,
+    answered             INTEGER NOT NULL DEFAULT 0,
+    talked               INTEGER NOT NULL DEFAULT 0,
+    talk_ms              INTEGER NOT NULL DEFAULT 0,
+    offered              INTEGER NOT NULL DEFAULT 0,
+    missed               INTEGER NOT NULL DEFAULT 0,
+    answered_rings       INTEGER NOT NULL DEFAULT 0,
+    ring_ms              INTEGER NOT NULL DEFAULT 0,
+    rated_1              INTEGER NOT NULL DEFAULT 0,
+    rated_2              INTEGER NOT NULL DEFAULT 0,
+    rated_3              INTEGER NOT NULL DEFAULT 0,
+    rated_4              INTEGER NOT NULL DEFAULT 0,
+    rated_5              INTEGER NOT NULL DEFAULT 0,
+    callbacks_due        INTEGER NOT NULL DEFAULT 0,
+    callbacks_on_time    INTEGER NOT NULL DEFAULT 0,
+    promises_due         INTEGER NOT NULL DEFAULT 0,
+    promises_kept        INTEGER NOT NULL DEFAULT 0,
+    violations_confirmed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, agent_id)
 ) STRICT, WITHOUT ROWID;
 
+-- Callback tasks and promises count here once they have ended; the open
+-- ones past their deadline depend on the time of the report and are read
+-- from their tables.
+--
 -- The facts each row contributes, filed under a staff member and a time:
 --   calls, by arrival, for the first-responsible agent: answered (in
 --     progress or completed); talked and talk_ms once ended;
@@ -55,7 +72,8 @@ CREATE TABLE agent_hours (
 --     task closed by a supervisor by its deadline, and an invalid number,
 --     are no one's); on time when connected or resolved by the deadline;
 --   promises that ended, by deadline, for their owner: due when fulfilled,
---     or closed after the deadline; kept when fulfilled by the deadline.
+--     or closed after the deadline; kept when fulfilled by the deadline;
+--   violations a supervisor confirmed, by when they occurred.
 CREATE VIEW report_call_facts AS
 SELECT id, first_responsible_agent AS agent_id, arrived_ms AS at_ms,
        1 AS answered,
@@ -65,7 +83,7 @@ FROM calls
 WHERE first_responsible_agent IS NOT NULL AND state IN ('answered', 'completed');
 
 CREATE VIEW report_leg_facts AS
-SELECT id, agent_id AS agent_id, rung_ms AS at_ms,
+SELECT id, agent_id, rung_ms AS at_ms,
        1 AS offered,
        outcome IN ('no_answer', 'busy') AS missed,
        (outcome IN ('answered', 'completed') AND answered_ms > 0) AS answered_rings,
@@ -74,7 +92,7 @@ FROM call_legs
 WHERE TRUE;
 
 CREATE VIEW report_rating_facts AS
-SELECT call_id, agent_id AS agent_id, rated_ms AS at_ms,
+SELECT call_id, agent_id, rated_ms AS at_ms,
        score = 1 AS rated_1,
        score = 2 AS rated_2,
        score = 3 AS rated_3,
@@ -84,28 +102,34 @@ FROM ratings
 WHERE score BETWEEN 1 AND 5;
 
 CREATE VIEW report_callback_facts AS
-SELECT id, agent_id AS agent_id, deadline_ms AS at_ms,
+SELECT id, agent_id, deadline_ms AS at_ms,
        1 AS callbacks_due,
        (state IN ('connected', 'resolved') AND closed_ms <= deadline_ms) AS callbacks_on_time
 FROM callback_tasks
 WHERE agent_id IS NOT NULL AND (state IN ('connected', 'resolved', 'unreachable') OR (state = 'closed' AND closed_ms > deadline_ms));
 
 CREATE VIEW report_promise_facts AS
-SELECT id, agent_id AS agent_id, deadline_ms AS at_ms,
+SELECT id, agent_id, deadline_ms AS at_ms,
        1 AS promises_due,
        (state = 'fulfilled' AND fulfilled_ms <= deadline_ms) AS promises_kept
 FROM promises
 WHERE state = 'fulfilled' OR (state = 'closed' AND closed_ms > deadline_ms);
 
--- calls: the facts of report_call_facts, of the row as inserted, before and after
--- an update, and as deleted.
+CREATE VIEW report_violation_facts AS
+SELECT id, agent_id, at_ms,
+       1 AS violations_confirmed
+FROM violations
+WHERE disposition = 'confirmed';
+
+-- calls: its rows' facts as inserted, before and after an update, and as
+-- deleted.
 -- +goose StatementBegin
 CREATE TRIGGER calls_report_insert AFTER INSERT ON calls
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, answered, talked, talk_ms)
-    SELECT NEW.arrived_ms / 3600000, NEW.first_responsible_agent, 1, (NEW.answered_ms > 0 AND NEW.ended_ms > 0), CASE WHEN NEW.answered_ms > 0 AND NEW.ended_ms > 0 THEN max(NEW.ended_ms - NEW.answered_ms, 0) ELSE 0 END
+    INSERT INTO agent_days (day, agent_id, answered, talked, talk_ms)
+    SELECT (NEW.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.first_responsible_agent, 1, (NEW.answered_ms > 0 AND NEW.ended_ms > 0), CASE WHEN NEW.answered_ms > 0 AND NEW.ended_ms > 0 THEN max(NEW.ended_ms - NEW.answered_ms, 0) ELSE 0 END
     WHERE NEW.first_responsible_agent IS NOT NULL AND NEW.state IN ('answered', 'completed')
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         answered = answered + excluded.answered,
         talked = talked + excluded.talked,
         talk_ms = talk_ms + excluded.talk_ms;
@@ -116,17 +140,24 @@ END;
 CREATE TRIGGER calls_report_update AFTER UPDATE OF state, first_responsible_agent, arrived_ms, answered_ms, ended_ms ON calls
 WHEN (OLD.state, OLD.first_responsible_agent, OLD.arrived_ms, OLD.answered_ms, OLD.ended_ms) IS NOT (NEW.state, NEW.first_responsible_agent, NEW.arrived_ms, NEW.answered_ms, NEW.ended_ms)
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, answered, talked, talk_ms)
-    SELECT OLD.arrived_ms / 3600000, OLD.first_responsible_agent, -1, -((OLD.answered_ms > 0 AND OLD.ended_ms > 0)), -(CASE WHEN OLD.answered_ms > 0 AND OLD.ended_ms > 0 THEN max(OLD.ended_ms - OLD.answered_ms, 0) ELSE 0 END)
-    WHERE OLD.first_responsible_agent IS NOT NULL AND OLD.state IN ('answered', 'completed')
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, answered, talked, talk_ms)
+    SELECT (NEW.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.first_responsible_agent, 0, ((NEW.answered_ms > 0 AND NEW.ended_ms > 0)) - ((OLD.answered_ms > 0 AND OLD.ended_ms > 0)), (CASE WHEN NEW.answered_ms > 0 AND NEW.ended_ms > 0 THEN max(NEW.ended_ms - NEW.answered_ms, 0) ELSE 0 END) - (CASE WHEN OLD.answered_ms > 0 AND OLD.ended_ms > 0 THEN max(OLD.ended_ms - OLD.answered_ms, 0) ELSE 0 END)
+    WHERE (OLD.first_responsible_agent IS NOT NULL AND OLD.state IN ('answered', 'completed')) AND (NEW.first_responsible_agent IS NOT NULL AND NEW.state IN ('answered', 'completed')) AND (OLD.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.first_responsible_agent = NEW.first_responsible_agent
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         answered = answered + excluded.answered,
         talked = talked + excluded.talked,
         talk_ms = talk_ms + excluded.talk_ms;
-    INSERT INTO agent_hours (hour, agent_id, answered, talked, talk_ms)
-    SELECT NEW.arrived_ms / 3600000, NEW.first_responsible_agent, 1, (NEW.answered_ms > 0 AND NEW.ended_ms > 0), CASE WHEN NEW.answered_ms > 0 AND NEW.ended_ms > 0 THEN max(NEW.ended_ms - NEW.answered_ms, 0) ELSE 0 END
-    WHERE NEW.first_responsible_agent IS NOT NULL AND NEW.state IN ('answered', 'completed')
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, answered, talked, talk_ms)
+    SELECT (OLD.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.first_responsible_agent, -(1), -((OLD.answered_ms > 0 AND OLD.ended_ms > 0)), -(CASE WHEN OLD.answered_ms > 0 AND OLD.ended_ms > 0 THEN max(OLD.ended_ms - OLD.answered_ms, 0) ELSE 0 END)
+    WHERE (OLD.first_responsible_agent IS NOT NULL AND OLD.state IN ('answered', 'completed')) AND NOT ((OLD.first_responsible_agent IS NOT NULL AND OLD.state IN ('answered', 'completed')) AND (NEW.first_responsible_agent IS NOT NULL AND NEW.state IN ('answered', 'completed')) AND (OLD.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.first_responsible_agent = NEW.first_responsible_agent)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        answered = answered + excluded.answered,
+        talked = talked + excluded.talked,
+        talk_ms = talk_ms + excluded.talk_ms;
+    INSERT INTO agent_days (day, agent_id, answered, talked, talk_ms)
+    SELECT (NEW.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.first_responsible_agent, 1, (NEW.answered_ms > 0 AND NEW.ended_ms > 0), CASE WHEN NEW.answered_ms > 0 AND NEW.ended_ms > 0 THEN max(NEW.ended_ms - NEW.answered_ms, 0) ELSE 0 END
+    WHERE (NEW.first_responsible_agent IS NOT NULL AND NEW.state IN ('answered', 'completed')) AND NOT ((OLD.first_responsible_agent IS NOT NULL AND OLD.state IN ('answered', 'completed')) AND (NEW.first_responsible_agent IS NOT NULL AND NEW.state IN ('answered', 'completed')) AND (OLD.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.first_responsible_agent = NEW.first_responsible_agent)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         answered = answered + excluded.answered,
         talked = talked + excluded.talked,
         talk_ms = talk_ms + excluded.talk_ms;
@@ -136,25 +167,25 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER calls_report_delete AFTER DELETE ON calls
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, answered, talked, talk_ms)
-    SELECT OLD.arrived_ms / 3600000, OLD.first_responsible_agent, -1, -((OLD.answered_ms > 0 AND OLD.ended_ms > 0)), -(CASE WHEN OLD.answered_ms > 0 AND OLD.ended_ms > 0 THEN max(OLD.ended_ms - OLD.answered_ms, 0) ELSE 0 END)
+    INSERT INTO agent_days (day, agent_id, answered, talked, talk_ms)
+    SELECT (OLD.arrived_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.first_responsible_agent, -(1), -((OLD.answered_ms > 0 AND OLD.ended_ms > 0)), -(CASE WHEN OLD.answered_ms > 0 AND OLD.ended_ms > 0 THEN max(OLD.ended_ms - OLD.answered_ms, 0) ELSE 0 END)
     WHERE OLD.first_responsible_agent IS NOT NULL AND OLD.state IN ('answered', 'completed')
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         answered = answered + excluded.answered,
         talked = talked + excluded.talked,
         talk_ms = talk_ms + excluded.talk_ms;
 END;
 -- +goose StatementEnd
 
--- call_legs: the facts of report_leg_facts, of the row as inserted, before and after
--- an update, and as deleted.
+-- call_legs: its rows' facts as inserted, before and after an update, and as
+-- deleted.
 -- +goose StatementBegin
 CREATE TRIGGER call_legs_report_insert AFTER INSERT ON call_legs
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, offered, missed, answered_rings, ring_ms)
-    SELECT NEW.rung_ms / 3600000, NEW.agent_id, 1, NEW.outcome IN ('no_answer', 'busy'), (NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0), CASE WHEN NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0 THEN max(NEW.answered_ms - NEW.rung_ms, 0) ELSE 0 END
+    INSERT INTO agent_days (day, agent_id, offered, missed, answered_rings, ring_ms)
+    SELECT (NEW.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1, NEW.outcome IN ('no_answer', 'busy'), (NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0), CASE WHEN NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0 THEN max(NEW.answered_ms - NEW.rung_ms, 0) ELSE 0 END
     WHERE TRUE
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         offered = offered + excluded.offered,
         missed = missed + excluded.missed,
         answered_rings = answered_rings + excluded.answered_rings,
@@ -166,18 +197,26 @@ END;
 CREATE TRIGGER call_legs_report_update AFTER UPDATE OF agent_id, outcome, rung_ms, answered_ms ON call_legs
 WHEN (OLD.agent_id, OLD.outcome, OLD.rung_ms, OLD.answered_ms) IS NOT (NEW.agent_id, NEW.outcome, NEW.rung_ms, NEW.answered_ms)
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, offered, missed, answered_rings, ring_ms)
-    SELECT OLD.rung_ms / 3600000, OLD.agent_id, -1, -(OLD.outcome IN ('no_answer', 'busy')), -((OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0)), -(CASE WHEN OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0 THEN max(OLD.answered_ms - OLD.rung_ms, 0) ELSE 0 END)
-    WHERE TRUE
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, offered, missed, answered_rings, ring_ms)
+    SELECT (NEW.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 0, (NEW.outcome IN ('no_answer', 'busy')) - (OLD.outcome IN ('no_answer', 'busy')), ((NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0)) - ((OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0)), (CASE WHEN NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0 THEN max(NEW.answered_ms - NEW.rung_ms, 0) ELSE 0 END) - (CASE WHEN OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0 THEN max(OLD.answered_ms - OLD.rung_ms, 0) ELSE 0 END)
+    WHERE (TRUE) AND (TRUE) AND (OLD.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         offered = offered + excluded.offered,
         missed = missed + excluded.missed,
         answered_rings = answered_rings + excluded.answered_rings,
         ring_ms = ring_ms + excluded.ring_ms;
-    INSERT INTO agent_hours (hour, agent_id, offered, missed, answered_rings, ring_ms)
-    SELECT NEW.rung_ms / 3600000, NEW.agent_id, 1, NEW.outcome IN ('no_answer', 'busy'), (NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0), CASE WHEN NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0 THEN max(NEW.answered_ms - NEW.rung_ms, 0) ELSE 0 END
-    WHERE TRUE
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, offered, missed, answered_rings, ring_ms)
+    SELECT (OLD.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1), -(OLD.outcome IN ('no_answer', 'busy')), -((OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0)), -(CASE WHEN OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0 THEN max(OLD.answered_ms - OLD.rung_ms, 0) ELSE 0 END)
+    WHERE (TRUE) AND NOT ((TRUE) AND (TRUE) AND (OLD.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        offered = offered + excluded.offered,
+        missed = missed + excluded.missed,
+        answered_rings = answered_rings + excluded.answered_rings,
+        ring_ms = ring_ms + excluded.ring_ms;
+    INSERT INTO agent_days (day, agent_id, offered, missed, answered_rings, ring_ms)
+    SELECT (NEW.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1, NEW.outcome IN ('no_answer', 'busy'), (NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0), CASE WHEN NEW.outcome IN ('answered', 'completed') AND NEW.answered_ms > 0 THEN max(NEW.answered_ms - NEW.rung_ms, 0) ELSE 0 END
+    WHERE (TRUE) AND NOT ((TRUE) AND (TRUE) AND (OLD.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         offered = offered + excluded.offered,
         missed = missed + excluded.missed,
         answered_rings = answered_rings + excluded.answered_rings,
@@ -188,10 +227,10 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER call_legs_report_delete AFTER DELETE ON call_legs
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, offered, missed, answered_rings, ring_ms)
-    SELECT OLD.rung_ms / 3600000, OLD.agent_id, -1, -(OLD.outcome IN ('no_answer', 'busy')), -((OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0)), -(CASE WHEN OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0 THEN max(OLD.answered_ms - OLD.rung_ms, 0) ELSE 0 END)
+    INSERT INTO agent_days (day, agent_id, offered, missed, answered_rings, ring_ms)
+    SELECT (OLD.rung_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1), -(OLD.outcome IN ('no_answer', 'busy')), -((OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0)), -(CASE WHEN OLD.outcome IN ('answered', 'completed') AND OLD.answered_ms > 0 THEN max(OLD.answered_ms - OLD.rung_ms, 0) ELSE 0 END)
     WHERE TRUE
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         offered = offered + excluded.offered,
         missed = missed + excluded.missed,
         answered_rings = answered_rings + excluded.answered_rings,
@@ -199,15 +238,15 @@ BEGIN
 END;
 -- +goose StatementEnd
 
--- ratings: the facts of report_rating_facts, of the row as inserted, before and after
--- an update, and as deleted.
+-- ratings: its rows' facts as inserted, before and after an update, and as
+-- deleted.
 -- +goose StatementBegin
 CREATE TRIGGER ratings_report_insert AFTER INSERT ON ratings
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
-    SELECT NEW.rated_ms / 3600000, NEW.agent_id, NEW.score = 1, NEW.score = 2, NEW.score = 3, NEW.score = 4, NEW.score = 5
+    INSERT INTO agent_days (day, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
+    SELECT (NEW.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, NEW.score = 1, NEW.score = 2, NEW.score = 3, NEW.score = 4, NEW.score = 5
     WHERE NEW.score BETWEEN 1 AND 5
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         rated_1 = rated_1 + excluded.rated_1,
         rated_2 = rated_2 + excluded.rated_2,
         rated_3 = rated_3 + excluded.rated_3,
@@ -220,19 +259,28 @@ END;
 CREATE TRIGGER ratings_report_update AFTER UPDATE OF agent_id, score, rated_ms ON ratings
 WHEN (OLD.agent_id, OLD.score, OLD.rated_ms) IS NOT (NEW.agent_id, NEW.score, NEW.rated_ms)
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
-    SELECT OLD.rated_ms / 3600000, OLD.agent_id, -(OLD.score = 1), -(OLD.score = 2), -(OLD.score = 3), -(OLD.score = 4), -(OLD.score = 5)
-    WHERE OLD.score BETWEEN 1 AND 5
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
+    SELECT (NEW.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, (NEW.score = 1) - (OLD.score = 1), (NEW.score = 2) - (OLD.score = 2), (NEW.score = 3) - (OLD.score = 3), (NEW.score = 4) - (OLD.score = 4), (NEW.score = 5) - (OLD.score = 5)
+    WHERE (OLD.score BETWEEN 1 AND 5) AND (NEW.score BETWEEN 1 AND 5) AND (OLD.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         rated_1 = rated_1 + excluded.rated_1,
         rated_2 = rated_2 + excluded.rated_2,
         rated_3 = rated_3 + excluded.rated_3,
         rated_4 = rated_4 + excluded.rated_4,
         rated_5 = rated_5 + excluded.rated_5;
-    INSERT INTO agent_hours (hour, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
-    SELECT NEW.rated_ms / 3600000, NEW.agent_id, NEW.score = 1, NEW.score = 2, NEW.score = 3, NEW.score = 4, NEW.score = 5
-    WHERE NEW.score BETWEEN 1 AND 5
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
+    SELECT (OLD.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(OLD.score = 1), -(OLD.score = 2), -(OLD.score = 3), -(OLD.score = 4), -(OLD.score = 5)
+    WHERE (OLD.score BETWEEN 1 AND 5) AND NOT ((OLD.score BETWEEN 1 AND 5) AND (NEW.score BETWEEN 1 AND 5) AND (OLD.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        rated_1 = rated_1 + excluded.rated_1,
+        rated_2 = rated_2 + excluded.rated_2,
+        rated_3 = rated_3 + excluded.rated_3,
+        rated_4 = rated_4 + excluded.rated_4,
+        rated_5 = rated_5 + excluded.rated_5;
+    INSERT INTO agent_days (day, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
+    SELECT (NEW.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, NEW.score = 1, NEW.score = 2, NEW.score = 3, NEW.score = 4, NEW.score = 5
+    WHERE (NEW.score BETWEEN 1 AND 5) AND NOT ((OLD.score BETWEEN 1 AND 5) AND (NEW.score BETWEEN 1 AND 5) AND (OLD.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         rated_1 = rated_1 + excluded.rated_1,
         rated_2 = rated_2 + excluded.rated_2,
         rated_3 = rated_3 + excluded.rated_3,
@@ -244,10 +292,10 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER ratings_report_delete AFTER DELETE ON ratings
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
-    SELECT OLD.rated_ms / 3600000, OLD.agent_id, -(OLD.score = 1), -(OLD.score = 2), -(OLD.score = 3), -(OLD.score = 4), -(OLD.score = 5)
+    INSERT INTO agent_days (day, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
+    SELECT (OLD.rated_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(OLD.score = 1), -(OLD.score = 2), -(OLD.score = 3), -(OLD.score = 4), -(OLD.score = 5)
     WHERE OLD.score BETWEEN 1 AND 5
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         rated_1 = rated_1 + excluded.rated_1,
         rated_2 = rated_2 + excluded.rated_2,
         rated_3 = rated_3 + excluded.rated_3,
@@ -256,15 +304,15 @@ BEGIN
 END;
 -- +goose StatementEnd
 
--- callback_tasks: the facts of report_callback_facts, of the row as inserted, before and after
--- an update, and as deleted.
+-- callback_tasks: its rows' facts as inserted, before and after an update, and as
+-- deleted.
 -- +goose StatementBegin
 CREATE TRIGGER callback_tasks_report_insert AFTER INSERT ON callback_tasks
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, callbacks_due, callbacks_on_time)
-    SELECT NEW.deadline_ms / 3600000, NEW.agent_id, 1, (NEW.state IN ('connected', 'resolved') AND NEW.closed_ms <= NEW.deadline_ms)
+    INSERT INTO agent_days (day, agent_id, callbacks_due, callbacks_on_time)
+    SELECT (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1, (NEW.state IN ('connected', 'resolved') AND NEW.closed_ms <= NEW.deadline_ms)
     WHERE NEW.agent_id IS NOT NULL AND (NEW.state IN ('connected', 'resolved', 'unreachable') OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms))
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         callbacks_due = callbacks_due + excluded.callbacks_due,
         callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
 END;
@@ -274,16 +322,22 @@ END;
 CREATE TRIGGER callback_tasks_report_update AFTER UPDATE OF agent_id, state, deadline_ms, closed_ms ON callback_tasks
 WHEN (OLD.agent_id, OLD.state, OLD.deadline_ms, OLD.closed_ms) IS NOT (NEW.agent_id, NEW.state, NEW.deadline_ms, NEW.closed_ms)
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, callbacks_due, callbacks_on_time)
-    SELECT OLD.deadline_ms / 3600000, OLD.agent_id, -1, -((OLD.state IN ('connected', 'resolved') AND OLD.closed_ms <= OLD.deadline_ms))
-    WHERE OLD.agent_id IS NOT NULL AND (OLD.state IN ('connected', 'resolved', 'unreachable') OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms))
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, callbacks_due, callbacks_on_time)
+    SELECT (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 0, ((NEW.state IN ('connected', 'resolved') AND NEW.closed_ms <= NEW.deadline_ms)) - ((OLD.state IN ('connected', 'resolved') AND OLD.closed_ms <= OLD.deadline_ms))
+    WHERE (OLD.agent_id IS NOT NULL AND (OLD.state IN ('connected', 'resolved', 'unreachable') OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms))) AND (NEW.agent_id IS NOT NULL AND (NEW.state IN ('connected', 'resolved', 'unreachable') OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms))) AND (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         callbacks_due = callbacks_due + excluded.callbacks_due,
         callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
-    INSERT INTO agent_hours (hour, agent_id, callbacks_due, callbacks_on_time)
-    SELECT NEW.deadline_ms / 3600000, NEW.agent_id, 1, (NEW.state IN ('connected', 'resolved') AND NEW.closed_ms <= NEW.deadline_ms)
-    WHERE NEW.agent_id IS NOT NULL AND (NEW.state IN ('connected', 'resolved', 'unreachable') OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms))
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, callbacks_due, callbacks_on_time)
+    SELECT (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1), -((OLD.state IN ('connected', 'resolved') AND OLD.closed_ms <= OLD.deadline_ms))
+    WHERE (OLD.agent_id IS NOT NULL AND (OLD.state IN ('connected', 'resolved', 'unreachable') OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms))) AND NOT ((OLD.agent_id IS NOT NULL AND (OLD.state IN ('connected', 'resolved', 'unreachable') OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms))) AND (NEW.agent_id IS NOT NULL AND (NEW.state IN ('connected', 'resolved', 'unreachable') OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms))) AND (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        callbacks_due = callbacks_due + excluded.callbacks_due,
+        callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
+    INSERT INTO agent_days (day, agent_id, callbacks_due, callbacks_on_time)
+    SELECT (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1, (NEW.state IN ('connected', 'resolved') AND NEW.closed_ms <= NEW.deadline_ms)
+    WHERE (NEW.agent_id IS NOT NULL AND (NEW.state IN ('connected', 'resolved', 'unreachable') OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms))) AND NOT ((OLD.agent_id IS NOT NULL AND (OLD.state IN ('connected', 'resolved', 'unreachable') OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms))) AND (NEW.agent_id IS NOT NULL AND (NEW.state IN ('connected', 'resolved', 'unreachable') OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms))) AND (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         callbacks_due = callbacks_due + excluded.callbacks_due,
         callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
 END;
@@ -292,24 +346,24 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER callback_tasks_report_delete AFTER DELETE ON callback_tasks
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, callbacks_due, callbacks_on_time)
-    SELECT OLD.deadline_ms / 3600000, OLD.agent_id, -1, -((OLD.state IN ('connected', 'resolved') AND OLD.closed_ms <= OLD.deadline_ms))
+    INSERT INTO agent_days (day, agent_id, callbacks_due, callbacks_on_time)
+    SELECT (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1), -((OLD.state IN ('connected', 'resolved') AND OLD.closed_ms <= OLD.deadline_ms))
     WHERE OLD.agent_id IS NOT NULL AND (OLD.state IN ('connected', 'resolved', 'unreachable') OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms))
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         callbacks_due = callbacks_due + excluded.callbacks_due,
         callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
 END;
 -- +goose StatementEnd
 
--- promises: the facts of report_promise_facts, of the row as inserted, before and after
--- an update, and as deleted.
+-- promises: its rows' facts as inserted, before and after an update, and as
+-- deleted.
 -- +goose StatementBegin
 CREATE TRIGGER promises_report_insert AFTER INSERT ON promises
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, promises_due, promises_kept)
-    SELECT NEW.deadline_ms / 3600000, NEW.agent_id, 1, (NEW.state = 'fulfilled' AND NEW.fulfilled_ms <= NEW.deadline_ms)
+    INSERT INTO agent_days (day, agent_id, promises_due, promises_kept)
+    SELECT (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1, (NEW.state = 'fulfilled' AND NEW.fulfilled_ms <= NEW.deadline_ms)
     WHERE NEW.state = 'fulfilled' OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms)
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         promises_due = promises_due + excluded.promises_due,
         promises_kept = promises_kept + excluded.promises_kept;
 END;
@@ -319,16 +373,22 @@ END;
 CREATE TRIGGER promises_report_update AFTER UPDATE OF agent_id, state, deadline_ms, fulfilled_ms, closed_ms ON promises
 WHEN (OLD.agent_id, OLD.state, OLD.deadline_ms, OLD.fulfilled_ms, OLD.closed_ms) IS NOT (NEW.agent_id, NEW.state, NEW.deadline_ms, NEW.fulfilled_ms, NEW.closed_ms)
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, promises_due, promises_kept)
-    SELECT OLD.deadline_ms / 3600000, OLD.agent_id, -1, -((OLD.state = 'fulfilled' AND OLD.fulfilled_ms <= OLD.deadline_ms))
-    WHERE OLD.state = 'fulfilled' OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms)
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, promises_due, promises_kept)
+    SELECT (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 0, ((NEW.state = 'fulfilled' AND NEW.fulfilled_ms <= NEW.deadline_ms)) - ((OLD.state = 'fulfilled' AND OLD.fulfilled_ms <= OLD.deadline_ms))
+    WHERE (OLD.state = 'fulfilled' OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms)) AND (NEW.state = 'fulfilled' OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms)) AND (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         promises_due = promises_due + excluded.promises_due,
         promises_kept = promises_kept + excluded.promises_kept;
-    INSERT INTO agent_hours (hour, agent_id, promises_due, promises_kept)
-    SELECT NEW.deadline_ms / 3600000, NEW.agent_id, 1, (NEW.state = 'fulfilled' AND NEW.fulfilled_ms <= NEW.deadline_ms)
-    WHERE NEW.state = 'fulfilled' OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms)
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    INSERT INTO agent_days (day, agent_id, promises_due, promises_kept)
+    SELECT (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1), -((OLD.state = 'fulfilled' AND OLD.fulfilled_ms <= OLD.deadline_ms))
+    WHERE (OLD.state = 'fulfilled' OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms)) AND NOT ((OLD.state = 'fulfilled' OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms)) AND (NEW.state = 'fulfilled' OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms)) AND (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        promises_due = promises_due + excluded.promises_due,
+        promises_kept = promises_kept + excluded.promises_kept;
+    INSERT INTO agent_days (day, agent_id, promises_due, promises_kept)
+    SELECT (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1, (NEW.state = 'fulfilled' AND NEW.fulfilled_ms <= NEW.deadline_ms)
+    WHERE (NEW.state = 'fulfilled' OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms)) AND NOT ((OLD.state = 'fulfilled' OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms)) AND (NEW.state = 'fulfilled' OR (NEW.state = 'closed' AND NEW.closed_ms > NEW.deadline_ms)) AND (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         promises_due = promises_due + excluded.promises_due,
         promises_kept = promises_kept + excluded.promises_kept;
 END;
@@ -337,58 +397,110 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER promises_report_delete AFTER DELETE ON promises
 BEGIN
-    INSERT INTO agent_hours (hour, agent_id, promises_due, promises_kept)
-    SELECT OLD.deadline_ms / 3600000, OLD.agent_id, -1, -((OLD.state = 'fulfilled' AND OLD.fulfilled_ms <= OLD.deadline_ms))
+    INSERT INTO agent_days (day, agent_id, promises_due, promises_kept)
+    SELECT (OLD.deadline_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1), -((OLD.state = 'fulfilled' AND OLD.fulfilled_ms <= OLD.deadline_ms))
     WHERE OLD.state = 'fulfilled' OR (OLD.state = 'closed' AND OLD.closed_ms > OLD.deadline_ms)
-    ON CONFLICT (hour, agent_id) DO UPDATE SET
+    ON CONFLICT (day, agent_id) DO UPDATE SET
         promises_due = promises_due + excluded.promises_due,
         promises_kept = promises_kept + excluded.promises_kept;
 END;
 -- +goose StatementEnd
 
+-- violations: its rows' facts as inserted, before and after an update, and as
+-- deleted.
+-- +goose StatementBegin
+CREATE TRIGGER violations_report_insert AFTER INSERT ON violations
+BEGIN
+    INSERT INTO agent_days (day, agent_id, violations_confirmed)
+    SELECT (NEW.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1
+    WHERE NEW.disposition = 'confirmed'
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        violations_confirmed = violations_confirmed + excluded.violations_confirmed;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER violations_report_update AFTER UPDATE OF agent_id, at_ms, disposition ON violations
+WHEN (OLD.agent_id, OLD.at_ms, OLD.disposition) IS NOT (NEW.agent_id, NEW.at_ms, NEW.disposition)
+BEGIN
+    INSERT INTO agent_days (day, agent_id, violations_confirmed)
+    SELECT (NEW.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 0
+    WHERE (OLD.disposition = 'confirmed') AND (NEW.disposition = 'confirmed') AND (OLD.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        violations_confirmed = violations_confirmed + excluded.violations_confirmed;
+    INSERT INTO agent_days (day, agent_id, violations_confirmed)
+    SELECT (OLD.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1)
+    WHERE (OLD.disposition = 'confirmed') AND NOT ((OLD.disposition = 'confirmed') AND (NEW.disposition = 'confirmed') AND (OLD.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        violations_confirmed = violations_confirmed + excluded.violations_confirmed;
+    INSERT INTO agent_days (day, agent_id, violations_confirmed)
+    SELECT (NEW.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, NEW.agent_id, 1
+    WHERE (NEW.disposition = 'confirmed') AND NOT ((OLD.disposition = 'confirmed') AND (NEW.disposition = 'confirmed') AND (OLD.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000 = (NEW.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000 AND OLD.agent_id = NEW.agent_id)
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        violations_confirmed = violations_confirmed + excluded.violations_confirmed;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER violations_report_delete AFTER DELETE ON violations
+BEGIN
+    INSERT INTO agent_days (day, agent_id, violations_confirmed)
+    SELECT (OLD.at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, OLD.agent_id, -(1)
+    WHERE OLD.disposition = 'confirmed'
+    ON CONFLICT (day, agent_id) DO UPDATE SET
+        violations_confirmed = violations_confirmed + excluded.violations_confirmed;
+END;
+-- +goose StatementEnd
+
 -- The rows already stored.
-INSERT INTO agent_hours (hour, agent_id, answered, talked, talk_ms)
-SELECT at_ms / 3600000, agent_id, sum(answered), sum(talked), sum(talk_ms) FROM report_call_facts WHERE TRUE GROUP BY 1, 2
-ON CONFLICT (hour, agent_id) DO UPDATE SET
+INSERT INTO agent_days (day, agent_id, answered, talked, talk_ms)
+SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, sum(answered), sum(talked), sum(talk_ms) FROM report_call_facts WHERE TRUE GROUP BY 1, 2
+ON CONFLICT (day, agent_id) DO UPDATE SET
     answered = answered + excluded.answered,
-        talked = talked + excluded.talked,
-        talk_ms = talk_ms + excluded.talk_ms;
+    talked = talked + excluded.talked,
+    talk_ms = talk_ms + excluded.talk_ms;
 
-INSERT INTO agent_hours (hour, agent_id, offered, missed, answered_rings, ring_ms)
-SELECT at_ms / 3600000, agent_id, sum(offered), sum(missed), sum(answered_rings), sum(ring_ms) FROM report_leg_facts WHERE TRUE GROUP BY 1, 2
-ON CONFLICT (hour, agent_id) DO UPDATE SET
+INSERT INTO agent_days (day, agent_id, offered, missed, answered_rings, ring_ms)
+SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, sum(offered), sum(missed), sum(answered_rings), sum(ring_ms) FROM report_leg_facts WHERE TRUE GROUP BY 1, 2
+ON CONFLICT (day, agent_id) DO UPDATE SET
     offered = offered + excluded.offered,
-        missed = missed + excluded.missed,
-        answered_rings = answered_rings + excluded.answered_rings,
-        ring_ms = ring_ms + excluded.ring_ms;
+    missed = missed + excluded.missed,
+    answered_rings = answered_rings + excluded.answered_rings,
+    ring_ms = ring_ms + excluded.ring_ms;
 
-INSERT INTO agent_hours (hour, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
-SELECT at_ms / 3600000, agent_id, sum(rated_1), sum(rated_2), sum(rated_3), sum(rated_4), sum(rated_5) FROM report_rating_facts WHERE TRUE GROUP BY 1, 2
-ON CONFLICT (hour, agent_id) DO UPDATE SET
+INSERT INTO agent_days (day, agent_id, rated_1, rated_2, rated_3, rated_4, rated_5)
+SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, sum(rated_1), sum(rated_2), sum(rated_3), sum(rated_4), sum(rated_5) FROM report_rating_facts WHERE TRUE GROUP BY 1, 2
+ON CONFLICT (day, agent_id) DO UPDATE SET
     rated_1 = rated_1 + excluded.rated_1,
-        rated_2 = rated_2 + excluded.rated_2,
-        rated_3 = rated_3 + excluded.rated_3,
-        rated_4 = rated_4 + excluded.rated_4,
-        rated_5 = rated_5 + excluded.rated_5;
+    rated_2 = rated_2 + excluded.rated_2,
+    rated_3 = rated_3 + excluded.rated_3,
+    rated_4 = rated_4 + excluded.rated_4,
+    rated_5 = rated_5 + excluded.rated_5;
 
-INSERT INTO agent_hours (hour, agent_id, callbacks_due, callbacks_on_time)
-SELECT at_ms / 3600000, agent_id, sum(callbacks_due), sum(callbacks_on_time) FROM report_callback_facts WHERE TRUE GROUP BY 1, 2
-ON CONFLICT (hour, agent_id) DO UPDATE SET
+INSERT INTO agent_days (day, agent_id, callbacks_due, callbacks_on_time)
+SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, sum(callbacks_due), sum(callbacks_on_time) FROM report_callback_facts WHERE TRUE GROUP BY 1, 2
+ON CONFLICT (day, agent_id) DO UPDATE SET
     callbacks_due = callbacks_due + excluded.callbacks_due,
-        callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
+    callbacks_on_time = callbacks_on_time + excluded.callbacks_on_time;
 
-INSERT INTO agent_hours (hour, agent_id, promises_due, promises_kept)
-SELECT at_ms / 3600000, agent_id, sum(promises_due), sum(promises_kept) FROM report_promise_facts WHERE TRUE GROUP BY 1, 2
-ON CONFLICT (hour, agent_id) DO UPDATE SET
+INSERT INTO agent_days (day, agent_id, promises_due, promises_kept)
+SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, sum(promises_due), sum(promises_kept) FROM report_promise_facts WHERE TRUE GROUP BY 1, 2
+ON CONFLICT (day, agent_id) DO UPDATE SET
     promises_due = promises_due + excluded.promises_due,
-        promises_kept = promises_kept + excluded.promises_kept;
+    promises_kept = promises_kept + excluded.promises_kept;
+
+INSERT INTO agent_days (day, agent_id, violations_confirmed)
+SELECT (at_ms + (SELECT offset_ms FROM report_zone)) / 86400000, agent_id, sum(violations_confirmed) FROM report_violation_facts WHERE TRUE GROUP BY 1, 2
+ON CONFLICT (day, agent_id) DO UPDATE SET
+    violations_confirmed = violations_confirmed + excluded.violations_confirmed;
 
 -- The edges of a period not on a whole hour read the facts views by time.
 CREATE INDEX ratings_by_rated ON ratings (rated_ms);
 
--- The report's other figures, read by time for every agent at once from
--- covering indexes: confirmed violations, reviews, complaints.
 CREATE INDEX violations_confirmed_by_at ON violations (at_ms, agent_id) WHERE disposition = 'confirmed';
+
+-- The report's other figures, read by time for every agent at once from
+-- covering indexes: reviews, complaints.
 CREATE INDEX reviews_by_created ON reviews (created_ms, agent_id, score, flags);
 
 -- complaints: a citizen's complaint against a staff member (7.1.2),
@@ -414,6 +526,9 @@ DROP TABLE complaints;
 DROP INDEX reviews_by_created;
 DROP INDEX violations_confirmed_by_at;
 DROP INDEX ratings_by_rated;
+DROP TRIGGER violations_report_insert;
+DROP TRIGGER violations_report_update;
+DROP TRIGGER violations_report_delete;
 DROP TRIGGER promises_report_insert;
 DROP TRIGGER promises_report_update;
 DROP TRIGGER promises_report_delete;
@@ -429,10 +544,11 @@ DROP TRIGGER call_legs_report_delete;
 DROP TRIGGER calls_report_insert;
 DROP TRIGGER calls_report_update;
 DROP TRIGGER calls_report_delete;
-
+DROP VIEW report_violation_facts;
 DROP VIEW report_promise_facts;
 DROP VIEW report_callback_facts;
 DROP VIEW report_rating_facts;
 DROP VIEW report_leg_facts;
 DROP VIEW report_call_facts;
-DROP TABLE agent_hours;
+DROP TABLE agent_days;
+DROP TABLE report_zone;
