@@ -18,7 +18,7 @@ import (
 // It writes facts that happened, in their final state, so it skips the
 // steps the service takes to reach them (a violation's disposition
 // history, a promise's extensions); the schema's constraints and triggers
-// still hold, agent_hours included. Not safe for concurrent use.
+// still hold, agent_days included. Not safe for concurrent use.
 type Loader struct {
 	ctx     context.Context
 	db      *DB

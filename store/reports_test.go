@@ -60,7 +60,7 @@ const reportSpan = 4 * 24 * time.Hour
 
 // seedReportWorld writes a random but reproducible world through the
 // store's statements (and raw rows for tasks and promises), following each
-// call through its life so that every trigger of agent_hours runs.
+// call through its life so that every trigger of agent_days runs.
 func seedReportWorld(t *testing.T, f fixture) reportWorld {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 3))
@@ -400,9 +400,9 @@ func (f fixture) setClock(at time.Time) {
 }
 
 // The report's figures equal the ones computed in Go from the seeded world,
-// by the definitions, for periods on whole hours (agent_hours) and off them
-// (a +05:30 zone: the edges come from the views), at a time after every
-// deadline and at one in the middle.
+// by the definitions, for periods of whole days of the report's zone
+// (agent_days) and of other zones (+05:30, +05:45: the edges come from the
+// views), at a time after every deadline and at one in the middle.
 func TestAgentReportsCountByTheDefinitions(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

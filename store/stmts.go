@@ -10,7 +10,7 @@ import (
 
 // writeStmts keeps the writer's hot statements prepared: the calls, legs
 // and ratings every call writes several times. Preparing one compiles the
-// triggers on its table too (agent_hours), which would otherwise be done
+// triggers on its table too (agent_days), which would otherwise be done
 // again on every write.
 type writeStmts struct {
 	mu    sync.Mutex
