@@ -25,16 +25,10 @@ func (s AgentState) Valid() bool {
 	return false
 }
 
-// Role says what a staff member may do; supervisors audit, agents answer.
-type Role string
-
-const (
-	RoleAgent      Role = "agent"
-	RoleSupervisor Role = "supervisor"
-)
-
-// Agent is a staff member who answers the hotline on a SIP softphone
-// (首问责任人), or a supervisor (大厅督察).
+// Agent is a roster entry: a softphone that answers the hotline (首问责任人),
+// or a supervisor's (大厅督察) that answers the complaint line. Its Role says
+// which line rings it; what a person may do through the API is their User's
+// roles (access.go), the one source of those.
 type Agent struct {
 	ID          string     `json:"id" db:"id"`
 	Name        string     `json:"name" db:"name"`

@@ -3,6 +3,7 @@ package hotline
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrorKind classifies an error for callers: the HTTP layer maps each kind to
@@ -17,6 +18,7 @@ const (
 	KindUnauthorized ErrorKind = "unauthorized" // no or wrong credentials
 	KindForbidden    ErrorKind = "forbidden"    // credentials fine, not allowed
 	KindUnavailable  ErrorKind = "unavailable"  // a dependency is down or slow; retry later
+	KindRateLimited  ErrorKind = "rate_limited" // too many attempts; retry after Error.RetryAfter
 	KindInternal     ErrorKind = "internal"     // a bug or an unexpected failure
 )
 
@@ -27,7 +29,10 @@ type Error struct {
 	Op        string // e.g. "store.CreateCall"
 	Message   string // safe to show to API users
 	Retryable bool
-	Err       error
+	// RetryAfter, when set, is how long to wait before trying again
+	// (KindRateLimited); the HTTP layer sends it as Retry-After.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -46,9 +51,26 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf builds an Error of kind for op. Unavailable errors are retryable.
+// Errorf builds an Error of kind for op. Unavailable and rate-limited
+// errors are retryable.
 func Errorf(kind ErrorKind, op, format string, args ...any) *Error {
-	return &Error{Kind: kind, Op: op, Message: fmt.Sprintf(format, args...), Retryable: kind == KindUnavailable}
+	return &Error{Kind: kind, Op: op, Message: fmt.Sprintf(format, args...), Retryable: kind == KindUnavailable || kind == KindRateLimited}
+}
+
+// RateLimited is a KindRateLimited error asking to wait retryAfter.
+func RateLimited(op string, retryAfter time.Duration, format string, args ...any) *Error {
+	e := Errorf(KindRateLimited, op, format, args...)
+	e.RetryAfter = retryAfter
+	return e
+}
+
+// RetryAfterOf returns the wait the first *Error in err's chain asks for.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // WrapError wraps err as kind for op, keeping it reachable through errors.Is/As.

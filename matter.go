@@ -238,6 +238,12 @@ type PromisePolicy struct {
 	// ReminderLeads are the working-time lead times before a deadline at
 	// which the owner is reminded. Default [1h, 10m].
 	ReminderLeads []time.Duration `yaml:"reminder_leads"`
+	// MaxWorkingDays bounds a new deadline: at most this many working days
+	// after the promise is made. Default 30.
+	MaxWorkingDays int `yaml:"max_working_days"`
+	// MaxExtensionWorkingDays bounds each extension: the new deadline is at
+	// most this many working days after the current one. Default 10.
+	MaxExtensionWorkingDays int `yaml:"max_extension_working_days"`
 }
 
 // SetDefaults fills unset fields.
@@ -245,10 +251,47 @@ func (p *PromisePolicy) SetDefaults() {
 	if p.ReminderLeads == nil {
 		p.ReminderLeads = []time.Duration{time.Hour, 10 * time.Minute}
 	}
+	if p.MaxWorkingDays == 0 {
+		p.MaxWorkingDays = 30
+	}
+	if p.MaxExtensionWorkingDays == 0 {
+		p.MaxExtensionWorkingDays = 10
+	}
+}
+
+// WorkingDays is the calendar arithmetic the promise bounds need.
+type WorkingDays interface {
+	AddWorkingDays(t time.Time, n int) time.Time
+}
+
+// CheckDeadline refuses a new promise's deadline later than MaxWorkingDays
+// working days after now (Invalid, naming the latest allowed).
+func (p PromisePolicy) CheckDeadline(deadline, now time.Time, cal WorkingDays) error {
+	if latest := cal.AddWorkingDays(now, p.MaxWorkingDays); deadline.After(latest) {
+		return Errorf(KindInvalid, "hotline.PromisePolicy", "deadline %s is more than %d working days away; the latest allowed is %s",
+			deadline.Format(time.RFC3339), p.MaxWorkingDays, latest.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckExtension refuses an extension that moves the deadline more than
+// MaxExtensionWorkingDays working days past the current one.
+func (p PromisePolicy) CheckExtension(current, next time.Time, cal WorkingDays) error {
+	if latest := cal.AddWorkingDays(current, p.MaxExtensionWorkingDays); next.After(latest) {
+		return Errorf(KindInvalid, "hotline.PromisePolicy", "an extension moves a deadline at most %d working days; from %s the latest is %s",
+			p.MaxExtensionWorkingDays, current.Format(time.RFC3339), latest.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Validate reports the first bad field, named by its YAML key under "promises.".
 func (p PromisePolicy) Validate() error {
+	switch {
+	case p.MaxWorkingDays < 1 || p.MaxWorkingDays > 250:
+		return fmt.Errorf("promises.max_working_days: %d must be from 1 to 250", p.MaxWorkingDays)
+	case p.MaxExtensionWorkingDays < 1 || p.MaxExtensionWorkingDays > 250:
+		return fmt.Errorf("promises.max_extension_working_days: %d must be from 1 to 250", p.MaxExtensionWorkingDays)
+	}
 	seen := map[time.Duration]bool{}
 	for i, d := range p.ReminderLeads {
 		if d <= 0 {
@@ -338,7 +381,8 @@ type AuditEntry struct {
 	ID       int64     `json:"id"`
 	At       time.Time `json:"at"`
 	Actor    string    `json:"actor"`
-	Action   string    `json:"action"` // e.g. recording.listen
+	Role     string    `json:"role,omitempty"` // the actor's roles then, e.g. "supervisor"; "" for entries older than roles
+	Action   string    `json:"action"`         // e.g. recording.listen
 	Object   string    `json:"object"`
 	Client   string    `json:"client,omitempty"`
 	Result   string    `json:"result"`

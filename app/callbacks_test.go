@@ -15,9 +15,14 @@ import (
 	"hotline/ari/aritest"
 )
 
-func postJSON(t *testing.T, url, body string) (int, map[string]any) {
+// postJSONAs POSTs body to url with the API token.
+func postJSONAs(t *testing.T, url, token, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any
@@ -38,7 +43,7 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
 
 	// Nobody on duty: two calls from one citizen are missed.
-	status, _ := postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"培训"}`)
+	status, _ := b.postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"培训"}`)
 	require.Equal(t, http.StatusOK, status)
 	for range 2 {
 		_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
@@ -46,21 +51,21 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 	}
 	var list struct{ Callbacks []hotline.CallbackTask }
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/callbacks?state=pending", &list)
+		b.getJSON(t, b.base+"/api/v1/callbacks?state=pending", &list)
 		return len(list.Callbacks) == 1 && list.Callbacks[0].MissedCount == 2
 	}, 10*time.Second, 20*time.Millisecond, "two missed calls of one number make one task")
 	id := strconv.FormatInt(list.Callbacks[0].ID, 10)
 
-	// An agent may not close a task that was never attempted.
-	status, body := postJSON(t, b.base+"/api/v1/callbacks/"+id+"/close", `{"by":"1001","reason":"不需要"}`)
+	// An agent may not close a task that never reached the citizen.
+	status, body := postJSONAs(t, b.base+"/api/v1/callbacks/"+id+"/close", b.tokenFor(t, "1001", hotline.RoleAgent), `{"reason":"不需要"}`)
 	require.Equal(t, http.StatusForbidden, status, body)
 
 	// The agent comes back: the dialer rings them, then the citizen, apologises, bridges.
-	status, _ = postJSON(t, b.base+"/api/v1/agents/1001/resume", `{}`)
+	status, _ = b.postJSON(t, b.base+"/api/v1/agents/1001/resume", `{}`)
 	require.Equal(t, http.StatusOK, status)
 	var task hotline.CallbackTask
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/callbacks/"+id, &task)
+		b.getJSON(t, b.base+"/api/v1/callbacks/"+id, &task)
 		return task.State == hotline.CallbackConnected
 	}, 15*time.Second, 20*time.Millisecond)
 	require.Len(t, task.AttemptLog, 1)
@@ -74,13 +79,13 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 
 	// Missed again while the agent pauses; then the citizen calls in and is
 	// answered: the new task closes as resolved by the inbound call.
-	status, _ = postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"会议"}`)
+	status, _ = b.postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"会议"}`)
 	require.Equal(t, http.StatusOK, status)
 	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
 	var again struct{ Callbacks []hotline.CallbackTask }
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/callbacks?state=pending", &again)
+		b.getJSON(t, b.base+"/api/v1/callbacks?state=pending", &again)
 		return len(again.Callbacks) == 1
 	}, 10*time.Second, 20*time.Millisecond)
 	// 1001, responsible since they connected the callback, stays paused, so
@@ -91,7 +96,7 @@ func TestMissedCallsAreCalledBackWithApology(t *testing.T) {
 	_, err = fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/callbacks/"+strconv.FormatInt(again.Callbacks[0].ID, 10), &task)
+		b.getJSON(t, b.base+"/api/v1/callbacks/"+strconv.FormatInt(again.Callbacks[0].ID, 10), &task)
 		return task.State == hotline.CallbackResolved
 	}, 15*time.Second, 20*time.Millisecond, "the citizen got through, which closes the callback")
 	require.Empty(t, task.AttemptLog, "the waiting callback was never dialed")

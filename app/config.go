@@ -18,6 +18,7 @@ import (
 
 	"hotline"
 	"hotline/ari"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -30,6 +31,7 @@ import (
 type Config struct {
 	Log        LogConfig              `yaml:"log"`
 	HTTP       web.Config             `yaml:"http"`
+	Auth       auth.Config            `yaml:"auth"`
 	ARI        ari.Config             `yaml:"ari"`
 	Calls      ari.CallConfig         `yaml:"calls"`
 	Calendar   hotline.CalendarConfig `yaml:"calendar"`
@@ -61,10 +63,35 @@ type AgentConfig struct {
 }
 
 // Environment variables that override the file, so secrets stay out of it.
+// Each may instead name a file holding the secret: the same name with
+// _FILE (HOTLINE_ARI_PASSWORD_FILE=/run/credentials/hotline/ari), read
+// once at start, surrounding white space trimmed.
 const (
 	EnvARIPassword = "HOTLINE_ARI_PASSWORD"
 	EnvRedisURL    = "HOTLINE_REDIS_URL"
 )
+
+// secretFromEnv returns the secret of env (or of the file env_FILE names),
+// "" when neither is set. The error names the variable and the file, never
+// the secret.
+func secretFromEnv(env string) (string, error) {
+	v, file := os.Getenv(env), os.Getenv(env+"_FILE")
+	switch {
+	case v != "" && file != "":
+		return "", fmt.Errorf("%s and %s_FILE are both set: use one", env, env)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", env, err)
+		}
+		secret := strings.TrimSpace(string(data))
+		if secret == "" {
+			return "", fmt.Errorf("%s_FILE: %s is empty", env, file)
+		}
+		return secret, nil
+	}
+	return v, nil
+}
 
 // SetDefaults fills every unset field of every section.
 func (c *Config) SetDefaults() {
@@ -75,6 +102,7 @@ func (c *Config) SetDefaults() {
 		c.Log.Format = "json"
 	}
 	c.HTTP.SetDefaults()
+	c.Auth.SetDefaults()
 	c.ARI.SetDefaults()
 	c.Calls.SetDefaults()
 	c.Calendar.SetDefaults()
@@ -101,7 +129,7 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
 	}
-	for _, v := range []interface{ Validate() error }{c.HTTP, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis} {
+	for _, v := range []interface{ Validate() error }{c.HTTP, c.Auth, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis} {
 		if err := v.Validate(); err != nil {
 			return err
 		}
@@ -156,11 +184,17 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 		return Config{}, cleanYAMLError(err)
 	}
-	if v := os.Getenv(EnvARIPassword); v != "" {
-		cfg.ARI.Password = v
-	}
-	if v := os.Getenv(EnvRedisURL); v != "" {
-		cfg.Redis.URL = v
+	for _, sec := range []struct {
+		env string
+		dst *string
+	}{{EnvARIPassword, &cfg.ARI.Password}, {EnvRedisURL, &cfg.Redis.URL}} {
+		v, err := secretFromEnv(sec.env)
+		if err != nil {
+			return Config{}, err
+		}
+		if v != "" {
+			*sec.dst = v
+		}
 	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -2,10 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/ari/aritest"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -119,6 +121,9 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
 			VoicemailMax: 5 * time.Second},
 		Store:      store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+		// The demo's passwords are random (130 bits): a slow hash adds no
+		// strength to them, only start-up and login time.
+		Auth: auth.Config{BcryptCost: 4},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings")},
 		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
@@ -176,6 +181,11 @@ func Demo(ctx context.Context, opts DemoOptions) error {
   agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints
 `, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond,
 		demoHotline, demoComplaint, hours)
+	if err := demoAccounts(ctx, svc, opts.Out); err != nil {
+		stopService()
+		<-runErr
+		return fmt.Errorf("demo: accounts: %w", err)
+	}
 	if opts.Started != nil {
 		opts.Started(svc, fake)
 	}
@@ -207,22 +217,61 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	}
 }
 
+// demoAccounts gives agents 1001 and 1002 and supervisor 2001 new random
+// passwords (creating their accounts the first time), and the supervisor a
+// new API token, and prints them one a line:
+//
+//	demo login agent 1001 <password>
+//	demo login supervisor 2001 <password>
+//	demo token supervisor <token>
+func demoAccounts(ctx context.Context, svc *Service, out io.Writer) error {
+	by := hotline.Actor{ID: "demo", Method: hotline.AuthCLI}
+	for _, a := range demoAgents {
+		role := hotline.Role(a.cfg.Role)
+		if role == "" {
+			role = hotline.RoleAgent
+		}
+		pw := rand.Text()
+		_, err := svc.Auth.AddUser(ctx, by, hotline.User{ID: a.cfg.ID, Name: a.cfg.Name, Roles: []hotline.Role{role}}, pw)
+		if hotline.KindOf(err) == hotline.KindConflict {
+			if err = svc.Auth.SetDisabled(ctx, by, a.cfg.ID, false); err == nil {
+				err = svc.Auth.SetPassword(ctx, by, a.cfg.ID, pw)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if a.cfg.ID == "1001" || a.cfg.ID == "1002" || role == hotline.RoleSupervisor {
+			fmt.Fprintf(out, "demo login %s %s %s\n", role, a.cfg.ID, pw)
+		}
+	}
+	if err := svc.Auth.RevokeToken(ctx, by, "2001", "demo"); err != nil && hotline.KindOf(err) != hotline.KindNotFound {
+		return err
+	}
+	token, _, err := svc.Auth.CreateToken(ctx, by, "2001", "demo", 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo token supervisor %s\n", token)
+	return nil
+}
+
 // simulateCitizens places calls at about rate per second: most callers
 // wait for an agent, some give up after a few seconds, some call again,
 // and one in ten calls the complaint line.
 func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 	var repeatCallers []string
 	for {
-		wait := time.Duration(rand.ExpFloat64() / rate * float64(time.Second))
+		wait := time.Duration(mathrand.ExpFloat64() / rate * float64(time.Second))
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return
 		}
-		caller := fmt.Sprintf("13%09d", rand.IntN(1_000_000_000))
-		switch r := rand.Float64(); {
+		caller := fmt.Sprintf("13%09d", mathrand.IntN(1_000_000_000))
+		switch r := mathrand.Float64(); {
 		case r < 0.15 && len(repeatCallers) > 0:
-			caller = repeatCallers[rand.IntN(len(repeatCallers))]
+			caller = repeatCallers[mathrand.IntN(len(repeatCallers))]
 		case r < 0.20:
 			caller = "anonymous"
 		}
@@ -232,7 +281,7 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		call := aritest.InboundCall{Caller: caller, Dialed: demoHotline}
 		// How this citizen's phone answers when the hotline calls back.
 		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 15 * time.Second}
-		switch r := rand.Float64(); {
+		switch r := mathrand.Float64(); {
 		case r < 0.15:
 			phone = aritest.Behavior{Busy: true}
 		case r < 0.25:
@@ -243,11 +292,11 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		if caller != "anonymous" {
 			fake.SetEndpoint("PJSIP/"+caller+"@trunk", phone)
 		}
-		if rand.Float64() < 0.1 {
+		if mathrand.Float64() < 0.1 {
 			call.Dialed = demoComplaint
 		}
-		if rand.Float64() < 0.25 {
-			call.HangupAfter = time.Duration(4+rand.IntN(12)) * time.Second // gives up waiting
+		if mathrand.Float64() < 0.25 {
+			call.HangupAfter = time.Duration(4+mathrand.IntN(12)) * time.Second // gives up waiting
 		}
 		_, _ = fake.PlaceCall(call) // fails only while the service is reconnecting, like Stasis() would
 	}
@@ -270,12 +319,12 @@ func answerSurveys(ctx context.Context, fake *aritest.Server) {
 				TargetURI string `json:"target_uri"`
 			} `json:"playback"`
 		}
-		if json.Unmarshal(e.Body, &ev) != nil || rand.Float64() < 0.2 {
+		if json.Unmarshal(e.Body, &ev) != nil || mathrand.Float64() < 0.2 {
 			continue
 		}
 		ch := strings.TrimPrefix(ev.Playback.TargetURI, "channel:")
-		digit := []string{"1", "1", "1", "2", "2", "2", "3", "4", "5"}[rand.IntN(9)] // mostly satisfied
-		time.AfterFunc(time.Duration(1+rand.IntN(3))*time.Second, func() { _ = fake.SendDTMF(ch, digit) })
+		digit := []string{"1", "1", "1", "2", "2", "2", "3", "4", "5"}[mathrand.IntN(9)] // mostly satisfied
+		time.AfterFunc(time.Duration(1+mathrand.IntN(3))*time.Second, func() { _ = fake.SendDTMF(ch, digit) })
 	}
 }
 
@@ -293,7 +342,7 @@ func referSomeCalls(ctx context.Context, fake *aritest.Server, svc *Service) {
 		}
 		for _, ch := range fake.Channels() {
 			if len(ch.Args) == 3 && ch.Args[0] == "agent" && ch.Bridge != "" {
-				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[rand.IntN(len(departments))])
+				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[mathrand.IntN(len(departments))])
 				break
 			}
 		}

@@ -8,24 +8,28 @@ import (
 
 	"hotline"
 	"hotline/ari"
+	"hotline/auth"
 	"hotline/callback"
-	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
 )
 
-// staffDirectory says who a staff member is; the roster implements it.
-type staffDirectory interface {
-	Get(id string) (hotline.Agent, bool)
+// The desks serve the API from the store. Who may call them is decided
+// before, by the access table at the HTTP gate, which also audits each
+// action's outcome; the desks take the actor from the context to record
+// who did it (closed_by, approved_by, …).
+
+// actorID is the id of the staff member acting in ctx.
+func actorID(ctx context.Context) string {
+	a, _ := hotline.ActorFromContext(ctx)
+	return a.ID
 }
 
 // callbackDesk serves the callback API from the store, keeping the Redis
-// index in step, and enforces who may close what. Every close,
-// acknowledgement and disposition is written to the audit log.
+// index in step.
 type callbackDesk struct {
 	db    *store.DB
 	index *callback.Index
-	staff staffDirectory
 	now   func() time.Time
 	log   *slog.Logger
 }
@@ -57,56 +61,22 @@ func (d callbackDesk) DialNow(ctx context.Context, id int64) error {
 
 // Acknowledge is a supervisor's: an unreachable or invalid-number task
 // leaves the queue with a note.
-func (d callbackDesk) Acknowledge(ctx context.Context, id int64, by, note string) (hotline.CallbackTask, error) {
-	const op = "app.Acknowledge"
-	if err := d.requireRole(op, by, hotline.RoleSupervisor, "acknowledge an unreachable callback"); err != nil {
-		d.audit(ctx, by, "callback.acknowledge", id, "refused", err.Error())
-		return hotline.CallbackTask{}, err
-	}
-	t, err := d.db.AcknowledgeTask(ctx, id, by, note, d.now())
-	d.audit(ctx, by, "callback.acknowledge", id, result(err), note)
+func (d callbackDesk) Acknowledge(ctx context.Context, id int64, note string) (hotline.CallbackTask, error) {
+	t, err := d.db.AcknowledgeTask(ctx, id, actorID(ctx), note, d.now())
 	if err == nil {
 		d.removeFromIndex(ctx, id)
 	}
 	return t, err
 }
 
-// Close ends a task with a reason. A supervisor may close any open task;
-// an agent only one that was attempted (6.1: no callback is skipped).
-func (d callbackDesk) Close(ctx context.Context, id int64, by, reason string) (hotline.CallbackTask, error) {
-	const op = "app.CloseCallback"
-	who, ok := d.staff.Get(by)
-	if !ok {
-		return hotline.CallbackTask{}, hotline.Errorf(hotline.KindForbidden, op, "%q is not a staff member", by)
-	}
-	if who.Role != hotline.RoleSupervisor {
-		t, err := d.db.GetTask(ctx, id)
-		if err != nil {
-			return hotline.CallbackTask{}, err
-		}
-		if len(t.AttemptLog) == 0 {
-			err := hotline.Errorf(hotline.KindForbidden, op, "an agent may not close callback task %d that was never attempted; a supervisor may, with a reason", id)
-			d.audit(ctx, by, "callback.close", id, "refused", err.Error())
-			return hotline.CallbackTask{}, err
-		}
-	}
-	t, err := d.db.CloseTask(ctx, id, by, reason, d.now())
-	d.audit(ctx, by, "callback.close", id, result(err), reason)
+// Close ends a task with a reason (6.1: an agent only once an attempt
+// reached the citizen, a supervisor any: the access table's rule).
+func (d callbackDesk) Close(ctx context.Context, id int64, reason string) (hotline.CallbackTask, error) {
+	t, err := d.db.CloseTask(ctx, id, actorID(ctx), reason, d.now())
 	if err == nil {
 		d.removeFromIndex(ctx, id)
 	}
 	return t, err
-}
-
-func (d callbackDesk) requireRole(op, by string, role hotline.Role, what string) error {
-	who, ok := d.staff.Get(by)
-	if !ok {
-		return hotline.Errorf(hotline.KindForbidden, op, "%q is not a staff member", by)
-	}
-	if who.Role != role {
-		return hotline.Errorf(hotline.KindForbidden, op, "only a %s may %s", role, what)
-	}
-	return nil
 }
 
 func (d callbackDesk) removeFromIndex(ctx context.Context, id int64) {
@@ -115,49 +85,37 @@ func (d callbackDesk) removeFromIndex(ctx context.Context, id int64) {
 	}
 }
 
-func (d callbackDesk) audit(ctx context.Context, actor, action string, id int64, res, detail string) {
-	writeAudit(ctx, d.db, d.log, d.now, actor, action, "callback:"+strconv.FormatInt(id, 10), res, detail)
-}
-
-// violationDesk serves the violations ledger; only supervisors dispose.
+// violationDesk serves the violations ledger.
 type violationDesk struct {
-	db    *store.DB
-	staff staffDirectory
-	now   func() time.Time
-	log   *slog.Logger
+	db  *store.DB
+	now func() time.Time
 }
 
 func (d violationDesk) ListViolations(ctx context.Context, f web.ViolationFilter) ([]hotline.Violation, error) {
 	return d.db.ListViolations(ctx, store.ViolationFilter{AgentID: f.AgentID, Kind: f.Kind, Undisposed: f.Undisposed, Limit: f.Limit, Offset: f.Offset})
 }
 
-func (d violationDesk) Dispose(ctx context.Context, id int64, disp hotline.Disposition, by, reason string) (hotline.Violation, error) {
-	const op = "app.DisposeViolation"
-	object := "violation:" + strconv.FormatInt(id, 10)
-	if who, ok := d.staff.Get(by); !ok || who.Role != hotline.RoleSupervisor {
-		err := hotline.Errorf(hotline.KindForbidden, op, "only a supervisor may dispose of a violation")
-		writeAudit(ctx, d.db, d.log, d.now, by, "violation.dispose", object, "refused", err.Error())
-		return hotline.Violation{}, err
-	}
-	v, err := d.db.DisposeViolation(ctx, id, disp, by, reason, d.now())
-	writeAudit(ctx, d.db, d.log, d.now, by, "violation."+string(disp), object, result(err), reason)
-	return v, err
+func (d violationDesk) GetViolation(ctx context.Context, id int64) (hotline.Violation, error) {
+	return d.db.GetViolation(ctx, id)
 }
 
-func result(err error) string {
-	if err != nil {
-		return "failed: " + string(hotline.KindOf(err))
-	}
-	return "ok"
+func (d violationDesk) Dispose(ctx context.Context, id int64, disp hotline.Disposition, reason string) (hotline.Violation, error) {
+	return d.db.DisposeViolation(ctx, id, disp, actorID(ctx), reason, d.now())
 }
 
-// writeAudit appends to the tamper-evident audit log; a failure is logged,
-// never hidden.
-func writeAudit(ctx context.Context, db *store.DB, log *slog.Logger, now func() time.Time, actor, action, object, res, detail string) {
-	_, err := db.AppendAudit(context.WithoutCancel(ctx), hotline.AuditEntry{At: now(), Actor: actor, Action: action, Object: object, Result: res, Detail: detail})
-	if err != nil {
-		log.Error("audit log write failed", "actor", actor, "action", action, "object", object, "err", err)
-	}
+// systemActor is the service itself, in audit rows of what it does on its
+// own (a reply call's outcome).
+var systemActor = hotline.Actor{ID: "system", Method: hotline.AuthSystem}
+
+// auditor writes the audit log for the HTTP gate.
+type auditor struct {
+	db  *store.DB
+	log *slog.Logger
+	now func() time.Time
+}
+
+func (a auditor) Audit(ctx context.Context, actor hotline.Actor, action, object, outcome, detail string) {
+	auth.Audit(ctx, a.db, a.log, a.now, actor, action, object, outcome, detail)
 }
 
 // promiseCalendar is the working-time arithmetic promise deadlines need.
@@ -172,16 +130,17 @@ type replyDialer interface {
 }
 
 // promiseDesk serves the promised-reply API (6.2): it sets deadlines by
-// the working-time calendar, keeps the reminder index in step, makes reply
-// calls and audits every extension, fulfilment and close.
+// the working-time calendar within the policy's bounds, keeps the reminder
+// index in step and makes reply calls.
 type promiseDesk struct {
 	db     *store.DB
 	watch  *callback.PromiseWatch
 	cal    promiseCalendar
+	policy hotline.PromisePolicy
 	dialer replyDialer
-	staff  staffDirectory
 	now    func() time.Time
 	log    *slog.Logger
+	audit  auditor
 }
 
 func (d promiseDesk) CreatePromise(ctx context.Context, in web.PromiseInput) (hotline.Promise, error) {
@@ -190,7 +149,6 @@ func (d promiseDesk) CreatePromise(ctx context.Context, in web.PromiseInput) (ho
 		return hotline.Promise{}, err
 	}
 	d.track(ctx, p)
-	writeAudit(ctx, d.db, d.log, d.now, in.By, "promise.create", promiseObject(p.ID), "ok", p.Summary)
 	return p, nil
 }
 
@@ -204,8 +162,11 @@ func (d promiseDesk) createPromiseOnly(ctx context.Context, in web.PromiseInput)
 	case in.DueInWorkingHours > 0:
 		deadline = d.cal.AddWorking(now, time.Duration(in.DueInWorkingHours)*time.Hour)
 	}
+	if err := d.policy.CheckDeadline(deadline, now, d.cal); err != nil {
+		return hotline.Promise{}, err
+	}
 	return d.db.CreatePromise(ctx, hotline.Promise{CallID: in.CallID, Summary: in.Summary, Department: in.Department,
-		CreatedBy: in.By, Deadline: deadline, CreatedAt: now})
+		CreatedBy: actorID(ctx), Deadline: deadline, CreatedAt: now})
 }
 
 func (d promiseDesk) ListPromises(ctx context.Context, f web.PromiseFilter) ([]hotline.Promise, error) {
@@ -220,11 +181,18 @@ func (d promiseDesk) GetPromise(ctx context.Context, id int64) (hotline.Promise,
 	return d.db.GetPromise(ctx, id)
 }
 
-// ExtendPromise moves a deadline; the store refuses it without a
-// supervisor's approval and keeps the original deadline.
-func (d promiseDesk) ExtendPromise(ctx context.Context, id int64, deadline time.Time, approvedBy, reason string) (hotline.Promise, error) {
-	p, err := d.db.ExtendPromise(ctx, id, deadline, approvedBy, reason, d.now())
-	writeAudit(ctx, d.db, d.log, d.now, approvedBy, "promise.extend", promiseObject(id), result(err), reason)
+// ExtendPromise moves a deadline with the approval of the supervisor
+// acting, at most promises.max_extension_working_days past the current
+// one; the store keeps the original deadline.
+func (d promiseDesk) ExtendPromise(ctx context.Context, id int64, deadline time.Time, reason string) (hotline.Promise, error) {
+	current, err := d.db.GetPromise(ctx, id)
+	if err != nil {
+		return hotline.Promise{}, err
+	}
+	if err := d.policy.CheckExtension(current.Deadline, deadline, d.cal); err != nil {
+		return hotline.Promise{}, err
+	}
+	p, err := d.db.ExtendPromise(ctx, id, deadline, actorID(ctx), reason, d.now())
 	if err != nil {
 		return hotline.Promise{}, err
 	}
@@ -232,9 +200,8 @@ func (d promiseDesk) ExtendPromise(ctx context.Context, id int64, deadline time.
 	return p, nil
 }
 
-func (d promiseDesk) FulfilPromise(ctx context.Context, id int64, note, by string) (hotline.Promise, error) {
-	p, err := d.db.FulfilPromise(ctx, id, store.FulfilledByNote, note, by, d.now())
-	writeAudit(ctx, d.db, d.log, d.now, by, "promise.fulfil", promiseObject(id), result(err), note)
+func (d promiseDesk) FulfilPromise(ctx context.Context, id int64, note string) (hotline.Promise, error) {
+	p, err := d.db.FulfilPromise(ctx, id, store.FulfilledByNote, note, actorID(ctx), d.now())
 	if err != nil {
 		return hotline.Promise{}, err
 	}
@@ -245,7 +212,7 @@ func (d promiseDesk) FulfilPromise(ctx context.Context, id int64, note, by strin
 // ReplyCall dials the citizen for the promised reply: the owner first, the
 // reply greeting before the bridge, recorded. A connected call fulfils the
 // promise with the recording as evidence.
-func (d promiseDesk) ReplyCall(ctx context.Context, id int64, by string) error {
+func (d promiseDesk) ReplyCall(ctx context.Context, id int64) error {
 	const op = "app.ReplyCall"
 	p, err := d.db.GetPromise(ctx, id)
 	if err != nil {
@@ -257,17 +224,12 @@ func (d promiseDesk) ReplyCall(ctx context.Context, id int64, by string) error {
 	case p.Number == "":
 		return hotline.Errorf(hotline.KindConflict, op, "promise %d has no callable number", id)
 	}
-	if who, ok := d.staff.Get(by); !ok || (who.ID != p.AgentID && who.Role != hotline.RoleSupervisor) {
-		return hotline.Errorf(hotline.KindForbidden, op, "only the owner %s or a supervisor may make the reply call of promise %d", p.AgentID, id)
-	}
-	writeAudit(ctx, d.db, d.log, d.now, by, "promise.reply_call", promiseObject(id), "dialing", "")
 	d.dialer.ReplyCall(context.WithoutCancel(ctx), p, &replyLease{desk: d, promise: p})
 	return nil
 }
 
-func (d promiseDesk) ClosePromise(ctx context.Context, id int64, by, reason string) (hotline.Promise, error) {
-	p, err := d.db.ClosePromise(ctx, id, by, reason, d.now())
-	writeAudit(ctx, d.db, d.log, d.now, by, "promise.close", promiseObject(id), result(err), reason)
+func (d promiseDesk) ClosePromise(ctx context.Context, id int64, reason string) (hotline.Promise, error) {
+	p, err := d.db.ClosePromise(ctx, id, actorID(ctx), reason, d.now())
 	if err != nil {
 		return hotline.Promise{}, err
 	}
@@ -276,12 +238,18 @@ func (d promiseDesk) ClosePromise(ctx context.Context, id int64, by, reason stri
 }
 
 func (d promiseDesk) track(ctx context.Context, p hotline.Promise) {
+	if d.watch == nil {
+		return
+	}
 	if err := d.watch.Track(ctx, p); err != nil {
 		d.log.Warn("promise reminders not indexed; the next reconcile or the SQL poll will find them", "promise", p.ID, "err", err)
 	}
 }
 
 func (d promiseDesk) forget(ctx context.Context, id int64) {
+	if d.watch == nil {
+		return
+	}
 	if err := d.watch.Forget(ctx, id); err != nil {
 		d.log.Warn("finished promise stays in the index until the next reconcile", "promise", id, "err", err)
 	}
@@ -311,7 +279,9 @@ func (l *replyLease) Release(_ context.Context, next time.Time) error {
 
 func (l *replyLease) Finish(ctx context.Context, a hotline.CallbackAttempt, outcome hotline.AttemptOutcome) error {
 	d := l.desk
-	writeAudit(ctx, d.db, d.log, d.now, a.AgentID, "promise.reply_call", promiseObject(l.promise.ID), string(outcome), a.RecordingName)
+	// The reply call's outcome is the service's own record; whoever made the
+	// call (the owner, or a colleague near the deadline) is its agent.
+	d.audit.Audit(ctx, systemActor, "promise.reply_call", promiseObject(l.promise.ID), string(outcome), "agent "+a.AgentID+" "+a.RecordingName)
 	if outcome != hotline.AttemptConnected {
 		return nil
 	}
@@ -327,31 +297,10 @@ func (l *replyLease) Finish(ctx context.Context, a hotline.CallbackAttempt, outc
 	return nil
 }
 
-// holdDesk lets supervisors put recordings on legal hold; retention never
-// deletes a held recording. Every change is audited.
-type holdDesk struct {
-	db    *store.DB
-	staff staffDirectory
-	now   func() time.Time
-	log   *slog.Logger
-}
+// holdDesk puts recordings on legal hold; retention never deletes a held
+// recording.
+type holdDesk struct{ db *store.DB }
 
-func (d holdDesk) SetLegalHold(ctx context.Context, name, by string, hold bool) error {
-	const op = "app.SetLegalHold"
-	object := "recording:" + name
-	action := "recording.hold"
-	if !hold {
-		action = "recording.release"
-	}
-	if who, ok := d.staff.Get(by); !ok || who.Role != hotline.RoleSupervisor {
-		err := hotline.Errorf(hotline.KindForbidden, op, "only a supervisor may change a legal hold")
-		writeAudit(ctx, d.db, d.log, d.now, by, action, object, "refused", err.Error())
-		return err
-	}
-	if err := recording.ValidName(name); err != nil {
-		return hotline.WrapError(hotline.KindInvalid, op, err)
-	}
-	err := d.db.SetLegalHold(ctx, name, hold)
-	writeAudit(ctx, d.db, d.log, d.now, by, action, object, result(err), "")
-	return err
+func (d holdDesk) SetLegalHold(ctx context.Context, name string, hold bool) error {
+	return d.db.SetLegalHold(ctx, name, hold)
 }

@@ -35,27 +35,28 @@ func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 
 	// The agent promises a reply within 2 working days.
-	status, body := postJSON(t, b.base+"/api/v1/promises",
-		`{"call_id":"`+calls[0].ID+`","summary":"社保转移进度","by":"1001","due_in_working_days":2}`)
+	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
+	status, body := postJSONAs(t, b.base+"/api/v1/promises", agent,
+		`{"call_id":"`+calls[0].ID+`","summary":"社保转移进度","due_in_working_days":2}`)
 	require.Equal(t, http.StatusCreated, status, body)
 	id := strconv.FormatInt(int64(body["id"].(float64)), 10)
 	require.Equal(t, "1001", body["agent_id"], "owned by the call's first-responsible agent")
-	require.Equal(t, "13800138000", body["number"])
+	require.Equal(t, "138****8000", body["number"], "masked in answers")
 
 	// Only a supervisor may move the deadline; the original stays on record.
-	later := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
-	status, body = postJSON(t, b.base+"/api/v1/promises/"+id+"/extend", `{"deadline":"`+later+`","approved_by":"1001","reason":"材料未齐"}`)
+	later := time.Now().Add(5 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	status, body = postJSONAs(t, b.base+"/api/v1/promises/"+id+"/extend", agent, `{"deadline":"`+later+`","reason":"材料未齐"}`)
 	require.Equal(t, http.StatusForbidden, status, body)
-	status, body = postJSON(t, b.base+"/api/v1/promises/"+id+"/extend", `{"deadline":"`+later+`","approved_by":"s01","reason":"材料未齐"}`)
+	status, body = b.postJSON(t, b.base+"/api/v1/promises/"+id+"/extend", `{"deadline":"`+later+`","reason":"材料未齐"}`)
 	require.Equal(t, http.StatusOK, status, body)
 	require.NotEqual(t, body["deadline"], body["original_deadline"])
 
 	// The reply call: owner first, reply greeting, bridge, recording as evidence.
-	status, body = postJSON(t, b.base+"/api/v1/promises/"+id+"/reply-call", `{"by":"1001"}`)
+	status, body = postJSONAs(t, b.base+"/api/v1/promises/"+id+"/reply-call", agent, `{}`)
 	require.Equal(t, http.StatusAccepted, status, body)
 	var p hotline.Promise
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/promises/"+id, &p)
+		b.getJSON(t, b.base+"/api/v1/promises/"+id, &p)
 		return p.State == hotline.PromiseFulfilled
 	}, 15*time.Second, 20*time.Millisecond)
 	require.Equal(t, "reply_call", p.FulfilledHow)

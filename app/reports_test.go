@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +13,12 @@ import (
 
 	"hotline"
 	"hotline/ari/aritest"
-	"hotline/store"
-	"hotline/web"
 )
 
 // Calls through the fake Asterisk show up in the assessment report: the
 // answered calls of the period add up to the call log's, the declined
-// rings are the declining agent's, and the CSV has the same rows.
+// rings are the declining agent's, and the CSV has the same rows. An agent
+// reads its own row only; a supervisor records a complaint, which counts.
 func TestReportAddsUpToTheCallLog(t *testing.T) {
 	t.Parallel()
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
@@ -39,15 +36,19 @@ func TestReportAddsUpToTheCallLog(t *testing.T) {
 	days := "from=" + today.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + today.AddDate(0, 0, 1).Format("2006-01-02")
 	var log struct{ Calls []hotline.Call }
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/calls?outcome=answered&state=completed&"+days, &log)
+		b.getJSON(t, b.base+"/api/v1/calls?outcome=answered&state=completed&"+days, &log)
 		return len(log.Calls) == 3
 	}, 10*time.Second, 20*time.Millisecond)
+
+	status, body := b.postJSON(t, b.base+"/api/v1/complaints", `{"agent": "1001", "about_call_id": "`+log.Calls[0].ID+`", "summary": "态度生硬"}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	require.Equal(t, "s01", body["recorded_by"], "the logged-in supervisor")
 
 	var report struct {
 		Agents []map[string]any
 		Total  map[string]any
 	}
-	require.Equal(t, http.StatusOK, getJSON(t, b.base+"/api/v1/reports/agents?"+days, &report))
+	require.Equal(t, http.StatusOK, b.getJSON(t, b.base+"/api/v1/reports/agents?"+days, &report))
 	require.Len(t, report.Agents, 2)
 	answered := 0.0
 	for _, r := range report.Agents {
@@ -61,54 +62,30 @@ func TestReportAddsUpToTheCallLog(t *testing.T) {
 	}
 	require.Equal(t, 3.0, byID["1001"]["answered"])
 	require.NotNil(t, byID["1001"]["avg_talk_seconds"], "1001's calls ended")
+	require.Equal(t, 1.0, byID["1001"]["complaints"])
 	require.Greater(t, byID["1002"]["missed"].(float64), 0.0, "1002 declined its rings")
 	require.Equal(t, 0.0, byID["1002"]["answered"])
 
-	resp, err := http.Get(b.base + "/api/v1/reports/agents?format=csv&" + days)
+	// An agent reads its own row, and only that.
+	agent := b.tokenFor(t, "1002", hotline.RoleAgent)
+	var own struct{ Agents []map[string]any }
+	require.Equal(t, http.StatusOK, getJSONAs(t, b.base+"/api/v1/reports/agents?"+days, agent, &own))
+	require.Len(t, own.Agents, 1)
+	require.Equal(t, "1002", own.Agents[0]["agent"])
+	require.Equal(t, http.StatusForbidden, getJSONAs(t, b.base+"/api/v1/reports/agents?agent=1001&"+days, agent, nil))
+
+	req, err := http.NewRequest(http.MethodGet, b.base+"/api/v1/reports/agents?format=csv&"+days, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(raw), "\ufeff工号,姓名,振铃次数,首问接听"), string(raw))
 	records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), "\ufeff"))).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, "\ufeff工号,姓名,振铃次数,首问接听", string(raw[:len("\ufeff工号,姓名,振铃次数,首问接听")]))
 	require.Len(t, records, 3)
 	require.Equal(t, []string{"1001", "张伟"}, records[1][:2])
 	require.Equal(t, "3", records[1][3], "answered")
-}
-
-// Only a supervisor records a complaint.
-func TestComplaintDesk(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "h.db")}, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	_, err = db.Migrate(ctx)
-	require.NoError(t, err)
-	staff := staffMap{
-		"1001": {ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Role: hotline.RoleAgent, State: hotline.AgentAvailable},
-		"2001": {ID: "2001", Name: "督察", Endpoint: "PJSIP/2001", Role: hotline.RoleSupervisor, State: hotline.AgentAvailable},
-	}
-	for _, a := range staff {
-		require.NoError(t, db.UpsertAgent(ctx, a))
-	}
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	desk := complaintDesk{db: db, staff: staff, now: func() time.Time { return now }, log: slog.New(slog.DiscardHandler)}
-
-	_, err = desk.AddComplaint(ctx, hotline.Complaint{AgentID: "1001", Summary: "推诿", RecordedBy: "1001", RecordedAt: now})
-	require.Equal(t, hotline.KindForbidden, hotline.KindOf(err))
-	c, err := desk.AddComplaint(ctx, hotline.Complaint{AgentID: "1001", Summary: "推诿", RecordedBy: "2001", RecordedAt: now})
-	require.NoError(t, err)
-	list, err := desk.ListComplaints(ctx, web.ComplaintFilter{AgentID: "1001"})
-	require.NoError(t, err)
-	require.Equal(t, []hotline.Complaint{c}, list)
-}
-
-// staffMap is a staff directory in memory.
-type staffMap map[string]hotline.Agent
-
-func (m staffMap) Get(id string) (hotline.Agent, bool) {
-	a, ok := m[id]
-	return a, ok
 }

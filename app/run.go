@@ -14,6 +14,7 @@ import (
 
 	"hotline"
 	"hotline/ari"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -48,6 +49,7 @@ type Service struct {
 	Callbacks *callback.Service
 	Redis     redis.UniversalClient
 	Registry  *prometheus.Registry
+	Auth      *auth.Service
 }
 
 // Run starts the service and blocks until ctx ends, then stops every part
@@ -161,7 +163,14 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
+	authSvc, err := auth.New(cfg.Auth, auth.Deps{DB: db, Now: now, Log: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+	audit := auditor{db: db, log: log, now: now}
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
+		Auth:    authAdapter{authSvc},
+		Auditor: audit,
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return cli.Ready() }},
 			{Name: "database", Fn: db.Ping},
@@ -171,15 +180,16 @@ func Run(ctx context.Context, opts Options) error {
 		Agents:     roster,
 		Control:    calls,
 		Referrer:   calls,
-		Callbacks:  callbackDesk{db: db, index: callbacks.Index(), staff: roster, now: now, log: log},
-		Violations: violationDesk{db: db, staff: roster, now: now, log: log},
+		Callbacks:  callbackDesk{db: db, index: callbacks.Index(), now: now, log: log},
+		Violations: violationDesk{db: db, now: now},
 		Recordings: player,
 		Reviews:    reviews,
-		Audit:      db,
-		Holds:      holdDesk{db: db, staff: roster, now: now, log: log},
-		Promises:   promiseDesk{db: db, watch: promises, cal: calendar, dialer: dialer, staff: roster, now: now, log: log},
+		Audit:      auditReader{db},
+		Holds:      holdDesk{db: db},
+		Promises: promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
+			audit: audit},
 		Reports:    reportDesk{db: db, now: now},
-		Complaints: complaintDesk{db: db, staff: roster, now: now, log: log},
+		Complaints: complaintDesk{db},
 		Zone:       calendar.Location(),
 		Now:        now,
 		Gatherer:   reg,
@@ -200,7 +210,7 @@ func Run(ctx context.Context, opts Options) error {
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
-		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg})
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc})
 	}
 	<-ctx.Done()
 
@@ -276,11 +286,40 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 type callReader struct{ db *store.DB }
 
 func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
-	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, Outcome: f.Outcome, Line: f.Line, AgentID: f.Agent,
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, Outcome: f.Outcome, Line: f.Line, AgentID: f.Agent, Party: f.Party,
 		CallerNumber: f.Number, Uncallable: f.Uncallable, Rated: f.Rated, Reviewed: f.Reviewed,
 		Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit})
 }
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 	return r.db.GetCall(ctx, id)
+}
+
+// authAdapter adapts auth.Service to the web package's Authenticator.
+type authAdapter struct{ svc *auth.Service }
+
+func (a authAdapter) Login(ctx context.Context, user, password, address string) (string, hotline.Actor, time.Time, error) {
+	s, err := a.svc.Login(ctx, user, password, address)
+	return s.Secret, s.Actor, s.ExpiresAt, err
+}
+
+func (a authAdapter) Logout(ctx context.Context, secret string, actor hotline.Actor) error {
+	return a.svc.Logout(ctx, secret, actor)
+}
+
+func (a authAdapter) SessionActor(ctx context.Context, secret, address string) (hotline.Actor, time.Time, error) {
+	return a.svc.SessionActor(ctx, secret, address)
+}
+
+func (a authAdapter) TokenActor(ctx context.Context, secret, address string) (hotline.Actor, error) {
+	return a.svc.TokenActor(ctx, secret, address)
+}
+
+// auditReader adapts the store to the web package's audit reader.
+type auditReader struct{ db *store.DB }
+
+func (r auditReader) VerifyAudit(ctx context.Context) (int64, error) { return r.db.VerifyAudit(ctx) }
+
+func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotline.AuditEntry, error) {
+	return r.db.ListAudit(ctx, store.AuditFilter{Actor: f.Actor, Action: f.Action, Object: f.Object, Since: f.Since, Limit: f.Limit, Offset: f.Offset})
 }

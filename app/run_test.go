@@ -23,6 +23,7 @@ import (
 	"hotline"
 	"hotline/ari"
 	"hotline/ari/aritest"
+	"hotline/auth"
 	"hotline/callback"
 	"hotline/recording"
 	"hotline/store"
@@ -31,16 +32,18 @@ import (
 
 // runBundle is the whole service running against a fake Asterisk.
 type runBundle struct {
-	fake *aritest.Server
-	svc  *Service
-	base string
-	stop func() error
+	fake  *aritest.Server
+	svc   *Service
+	base  string
+	token string // a supervisor's API token (s01)
+	stop  func() error
 }
 
 func testConfig(t *testing.T, ariURL string) Config {
 	return Config{
 		Log:   LogConfig{Level: "debug", Format: "text"},
 		HTTP:  web.Config{Listen: "127.0.0.1:0"},
+		Auth:  auth.Config{BcryptCost: 4}, // a slow hash only slows the tests
 		ARI:   ari.Config{URL: ariURL, Password: "hotline", ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond, SurveyTimeout: 200 * time.Millisecond},
 		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
@@ -106,12 +109,46 @@ func startService(t *testing.T, cfg Config) *runBundle {
 	}
 	t.Cleanup(func() { _ = b.stop() })
 	b.base = "http://" + b.svc.HTTPAddr
+	b.token = b.tokenFor(t, "s01", hotline.RoleSupervisor)
 	return b
 }
 
-func getJSON(t *testing.T, url string, v any) int {
+// tokenFor creates account id with roles (an agent's must be on the
+// roster) unless it exists, and returns a new API token of it.
+func (b *runBundle) tokenFor(t *testing.T, id string, roles ...hotline.Role) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	ctx := context.Background()
+	by := hotline.Actor{ID: "test", Method: hotline.AuthCLI}
+	_, err := b.svc.Auth.AddUser(ctx, by, hotline.User{ID: id, Name: "测试" + id, Roles: roles}, "a-good-test-password")
+	if hotline.KindOf(err) != hotline.KindConflict {
+		require.NoError(t, err)
+	}
+	secret, _, err := b.svc.Auth.CreateToken(ctx, by, id, fmt.Sprintf("test-%d", time.Now().UnixNano()), time.Hour)
+	require.NoError(t, err)
+	return secret
+}
+
+// getJSON GETs url as the supervisor and decodes the answer into v.
+func (b *runBundle) getJSON(t *testing.T, url string, v any) int {
+	return getJSONAs(t, url, b.token, v)
+}
+
+// postJSON POSTs body to url as the supervisor.
+func (b *runBundle) postJSON(t *testing.T, url, body string) (int, map[string]any) {
+	return postJSONAs(t, url, b.token, body)
+}
+
+func getJSON(t *testing.T, url string, v any) int { return getJSONAs(t, url, "", v) }
+
+// getJSONAs GETs url with the API token (none when "").
+func getJSONAs(t *testing.T, url, token string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if v != nil {
@@ -142,7 +179,7 @@ func TestRunServesCallsAndBecomesReady(t *testing.T) {
 		}
 	}
 	require.Eventually(t, func() bool {
-		getJSON(t, b.base+"/api/v1/calls?state=completed", &list)
+		b.getJSON(t, b.base+"/api/v1/calls?state=completed", &list)
 		return len(list.Calls) == 1
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, "1001", list.Calls[0].FirstResponsibleAgent)
@@ -156,7 +193,7 @@ func TestRunServesCallsAndBecomesReady(t *testing.T) {
 	}
 
 	var agents struct{ Agents []struct{ ID, State string } }
-	getJSON(t, b.base+"/api/v1/agents", &agents)
+	b.getJSON(t, b.base+"/api/v1/agents", &agents)
 	require.Equal(t, "offline", agents.Agents[1].State, "1002's phone is not registered")
 	require.NoError(t, b.stop())
 }

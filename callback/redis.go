@@ -16,8 +16,11 @@ package callback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -45,7 +48,7 @@ func (c *RedisConfig) SetDefaults() {
 // Validate reports the first bad field, named by its YAML key under "redis.".
 func (c RedisConfig) Validate() error {
 	if c.URL != "" {
-		if _, err := redis.ParseURL(c.URL); err != nil {
+		if _, err := parseRedisURL(c.URL); err != nil {
 			return fmt.Errorf("redis.url: %w", err)
 		}
 	}
@@ -72,7 +75,7 @@ func OpenRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (redis.Un
 		url = "redis://" + embedded.Addr()
 		log.Warn("no Redis configured: using an embedded in-memory Redis; deadlines are rebuilt from SQLite at every start", "addr", embedded.Addr())
 	}
-	opts, err := redis.ParseURL(url)
+	opts, err := parseRedisURL(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("redis.url: %w", err)
 	}
@@ -97,4 +100,32 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+}
+
+// parseRedisURL is redis.ParseURL with an error that never holds the URL:
+// the URL carries the password, and net/url quotes the whole URL in its
+// errors, which would print the secret in a log line or a start-up failure.
+func parseRedisURL(raw string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(raw)
+	if err == nil {
+		return opts, nil
+	}
+	var escape url.EscapeError
+	var urlErr *url.Error
+	msg := err.Error()
+	switch {
+	case errors.As(err, &escape):
+		msg = "a %-escape is malformed"
+	case errors.As(err, &urlErr):
+		msg = urlErr.Err.Error()
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if userinfo, _, ok := strings.Cut(rest, "@"); ok {
+			if _, password, ok := strings.Cut(userinfo, ":"); ok && password != "" {
+				msg = strings.ReplaceAll(msg, password, "***")
+			}
+			msg = strings.ReplaceAll(msg, userinfo, "***")
+		}
+	}
+	return nil, fmt.Errorf("malformed Redis URL (redis://[user:password@]host:port/db): %s", msg)
 }

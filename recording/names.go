@@ -5,27 +5,8 @@ import (
 )
 
 // MaxNameLen is the longest recording name accepted.
-const MaxNameLen = 128
+const MaxNameLen = hotline.MaxRecordingName
 
 // ValidName checks a recording name that comes from outside (an API path,
-// an ARI event): 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-',
-// not starting with '.'. So a name is always one flat file name in the
-// archive folder: no path separators, no "..", nothing hidden.
-func ValidName(name string) error {
-	const op = "recording.ValidName"
-	if name == "" || len(name) > MaxNameLen {
-		return hotline.Errorf(hotline.KindInvalid, op, "recording name must be 1 to %d characters", MaxNameLen)
-	}
-	if name[0] == '.' {
-		return hotline.Errorf(hotline.KindInvalid, op, "recording name %q must not start with '.'", name)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return hotline.Errorf(hotline.KindInvalid, op, "recording name %q may hold only letters, digits, '.', '_' and '-'", name)
-		}
-	}
-	return nil
-}
+// an ARI event): see hotline.ValidRecordingName.
+func ValidName(name string) error { return hotline.ValidRecordingName(name) }

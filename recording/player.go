@@ -1,13 +1,13 @@
 package recording
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -57,59 +57,46 @@ func NewPlayer(cfg Config, deps Deps) (*Player, error) {
 	return &Player{cfg: cfg, db: deps.DB, now: deps.Now, log: deps.Logger.With("component", "recording.player")}, nil
 }
 
-// ServeAudio serves the recording called name to viewer (a staff id):
-// supervisors may hear every recording, an agent only those they took part
-// in. It answers with Range support and Content-Type audio/wav; download
-// makes it an attachment (audited as recording.download, else
-// recording.listen). Audio that no longer matches its hash is served with
-// X-Hotline-Integrity: MISMATCH and a recording.tamper audit entry. Every
-// attempt is audited with the client address and result. When it returns
-// an error nothing was written to w: the caller answers it (kinds Invalid,
-// Forbidden, NotFound, ...).
-func (p *Player) ServeAudio(w http.ResponseWriter, r *http.Request, name, viewer string, download bool) error {
+// RecordingParties returns the agents who took part in what the recording
+// holds (the access table lets them hear it); NotFound when there is no
+// such recording.
+func (p *Player) RecordingParties(ctx context.Context, name string) ([]string, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	return p.db.RecordingParties(ctx, name)
+}
+
+// ServeAudio serves the recording called name to the actor of r's context,
+// whom the access table has let hear it (web checks before). It answers
+// with Range support and Content-Type audio/wav; download makes it an
+// attachment (audited as recording.download, else recording.listen). Audio
+// that no longer matches its hash is served with X-Hotline-Integrity:
+// MISMATCH and a recording.tamper audit entry. Every attempt is audited
+// with the actor, roles, client address and result. When it returns an
+// error nothing was written to w: the caller answers it (kinds Invalid,
+// NotFound, ...). An invalid name is refused before anything is audited.
+func (p *Player) ServeAudio(w http.ResponseWriter, r *http.Request, name string, download bool) error {
 	const op = "recording.ServeAudio"
 	ctx := r.Context()
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	viewer, _ := hotline.ActorFromContext(ctx)
 	action := ActionListen
 	if download {
 		action = ActionDownload
 	}
-	client := clientAddr(r)
 	object := "recording:" + name
 	audit := func(result, detail string) error {
-		_, err := p.db.AppendAudit(ctx, hotline.AuditEntry{At: p.now(), Actor: actorOf(viewer), Action: action,
-			Object: object, Client: client, Result: result, Detail: detail})
+		_, err := p.db.AppendAudit(ctx, hotline.AuditEntry{At: p.now(), Actor: actorOf(viewer.ID), Role: viewer.RoleText(), Action: action,
+			Object: object, Client: viewer.Address, Result: result, Detail: detail})
 		if err != nil {
 			p.log.Error("audit entry not written", "action", action, "object", object, "err", err)
 		}
 		return err
 	}
-	if err := ValidName(name); err != nil {
-		_ = audit(ResultError, "invalid name")
-		return err
-	}
-	if viewer == "" {
-		_ = audit(ResultDenied, "no viewer named")
-		return hotline.Errorf(hotline.KindUnauthorized, op, "say who is listening (by=STAFF_ID)")
-	}
-	staff, err := p.db.GetAgent(ctx, viewer)
-	if err != nil {
-		if hotline.KindOf(err) == hotline.KindNotFound {
-			_ = audit(ResultDenied, "unknown staff member")
-			return hotline.Errorf(hotline.KindForbidden, op, "staff member %q is not known", viewer)
-		}
-		return err
-	}
-	if staff.Role != hotline.RoleSupervisor {
-		ok, err := p.db.TookPart(ctx, name, viewer)
-		if err != nil {
-			_ = audit(ResultError, err.Error())
-			return err
-		}
-		if !ok {
-			_ = audit(ResultDenied, "agent took no part in the call")
-			return hotline.Errorf(hotline.KindForbidden, op, "agent %q may hear only the calls they took part in", viewer)
-		}
-	}
+	client := viewer.Address
 	rec, err := p.db.GetRecording(ctx, name)
 	if err != nil {
 		if hotline.KindOf(err) == hotline.KindNotFound {
@@ -136,7 +123,7 @@ func (p *Player) ServeAudio(w http.ResponseWriter, r *http.Request, name, viewer
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != rec.SHA256 {
 		p.log.Error("archived recording does not match its hash", "name", name, "want", rec.SHA256, "got", got)
-		if _, err := p.db.AppendAudit(ctx, hotline.AuditEntry{At: p.now(), Actor: actorOf(viewer), Action: ActionTamper,
+		if _, err := p.db.AppendAudit(ctx, hotline.AuditEntry{At: p.now(), Actor: actorOf(viewer.ID), Role: viewer.RoleText(), Action: ActionTamper,
 			Object: object, Client: client, Result: ResultMismatch,
 			Detail: fmt.Sprintf("sha256 stored %s, file %s", rec.SHA256, got)}); err != nil {
 			return err
@@ -160,11 +147,4 @@ func actorOf(viewer string) string {
 		return "anonymous"
 	}
 	return viewer
-}
-
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }

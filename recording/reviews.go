@@ -8,8 +8,8 @@ import (
 	"hotline/store"
 )
 
-// Reviews is the supervisors' review desk (clause 7.1.4): only a
-// supervisor may review a call; each review is audited (call.review).
+// Reviews is the supervisors' review desk (clause 7.1.4). Who may review
+// is the access table's to decide; the HTTP gate audits each review.
 type Reviews struct {
 	db *store.DB
 }
@@ -22,27 +22,39 @@ func NewReviews(deps Deps) (*Reviews, error) {
 	return &Reviews{db: deps.DB}, nil
 }
 
-// AddReview stores r after checking that r.SupervisorID is a supervisor
-// (Forbidden otherwise); see store.DB.AddReview for the rules of the fields.
+// AddReview stores r by supervisor r.SupervisorID (the access table let
+// them review); see store.DB.AddReview for the rules of the fields. The
+// agent reviewed must have been on the call: responsible for it, rung on
+// it, or referred to (Invalid otherwise; empty means the responsible one).
 func (d *Reviews) AddReview(ctx context.Context, r hotline.Review) (hotline.Review, error) {
 	const op = "recording.AddReview"
-	staff, err := d.db.GetAgent(ctx, r.SupervisorID)
-	if err != nil {
-		if hotline.KindOf(err) == hotline.KindNotFound {
-			return hotline.Review{}, hotline.Errorf(hotline.KindForbidden, op, "staff member %q is not known", r.SupervisorID)
+	if r.AgentID != "" {
+		c, err := d.db.GetCall(ctx, r.CallID)
+		if err != nil {
+			return hotline.Review{}, err
 		}
-		return hotline.Review{}, err
+		if !tookPartInCall(c, r.AgentID) {
+			return hotline.Review{}, hotline.Errorf(hotline.KindInvalid, op, "agent %q was not on call %q: review an agent who answered, was rung or was referred to", r.AgentID, r.CallID)
+		}
 	}
-	if staff.Role != hotline.RoleSupervisor {
-		return hotline.Review{}, hotline.Errorf(hotline.KindForbidden, op, "only a supervisor may review calls; %q is an agent", r.SupervisorID)
+	return d.db.AddReview(ctx, r)
+}
+
+func tookPartInCall(c hotline.Call, agent string) bool {
+	if c.FirstResponsibleAgent == agent {
+		return true
 	}
-	out, err := d.db.AddReview(ctx, r)
-	if err != nil {
-		return hotline.Review{}, err
+	for _, l := range c.Legs {
+		if l.AgentID == agent {
+			return true
+		}
 	}
-	_, err = d.db.AppendAudit(ctx, hotline.AuditEntry{Actor: r.SupervisorID, Action: "call.review",
-		Object: "call:" + out.CallID, Result: ResultOK, Detail: "review " + itoa(out.ID)})
-	return out, err
+	for _, f := range c.Referrals {
+		if f.ToAgent == agent || f.FromAgent == agent {
+			return true
+		}
+	}
+	return false
 }
 
 // ListReviews returns the reviews of agentID ("" for every agent), newest

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -23,15 +25,40 @@ import (
 // removing entries from the end cannot show in the chain itself: compare
 // the newest hash with one kept elsewhere for that.)
 
-// auditHashVersion starts the hashed bytes, so a later encoding can be told
-// apart.
-const auditHashVersion = "hotline-audit-v1"
+// auditHashVersions start the hashed bytes, so the encodings can be told
+// apart: v1 rows (before roles, migration 00008) hash no role; v2 rows also
+// hash role, after actor. Every new row is v2; old rows keep verifying as v1.
+const (
+	auditHashV1 = "hotline-audit-v1"
+	auditHashV2 = "hotline-audit-v2"
+)
+
+// Caps of the stored audit fields, in characters: a request can never grow
+// the log by more than a few KiB, whatever it sends. A longer value is cut
+// and ends with auditCutMark.
+const (
+	maxAuditShort  = 128  // actor, role, action, client, result
+	maxAuditObject = 256  // object
+	maxAuditDetail = 1000 // detail
+	auditCutMark   = "…[cut]"
+)
+
+// capText cuts s to at most n characters, marking the cut.
+func capText(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-utf8.RuneCountInString(auditCutMark)]) + auditCutMark
+}
 
 // auditRow is an audit_log row as the statements read and write it.
 type auditRow struct {
 	ID       int64  `db:"id"`
 	AtMs     int64  `db:"at_ms"`
 	Actor    string `db:"actor"`
+	Role     string `db:"role"`
+	Version  int    `db:"version"`
 	Action   string `db:"action"`
 	Object   string `db:"object"`
 	Client   string `db:"client"`
@@ -46,6 +73,7 @@ func (r auditRow) entry() hotline.AuditEntry {
 		ID:       r.ID,
 		At:       hotline.FromUnixMilli(r.AtMs),
 		Actor:    r.Actor,
+		Role:     r.Role,
 		Action:   r.Action,
 		Object:   r.Object,
 		Client:   r.Client,
@@ -60,18 +88,28 @@ func (r auditRow) entry() hotline.AuditEntry {
 // hex SHA-256 of these fields, in this order, each written as a netstring
 // (the length of its bytes in decimal, ':', the bytes, ','):
 //
-//	"hotline-audit-v1", prev_hash, id, at_ms, actor, action, object, client, result, detail
+//	v2: "hotline-audit-v2", prev_hash, id, at_ms, actor, role, action, object, client, result, detail
+//	v1: "hotline-audit-v1", prev_hash, id, at_ms, actor, action, object, client, result, detail
 //
 // id and at_ms are written in decimal (at_ms: UTC unix milliseconds), the
 // text fields as their stored bytes. So "1:a," never reads like any other
 // split of the same bytes, and the hash is reproducible with a shell:
-// printf '16:hotline-audit-v1,0:,1:1,...' | sha256sum.
+// printf '16:hotline-audit-v2,0:,1:1,...' | sha256sum. A row of an unknown
+// version hashes to "", which never matches.
 func auditHash(r auditRow) string {
+	var fields []string
+	switch r.Version {
+	case 1:
+		fields = []string{auditHashV1, r.PrevHash, strconv.FormatInt(r.ID, 10), strconv.FormatInt(r.AtMs, 10),
+			r.Actor, r.Action, r.Object, r.Client, r.Result, r.Detail}
+	case 2:
+		fields = []string{auditHashV2, r.PrevHash, strconv.FormatInt(r.ID, 10), strconv.FormatInt(r.AtMs, 10),
+			r.Actor, r.Role, r.Action, r.Object, r.Client, r.Result, r.Detail}
+	default:
+		return ""
+	}
 	h := sha256.New()
-	for _, field := range []string{
-		auditHashVersion, r.PrevHash, strconv.FormatInt(r.ID, 10), strconv.FormatInt(r.AtMs, 10),
-		r.Actor, r.Action, r.Object, r.Client, r.Result, r.Detail,
-	} {
+	for _, field := range fields {
 		// Writes to a hash.Hash never fail.
 		_, _ = h.Write([]byte(strconv.Itoa(len(field)) + ":" + field + ","))
 	}
@@ -89,8 +127,8 @@ SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0) +
 // appendAuditSQL inserts one audit_log row with its id given, since the id
 // is part of the hash.
 const appendAuditSQL = `
-INSERT INTO audit_log (id, at_ms, actor, action, object, client, result, detail, prev_hash, hash)
-VALUES (:id, :at_ms, :actor, :action, :object, :client, :result, :detail, :prev_hash, :hash)`
+INSERT INTO audit_log (id, at_ms, actor, role, version, action, object, client, result, detail, prev_hash, hash)
+VALUES (:id, :at_ms, :actor, :role, :version, :action, :object, :client, :result, :detail, :prev_hash, :hash)`
 
 // AppendAudit adds e at the end of the audit log and returns it as stored:
 // with its id, the time cut to milliseconds (the stored precision; the
@@ -115,13 +153,15 @@ func (db *DB) AppendAudit(ctx context.Context, e hotline.AuditEntry) (hotline.Au
 		at = db.now()
 	}
 	row := auditRow{
-		AtMs:   at.UnixMilli(),
-		Actor:  e.Actor,
-		Action: e.Action,
-		Object: e.Object,
-		Client: e.Client,
-		Result: e.Result,
-		Detail: e.Detail,
+		AtMs:    at.UnixMilli(),
+		Version: 2,
+		Actor:   capText(e.Actor, maxAuditShort),
+		Role:    capText(e.Role, maxAuditShort),
+		Action:  capText(e.Action, maxAuditShort),
+		Object:  capText(e.Object, maxAuditObject),
+		Client:  capText(e.Client, maxAuditShort),
+		Result:  capText(e.Result, maxAuditShort),
+		Detail:  capText(e.Detail, maxAuditDetail),
 	}
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &row.PrevHash, lastAuditHashSQL)
@@ -143,8 +183,9 @@ func (db *DB) AppendAudit(ctx context.Context, e hotline.AuditEntry) (hotline.Au
 
 // auditChainSQL reads every audit_log row, oldest first.
 const auditChainSQL = `
-SELECT id, at_ms, actor, action, object, client, result, detail, prev_hash, hash
-FROM audit_log ORDER BY id`
+SELECT ` + auditColumns + ` FROM audit_log ORDER BY id`
+
+const auditColumns = `id, at_ms, actor, role, version, action, object, client, result, detail, prev_hash, hash`
 
 // VerifyAudit walks the audit log from its first entry and returns 0 when
 // the chain is intact, else the id of the first entry whose prev_hash is not
@@ -176,4 +217,56 @@ func (db *DB) VerifyAudit(ctx context.Context) (brokenAt int64, err error) {
 		return 0, wrapErr(op, "audit log", err)
 	}
 	return brokenAt, nil
+}
+
+// AuditFilter selects audit entries for ListAudit; zero fields select
+// everything.
+type AuditFilter struct {
+	Actor  string    // by this actor
+	Action string    // of this action
+	Object string    // on this object, e.g. "recording:c1-rec"
+	Since  time.Time // at or after
+	Limit  int       // at most this many; 0 means DefaultListLimit, at most MaxListLimit
+	Offset int       // skipping this many of the newest
+}
+
+// listAuditSQL reads audit_log rows, newest first; ListAudit fills in the
+// WHERE conditions (audit_log_by_actor, audit_log_by_object, audit_log_by_at).
+const listAuditSQL = `SELECT ` + auditColumns + ` FROM audit_log WHERE %s
+ORDER BY id DESC LIMIT ? OFFSET ?`
+
+// ListAudit returns the audit entries f selects, newest first.
+func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]hotline.AuditEntry, error) {
+	const op = "store.ListAudit"
+	limit, err := pageLimit(op, f.Limit, f.Offset)
+	if err != nil {
+		return nil, err
+	}
+	conds := []string{"TRUE"}
+	var args []any
+	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"action", f.Action}, {"object", f.Object}} {
+		if c.v != "" {
+			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
+		}
+	}
+	if !f.Since.IsZero() {
+		conds, args = append(conds, "at_ms >= ?"), append(args, hotline.UnixMilli(f.Since))
+	}
+	return selectPage(ctx, db, op, "audit log", listAuditSQL, conds, args, limit, f.Offset, auditRow.entry)
+}
+
+// auditSizeSQL reads the number of audit_log rows and the bytes of their
+// text fields.
+const auditSizeSQL = `
+SELECT count(*), coalesce(sum(length(CAST(actor || role || action || object || client || result || detail AS BLOB))), 0)
+FROM audit_log`
+
+// AuditSize returns how many entries the audit log holds and the bytes of
+// their text fields: what a flood of requests would grow.
+func (db *DB) AuditSize(ctx context.Context) (entries, textBytes int64, err error) {
+	const op = "store.AuditSize"
+	if err := db.reader.QueryRowContext(ctx, auditSizeSQL).Scan(&entries, &textBytes); err != nil {
+		return 0, 0, wrapErr(op, "audit log", err)
+	}
+	return entries, textBytes, nil
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -32,6 +34,7 @@ func TestAppendAuditChains(t *testing.T) {
 	f := setup(t)
 
 	first := testAudit(1)
+	first.Role = "supervisor"
 	first.At = first.At.Add(1234567 * time.Nanosecond) // kept to the millisecond
 	first.Detail = "reason: complaint 7, 投诉"
 	first.ID, first.PrevHash, first.Hash = 42, "forged", "forged" // ignored
@@ -41,11 +44,11 @@ func TestAppendAuditChains(t *testing.T) {
 	// The documented encoding, written out by hand.
 	atMs := fmt.Sprint(at(time.Second + time.Millisecond).UnixMilli())
 	detail := "reason: complaint 7, 投诉"
-	input := "16:hotline-audit-v1," + "0:," + "1:1," + fmt.Sprintf("%d:%s,", len(atMs), atMs) +
-		"2:s1," + "16:recording.listen," + "2:r1," + "8:10.0.0.7," + "2:ok," + fmt.Sprintf("%d:%s,", len(detail), detail)
+	input := "16:hotline-audit-v2," + "0:," + "1:1," + fmt.Sprintf("%d:%s,", len(atMs), atMs) +
+		"2:s1," + "10:supervisor," + "16:recording.listen," + "2:r1," + "8:10.0.0.7," + "2:ok," + fmt.Sprintf("%d:%s,", len(detail), detail)
 	sum := sha256.Sum256([]byte(input))
 	require.Equal(t, hotline.AuditEntry{
-		ID: 1, At: at(time.Second + time.Millisecond), Actor: "s1", Action: "recording.listen", Object: "r1",
+		ID: 1, At: at(time.Second + time.Millisecond), Actor: "s1", Role: "supervisor", Action: "recording.listen", Object: "r1",
 		Client: "10.0.0.7", Result: "ok", Detail: detail, PrevHash: "", Hash: hex.EncodeToString(sum[:]),
 	}, got)
 
@@ -65,6 +68,100 @@ func TestAppendAuditChains(t *testing.T) {
 	brokenAt, err := f.db.VerifyAudit(f.ctx)
 	require.NoError(t, err)
 	require.Zero(t, brokenAt)
+}
+
+// Rows written before roles (version 1, hashed without a role) still
+// verify beside new ones, and an edit of either is found.
+func TestAuditVersion1RowsStillVerify(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	old := auditRow{ID: 1, AtMs: at(time.Second).UnixMilli(), Version: 1, Actor: "s1", Action: "recording.listen",
+		Object: "r1", Client: "10.0.0.7", Result: "ok"}
+	old.Hash = auditHash(old)
+	// The v1 encoding, written out by hand.
+	atMs := fmt.Sprint(old.AtMs)
+	sum := sha256.Sum256([]byte("16:hotline-audit-v1," + "0:," + "1:1," + fmt.Sprintf("%d:%s,", len(atMs), atMs) +
+		"2:s1," + "16:recording.listen," + "2:r1," + "8:10.0.0.7," + "2:ok," + "0:,"))
+	require.Equal(t, hex.EncodeToString(sum[:]), old.Hash)
+	_, err := f.db.writer.ExecContext(f.ctx, `INSERT INTO audit_log (id, at_ms, actor, action, object, client, result, detail, prev_hash, hash)
+		VALUES (1, ?, 's1', 'recording.listen', 'r1', '10.0.0.7', 'ok', '', '', ?)`, old.AtMs, old.Hash)
+	require.NoError(t, err)
+	next, err := f.db.AppendAudit(f.ctx, hotline.AuditEntry{Actor: "1001", Role: "agent", Action: "agent.pause", Object: "agent:1001", Result: "ok"})
+	require.NoError(t, err)
+	require.Equal(t, old.Hash, next.PrevHash)
+	brokenAt, err := f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt)
+
+	raw := f.rawConn(t)
+	_, err = raw.ExecContext(f.ctx, `UPDATE audit_log SET role = 'supervisor' WHERE id = 2`)
+	require.NoError(t, err)
+	brokenAt, err = f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), brokenAt, "the role is inside the hash")
+}
+
+// However long the fields of a request, an audit row stays small: each
+// field is cut to its cap, marked, and the chain verifies.
+func TestAppendAuditCapsFields(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	long := strings.Repeat("名", 700_000)
+	e, err := f.db.AppendAudit(f.ctx, hotline.AuditEntry{Actor: long, Role: long, Action: long, Object: long, Client: long, Result: long, Detail: long})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		v string
+		n int
+	}{{e.Actor, maxAuditShort}, {e.Role, maxAuditShort}, {e.Action, maxAuditShort}, {e.Object, maxAuditObject},
+		{e.Client, maxAuditShort}, {e.Result, maxAuditShort}, {e.Detail, maxAuditDetail}} {
+		require.Equal(t, c.n, utf8.RuneCountInString(c.v))
+		require.True(t, strings.HasSuffix(c.v, auditCutMark))
+	}
+	entries, bytes, err := f.db.AuditSize(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), entries)
+	require.Less(t, bytes, int64(8<<10))
+	brokenAt, err := f.db.VerifyAudit(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, brokenAt)
+}
+
+func TestListAudit(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for _, e := range []hotline.AuditEntry{
+		{Actor: "1001", Role: "agent", Action: "agent.pause", Object: "agent:1001", Result: "ok"},
+		{Actor: "2001", Role: "supervisor", Action: "recording.listen", Object: "recording:r1", Result: "ok"},
+		{Actor: "1001", Role: "agent", Action: "recording.listen", Object: "recording:r1", Result: "denied"},
+	} {
+		_, err := f.db.AppendAudit(f.ctx, e)
+		require.NoError(t, err)
+	}
+	ids := func(f AuditFilter, list []hotline.AuditEntry) []int64 {
+		out := []int64{}
+		for _, e := range list {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		filter AuditFilter
+		want   []int64
+	}{
+		{AuditFilter{}, []int64{3, 2, 1}},
+		{AuditFilter{Actor: "1001"}, []int64{3, 1}},
+		{AuditFilter{Action: "recording.listen"}, []int64{3, 2}},
+		{AuditFilter{Object: "recording:r1", Actor: "2001"}, []int64{2}},
+		{AuditFilter{Limit: 1, Offset: 1}, []int64{2}},
+		{AuditFilter{Since: t0.Add(time.Hour)}, []int64{}},
+	} {
+		list, err := f.db.ListAudit(f.ctx, tc.filter)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, ids(tc.filter, list), "%+v", tc.filter)
+	}
+	list, err := f.db.ListAudit(f.ctx, AuditFilter{Actor: "2001"})
+	require.NoError(t, err)
+	require.Equal(t, "supervisor", list[0].Role)
 }
 
 func TestAppendAuditRefuses(t *testing.T) {

@@ -279,6 +279,7 @@ type CallFilter struct {
 	Outcome      hotline.CallOutcome // with this outcome
 	Line         hotline.Line        // on this line
 	AgentID      string              // with this first-responsible agent
+	Party        string              // with this agent responsible or on a leg
 	CallerNumber string              // from this normalised number
 	Uncallable   bool                // only calls whose number cannot be called back (withheld, invalid)
 	Rated        *bool               // true: the citizen rated the call (1..5); false: not rated
@@ -376,6 +377,12 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 	}
 	if f.AgentID != "" {
 		add("first_responsible_agent = ?", f.AgentID)
+	}
+	if f.Party != "" {
+		// Per call, through call_legs_by_call: a list of every leg the
+		// agent ever had would grow with the log.
+		add("(first_responsible_agent = ? OR EXISTS (SELECT 1 FROM call_legs WHERE call_legs.call_id = calls.id AND call_legs.agent_id = ?))",
+			f.Party, f.Party)
 	}
 	if f.Uncallable {
 		add("caller_number = ''")

@@ -174,20 +174,6 @@ func readPromise(ctx context.Context, q sqlx.QueryerContext, id int64) (hotline.
 	return p, nil
 }
 
-// agentRoleSQL reads role of one agents row.
-const agentRoleSQL = `SELECT role FROM agents WHERE id = ?`
-
-// roleOf returns the role of agent id through q, "" when there is no such
-// agent.
-func roleOf(ctx context.Context, q sqlx.QueryerContext, id string) (hotline.Role, error) {
-	var role hotline.Role
-	err := sqlx.GetContext(ctx, q, &role, agentRoleSQL, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return role, err
-}
-
 // GetPromise returns the promise with id, with its extensions (oldest
 // first) and the lead times of the reminders sent for its current deadline
 // (longest first), read from one snapshot; NotFound when there is none.
@@ -220,7 +206,8 @@ VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)`
 // stored. The owner is the call's first-responsible agent, read in the same
 // transaction, whatever p.AgentID says: Invalid when the call was never
 // answered, NotFound when there is no such call. p.CreatedBy is who recorded
-// it and must be an agents row (agent or supervisor; Forbidden otherwise).
+// it; whether they may is the access table's to decide (hotline.Authorize),
+// before this is called.
 // p.Number defaults to the call's caller number; the summary (1 to
 // MaxPromiseText characters) is required; p.CreatedAt defaults to the DB's
 // clock and p.Deadline must be after it; the promise starts open with
@@ -260,13 +247,6 @@ func (db *DB) CreatePromise(ctx context.Context, p hotline.Promise) (hotline.Pro
 		if !call.Agent.Valid {
 			return hotline.Errorf(hotline.KindInvalid, op,
 				"%s: the call was never answered, so it has no first-responsible agent to own a promise", subject)
-		}
-		role, err := roleOf(ctx, tx, p.CreatedBy)
-		if err != nil {
-			return err
-		}
-		if role == "" {
-			return hotline.Errorf(hotline.KindForbidden, op, "%s: %q is not an agent or supervisor and may not record promises", subject, p.CreatedBy)
 		}
 		number := p.Number
 		if number == "" {
@@ -360,8 +340,9 @@ const clearRemindersSQL = `DELETE FROM promise_reminders WHERE promise_id = ?`
 // ExtendPromise moves the deadline of promise id to newDeadline with the
 // approval of supervisor approvedBy at now, for reason.
 //
-// approvedBy must be an agents row with role supervisor (Forbidden
-// otherwise); reason is required, and newDeadline must be after both the
+// approvedBy is the approving supervisor, an agents row (whether they may
+// approve is the access table's to decide, before this is called); reason is
+// required, and newDeadline must be after both the
 // current deadline and now (Invalid). Only an unfinished promise moves
 // (Conflict when fulfilled or closed); NotFound when there is none.
 //
@@ -389,17 +370,8 @@ func (db *DB) ExtendPromise(ctx context.Context, id int64, newDeadline time.Time
 		if err := tx.GetContext(ctx, &row, getPromiseSQL, id); err != nil {
 			return err
 		}
-		role, err := roleOf(ctx, tx, approvedBy)
-		if err != nil {
-			return err
-		}
-		if role != hotline.RoleSupervisor {
-			who := fmt.Sprintf("%q is not a supervisor", approvedBy)
-			if approvedBy == "" {
-				who = "no supervisor approved it"
-			}
-			return hotline.Errorf(hotline.KindForbidden, op,
-				"%s: a deadline moves only with a supervisor's approval, and %s", subject, who)
+		if approvedBy == "" {
+			return hotline.Errorf(hotline.KindInvalid, op, "%s: who approved the new deadline is required", subject)
 		}
 		if !unfinished(row.State) {
 			return hotline.Errorf(hotline.KindConflict, op, "%s is %s: only an unfinished promise's deadline moves", subject, row.State)
@@ -448,8 +420,11 @@ WHERE id = ? AND state IN ('open', 'overdue', 'escalated')`
 // FulfilPromise records that promise id was answered at now by by: how is
 // FulfilledByReplyCall, with evidence the reply call's recording name or
 // call id (a recordings or calls row), or FulfilledByNote, with evidence the
-// note; evidence is required either way (Invalid). by must be the owner or a
-// supervisor (Forbidden otherwise). Only an unfinished promise is fulfilled
+// note; evidence is required either way (Invalid). by is who gave the reply:
+// for a note, the access table has checked them (the owner or a
+// supervisor); for a reply call, whichever agent made the recorded call,
+// which may be a colleague near the deadline (callbacks.any_agent_within).
+// Only an unfinished promise is fulfilled
 // (Conflict); NotFound when there is none.
 func (db *DB) FulfilPromise(ctx context.Context, id int64, how, evidence, by string, now time.Time) (hotline.Promise, error) {
 	const op = "store.FulfilPromise"
@@ -479,16 +454,6 @@ func (db *DB) FulfilPromise(ctx context.Context, id int64, how, evidence, by str
 		var row promiseRow
 		if err := tx.GetContext(ctx, &row, getPromiseSQL, id); err != nil {
 			return err
-		}
-		if by != row.AgentID {
-			role, err := roleOf(ctx, tx, by)
-			if err != nil {
-				return err
-			}
-			if role != hotline.RoleSupervisor {
-				return hotline.Errorf(hotline.KindForbidden, op,
-					"%s: only its owner %q or a supervisor may fulfil it, not %q", subject, row.AgentID, by)
-			}
 		}
 		if !unfinished(row.State) {
 			return hotline.Errorf(hotline.KindConflict, op, "%s is already %s", subject, row.State)
@@ -525,8 +490,8 @@ WHERE id = ? AND state <> 'closed'`
 
 // ClosePromise is a supervisor's close of promise id at now for reason
 // (e.g. withdrawn by the citizen): an unfinished or fulfilled promise
-// becomes closed; a fulfilled one keeps its fulfilment. by must be a
-// supervisor (Forbidden otherwise), reason is required (Invalid); Conflict
+// becomes closed; a fulfilled one keeps its fulfilment. by is the
+// supervisor (the access table has checked), reason is required (Invalid); Conflict
 // when it is closed already, NotFound when there is none.
 func (db *DB) ClosePromise(ctx context.Context, id int64, by, reason string, now time.Time) (hotline.Promise, error) {
 	const op = "store.ClosePromise"
@@ -546,13 +511,6 @@ func (db *DB) ClosePromise(ctx context.Context, id int64, by, reason string, now
 		var row promiseRow
 		if err := tx.GetContext(ctx, &row, getPromiseSQL, id); err != nil {
 			return err
-		}
-		role, err := roleOf(ctx, tx, by)
-		if err != nil {
-			return err
-		}
-		if role != hotline.RoleSupervisor {
-			return hotline.Errorf(hotline.KindForbidden, op, "%s: only a supervisor may close a promise, and %q is not one", subject, by)
 		}
 		if row.State == string(hotline.PromiseClosed) {
 			return hotline.Errorf(hotline.KindConflict, op, "%s is already closed", subject)

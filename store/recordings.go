@@ -271,3 +271,30 @@ func (db *DB) TookPart(ctx context.Context, name, agent string) (bool, error) {
 	}
 	return ok, nil
 }
+
+// recordingPartiesSQL reads the agents who took part in what a recording
+// holds, as tookPartSQL decides it, each once.
+const recordingPartiesSQL = `
+SELECT l.agent_id FROM recordings r JOIN call_legs l ON l.call_id = r.call_id WHERE r.name = ?1
+UNION SELECT c.first_responsible_agent FROM recordings r JOIN calls c ON c.id = r.call_id
+      WHERE r.name = ?1 AND c.first_responsible_agent IS NOT NULL
+UNION SELECT f.to_agent FROM recordings r JOIN referrals f ON f.call_id = r.call_id WHERE r.name = ?1 AND f.to_agent IS NOT NULL
+UNION SELECT a.agent_id FROM callback_attempts a WHERE a.recording_name = ?1 AND a.agent_id IS NOT NULL
+UNION SELECT p.agent_id FROM promises p WHERE p.fulfilled_how = 'reply_call' AND p.evidence = ?1
+UNION SELECT p.fulfilled_by FROM promises p WHERE p.fulfilled_how = 'reply_call' AND p.evidence = ?1 AND p.fulfilled_by <> ''
+ORDER BY 1`
+
+// RecordingParties returns the agents who took part in the recording
+// called name (see tookPartSQL), sorted; NotFound when there is no such
+// recording.
+func (db *DB) RecordingParties(ctx context.Context, name string) ([]string, error) {
+	const op = "store.RecordingParties"
+	if _, err := db.GetRecording(ctx, name); err != nil {
+		return nil, err
+	}
+	parties := []string{}
+	if err := db.reader.SelectContext(ctx, &parties, recordingPartiesSQL, name); err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("recording %q", name), err)
+	}
+	return parties, nil
+}

@@ -225,7 +225,9 @@ func TestStatementsUseTheirIndexes(t *testing.T) {
 		{"GetPromise: extensions", promiseExtensionsSQL, []any{1}, "promise_extensions_by_promise"},
 		{"GetPromise: reminders", promiseRemindersSQL, []any{1}, "COVERING INDEX sqlite_autoindex_promise_reminders_1"},
 		{"CreatePromise: the call", promiseCallSQL, []any{"c1"}, "sqlite_autoindex_calls_1"},
-		{"the actor's role", agentRoleSQL, []any{"a1"}, "sqlite_autoindex_agents_1"},
+		// Staff (00007): every API request looks up its session or token.
+		{"SessionUser", sessionUserSQL, []any{"h", 1, 1}, "sqlite_autoindex_sessions_1"},
+		{"TokenUser", tokenUserSQL, []any{"h", 1}, "sqlite_autoindex_api_tokens_1"},
 		{"ListPromises by state", fmt.Sprintf(listPromisesSQL, "TRUE AND state = ?"), []any{"open", 10, 0}, "promises_by_state"},
 		{"ListPromises by agent", fmt.Sprintf(listPromisesSQL, "TRUE AND agent_id = ?"), []any{"a1", 10, 0}, "promises_by_agent_deadline"},
 		{"ListPromises by number", fmt.Sprintf(listPromisesSQL, "TRUE AND number = ?"), []any{citizen, 10, 0}, "promises_by_number"},

@@ -143,14 +143,15 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 14, 15}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 14, 15}, applied)
 
 	require.Equal(t, []string{
-		"agent_days", "agents", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
+		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
 		"callback_tasks", "calls", "complaints", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
-		"referrals", "report_zone", "reviews", "violation_dispositions", "violations",
+		"referrals", "report_zone", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
+		"api_tokens_one_live_name",
 		"audit_log_by_actor", "audit_log_by_at", "audit_log_by_object", "audit_log_one_successor",
 		"call_legs_by_agent", "call_legs_by_call", "call_legs_by_rung",
 		"callback_attempts_by_task", "callback_attempts_one_active_per_task",
@@ -165,6 +166,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
 		"ratings_by_agent", "ratings_by_rated", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call", "reviews_by_created",
+		"sessions_by_expiry", "sessions_by_user",
 		"violation_dispositions_by_violation",
 		"violations_by_agent", "violations_by_at", "violations_by_disposition", "violations_by_kind",
 		"violations_confirmed_by_at",
@@ -175,7 +177,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"callback_tasks_report_delete", "callback_tasks_report_insert", "callback_tasks_report_update",
 		"calls_first_responsible_agent_is_final",
 		"calls_report_delete", "calls_report_insert", "calls_report_update",
-		"promise_extensions_by_supervisor", "promise_extensions_no_delete", "promise_extensions_no_update",
+		"promise_extensions_no_delete", "promise_extensions_no_update",
 		"promises_deadline_moves_by_extension", "promises_record_is_final",
 		"promises_report_delete", "promises_report_insert", "promises_report_update",
 		"ratings_report_delete", "ratings_report_insert", "ratings_report_update",
@@ -187,10 +189,11 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 8)
+	require.Len(t, status, 10)
 	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
-		"00005_promises.sql", "00006_recording_archive.sql", "00014_reports.sql", "00015_call_log_indexes.sql"} {
-		require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 14, 15}[i], status[i].Version)
+		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
+		"00014_reports.sql", "00015_call_log_indexes.sql"} {
+		require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 14, 15}[i], status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
 		require.False(t, status[i].AppliedAt.IsZero())
@@ -390,7 +393,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 14, 15}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 14, 15}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -429,7 +432,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	// Down to 1 drops what 00015 … 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 7)
+	require.Len(t, down, 9)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -441,6 +444,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 14, 15}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 14, 15}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

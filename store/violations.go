@@ -252,3 +252,16 @@ func (db *DB) DispositionHistory(ctx context.Context, id int64) ([]DispositionCh
 	}
 	return changes, nil
 }
+
+// getViolationSQL reads one violations row by id.
+const getViolationSQL = `SELECT ` + violationColumns + ` FROM violations WHERE id = ?`
+
+// GetViolation returns violation id; NotFound when there is none.
+func (db *DB) GetViolation(ctx context.Context, id int64) (hotline.Violation, error) {
+	const op = "store.GetViolation"
+	var row violationRow
+	if err := db.reader.GetContext(ctx, &row, getViolationSQL, id); err != nil {
+		return hotline.Violation{}, wrapErr(op, fmt.Sprintf("violation %d", id), err)
+	}
+	return row.violation(), nil
+}

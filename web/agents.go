@@ -33,6 +33,7 @@ func (s *Server) pauseAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, op, "reason is %d characters long; at most %d are allowed", n, maxPauseReason))
 		return
 	}
+	noteAudit(r, "", reason)
 	s.setAgentState(w, r, hotline.AgentPaused, reason)
 }
 

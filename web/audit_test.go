@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"hotline"
 	"hotline/web"
 )
 
@@ -17,12 +17,16 @@ type auditFunc func(context.Context) (int64, error)
 
 func (f auditFunc) VerifyAudit(ctx context.Context) (int64, error) { return f(ctx) }
 
+func (f auditFunc) ListAudit(context.Context, web.AuditFilter) ([]hotline.AuditEntry, error) {
+	return []hotline.AuditEntry{{ID: 1, Actor: "1001", Role: "agent", Action: "callback.close", Result: "ok", Detail: "市民 13800138000 已办结"}}, nil
+}
+
 func TestAuditVerifyReportsTheFirstBrokenEntry(t *testing.T) {
 	t.Parallel()
 	var broken atomic.Int64
-	s, err := web.New(web.Config{}, web.Deps{Audit: auditFunc(func(context.Context) (int64, error) { return broken.Load(), nil })}, nil)
+	s, err := web.New(web.Config{}, testDeps(web.Deps{Audit: auditFunc(func(context.Context) (int64, error) { return broken.Load(), nil })}), nil)
 	require.NoError(t, err)
-	srv := httptest.NewServer(s.Handler())
+	srv := serveAs(t, s.Handler(), "sup")
 	t.Cleanup(srv.Close)
 	get := func() map[string]any {
 		resp, err := http.Get(srv.URL + "/api/v1/audit/verify")

@@ -9,17 +9,13 @@ import (
 	"hotline"
 )
 
-// Until login exists, the staff member who acknowledges, closes or
-// disposes is named in the request body as "by"; the desks check that
-// id's role and record it. Cross-origin protection applies to every route
-// under /api/v1.
+// The staff member who acknowledges, closes or disposes is the logged-in
+// actor (gate.go); the desks record them. Cross-origin protection applies
+// to every route under /api/v1.
 
 // maxNote is the longest acknowledgement note, close reason or disposition
-// reason, and maxStaffID the longest "by", both in characters.
-const (
-	maxNote    = 500
-	maxStaffID = 64
-)
+// reason, in characters.
+const maxNote = 500
 
 // callbackStates are the states a task can be in, for ?state=.
 var callbackStates = []hotline.CallbackState{
@@ -42,12 +38,14 @@ type callbackDetailJSON struct {
 	AttemptLog []hotline.CallbackAttempt `json:"attempt_log"`
 }
 
-func (s *Server) newCallbackJSON(t hotline.CallbackTask) callbackJSON {
-	return callbackJSON{CallbackTask: t, Overdue: t.Overdue(s.deps.Now())}
+func (s *Server) newCallbackJSON(t hotline.CallbackTask, view *numberView) callbackJSON {
+	overdue := t.Overdue(s.deps.Now())
+	t.Number = view.show(CallbackMatter(t), t.Number)
+	return callbackJSON{CallbackTask: t, Overdue: overdue}
 }
 
-func (s *Server) newCallbackDetailJSON(t hotline.CallbackTask) callbackDetailJSON {
-	out := callbackDetailJSON{callbackJSON: s.newCallbackJSON(t), CallIDs: t.CallIDs, AttemptLog: t.AttemptLog}
+func (s *Server) newCallbackDetailJSON(t hotline.CallbackTask, view *numberView) callbackDetailJSON {
+	out := callbackDetailJSON{callbackJSON: s.newCallbackJSON(t, view), CallIDs: t.CallIDs, AttemptLog: t.AttemptLog}
 	if out.CallIDs == nil {
 		out.CallIDs = []string{}
 	}
@@ -62,25 +60,33 @@ func (s *Server) newCallbackDetailJSON(t hotline.CallbackTask) callbackDetailJSO
 func (s *Server) listCallbacks(w http.ResponseWriter, r *http.Request) {
 	const op = "web.listCallbacks"
 	f, err := callbackFilter(op, r)
+	full, ferr := wantFullNumbers(op, r)
+	if err == nil {
+		err = ferr
+	}
+	if err == nil {
+		f.AgentID, err = s.ownFilter(r, hotline.ActCallbackList, f.AgentID)
+	}
+	var tasks []hotline.CallbackTask
+	if err == nil {
+		tasks, err = s.deps.Callbacks.ListCallbacks(r.Context(), f)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	tasks, err := s.deps.Callbacks.ListCallbacks(r.Context(), f)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
+	view := s.numbers(r, full)
 	out := make([]callbackJSON, len(tasks))
 	for i, t := range tasks {
-		out[i] = s.newCallbackJSON(t)
+		out[i] = s.newCallbackJSON(t, view)
 	}
+	view.audit()
 	writeJSON(w, http.StatusOK, map[string]any{"callbacks": out})
 }
 
 func callbackFilter(op string, r *http.Request) (CallbackFilter, error) {
 	q := r.URL.Query()
-	if err := checkQuery(op, q, "state", "agent", "overdue", "limit", "offset"); err != nil {
+	if err := checkQuery(op, q, "state", "agent", "overdue", "limit", "offset", "numbers"); err != nil {
 		return CallbackFilter{}, err
 	}
 	f := CallbackFilter{State: hotline.CallbackState(q.Get("state")), AgentID: strings.TrimSpace(q.Get("agent"))}
@@ -103,20 +109,39 @@ func callbackFilter(op string, r *http.Request) (CallbackFilter, error) {
 	return f, nil
 }
 
-// getCallback: GET /api/v1/callbacks/{id} → the task with "call_ids",
-// "attempt_log" and "overdue".
+// getCallback: GET /api/v1/callbacks/{id}[?numbers=full] → the task with
+// "call_ids", "attempt_log" and "overdue".
 func (s *Server) getCallback(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID("web.getCallback", r, "callback task")
+	const op = "web.getCallback"
+	id, err := pathID(op, r, "callback task")
+	if err == nil {
+		err = checkQuery(op, r.URL.Query(), "numbers")
+	}
+	full, ferr := wantFullNumbers(op, r)
+	if err == nil {
+		err = ferr
+	}
+	var t hotline.CallbackTask
+	if err == nil {
+		t, err = s.deps.Callbacks.GetCallback(r.Context(), id)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	t, err := s.deps.Callbacks.GetCallback(r.Context(), id)
+	view := s.numbers(r, full)
+	out := s.newCallbackDetailJSON(t, view)
+	view.audit()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// answerTask writes a task changed by an action: its number masked.
+func (s *Server) answerTask(w http.ResponseWriter, r *http.Request, t hotline.CallbackTask, err error) {
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.newCallbackDetailJSON(t))
+	writeJSON(w, http.StatusOK, s.newCallbackDetailJSON(t, s.numbers(r, false)))
 }
 
 // dialCallback: POST /api/v1/callbacks/{id}/dial → 202 {"status": "due now"}:
@@ -138,12 +163,11 @@ func (s *Server) dialCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 type acknowledgeRequest struct {
-	By   string `json:"by"`
 	Note string `json:"note"`
 }
 
 // acknowledgeCallback: POST /api/v1/callbacks/{id}/acknowledge
-// {"by": "s01", "note": "号码停机"} → the task, acknowledged by the supervisor.
+// {"note": "号码停机"} → the task, acknowledged by the supervisor.
 func (s *Server) acknowledgeCallback(w http.ResponseWriter, r *http.Request) {
 	const op = "web.acknowledgeCallback"
 	var req acknowledgeRequest
@@ -151,32 +175,25 @@ func (s *Server) acknowledgeCallback(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeJSON(w, r, &req)
 	}
-	by, note := strings.TrimSpace(req.By), strings.TrimSpace(req.Note)
-	if err == nil {
-		err = checkBy(op, by, "the supervisor who acknowledges the task, e.g. s01")
-	}
+	note := strings.TrimSpace(req.Note)
 	if err == nil {
 		err = checkText(op, "note", note, false, "")
 	}
 	var t hotline.CallbackTask
 	if err == nil {
-		t, err = s.deps.Callbacks.Acknowledge(r.Context(), id, by, note)
+		noteAudit(r, "", note)
+		t, err = s.deps.Callbacks.Acknowledge(r.Context(), id, note)
 	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.newCallbackDetailJSON(t))
+	s.answerTask(w, r, t, err)
 }
 
 type closeRequest struct {
-	By     string `json:"by"`
 	Reason string `json:"reason"`
 }
 
-// closeCallback: POST /api/v1/callbacks/{id}/close
-// {"by": "1001", "reason": "市民已通过其他渠道办结"} → the task, closed. Whether
-// by may close it is the desk's to decide.
+// closeCallback: POST /api/v1/callbacks/{id}/close {"reason":
+// "市民已通过其他渠道办结"} → the task, closed. The access table decides who
+// may (an agent its own task once the citizen was reached; a supervisor).
 func (s *Server) closeCallback(w http.ResponseWriter, r *http.Request) {
 	const op = "web.closeCallback"
 	var req closeRequest
@@ -184,37 +201,16 @@ func (s *Server) closeCallback(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeJSON(w, r, &req)
 	}
-	by, reason := strings.TrimSpace(req.By), strings.TrimSpace(req.Reason)
-	if err == nil {
-		err = checkBy(op, by, "the agent or supervisor who closes the task, e.g. 1001")
-	}
+	reason := strings.TrimSpace(req.Reason)
 	if err == nil {
 		err = checkText(op, "reason", reason, true, "say why the task is closed without a callback, e.g. 市民已通过其他渠道办结")
 	}
 	var t hotline.CallbackTask
 	if err == nil {
-		t, err = s.deps.Callbacks.Close(r.Context(), id, by, reason)
+		noteAudit(r, "", reason)
+		t, err = s.deps.Callbacks.Close(r.Context(), id, reason)
 	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.newCallbackDetailJSON(t))
-}
-
-// checkBy checks the staff id of a request body; who describes it.
-func checkBy(op, by, who string) error { return checkStaff(op, "by", by, who) }
-
-// checkStaff checks a staff id given in field of a request body; who
-// describes the staff member wanted.
-func checkStaff(op, field, id, who string) error {
-	if id == "" {
-		return hotline.Errorf(hotline.KindInvalid, op, "%s is required: %s", field, who)
-	}
-	if n := utf8.RuneCountInString(id); n > maxStaffID {
-		return hotline.Errorf(hotline.KindInvalid, op, "%s is %d characters long; at most %d are allowed", field, n, maxStaffID)
-	}
-	return nil
+	s.answerTask(w, r, t, err)
 }
 
 // checkText checks a free-text field of at most maxNote characters;

@@ -19,7 +19,7 @@ var (
 // and bad values with a message that says what is expected.
 func (s *Server) callFilter(op string, q url.Values) (CallFilter, error) {
 	if err := checkQuery(op, q, "state", "outcome", "line", "agent", "number", "uncallable", "rated", "reviewed",
-		"since", "until", "from", "to", "cursor", "limit"); err != nil {
+		"since", "until", "from", "to", "cursor", "limit", "numbers"); err != nil {
 		return CallFilter{}, err
 	}
 	f := CallFilter{

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -80,12 +79,11 @@ func TestCallLogDays(t *testing.T) {
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	require.NoError(t, err)
 	filters := make(chan web.CallFilter, 1)
-	s, err := web.New(web.Config{}, web.Deps{Zone: shanghai, Calls: callReaderFunc{
+	s, err := web.New(web.Config{}, testDeps(web.Deps{Zone: shanghai, Calls: callReaderFunc{
 		list: func(_ context.Context, f web.CallFilter) ([]hotline.Call, error) { filters <- f; return nil, nil },
-	}}, nil)
+	}}), nil)
 	require.NoError(t, err)
-	b := &bundle{srv: httptest.NewServer(s.Handler())}
-	t.Cleanup(b.srv.Close)
+	b := &bundle{srv: serveAs(t, s.Handler(), "sup")}
 	status, _, raw := b.get(t, "/api/v1/calls?"+url.Values{"from": {"2026-03-01"}, "to": {"2026-03-31"}}.Encode())
 	require.Equal(t, http.StatusOK, status, raw)
 	f := <-filters

@@ -8,8 +8,8 @@ import (
 	"hotline"
 )
 
-// ComplaintDesk records complaints against staff (7.1.2); the desk enforces
-// who may record one (a supervisor) and audits it.
+// ComplaintDesk records complaints against staff (7.1.2). Who may record
+// and list them is the access table's (the gate's) business.
 type ComplaintDesk interface {
 	AddComplaint(ctx context.Context, c hotline.Complaint) (hotline.Complaint, error)
 	ListComplaints(ctx context.Context, f ComplaintFilter) ([]hotline.Complaint, error)
@@ -24,28 +24,30 @@ type ComplaintFilter struct {
 }
 
 type complaintRequest struct {
-	By          string `json:"by"`
 	AgentID     string `json:"agent"`
 	CallID      string `json:"call_id"`
 	AboutCallID string `json:"about_call_id"`
 	Summary     string `json:"summary"`
 }
 
-// addComplaint: POST /api/v1/complaints {"by": "2001", "agent": "1001",
-// "call_id", "about_call_id", "summary"} → 201 with the complaint.
+// addComplaint: POST /api/v1/complaints {"agent": "1001", "call_id",
+// "about_call_id", "summary"} → 201 with the complaint, recorded by the
+// logged-in supervisor.
 func (s *Server) addComplaint(w http.ResponseWriter, r *http.Request) {
 	var req complaintRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
+	actor, _ := hotline.ActorFromContext(r.Context())
 	c := hotline.Complaint{AgentID: strings.TrimSpace(req.AgentID), CallID: strings.TrimSpace(req.CallID),
 		AboutCallID: strings.TrimSpace(req.AboutCallID), Summary: strings.TrimSpace(req.Summary),
-		RecordedBy: strings.TrimSpace(req.By), RecordedAt: s.deps.Now()}
+		RecordedBy: actor.ID, RecordedAt: s.deps.Now()}
 	if err := c.Validate(); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
+	noteAudit(r, "agent:"+c.AgentID, "")
 	c, err := s.deps.Complaints.AddComplaint(r.Context(), c)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -63,8 +65,12 @@ func (s *Server) listComplaints(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	f := ComplaintFilter{AgentID: strings.TrimSpace(q.Get("agent"))}
-	var err error
+	agent, err := s.ownFilter(r, hotline.ActComplaintList, strings.TrimSpace(q.Get("agent")))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	f := ComplaintFilter{AgentID: agent}
 	if f.Limit, err = queryLimit(op, q); err != nil {
 		writeError(w, r, s.log, err)
 		return

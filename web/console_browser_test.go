@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -36,7 +35,7 @@ func TestConsoleRendersInABrowser(t *testing.T) {
 	t.Parallel()
 	browser := chromium(t)
 	arrived := time.Date(2026, 11, 27, 0, 30, 0, 0, time.UTC)
-	s, err := web.New(web.Config{}, web.Deps{
+	s, err := web.New(web.Config{}, testDeps(web.Deps{
 		Checks: []web.Check{{Name: "ari", Fn: func(context.Context) error { return nil }}},
 		Calls: callReaderFunc{
 			list: func(context.Context, web.CallFilter) ([]hotline.Call, error) {
@@ -46,9 +45,9 @@ func TestConsoleRendersInABrowser(t *testing.T) {
 			get: func(context.Context, string) (hotline.Call, error) { return hotline.Call{}, nil },
 		},
 		Agents: agentList{{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", State: hotline.AgentPaused, PauseReason: "午休"}},
-	}, nil)
+	}), nil)
 	require.NoError(t, err)
-	srv := httptest.NewServer(s.Handler())
+	srv := serveAs(t, s.Handler(), "sup")
 	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -60,7 +59,7 @@ func TestConsoleRendersInABrowser(t *testing.T) {
 	dom := string(out)
 	for _, want := range []string{
 		"张伟", "PJSIP/1001", "午休", // the agents table, filled by console.js
-		"13800138000", "无人接听", // the calls table: number and the missed reason in Chinese
+		"138****8000", "无人接听", // the calls table: the number masked, the missed reason in Chinese
 		"就绪", // the readiness badge
 	} {
 		require.True(t, strings.Contains(dom, want), "the rendered console shows %q", want)

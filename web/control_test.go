@@ -55,7 +55,10 @@ func controlServer(t *testing.T) (*httptest.Server, chan stateChange, chan refer
 	changes := make(chan stateChange, 8)
 	refers := make(chan referCall, 8)
 	since := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	s, err := web.New(web.Config{}, web.Deps{
+	s, err := web.New(web.Config{}, testDeps(web.Deps{
+		Calls: callReaderFunc{get: func(_ context.Context, id string) (hotline.Call, error) {
+			return hotline.Call{ID: id, FirstResponsibleAgent: "1001", State: hotline.CallAnswered}, nil
+		}},
 		Control: agentControlFunc(func(_ context.Context, id string, state hotline.AgentState, reason string) (hotline.Agent, error) {
 			changes <- stateChange{id, state, reason}
 			if err := errByID[id]; err != nil {
@@ -71,9 +74,9 @@ func controlServer(t *testing.T) (*httptest.Server, chan stateChange, chan refer
 			return hotline.Referral{ID: 7, CallID: callID, FromAgent: from, ToAgent: toAgent, ToDepartment: toDept,
 				Outcome: hotline.ReferralRinging, RequestedAt: since}, nil
 		}),
-	}, nil)
+	}), nil)
 	require.NoError(t, err)
-	srv := httptest.NewServer(s.Handler())
+	srv := serveAs(t, s.Handler(), "sup")
 	t.Cleanup(srv.Close)
 	return srv, changes, refers
 }
@@ -210,15 +213,18 @@ func TestReferral(t *testing.T) {
 	t.Parallel()
 	srv, _, refers := controlServer(t)
 
-	status, body := post(t, srv.URL+"/api/v1/calls/c1/referrals", jsonType, `{"from_agent": "1001", "to_agent": "1002"}`)
+	// The agent on the call refers it: the referring agent is the actor.
+	status, body, _ := send(t, http.MethodPost, srv.URL+"/api/v1/calls/c1/referrals", "a1001", `{"to_agent": "1002"}`)
 	require.Equal(t, http.StatusAccepted, status)
 	require.Equal(t, referCall{"c1", "1001", "1002", ""}, <-refers)
 	require.Equal(t, map[string]any{"id": float64(7), "call_id": "c1", "from_agent": "1001", "to_agent": "1002",
 		"outcome": "ringing", "requested_at": "2026-11-27T09:00:00Z"}, body)
 
-	status, body = post(t, srv.URL+"/api/v1/calls/c1/referrals", "", `{"from_agent": "1001", "to_department": " 不动产登记 "}`)
+	status, body, _ = send(t, http.MethodPost, srv.URL+"/api/v1/calls/c1/referrals", "a1001", `{"to_department": " 不动产登记 "}`)
 	require.Equal(t, http.StatusAccepted, status)
 	require.Equal(t, referCall{"c1", "1001", "", "不动产登记"}, <-refers)
+	status, _, _ = send(t, http.MethodPost, srv.URL+"/api/v1/calls/c1/referrals", "a1002", `{"to_department": "不动产登记"}`)
+	require.Equal(t, http.StatusForbidden, status, "an agent not on the call")
 	require.Equal(t, "不动产登记", body["to_department"])
 	require.NotContains(t, body, "to_agent")
 }
@@ -232,18 +238,16 @@ func TestReferralRejectsBadInput(t *testing.T) {
 		status      int
 		msg         string
 	}{
-		{jsonType, `{"from_agent": "1001", "to_agent": "1002", "to_department": "不动产登记"}`, 400, "give to_agent or to_department, not both"},
-		{jsonType, `{"from_agent": "1001"}`, 400, "to_agent or to_department is required"},
-		{jsonType, `{"from_agent": "1001", "to_agent": " ", "to_department": ""}`, 400, "to_agent or to_department is required"},
-		{jsonType, `{"to_agent": "1002"}`, 400, "from_agent is required"},
-		{jsonType, ``, 400, "from_agent is required"},
-		{jsonType, `{"from_agent": "1001", "to_agent": "1001"}`, 400, "agent 1001 cannot refer a call to themselves"},
-		{jsonType, `{"from_agent": "1001", "to_agnet": "1002"}`, 400, `body: unknown field "to_agnet"`},
-		{jsonType, `{"from_agent": 1001, "to_agent": "1002"}`, 400, `body: field "from_agent" must be a string, got number`},
-		{jsonType, `{"from_agent": "1001", "to_agent": ["1002"]}`, 400, `body: field "to_agent" must be a string, got array`},
+		{jsonType, `{"to_agent": "1002", "to_department": "不动产登记"}`, 400, "give to_agent or to_department, not both"},
+		{jsonType, `{}`, 400, "to_agent or to_department is required"},
+		{jsonType, `{"to_agent": " ", "to_department": ""}`, 400, "to_agent or to_department is required"},
+		{jsonType, `{"to_agent": "s01"}`, 400, "agent s01 cannot refer a call to themselves"},
+		{jsonType, `{"to_agnet": "1002"}`, 400, `body: unknown field "to_agnet"`},
+		{jsonType, `{"from_agent": "1001", "to_agent": "1002"}`, 400, `body: field "from_agent" is no longer accepted: the actor is the logged-in user`},
+		{jsonType, `{"to_agent": ["1002"]}`, 400, `body: field "to_agent" must be a string, got array`},
 		{jsonType, `{"from_agent": "1001" "to_agent": "1002"}`, 400, "body: malformed JSON at byte 23: invalid character '\"' after object key:value pair"},
 		{"text/plain", `department=不动产登记`, 400, `body: malformed JSON at byte 1: invalid character 'd' looking for beginning of value (Content-Type is "text/plain"; send application/json)`},
-		{jsonType, `{"from_agent": "1001", "to_department": "` + strings.Repeat("x", 64<<10) + `"}`, 413, "body: larger than the limit of 64 KiB"},
+		{jsonType, `{"to_department": "` + strings.Repeat("x", 64<<10) + `"}`, 413, "body: larger than the limit of 64 KiB"},
 	}
 	for _, tc := range cases {
 		status, body := post(t, url, tc.ctype, tc.body)
@@ -268,7 +272,7 @@ func TestReferrerErrorsMapToStatus(t *testing.T) {
 		{"boom", 500, "internal", "internal error"},
 	}
 	for _, tc := range cases {
-		status, body := post(t, srv.URL+"/api/v1/calls/"+tc.callID+"/referrals", jsonType, `{"from_agent": "1001", "to_department": "不动产登记"}`)
+		status, body := post(t, srv.URL+"/api/v1/calls/"+tc.callID+"/referrals", jsonType, `{"to_department": "不动产登记"}`)
 		requireError(t, status, body, tc.status, tc.kind, tc.msg, tc.callID)
 		require.Equal(t, tc.callID, (<-refers).CallID)
 	}
@@ -276,9 +280,9 @@ func TestReferrerErrorsMapToStatus(t *testing.T) {
 
 func TestMissingDependenciesAnswer503(t *testing.T) {
 	t.Parallel()
-	s, err := web.New(web.Config{}, web.Deps{}, nil)
+	s, err := web.New(web.Config{}, testDeps(web.Deps{}), nil)
 	require.NoError(t, err)
-	srv := httptest.NewServer(s.Handler())
+	srv := serveAs(t, s.Handler(), "sup")
 	t.Cleanup(srv.Close)
 	cases := []struct{ method, path, body, msg string }{
 		{http.MethodGet, "/api/v1/calls", "", "the call log is not available"},
@@ -286,8 +290,8 @@ func TestMissingDependenciesAnswer503(t *testing.T) {
 		{http.MethodGet, "/api/v1/agents", "", "the agent list is not available"},
 		{http.MethodPost, "/api/v1/agents/1001/pause", `{"reason":"午休"}`, "pausing agents is not available"},
 		{http.MethodPost, "/api/v1/agents/1001/resume", "", "resuming agents is not available"},
-		{http.MethodPost, "/api/v1/calls/c1/referrals", `{"from_agent":"1001","to_agent":"1002"}`, "referring calls is not available"},
-		{http.MethodPost, "/api/v1/calls/c1/referrals", `{"to_agnet"`, "referring calls is not available"},
+		{http.MethodPost, "/api/v1/calls/c1/referrals", `{"to_agent":"1002"}`, "the call log is not available"},
+		{http.MethodPost, "/api/v1/calls/c1/referrals", `{"to_agnet"`, "the call log is not available"},
 	}
 	for _, tc := range cases {
 		req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))

@@ -72,7 +72,13 @@ func describeJSONError(err error) string {
 		return err.Error()
 	}
 	// Unknown fields come as a plain error: `json: unknown field "x"`.
-	return strings.TrimPrefix(err.Error(), "json: ")
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	for _, name := range removedIdentityFields {
+		if msg == fmt.Sprintf("unknown field %q", name) {
+			return fmt.Sprintf("field %q is no longer accepted: the actor is the logged-in user", name)
+		}
+	}
+	return msg
 }
 
 // jsonTypeName names a Go kind the way a JSON client thinks of it.

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"hotline"
 )
@@ -17,6 +19,7 @@ var statusByKind = map[hotline.ErrorKind]int{
 	hotline.KindUnauthorized: http.StatusUnauthorized,
 	hotline.KindForbidden:    http.StatusForbidden,
 	hotline.KindUnavailable:  http.StatusServiceUnavailable,
+	hotline.KindRateLimited:  http.StatusTooManyRequests,
 	hotline.KindInternal:     http.StatusInternalServerError,
 }
 
@@ -43,6 +46,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	status := StatusOf(err)
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if note, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		note.err = err
+	}
+	if wait := hotline.RetryAfterOf(err); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	}
 	writeJSON(w, status, errorBody{Error: hotline.MessageOf(err), Kind: string(hotline.KindOf(err)), Retryable: hotline.IsRetryable(err)})
 }

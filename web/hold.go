@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -12,24 +11,18 @@ import (
 
 // LegalHolder puts recordings on legal hold, which retention never deletes.
 type LegalHolder interface {
-	SetLegalHold(ctx context.Context, name, by string, hold bool) error
+	SetLegalHold(ctx context.Context, name string, hold bool) error
 }
 
 type holdBody struct {
-	By   string `json:"by"`
-	Hold *bool  `json:"hold"`
+	Hold *bool `json:"hold"`
 }
 
-// setLegalHold: POST /api/v1/recordings/{name}/hold {"by": "s01", "hold": true}.
+// setLegalHold: POST /api/v1/recordings/{name}/hold {"hold": true}.
 func (s *Server) setLegalHold(w http.ResponseWriter, r *http.Request) {
 	const op = "web.setLegalHold"
 	var body holdBody
 	if err := decodeJSON(w, r, &body); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	by := strings.TrimSpace(body.By)
-	if err := checkBy(op, by, "the supervisor who orders the hold"); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -38,7 +31,12 @@ func (s *Server) setLegalHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	if err := s.deps.Holds.SetLegalHold(r.Context(), name, by, *body.Hold); err != nil {
+	if err := validRecordingName(op, name); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	noteAudit(r, "recording:"+name, map[bool]string{true: "hold", false: "release"}[*body.Hold])
+	if err := s.deps.Holds.SetLegalHold(r.Context(), name, *body.Hold); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

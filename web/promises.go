@@ -44,13 +44,14 @@ type promiseDetailJSON struct {
 	RemindersSent []time.Duration            `json:"reminders_sent"`
 }
 
-func (s *Server) newPromiseJSON(p hotline.Promise) promiseJSON {
+func (s *Server) newPromiseJSON(p hotline.Promise, view *numberView) promiseJSON {
 	overdue := promiseUnfinished(p.State) && !p.Deadline.IsZero() && !s.deps.Now().Before(p.Deadline)
+	p.Number = view.show(PromiseMatter(p), p.Number)
 	return promiseJSON{Promise: p, Overdue: overdue}
 }
 
-func (s *Server) newPromiseDetailJSON(p hotline.Promise) promiseDetailJSON {
-	out := promiseDetailJSON{promiseJSON: s.newPromiseJSON(p), Extensions: p.Extensions, RemindersSent: p.RemindersSent}
+func (s *Server) newPromiseDetailJSON(p hotline.Promise, view *numberView) promiseDetailJSON {
+	out := promiseDetailJSON{promiseJSON: s.newPromiseJSON(p, view), Extensions: p.Extensions, RemindersSent: p.RemindersSent}
 	if out.Extensions == nil {
 		out.Extensions = []hotline.PromiseExtension{}
 	}
@@ -65,25 +66,33 @@ func (s *Server) newPromiseDetailJSON(p hotline.Promise) promiseDetailJSON {
 func (s *Server) listPromises(w http.ResponseWriter, r *http.Request) {
 	const op = "web.listPromises"
 	f, err := promiseFilter(op, r)
+	full, ferr := wantFullNumbers(op, r)
+	if err == nil {
+		err = ferr
+	}
+	if err == nil {
+		f.AgentID, err = s.ownFilter(r, hotline.ActPromiseList, f.AgentID)
+	}
+	var ps []hotline.Promise
+	if err == nil {
+		ps, err = s.deps.Promises.ListPromises(r.Context(), f)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	ps, err := s.deps.Promises.ListPromises(r.Context(), f)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
+	view := s.numbers(r, full)
 	out := make([]promiseJSON, len(ps))
 	for i, p := range ps {
-		out[i] = s.newPromiseJSON(p)
+		out[i] = s.newPromiseJSON(p, view)
 	}
+	view.audit()
 	writeJSON(w, http.StatusOK, map[string]any{"promises": out})
 }
 
 func promiseFilter(op string, r *http.Request) (PromiseFilter, error) {
 	q := r.URL.Query()
-	if err := checkQuery(op, q, "state", "agent", "number", "overdue", "limit", "offset"); err != nil {
+	if err := checkQuery(op, q, "state", "agent", "number", "overdue", "limit", "offset", "numbers"); err != nil {
 		return PromiseFilter{}, err
 	}
 	f := PromiseFilter{State: hotline.PromiseState(q.Get("state")), AgentID: strings.TrimSpace(q.Get("agent")),
@@ -107,10 +116,18 @@ func promiseFilter(op string, r *http.Request) (PromiseFilter, error) {
 	return f, nil
 }
 
-// getPromise: GET /api/v1/promises/{id} → the promise with "extensions",
-// "reminders_sent" and "overdue".
+// getPromise: GET /api/v1/promises/{id}[?numbers=full] → the promise with
+// "extensions", "reminders_sent" and "overdue".
 func (s *Server) getPromise(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID("web.getPromise", r, "promise")
+	const op = "web.getPromise"
+	id, err := pathID(op, r, "promise")
+	if err == nil {
+		err = checkQuery(op, r.URL.Query(), "numbers")
+	}
+	full, ferr := wantFullNumbers(op, r)
+	if err == nil {
+		err = ferr
+	}
 	var p hotline.Promise
 	if err == nil {
 		p, err = s.deps.Promises.GetPromise(r.Context(), id)
@@ -119,29 +136,41 @@ func (s *Server) getPromise(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.newPromiseDetailJSON(p))
+	view := s.numbers(r, full)
+	out := s.newPromiseDetailJSON(p, view)
+	view.audit()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// answerPromise writes a promise changed by an action: its number masked.
+func (s *Server) answerPromise(w http.ResponseWriter, r *http.Request, status int, p hotline.Promise, err error) {
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, status, s.newPromiseDetailJSON(p, s.numbers(r, false)))
 }
 
 type promiseRequest struct {
 	CallID            string `json:"call_id"`
 	Summary           string `json:"summary"`
 	Department        string `json:"department"`
-	By                string `json:"by"`
 	Deadline          string `json:"deadline"`
 	DueInWorkingDays  *int   `json:"due_in_working_days"`
 	DueInWorkingHours *int   `json:"due_in_working_hours"`
 }
 
 // createPromise: POST /api/v1/promises {"call_id": "c1", "summary": "咨询公积金提取进度",
-// "department": "公积金中心", "by": "1001", "due_in_working_days": 3} → 201 and
-// the promise. The deadline is one of "deadline" (RFC 3339),
-// "due_in_working_days" or "due_in_working_hours".
+// "department": "公积金中心", "due_in_working_days": 3} → 201 and the
+// promise. The deadline is one of "deadline" (RFC 3339),
+// "due_in_working_days" or "due_in_working_hours". An agent records
+// promises on its own calls (responsible or rung); a supervisor on any.
 func (s *Server) createPromise(w http.ResponseWriter, r *http.Request) {
 	const op = "web.createPromise"
 	var req promiseRequest
 	err := decodeJSON(w, r, &req)
 	in := PromiseInput{CallID: strings.TrimSpace(req.CallID), Summary: strings.TrimSpace(req.Summary),
-		Department: strings.TrimSpace(req.Department), By: strings.TrimSpace(req.By)}
+		Department: strings.TrimSpace(req.Department)}
 	if err == nil {
 		err = checkTextMax(op, "call_id", in.CallID, true, maxCallID, "the call on which the reply was promised")
 	}
@@ -152,20 +181,24 @@ func (s *Server) createPromise(w http.ResponseWriter, r *http.Request) {
 		err = checkTextMax(op, "department", in.Department, false, maxDepartment, "")
 	}
 	if err == nil {
-		err = checkBy(op, in.By, "the agent who records the promise, e.g. 1001")
+		err = s.promiseDue(op, req, &in)
+	}
+	var call hotline.Call
+	if err == nil {
+		call, err = s.deps.Calls.GetCall(r.Context(), in.CallID)
 	}
 	if err == nil {
-		err = s.promiseDue(op, req, &in)
+		noteAudit(r, "call:"+in.CallID, in.Summary)
+		err = s.authorize(r, hotline.ActPromiseCreate, CallMatter(call))
 	}
 	var p hotline.Promise
 	if err == nil {
 		p, err = s.deps.Promises.CreatePromise(r.Context(), in)
 	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+	if err == nil {
+		noteAudit(r, PromiseMatter(p).String(), in.Summary)
 	}
-	writeJSON(w, http.StatusCreated, s.newPromiseDetailJSON(p))
+	s.answerPromise(w, r, http.StatusCreated, p, err)
 }
 
 // promiseDue checks the one deadline form of req and sets it in in.
@@ -221,15 +254,14 @@ func (s *Server) futureTime(op, field, v string) (time.Time, error) {
 }
 
 type extendRequest struct {
-	Deadline   string `json:"deadline"`
-	ApprovedBy string `json:"approved_by"`
-	Reason     string `json:"reason"`
+	Deadline string `json:"deadline"`
+	Reason   string `json:"reason"`
 }
 
 // extendPromise: POST /api/v1/promises/{id}/extend {"deadline":
-// "2026-12-04T17:00:00+08:00", "approved_by": "s01", "reason": "需住建部门会商"}
-// → the promise with its new deadline; the original stays on record.
-// Whether approved_by may approve is the desk's to decide.
+// "2026-12-04T17:00:00+08:00", "reason": "需住建部门会商"} → the promise with
+// its new deadline, approved by the supervisor logged in; the original
+// stays on record.
 func (s *Server) extendPromise(w http.ResponseWriter, r *http.Request) {
 	const op = "web.extendPromise"
 	var req extendRequest
@@ -238,7 +270,7 @@ func (s *Server) extendPromise(w http.ResponseWriter, r *http.Request) {
 		err = decodeJSON(w, r, &req)
 	}
 	deadline := strings.TrimSpace(req.Deadline)
-	approvedBy, reason := strings.TrimSpace(req.ApprovedBy), strings.TrimSpace(req.Reason)
+	reason := strings.TrimSpace(req.Reason)
 	var t time.Time
 	if err == nil && deadline == "" {
 		err = hotline.Errorf(hotline.KindInvalid, op, "deadline is required: the new deadline, an RFC 3339 time such as 2026-11-30T17:00:00+08:00")
@@ -247,28 +279,21 @@ func (s *Server) extendPromise(w http.ResponseWriter, r *http.Request) {
 		t, err = s.futureTime(op, "deadline", deadline)
 	}
 	if err == nil {
-		err = checkStaff(op, "approved_by", approvedBy, "the supervisor who approves the new deadline, e.g. s01")
-	}
-	if err == nil {
 		err = checkText(op, "reason", reason, true, "say why the deadline moves, e.g. 需住建部门会商")
 	}
 	var p hotline.Promise
 	if err == nil {
-		p, err = s.deps.Promises.ExtendPromise(r.Context(), id, t, approvedBy, reason)
+		noteAudit(r, "", "to "+deadline+": "+reason)
+		p, err = s.deps.Promises.ExtendPromise(r.Context(), id, t, reason)
 	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.newPromiseDetailJSON(p))
+	s.answerPromise(w, r, http.StatusOK, p, err)
 }
 
 type fulfilRequest struct {
-	By   string `json:"by"`
 	Note string `json:"note"`
 }
 
-// fulfilPromise: POST /api/v1/promises/{id}/fulfil {"by": "1001", "note":
+// fulfilPromise: POST /api/v1/promises/{id}/fulfil {"note":
 // "已短信告知办理结果，短信回执 20261127-0031"} → the promise, fulfilled by a note
 // with evidence.
 func (s *Server) fulfilPromise(w http.ResponseWriter, r *http.Request) {
@@ -278,44 +303,29 @@ func (s *Server) fulfilPromise(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeJSON(w, r, &req)
 	}
-	by, note := strings.TrimSpace(req.By), strings.TrimSpace(req.Note)
-	if err == nil {
-		err = checkBy(op, by, "the agent who gave the reply, e.g. 1001")
-	}
+	note := strings.TrimSpace(req.Note)
 	if err == nil {
 		err = checkTextMax(op, "note", note, true, maxPromiseText, "how the citizen was answered, with the evidence")
 	}
 	var p hotline.Promise
 	if err == nil {
-		p, err = s.deps.Promises.FulfilPromise(r.Context(), id, note, by)
+		noteAudit(r, "", note)
+		p, err = s.deps.Promises.FulfilPromise(r.Context(), id, note)
 	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.newPromiseDetailJSON(p))
+	s.answerPromise(w, r, http.StatusOK, p, err)
 }
 
-type byRequest struct {
-	By string `json:"by"`
-}
-
-// replyCall: POST /api/v1/promises/{id}/reply-call {"by": "1001"} → 202
+// replyCall: POST /api/v1/promises/{id}/reply-call (body empty or {}) → 202
 // {"status": "dialing"}: the citizen is being dialed; the promise is
 // fulfilled when the reply call connects, which the desk records.
 func (s *Server) replyCall(w http.ResponseWriter, r *http.Request) {
 	const op = "web.replyCall"
-	var req byRequest
 	id, err := pathID(op, r, "promise")
 	if err == nil {
-		err = decodeJSON(w, r, &req)
-	}
-	by := strings.TrimSpace(req.By)
-	if err == nil {
-		err = checkBy(op, by, "the agent who makes the reply call, e.g. 1001")
+		err = decodeJSON(w, r, &struct{}{})
 	}
 	if err == nil {
-		err = s.deps.Promises.ReplyCall(r.Context(), id, by)
+		err = s.deps.Promises.ReplyCall(r.Context(), id)
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -324,9 +334,8 @@ func (s *Server) replyCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "dialing"})
 }
 
-// closePromise: POST /api/v1/promises/{id}/close {"by": "s01", "reason":
-// "市民撤回诉求"} → the promise, closed without a reply. Whether by may close
-// it is the desk's to decide.
+// closePromise: POST /api/v1/promises/{id}/close {"reason": "市民撤回诉求"} →
+// the promise, closed without a reply by the supervisor logged in.
 func (s *Server) closePromise(w http.ResponseWriter, r *http.Request) {
 	const op = "web.closePromise"
 	var req closeRequest
@@ -334,20 +343,14 @@ func (s *Server) closePromise(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeJSON(w, r, &req)
 	}
-	by, reason := strings.TrimSpace(req.By), strings.TrimSpace(req.Reason)
-	if err == nil {
-		err = checkBy(op, by, "the agent or supervisor who closes the promise, e.g. s01")
-	}
+	reason := strings.TrimSpace(req.Reason)
 	if err == nil {
 		err = checkText(op, "reason", reason, true, "say why the promise is closed without a reply, e.g. 市民撤回诉求")
 	}
 	var p hotline.Promise
 	if err == nil {
-		p, err = s.deps.Promises.ClosePromise(r.Context(), id, by, reason)
+		noteAudit(r, "", reason)
+		p, err = s.deps.Promises.ClosePromise(r.Context(), id, reason)
 	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.newPromiseDetailJSON(p))
+	s.answerPromise(w, r, http.StatusOK, p, err)
 }

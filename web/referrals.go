@@ -10,14 +10,13 @@ import (
 )
 
 type referralRequest struct {
-	FromAgent    string `json:"from_agent"`
 	ToAgent      string `json:"to_agent"`
 	ToDepartment string `json:"to_department"`
 }
 
-// referCall: POST /api/v1/calls/{id}/referrals {"from_agent": "1001",
-// "to_agent": "1002"} or {"from_agent": "1001", "to_department": "不动产登记"}
-// → 202 and the referral: the target is being rung, the outcome comes later.
+// referCall: POST /api/v1/calls/{id}/referrals {"to_agent": "1002"} or
+// {"to_department": "不动产登记"} → 202 and the referral: the target is
+// being rung, the outcome comes later. The referring agent is the actor.
 func (s *Server) referCall(w http.ResponseWriter, r *http.Request) {
 	const op = "web.referCall"
 	var req referralRequest
@@ -25,13 +24,12 @@ func (s *Server) referCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	from := strings.TrimSpace(req.FromAgent)
+	actor, _ := hotline.ActorFromContext(r.Context())
+	from := actor.ID
 	toAgent := strings.TrimSpace(req.ToAgent)
 	toDept := strings.TrimSpace(req.ToDepartment)
 	var bad error
 	switch {
-	case from == "":
-		bad = hotline.Errorf(hotline.KindInvalid, op, "from_agent is required: the agent who refers the call")
 	case toAgent == "" && toDept == "":
 		bad = hotline.Errorf(hotline.KindInvalid, op, "to_agent or to_department is required: whom to refer the call to")
 	case toAgent != "" && toDept != "":
@@ -43,6 +41,7 @@ func (s *Server) referCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, bad)
 		return
 	}
+	noteAudit(r, "", "to "+toAgent+toDept)
 	ref, err := s.deps.Referrer.Refer(r.Context(), chi.URLParam(r, "id"), from, toAgent, toDept)
 	if err != nil {
 		writeError(w, r, s.log, err)

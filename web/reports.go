@@ -40,7 +40,7 @@ const reportDate = "2006-01-02"
 // (or ?period=2026, 2026-Q1, 2026-03) [&agent=1001] [&format=csv] → the
 // assessment report of every staff member (reportJSON), or the same rows as
 // CSV in UTF-8 with a byte order mark, so that Excel reads the Chinese
-// headers.
+// headers. An agent gets its own row only; a CSV download is audited.
 func (s *Server) agentReports(w http.ResponseWriter, r *http.Request) {
 	const op = "web.agentReports"
 	q := r.URL.Query()
@@ -58,7 +58,12 @@ func (s *Server) agentReports(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, hotline.Errorf(hotline.KindInvalid, op, "format %q must be json or csv", format))
 		return
 	}
-	rows, err := s.deps.Reports.AgentReports(r.Context(), p, strings.TrimSpace(q.Get("agent")))
+	agent, err := s.ownFilter(r, hotline.ActReportRead, strings.TrimSpace(q.Get("agent")))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	rows, err := s.deps.Reports.AgentReports(r.Context(), p, agent)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -67,6 +72,7 @@ func (s *Server) agentReports(w http.ResponseWriter, r *http.Request) {
 		rows = []hotline.AgentReport{}
 	}
 	if format == "csv" {
+		s.auditf(r, hotline.ActReportRead, "report:"+p.Label, hotline.OutcomeOK, "CSV export")
 		s.writeReportCSV(w, p, rows)
 		return
 	}

@@ -27,9 +27,6 @@ func (f reportDeskFunc) AgentReports(ctx context.Context, p hotline.ReportPeriod
 type complaintDesk struct{ added chan hotline.Complaint }
 
 func (d complaintDesk) AddComplaint(_ context.Context, c hotline.Complaint) (hotline.Complaint, error) {
-	if c.RecordedBy != "2001" {
-		return hotline.Complaint{}, hotline.Errorf(hotline.KindForbidden, "desk", "only a supervisor records complaints")
-	}
 	c.ID = 7
 	d.added <- c
 	return c, nil
@@ -61,7 +58,7 @@ func setupReports(t *testing.T) *reportBundle {
 	require.NoError(t, err)
 	b := &reportBundle{periods: make(chan hotline.ReportPeriod, 4), agents: make(chan string, 4),
 		complaints: make(chan hotline.Complaint, 4)}
-	s, err := web.New(web.Config{}, web.Deps{
+	s, err := web.New(web.Config{}, testDeps(web.Deps{
 		Zone: shanghai,
 		Now:  func() time.Time { return arrived },
 		Reports: reportDeskFunc(func(_ context.Context, p hotline.ReportPeriod, agent string) ([]hotline.AgentReport, error) {
@@ -73,16 +70,21 @@ func setupReports(t *testing.T) *reportBundle {
 			return reportRows, nil
 		}),
 		Complaints: complaintDesk{added: b.complaints},
-	}, nil)
+	}), nil)
 	require.NoError(t, err)
-	b.srv = httptest.NewServer(s.Handler())
-	t.Cleanup(b.srv.Close)
+	b.srv = serveAs(t, s.Handler(), "sup")
 	return b
 }
 
-func (b *reportBundle) get(t *testing.T, path string) (*http.Response, string) {
+// get sends a GET as the test actor whose token is as.
+func (b *reportBundle) get(t *testing.T, path string, as ...string) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.Get(b.srv.URL + path)
+	req, err := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
+	require.NoError(t, err)
+	if len(as) > 0 {
+		req.Header.Set("X-Test-As", as[0])
+	}
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -148,16 +150,27 @@ func TestAgentReportsAPI(t *testing.T) {
 		require.Equal(t, tc.status, resp.Status[:3], tc.path)
 		require.Contains(t, raw, tc.msg, tc.path)
 	}
+
+	require.Equal(t, "nobody", <-b.agents, "the 404 came from the desk")
+	<-b.periods
+
+	// An agent gets its own row whatever it asks, and is refused another's.
+	resp, _ = b.get(t, "/api/v1/reports/agents?period=2026", "a1002")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "1002", <-b.agents)
+	<-b.periods
+	resp, _ = b.get(t, "/api/v1/reports/agents?period=2026&agent=1001", "a1002")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
 
 func TestComplaintsAPI(t *testing.T) {
 	t.Parallel()
 	b := setupReports(t)
 	status, body := post(t, b.srv.URL+"/api/v1/complaints", "application/json",
-		`{"by":"2001","agent":"1001","call_id":"c9","about_call_id":"c1","summary":" 态度生硬 "}`)
+		`{"agent":"1001","call_id":"c9","about_call_id":"c1","summary":" 态度生硬 "}`)
 	require.Equal(t, http.StatusCreated, status, body)
 	require.Equal(t, hotline.Complaint{ID: 7, AgentID: "1001", CallID: "c9", AboutCallID: "c1", Summary: "态度生硬",
-		RecordedBy: "2001", RecordedAt: arrived}, <-b.complaints)
+		RecordedBy: "s01", RecordedAt: arrived}, <-b.complaints, "recorded by the logged-in supervisor")
 	require.Equal(t, float64(7), body["id"])
 
 	for _, tc := range []struct {
@@ -165,11 +178,10 @@ func TestComplaintsAPI(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{`{"by":"2001","summary":"x"}`, http.StatusBadRequest, "names the staff member"},
-		{`{"by":"2001","agent":"1001"}`, http.StatusBadRequest, "needs a summary"},
-		{`{"agent":"1001","summary":"x"}`, http.StatusBadRequest, "supervisor who records it"},
-		{`{"by":"1002","agent":"1001","summary":"x"}`, http.StatusForbidden, "only a supervisor"},
-		{`{"by":"2001","agent":"1001","summary":"x","severity":3}`, http.StatusBadRequest, `unknown field "severity"`},
+		{`{"summary":"x"}`, http.StatusBadRequest, "names the staff member"},
+		{`{"agent":"1001"}`, http.StatusBadRequest, "needs a summary"},
+		{`{"by":"s01","agent":"1001","summary":"x"}`, http.StatusBadRequest, `field "by" is no longer accepted`},
+		{`{"agent":"1001","summary":"x","severity":3}`, http.StatusBadRequest, `unknown field "severity"`},
 	} {
 		status, body := post(t, b.srv.URL+"/api/v1/complaints", "application/json", tc.body)
 		require.Equal(t, tc.status, status, tc.body)
@@ -179,6 +191,14 @@ func TestComplaintsAPI(t *testing.T) {
 	resp, raw := b.get(t, "/api/v1/complaints?agent=1001")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, raw, `"summary":"态度生硬"`)
+	resp, raw = b.get(t, "/api/v1/complaints", "a1001")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, raw, `"summary":"态度生硬"`, "an agent lists the complaints against it")
+	resp, _ = b.get(t, "/api/v1/complaints?agent=1001", "a1002")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "and not another's")
+	status, _ = post(t, b.srv.URL+"/api/v1/complaints", "application/json", `{"agent":"1002","summary":"x"}`)
+	require.Equal(t, http.StatusCreated, status)
+	<-b.complaints
 	resp, raw = b.get(t, "/api/v1/complaints")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.JSONEq(t, `{"complaints":[]}`, raw)

@@ -7,11 +7,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,13 +22,50 @@ import (
 	"hotline"
 )
 
-// Config is the HTTP listener.
+// Config is the HTTP listener and its hardening.
 type Config struct {
 	// Listen is the address of the API, console and metrics. Default
 	// "127.0.0.1:8080"; use ":8080" to listen on every interface.
 	Listen string `yaml:"listen"`
 	// ReadyTimeout bounds each readiness check. Default 2s.
 	ReadyTimeout time.Duration `yaml:"ready_timeout"`
+	// AllowedHosts are the host names (or addresses) requests may name in
+	// their Host header; others are refused, so a page on another site
+	// cannot reach the API through DNS rebinding. Default: the host of
+	// Listen, localhost, 127.0.0.1 and ::1. List the name staff type in
+	// their browser (e.g. hotline.example.gov.cn) when serving beyond
+	// loopback.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For and X-Forwarded-Proto are believed; the client
+	// address is then the last address in X-Forwarded-For that is not a
+	// trusted proxy. Default none: the connection's address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ReadTimeout bounds reading a whole request, WriteTimeout writing a
+	// whole answer (recording audio excepted: it streams for as long as it
+	// takes), IdleTimeout a kept-alive connection waiting for its next
+	// request. Defaults 30s, 60s, 120s.
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds the request line and headers. Default 16384.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// TLSCertFile and TLSKeyFile, both set, serve HTTPS (the session cookie
+	// is then Secure). Default unset: plain HTTP, for loopback or behind a
+	// TLS-terminating proxy.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MetricsListen, when set, is an address of its own that serves only
+	// /metrics, without credentials (e.g. "127.0.0.1:9464" for a local
+	// Prometheus). Default unset.
+	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsOpenTo are the client addresses or CIDR ranges that may read
+	// /metrics on Listen without credentials; everyone else needs a token.
+	// Default loopback only: 127.0.0.0/8 and ::1.
+	MetricsOpenTo []string `yaml:"metrics_open_to"`
+	// FailureLimit is how many failing requests (4xx) one actor or client
+	// address may make in a minute before it must wait (429). Default 60.
+	FailureLimit int `yaml:"failure_limit"`
 }
 
 // SetDefaults fills unset fields.
@@ -38,6 +76,30 @@ func (c *Config) SetDefaults() {
 	if c.ReadyTimeout == 0 {
 		c.ReadyTimeout = 2 * time.Second
 	}
+	if c.AllowedHosts == nil {
+		c.AllowedHosts = []string{"localhost", "127.0.0.1", "::1"}
+		if host, _, err := net.SplitHostPort(c.Listen); err == nil && host != "" && !slices.Contains(c.AllowedHosts, host) {
+			c.AllowedHosts = append(c.AllowedHosts, host)
+		}
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 60 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 16 << 10
+	}
+	if c.MetricsOpenTo == nil {
+		c.MetricsOpenTo = []string{"127.0.0.0/8", "::1"}
+	}
+	if c.FailureLimit == 0 {
+		c.FailureLimit = 60
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under "http.".
@@ -47,6 +109,35 @@ func (c Config) Validate() error {
 	}
 	if c.ReadyTimeout <= 0 {
 		return fmt.Errorf("http.ready_timeout: must be positive")
+	}
+	if len(c.AllowedHosts) == 0 {
+		return fmt.Errorf("http.allowed_hosts: list at least one host name")
+	}
+	for i, h := range c.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			return fmt.Errorf("http.allowed_hosts[%d]: %q is not a host name", i, h)
+		}
+	}
+	if _, err := parseNets(c.TrustedProxies); err != nil {
+		return fmt.Errorf("http.trusted_proxies: %w", err)
+	}
+	if _, err := parseNets(c.MetricsOpenTo); err != nil {
+		return fmt.Errorf("http.metrics_open_to: %w", err)
+	}
+	switch {
+	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0:
+		return fmt.Errorf("http.read_timeout, write_timeout and idle_timeout: must be positive")
+	case c.MaxHeaderBytes < 4096:
+		return fmt.Errorf("http.max_header_bytes: %d must be at least 4096", c.MaxHeaderBytes)
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return fmt.Errorf("http.tls_cert_file and http.tls_key_file: set both or neither")
+	case c.FailureLimit < 1:
+		return fmt.Errorf("http.failure_limit: must be at least 1")
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("http.metrics_listen: %q: %w", c.MetricsListen, err)
+		}
 	}
 	return nil
 }
@@ -76,12 +167,15 @@ type CallFilter struct {
 	// or invalid): missed ones are the supervisor's to review, since no
 	// callback task can exist for them.
 	Uncallable bool
-	Rated      *bool // true: rated by the citizen; false: not rated
-	Reviewed   *bool // true: reviewed by a supervisor; false: not reviewed
-	Since      time.Time
-	Until      time.Time          // arrived before
-	After      hotline.CallCursor // the page after this call
-	Limit      int
+	// Party selects calls this agent was responsible for or rung on: set
+	// for an actor who may list only their own.
+	Party    string
+	Rated    *bool // true: rated by the citizen; false: not rated
+	Reviewed *bool // true: reviewed by a supervisor; false: not reviewed
+	Since    time.Time
+	Until    time.Time          // arrived before
+	After    hotline.CallCursor // the page after this call
+	Limit    int
 }
 
 // AgentLister lists agents with their live states.
@@ -108,10 +202,9 @@ type CallbackDesk interface {
 	DialNow(ctx context.Context, id int64) error
 	// Acknowledge is a supervisor acknowledging an unreachable or
 	// invalid_number task.
-	Acknowledge(ctx context.Context, id int64, by, note string) (hotline.CallbackTask, error)
-	// Close closes a task with a reason. The desk enforces who may: an
-	// agent only after an attempt; a supervisor always, audited.
-	Close(ctx context.Context, id int64, by, reason string) (hotline.CallbackTask, error)
+	Acknowledge(ctx context.Context, id int64, note string) (hotline.CallbackTask, error)
+	// Close closes a task with a reason.
+	Close(ctx context.Context, id int64, reason string) (hotline.CallbackTask, error)
 }
 
 // CallbackFilter selects callback tasks for listing; an empty State or
@@ -127,7 +220,8 @@ type CallbackFilter struct {
 // ViolationDesk is the violations ledger (7.1.4–7.1.6).
 type ViolationDesk interface {
 	ListViolations(ctx context.Context, f ViolationFilter) ([]hotline.Violation, error)
-	Dispose(ctx context.Context, id int64, d hotline.Disposition, by, reason string) (hotline.Violation, error)
+	GetViolation(ctx context.Context, id int64) (hotline.Violation, error)
+	Dispose(ctx context.Context, id int64, d hotline.Disposition, reason string) (hotline.Violation, error)
 }
 
 // ViolationFilter selects violations for listing; an empty AgentID or Kind
@@ -141,27 +235,28 @@ type ViolationFilter struct {
 }
 
 // PromiseDesk is the promised-reply ledger (6.2). A promise is owned by
-// the call's first-responsible agent, whoever records it; the desk
-// enforces who may extend (a supervisor) and close it, and keeps the
-// original deadline on record.
+// the call's first-responsible agent, whoever records it; the desk keeps
+// the original deadline on record and bounds deadlines and extensions.
 type PromiseDesk interface {
 	CreatePromise(ctx context.Context, in PromiseInput) (hotline.Promise, error)
 	ListPromises(ctx context.Context, f PromiseFilter) ([]hotline.Promise, error)
 	// GetPromise returns the promise with its Extensions and RemindersSent.
 	GetPromise(ctx context.Context, id int64) (hotline.Promise, error)
-	ExtendPromise(ctx context.Context, id int64, deadline time.Time, approvedBy, reason string) (hotline.Promise, error)
-	FulfilPromise(ctx context.Context, id int64, note, by string) (hotline.Promise, error) // fulfilment by a note with evidence
-	ReplyCall(ctx context.Context, id int64, by string) error                              // dial the citizen for the reply; fulfilled when connected
-	ClosePromise(ctx context.Context, id int64, by, reason string) (hotline.Promise, error)
+	ExtendPromise(ctx context.Context, id int64, deadline time.Time, reason string) (hotline.Promise, error)
+	FulfilPromise(ctx context.Context, id int64, note string) (hotline.Promise, error) // fulfilment by a note with evidence
+	ReplyCall(ctx context.Context, id int64) error                                     // dial the citizen for the reply; fulfilled when connected
+	ClosePromise(ctx context.Context, id int64, reason string) (hotline.Promise, error)
 }
 
 // PromiseInput is a promise to record. Exactly one of Deadline,
 // DueInWorkingDays and DueInWorkingHours is set: the desk turns the
 // latter two into a deadline by the working-time calendar. The API passes
-// CallID, Summary and By non-empty and trimmed, a Deadline later than
-// Deps.Now, 1 to 60 working days or 1 to 480 working hours.
+// CallID and Summary non-empty and trimmed, a Deadline later than
+// Deps.Now, 1 to 60 working days or 1 to 480 working hours; the desk holds
+// it to its own bound (promises.max_working_days). Who records it is the
+// actor of ctx.
 type PromiseInput struct {
-	CallID, Summary, Department, By     string
+	CallID, Summary, Department         string
 	Deadline                            time.Time
 	DueInWorkingDays, DueInWorkingHours int
 }
@@ -178,8 +273,11 @@ type PromiseFilter struct {
 }
 
 // Deps are the parts of the service the HTTP side reads and drives. A nil
-// one makes its routes answer 503 with a message saying what is missing.
+// one makes its routes answer 503 with a message saying what is missing
+// (a nil Auth: every route that needs a login).
 type Deps struct {
+	Auth       Authenticator // who a request is
+	Auditor    Auditor       // the hash-chained audit log, written
 	Checks     []Check
 	Calls      CallReader
 	Agents     AgentLister
@@ -190,7 +288,7 @@ type Deps struct {
 	Promises   PromiseDesk     // the promised-reply ledger
 	Recordings RecordingPlayer // archived audio (recording.Player)
 	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
-	Audit      AuditVerifier   // the audit log's hash chain
+	Audit      AuditReader     // the audit log, read and verified
 	Holds      LegalHolder     // legal holds on recordings
 	Reports    ReportDesk      // the assessment reports
 	Complaints ComplaintDesk   // complaints against staff
@@ -207,12 +305,19 @@ type Deps struct {
 
 // Server is the HTTP server.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	cfg        Config
+	deps       Deps
+	log        *slog.Logger
+	srv        *http.Server
+	ln         net.Listener
+	done       chan error
+	metricsSrv *http.Server
+	metricsLn  net.Listener
+	metricsEnd chan error
+	proxies    []*net.IPNet
+	metricsNet []*net.IPNet
+	failures   *hotline.Limiter
+	routes     []route
 }
 
 //go:embed assets
@@ -234,64 +339,47 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		deps.Zone = time.Local
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "web")}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.proxies, _ = parseNets(cfg.TrustedProxies)
+	s.metricsNet, _ = parseNets(cfg.MetricsOpenTo)
+	s.failures = hotline.NewLimiter(deps.Now, cfg.FailureLimit, time.Minute, 10*time.Second, 5*time.Minute)
+	s.routes = s.routeTable()
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
-// Handler returns every route.
+// Handler returns every route, behind the Host check and the security
+// headers; each route behind its gate (gate.go).
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	r.Use(s.harden)
+	api := chi.NewRouter()
+	// State-changing requests from another site's pages are refused: the
+	// API takes bodies of any content type, and the console's session is a
+	// cookie.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, hotline.Errorf(hotline.KindForbidden, "web", "cross-origin request refused"))
+	}))
+	api.Use(csrf.Handler)
+	api.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
 	})
-	r.Get("/readyz", s.readyz)
-	if s.deps.Gatherer != nil {
-		r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	for _, rt := range s.routes {
+		target := chi.Router(r)
+		pattern := rt.pattern
+		if p, ok := strings.CutPrefix(rt.pattern, apiPrefix); ok {
+			target, pattern = api, p
+		}
+		target.Method(rt.method, pattern, s.gate(rt))
 	}
-	r.Route("/api/v1", func(r chi.Router) {
-		// State-changing requests from another site's pages are refused:
-		// the API takes bodies of any content type.
-		csrf := http.NewCrossOriginProtection()
-		csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, s.log, hotline.Errorf(hotline.KindForbidden, "web", "cross-origin request refused"))
-		}))
-		r.Use(csrf.Handler)
-		r.Get("/calls", s.needs(s.deps.Calls != nil, "the call log", s.listCalls))
-		r.Get("/calls/{id}", s.needs(s.deps.Calls != nil, "the call log", s.getCall))
-		r.Post("/calls/{id}/referrals", s.needs(s.deps.Referrer != nil, "referring calls", s.referCall))
-		r.Get("/agents", s.needs(s.deps.Agents != nil, "the agent list", s.listAgents))
-		r.Post("/agents/{id}/pause", s.needs(s.deps.Control != nil, "pausing agents", s.pauseAgent))
-		r.Post("/agents/{id}/resume", s.needs(s.deps.Control != nil, "resuming agents", s.resumeAgent))
-		r.Get("/callbacks", s.needs(s.deps.Callbacks != nil, "the callback queue", s.listCallbacks))
-		r.Get("/callbacks/{id}", s.needs(s.deps.Callbacks != nil, "the callback queue", s.getCallback))
-		r.Post("/callbacks/{id}/dial", s.needs(s.deps.Callbacks != nil, "dialing callbacks now", s.dialCallback))
-		r.Post("/callbacks/{id}/acknowledge", s.needs(s.deps.Callbacks != nil, "acknowledging callbacks", s.acknowledgeCallback))
-		r.Post("/callbacks/{id}/close", s.needs(s.deps.Callbacks != nil, "closing callbacks", s.closeCallback))
-		r.Get("/violations", s.needs(s.deps.Violations != nil, "the violations ledger", s.listViolations))
-		r.Post("/violations/{id}/disposition", s.needs(s.deps.Violations != nil, "disposing violations", s.disposeViolation))
-		r.Get("/promises", s.needs(s.deps.Promises != nil, "the promise ledger", s.listPromises))
-		r.Post("/promises", s.needs(s.deps.Promises != nil, "recording promises", s.createPromise))
-		r.Get("/promises/{id}", s.needs(s.deps.Promises != nil, "the promise ledger", s.getPromise))
-		r.Post("/promises/{id}/extend", s.needs(s.deps.Promises != nil, "extending promises", s.extendPromise))
-		r.Post("/promises/{id}/fulfil", s.needs(s.deps.Promises != nil, "fulfilling promises", s.fulfilPromise))
-		r.Post("/promises/{id}/reply-call", s.needs(s.deps.Promises != nil, "reply calls", s.replyCall))
-		r.Post("/promises/{id}/close", s.needs(s.deps.Promises != nil, "closing promises", s.closePromise))
-		r.Get("/recordings/{name}/audio", s.needs(s.deps.Recordings != nil, "recording playback", s.recordingAudio))
-		r.Post("/calls/{id}/reviews", s.needs(s.deps.Reviews != nil, "reviewing calls", s.addReview))
-		r.Get("/reviews", s.needs(s.deps.Reviews != nil, "the reviews", s.listReviews))
-		r.Post("/recordings/{name}/hold", s.needs(s.deps.Holds != nil, "legal holds", s.setLegalHold))
-		r.Get("/audit/verify", s.needs(s.deps.Audit != nil, "audit verification", s.verifyAudit))
-		r.Get("/reports/agents", s.needs(s.deps.Reports != nil, "the assessment reports", s.agentReports))
-		r.Post("/complaints", s.needs(s.deps.Complaints != nil, "recording complaints", s.addComplaint))
-		r.Get("/complaints", s.needs(s.deps.Complaints != nil, "the complaints", s.listComplaints))
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, s.log, hotline.Errorf(hotline.KindNotFound, "web", "no such API route: %s %s", r.Method, r.URL.Path))
-		})
-	})
-	static, _ := fs.Sub(assets, "assets")
-	r.Handle("/*", http.FileServerFS(static))
+	r.Mount(apiPrefix, api)
 	return r
 }
+
+// apiPrefix is where the JSON API lives.
+const apiPrefix = "/api/v1"
 
 // needs returns h, or when its dependency is missing a handler that says so.
 func (s *Server) needs(present bool, what string, h http.HandlerFunc) http.HandlerFunc {
@@ -301,26 +389,64 @@ func (s *Server) needs(present bool, what string, h http.HandlerFunc) http.Handl
 	return func(w http.ResponseWriter, r *http.Request) { writeError(w, r, s.log, notConfigured(what)) }
 }
 
-// Start listens on cfg.Listen and serves in the background.
+// Start listens on cfg.Listen (and cfg.MetricsListen) and serves in the
+// background, over TLS when a certificate is configured.
 func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", s.cfg.Listen, err)
 	}
+	if s.cfg.MetricsListen != "" && s.deps.Gatherer != nil {
+		mln, err := net.Listen("tcp", s.cfg.MetricsListen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("http.metrics_listen %s: %w", s.cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+		s.metricsLn, s.metricsEnd = mln, make(chan error, 1)
+		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ReadTimeout,
+			WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: s.cfg.MaxHeaderBytes}
+		go func() { s.metricsEnd <- s.metricsSrv.Serve(mln) }()
+		s.log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	s.ln = ln
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.srv.Serve(ln) }()
-	s.log.Info("HTTP listening", "addr", ln.Addr().String())
+	tls := s.cfg.TLSCertFile != ""
+	go func() {
+		if tls {
+			s.done <- s.srv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+			return
+		}
+		s.done <- s.srv.Serve(ln)
+	}()
+	s.log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", tls, "allowed_hosts", s.cfg.AllowedHosts)
+	if host, _, _ := net.SplitHostPort(s.cfg.Listen); host == "" || host == "0.0.0.0" || host == "::" {
+		s.log.Warn("listening on every interface: browsers reach the API only under the names in http.allowed_hosts; list the one staff use",
+			"allowed_hosts", s.cfg.AllowedHosts)
+	}
 	return nil
 }
 
 // Addr is the address actually listened on (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// MetricsAddr is the address of the metrics listener, "" when there is none.
+func (s *Server) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
+}
+
 // Stop shuts down gracefully within ctx.
 func (s *Server) Stop(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
+	}
+	if s.metricsSrv != nil {
+		_ = s.metricsSrv.Shutdown(ctx)
+		<-s.metricsEnd
 	}
 	err := s.srv.Shutdown(ctx)
 	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
@@ -358,26 +484,36 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // listCalls: GET /api/v1/calls?from=2026-03-01&to=2026-03-31&agent=1001&line=hotline&outcome=missed
-// &number=13800138000&rated=true&reviewed=false&uncallable=true&state=completed&limit=100&cursor=…
+// &number=13800138000&rated=true&reviewed=false&uncallable=true&state=completed&limit=100&cursor=…&numbers=full
 // → {"calls": [call…], "next_cursor": "…"}. from and to are days of the
 // calendar's zone (to included); since and until are RFC 3339 times (until
 // excluded). next_cursor is set when the page is full: ?cursor= with it
-// lists the next page.
+// lists the next page. An agent lists only calls it was responsible for or
+// rung on; numbers are masked unless ?numbers=full (see personal.go).
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
-	f, err := s.callFilter("web.listCalls", r.URL.Query())
+	const op = "web.listCalls"
+	f, err := s.callFilter(op, r.URL.Query())
+	full, ferr := wantFullNumbers(op, r)
+	if err == nil {
+		err = ferr
+	}
+	if err == nil {
+		f.Party, err = s.ownFilter(r, hotline.ActCallList, "")
+	}
+	var calls []hotline.Call
+	if err == nil {
+		calls, err = s.deps.Calls.ListCalls(r.Context(), f)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	calls, err := s.deps.Calls.ListCalls(r.Context(), f)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
+	view := s.numbers(r, full)
 	out := make([]callJSON, len(calls))
 	for i, c := range calls {
-		out[i] = newCallJSON(c)
+		out[i] = newCallJSON(c, view)
 	}
+	view.audit()
 	answer := map[string]any{"calls": out}
 	if len(calls) == f.Limit {
 		answer["next_cursor"] = hotline.CursorAfter(calls[len(calls)-1]).String()
@@ -385,24 +521,42 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, answer)
 }
 
+// getCall: GET /api/v1/calls/{id}[?numbers=full] → the call with its legs,
+// referrals and rating.
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
-	c, err := s.deps.Calls.GetCall(r.Context(), chi.URLParam(r, "id"))
+	const op = "web.getCall"
+	err := checkQuery(op, r.URL.Query(), "numbers")
+	full, ferr := wantFullNumbers(op, r)
+	if err == nil {
+		err = ferr
+	}
+	var c hotline.Call
+	if err == nil {
+		c, err = s.deps.Calls.GetCall(r.Context(), chi.URLParam(r, "id"))
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newCallJSON(c))
+	view := s.numbers(r, full)
+	out := newCallJSON(c, view)
+	view.audit()
+	writeJSON(w, http.StatusOK, out)
 }
 
-// callJSON is a call as the API shows it: the domain fields plus its
-// durations in seconds, rounded to 0.1 s (0 while not yet known).
+// callJSON is a call as the API shows it: the domain fields, the caller's
+// number as the viewer may see it, and its durations in seconds, rounded
+// to 0.1 s (0 while not yet known).
 type callJSON struct {
 	hotline.Call
 	Wait float64 `json:"wait_seconds"`
 	Talk float64 `json:"talk_seconds"`
 }
 
-func newCallJSON(c hotline.Call) callJSON {
+func newCallJSON(c hotline.Call, view *numberView) callJSON {
+	m := CallMatter(c)
+	c.CallerNumber = view.show(m, c.CallerNumber)
+	c.CallerRaw = view.show(m, c.CallerRaw)
 	return callJSON{Call: c, Wait: roundTenth(c.WaitSeconds()), Talk: roundTenth(c.TalkSeconds())}
 }
 

@@ -48,7 +48,7 @@ func setup(t *testing.T) *bundle {
 	b := &bundle{filters: make(chan web.CallFilter, 4)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_test_total", Help: "t"}))
-	s, err := web.New(web.Config{}, web.Deps{
+	s, err := web.New(web.Config{}, testDeps(web.Deps{
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return b.ariErr }},
 			{Name: "database", Fn: func(context.Context) error { return nil }},
@@ -72,9 +72,9 @@ func setup(t *testing.T) *bundle {
 		},
 		Agents:   agentList{{ID: "1001", Name: "张伟", State: hotline.AgentAvailable}},
 		Gatherer: reg,
-	}, nil)
+	}), nil)
 	require.NoError(t, err)
-	b.srv = httptest.NewServer(s.Handler())
+	b.srv = serveAs(t, s.Handler(), "sup")
 	t.Cleanup(b.srv.Close)
 	return b
 }
@@ -200,4 +200,27 @@ func TestConsoleIsServed(t *testing.T) {
 	require.Contains(t, raw, "/pause")
 	require.Contains(t, raw, "/resume")
 	require.Contains(t, raw, "wait_seconds")
+}
+
+// The console works only after login: it goes to the login page on 401,
+// logs out with DELETE /api/v1/session, and never names who acts.
+func TestConsoleLogsInAndNeverSendsBy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	status, _, raw := b.get(t, "/login.html")
+	require.Equal(t, http.StatusOK, status)
+	for _, s := range []string{"工作人员登录", `id="user"`, `type="password"`, "login.js"} {
+		require.Contains(t, raw, s)
+	}
+	status, _, raw = b.get(t, "/login.js")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, raw, `fetch("/api/v1/session"`)
+	require.Contains(t, raw, "429")
+	status, _, raw = b.get(t, "/console.js")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, raw, `"/login.html"`)
+	require.Contains(t, raw, `method: "DELETE"`)
+	for _, field := range []string{"by:", "by,", "{ by", "approved_by", "from_agent", "?by="} {
+		require.NotContains(t, raw, field)
+	}
 }

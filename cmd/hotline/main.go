@@ -7,6 +7,8 @@
 //	                              validate the config (and what Asterisk has for it)
 //	hotline audit verify -config FILE
 //	                              check the audit log's hash chain
+//	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
+//	                              staff accounts and API tokens
 //	hotline bench store [-calls N] [-json FILE]
 //	                              benchmark the store's inserts and console queries
 //	hotline version               print the version
@@ -41,6 +43,13 @@ commands:
                          application, the agents' endpoints and the prompt sounds
   audit verify -config FILE
                          check the audit log's hash chain; fails at the first altered entry
+  user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
+                         add a staff account; the password is read from the terminal or stdin
+  user passwd|disable|enable -config FILE -id ID
+  user list -config FILE
+  user token -config FILE -id ID -name NAME -expires 90d
+                         make an API token (printed once) for another system acting as ID
+  user tokens|revoke-token -config FILE -id ID [-name NAME]
   bench store [-calls N] [-json FILE]
                          generate N calls into a fresh SQLite file, measure the insert rate and
                          the console's queries, fail when a query plan reads a whole table
@@ -121,6 +130,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		_, err = app.BenchStore(ctx, opts)
+	case "user":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		fs := flag.NewFlagSet("user "+args[1], flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		c := app.UserCommand{Command: args[1], Stdin: os.Stdin, Stdout: stdout, Stderr: stderr}
+		fs.StringVar(&c.ConfigPath, "config", "configs/hotline.example.yaml", "config file")
+		fs.StringVar(&c.ID, "id", "", "the staff account (its id, e.g. 1001)")
+		fs.StringVar(&c.Name, "name", "", "the person's name (add) or the token's name (token, revoke-token)")
+		fs.StringVar(&c.Roles, "role", "", "add: agent, supervisor or admin; several separated by commas")
+		fs.StringVar(&c.Expires, "expires", "", "token: lifetime, e.g. 90d or 12h")
+		if fs.Parse(args[2:]) != nil {
+			return 2
+		}
+		err = app.RunUser(ctx, c)
 	case "check-config":
 		fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 		fs.SetOutput(stderr)

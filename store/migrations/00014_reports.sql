@@ -504,7 +504,8 @@ CREATE INDEX violations_confirmed_by_at ON violations (at_ms, agent_id) WHERE di
 CREATE INDEX reviews_by_created ON reviews (created_ms, agent_id, score, flags);
 
 -- complaints: a citizen's complaint against a staff member (7.1.2),
--- recorded by a supervisor; call_id is the call that brought it (the
+-- recorded by a supervisor (recorded_by: the logged-in user's id, who need
+-- not be on the roster); call_id is the call that brought it (the
 -- complaint line), about_call_id the call complained about, either NULL.
 CREATE TABLE complaints (
     id            INTEGER NOT NULL PRIMARY KEY,
@@ -512,7 +513,7 @@ CREATE TABLE complaints (
     call_id       TEXT    REFERENCES calls (id),
     about_call_id TEXT    REFERENCES calls (id),
     summary       TEXT    NOT NULL CHECK (summary <> ''),
-    recorded_by   TEXT    NOT NULL REFERENCES agents (id),
+    recorded_by   TEXT    NOT NULL CHECK (recorded_by <> ''),
     recorded_ms   INTEGER NOT NULL CHECK (recorded_ms > 0)
 ) STRICT;
 

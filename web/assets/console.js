@@ -1,5 +1,8 @@
 "use strict";
-// The console polls the JSON API; no framework, nothing to build.
+// The console polls the JSON API; no framework, nothing to build. It acts
+// as the staff member logged in (the session cookie): no request names who
+// acts. Without a session every API answer is 401, and the console goes to
+// the login page.
 const stateNames = { available: "空闲", on_call: "通话中", wrap_up: "话后处理", paused: "暂停", offline: "离线",
   ringing: "振铃", answered: "通话中", completed: "已接通", missed: "未接" };
 const reasonNames = { no_answer: "无人接听", no_agent: "无坐席", abandoned: "来电放弃", after_hours: "非工作时间", failed: "系统故障" };
@@ -56,9 +59,21 @@ function agentLabel(id) {
   return agentNames[id] ? `${agentNames[id]}（${id}）` : id;
 }
 
+const roleNames = { agent: "坐席", supervisor: "督察", admin: "管理员" };
+
+// toLogin leaves for the login page when the session has ended.
+function toLogin(resp) {
+  if (resp.status === 401) {
+    location.href = "/login.html";
+    return true;
+  }
+  return false;
+}
+
 // load GETs an API path; an error answer throws with the API's message.
 async function load(path) {
-  const resp = await fetch(path);
+  const resp = await fetch(path, { credentials: "same-origin" });
+  if (toLogin(resp)) throw new Error("请重新登录");
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) throw new Error(body.error ?? resp.status + " " + resp.statusText);
   return body;
@@ -82,7 +97,9 @@ async function show(id, rowsOf) {
 // post sends a JSON body, shows the API's error if any, and refreshes.
 async function post(path, body) {
   try {
-    const resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}) });
+    const resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}),
+      credentials: "same-origin" });
+    if (toLogin(resp)) return;
     if (!resp.ok) {
       const err = await resp.json().catch(() => ({}));
       alert("操作失败：" + (err.error ?? resp.status + " " + resp.statusText));
@@ -91,19 +108,6 @@ async function post(path, body) {
     alert("操作失败：" + e);
   }
   refresh();
-}
-
-// staff is who acts. Until login exists, staff name themselves in the
-// header field, which the API receives as "by"; "" when they decline.
-function staff() {
-  const input = document.getElementById("staff");
-  let id = input.value.trim();
-  if (!id) {
-    id = (prompt("请输入操作人工号（如 s01）：", "") ?? "").trim();
-    input.value = id;
-    localStorage.setItem("hotline.staff", id);
-  }
-  return id;
 }
 
 function pause(a) {
@@ -121,34 +125,26 @@ function dialNow(t) {
 }
 
 function acknowledge(t) {
-  const by = staff();
-  if (!by) return;
   const note = prompt(`确认回访任务 ${t.number}（${callbackStateNames[t.state]}），备注（可空，最多 500 字）：`, "");
   if (note === null) return; // cancelled
-  post(`/api/v1/callbacks/${t.id}/acknowledge`, { by, note });
+  post(`/api/v1/callbacks/${t.id}/acknowledge`, { note });
 }
 
 function replyCall(p) {
-  const by = staff();
-  if (!by) return;
-  post(`/api/v1/promises/${p.id}/reply-call`, { by });
+  post(`/api/v1/promises/${p.id}/reply-call`);
 }
 
 function fulfil(p) {
-  const by = staff();
-  if (!by) return;
   const note = prompt(`办结承诺 ${p.number}「${p.summary}」，答复情况及凭证（必填，最多 2000 字）：`, "");
   if (note === null) return; // cancelled
   if (!note.trim()) {
     alert("办结须填写答复情况及凭证。");
     return;
   }
-  post(`/api/v1/promises/${p.id}/fulfil`, { by, note });
+  post(`/api/v1/promises/${p.id}/fulfil`, { note });
 }
 
 function dispose(v, disposition) {
-  const by = staff();
-  if (!by) return;
   const what = `${violationNames[v.kind] ?? v.kind}（${agentLabel(v.agent_id)}）`;
   const reason = disposition === "dismissed"
     ? prompt(`驳回违规记录 ${what}，原因（必填，最多 500 字）：`, "")
@@ -158,7 +154,7 @@ function dispose(v, disposition) {
     alert("驳回须填写原因。");
     return;
   }
-  post(`/api/v1/violations/${v.id}/disposition`, { disposition, by, reason });
+  post(`/api/v1/violations/${v.id}/disposition`, { disposition, reason });
 }
 
 function agentRow(a) {
@@ -243,8 +239,23 @@ async function refresh() {
   ]);
 }
 
-const staffInput = document.getElementById("staff");
-staffInput.value = localStorage.getItem("hotline.staff") ?? "";
-staffInput.onchange = () => localStorage.setItem("hotline.staff", staffInput.value.trim());
-refresh();
-setInterval(refresh, 2000);
+// whoAmI shows who is logged in, or goes to the login page.
+async function whoAmI() {
+  const resp = await fetch("/api/v1/session", { credentials: "same-origin" });
+  if (toLogin(resp)) return false;
+  const { user } = await resp.json();
+  const roles = (user.roles ?? []).map((r) => roleNames[r] ?? r).join("、");
+  document.getElementById("who").textContent = `${user.name}（${user.id}，${roles}）`;
+  return true;
+}
+
+document.getElementById("logout").onclick = async () => {
+  await fetch("/api/v1/session", { method: "DELETE", credentials: "same-origin" }).catch(() => {});
+  location.href = "/login.html";
+};
+
+whoAmI().then((ok) => {
+  if (!ok) return;
+  refresh();
+  setInterval(refresh, 2000);
+});
