@@ -642,7 +642,8 @@ func (w *benchWorld) month(rng *rand.Rand) (time.Time, time.Time) {
 }
 
 // queries are the console's queries, with arguments a supervisor would
-// give: an agent and a month, a caller, the slow pairs of the call log
+// give: an agent and a month, an agent's own calls as it lists them, a
+// caller, the slow pairs of the call log
 // (state and agent, state and number, number and agent), a day's missed
 // calls, the overdue callbacks, and the 7.3 report for a year, a month and
 // one agent's year.
@@ -682,6 +683,10 @@ func (w *benchWorld) queries(db *store.DB) []benchQuery {
 		{"call log: agent × month", list(func(rng *rand.Rand) store.CallFilter {
 			from, until := w.month(rng)
 			return store.CallFilter{AgentID: agent(rng), Since: from, Until: until}
+		})},
+		{"call log: an agent's own, a month", list(func(rng *rand.Rand) store.CallFilter {
+			from, until := w.month(rng)
+			return store.CallFilter{Party: agent(rng), Since: from, Until: until}
 		})},
 		{"call log: caller", list(func(rng *rand.Rand) store.CallFilter { return store.CallFilter{CallerNumber: number(rng)} })},
 		{"call log: state + agent", list(func(rng *rand.Rand) store.CallFilter {

@@ -35,7 +35,7 @@ func TestBenchStoreSmall(t *testing.T) {
 	require.Equal(t, 3, res.Days)
 	require.Greater(t, res.InsertCallsPerSecond, 0.0)
 	require.Greater(t, res.ServiceCallsPerSecond, 0.0)
-	require.Len(t, res.Queries, 11)
+	require.Len(t, res.Queries, 12)
 	for _, q := range res.Queries {
 		require.NotEmpty(t, q.Plan, q.Name)
 		require.Empty(t, q.FullScans, q.Name)
@@ -78,5 +78,5 @@ func TestBenchStoreSmall(t *testing.T) {
 	again, err := BenchStore(ctx, opts)
 	require.NoError(t, err)
 	require.False(t, again.Generated)
-	require.Len(t, again.Queries, 11)
+	require.Len(t, again.Queries, 12)
 }

@@ -379,9 +379,12 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 		add("first_responsible_agent = ?", f.AgentID)
 	}
 	if f.Party != "" {
-		// Per call, through call_legs_by_call: a list of every leg the
-		// agent ever had would grow with the log.
-		add("(first_responsible_agent = ? OR EXISTS (SELECT 1 FROM call_legs WHERE call_legs.call_id = calls.id AND call_legs.agent_id = ?))",
+		// Per call, through call_legs_by_call (named: the planner would
+		// walk all of the agent's legs through call_legs_by_agent for each
+		// call); a list of every leg the agent ever had would grow with the
+		// log.
+		add("(first_responsible_agent = ? OR EXISTS (SELECT 1 FROM call_legs INDEXED BY call_legs_by_call "+
+			"WHERE call_legs.call_id = calls.id AND call_legs.agent_id = ?))",
 			f.Party, f.Party)
 	}
 	if f.Uncallable {

@@ -692,6 +692,7 @@ func TestListCallsChoosesItsIndex(t *testing.T) {
 		{CallFilter{Outcome: hotline.CallOutcome(hotline.MissedFailed)},
 			"SEARCH calls USING INDEX calls_missed_by_reason (missed_reason=?)"},
 		{CallFilter{Uncallable: true}, "SEARCH calls USING INDEX calls_by_caller (caller_number=?)"},
+		{CallFilter{Party: "a1", Since: t0, Until: t0.Add(time.Hour)}, "SEARCH call_legs USING INDEX call_legs_by_call (call_id=?)"},
 		{CallFilter{Reviewed: &yes, After: hotline.CallCursor{ArrivedAt: t0, ID: "c1"}},
 			"SEARCH calls USING INDEX calls_by_arrived ((arrived_ms,id)<(?,?))"},
 	}
