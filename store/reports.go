@@ -39,6 +39,10 @@ type factSums struct {
 	PromisesDue         int    `db:"promises_due"`
 	PromisesKept        int    `db:"promises_kept"`
 	ViolationsConfirmed int    `db:"violations_confirmed"`
+	Reviews             int    `db:"reviews"`
+	ReviewFindings      int    `db:"review_findings"`
+	ReviewScore         int    `db:"review_score"`
+	Complaints          int    `db:"complaints"`
 }
 
 func (s factSums) addTo(r *hotline.AgentReport) {
@@ -47,7 +51,8 @@ func (s factSums) addTo(r *hotline.AgentReport) {
 		Answered: s.Answered, TalkedCalls: s.Talked, TalkTime: time.Duration(s.TalkMs) * time.Millisecond,
 		Ratings:      [5]int{s.Rated1, s.Rated2, s.Rated3, s.Rated4, s.Rated5},
 		CallbacksDue: s.CallbacksDue, CallbacksOnTime: s.CallbacksOnTime, PromisesDue: s.PromisesDue, PromisesKept: s.PromisesKept,
-		ViolationsConfirmed: s.ViolationsConfirmed,
+		ViolationsConfirmed: s.ViolationsConfirmed, Reviews: s.Reviews, ReviewFindings: s.ReviewFindings,
+		ReviewScoreSum: s.ReviewScore, Complaints: s.Complaints,
 	})
 }
 
@@ -62,6 +67,8 @@ var factViews = []struct {
 	{"report_callback_facts", []string{"callbacks_due", "callbacks_on_time"}},
 	{"report_promise_facts", []string{"promises_due", "promises_kept"}},
 	{"report_violation_facts", []string{"violations_confirmed"}},
+	{"report_review_facts", []string{"reviews", "review_findings", "review_score"}},
+	{"report_complaint_facts", []string{"complaints"}},
 }
 
 // factColumns are the sums of all the views, in the order of agent_days.
@@ -83,9 +90,11 @@ func sumsOf() string {
 }
 
 // daySumsSQL reads the agent_days rows of days [?1, ?2), summed per staff
-// member (all when ?3 is empty), through its primary key.
-var daySumsSQL = `SELECT agent_id, ` + sumsOf() + ` FROM agent_days
-WHERE day >= ?1 AND day < ?2 AND (?3 = '' OR agent_id = ?3) GROUP BY agent_id`
+// member (all when ?3 is empty): for each agents row, a range of the
+// primary key, so the sums come out grouped without a sort.
+var daySumsSQL = `SELECT a.id AS agent_id, ` + sumsOf() + ` FROM agents AS a
+JOIN agent_days AS d ON d.agent_id = a.id AND d.day >= ?1 AND d.day < ?2
+WHERE ?3 = '' OR a.id = ?3 GROUP BY a.id`
 
 // reportZoneSQL reads the one report_zone row.
 const reportZoneSQL = `SELECT name, offset_ms FROM report_zone WHERE id = 1`
@@ -94,7 +103,8 @@ const reportZoneSQL = `SELECT name, offset_ms FROM report_zone WHERE id = 1`
 // per staff member (all when ?3 is empty): the edges of a period that do
 // not fall on the start of an agent_days day. Each view is searched by its time (calls_by_arrived,
 // call_legs_by_rung, ratings_by_rated, callback_tasks_by_deadline,
-// promises_by_deadline, violations_confirmed_by_at).
+// promises_by_deadline, violations_confirmed_by_at, reviews_by_created,
+// complaints_by_recorded).
 var factSumsSQL = func() string {
 	var arms []string
 	for _, v := range factViews {
@@ -216,36 +226,22 @@ func (db *DB) SetReportZone(ctx context.Context, loc *time.Location) (rebuilt bo
 	return rebuilt, wrapErr(op, "report_zone", err)
 }
 
-// reportCountsSQL reads, per staff member (all when ?4 is empty), what the
-// report counts straight from its tables over times [?1, ?2):
-//   - open callback_tasks rows (pending, dialing) with an agent whose
-//     deadline is in the period and at or before ?3 (the report's now),
-//     through callback_tasks_by_state: due and not done;
-//   - unfinished promises rows (open, overdue, escalated) likewise, through
-//     promises_unfinished_deadlines;
-//   - reviews rows by created_ms, those with a flag, and their scores
-//     (reviews_by_created);
-//   - complaints rows by recorded_ms (complaints_by_recorded).
-const reportCountsSQL = `
-SELECT agent_id, sum(callbacks_open) AS callbacks_open, sum(promises_open) AS promises_open,
-       sum(reviews) AS reviews, sum(findings) AS findings, sum(review_score) AS review_score,
-       sum(complaints) AS complaints
+// openDuesSQL reads, per staff member (all when ?4 is empty), the open
+// callback_tasks rows (pending, dialing) with an agent, through
+// callback_tasks_by_state, and the unfinished promises rows (open, overdue,
+// escalated), through promises_by_state, whose deadline is in [?1, ?2) and
+// at or before ?3 (the report's now): due and not done.
+const openDuesSQL = `
+SELECT agent_id, sum(callbacks_open) AS callbacks_open, sum(promises_open) AS promises_open
 FROM (
-    SELECT agent_id, 1 AS callbacks_open, 0 AS promises_open, 0 AS reviews, 0 AS findings,
-           0 AS review_score, 0 AS complaints
+    SELECT agent_id, 1 AS callbacks_open, 0 AS promises_open
     FROM callback_tasks
     WHERE state IN ('pending', 'dialing') AND agent_id IS NOT NULL
       AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
     UNION ALL
-    SELECT agent_id, 0, 1, 0, 0, 0, 0
+    SELECT agent_id, 0, 1
     FROM promises
     WHERE state IN ('open', 'overdue', 'escalated') AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
-    UNION ALL
-    SELECT agent_id, 0, 0, 1, flags <> '[]', score, 0
-    FROM reviews WHERE created_ms >= ?1 AND created_ms < ?2
-    UNION ALL
-    SELECT agent_id, 0, 0, 0, 0, 0, 1
-    FROM complaints WHERE recorded_ms >= ?1 AND recorded_ms < ?2
 )
 WHERE ?4 = '' OR agent_id = ?4
 GROUP BY agent_id`
@@ -301,23 +297,16 @@ func (db *DB) AgentReports(ctx context.Context, f ReportFilter) ([]hotline.Agent
 			s.addTo(report(s.AgentID))
 		}
 
-		var counts []struct {
+		var open []struct {
 			AgentID       string `db:"agent_id"`
 			CallbacksOpen int    `db:"callbacks_open"`
 			PromisesOpen  int    `db:"promises_open"`
-			Reviews       int    `db:"reviews"`
-			Findings      int    `db:"findings"`
-			ReviewScore   int    `db:"review_score"`
-			Complaints    int    `db:"complaints"`
 		}
-		if err := db.selectOn(ctx, tx, &counts, reportCountsSQL, fromMs, endMs, nowMs, agentID); err != nil {
+		if err := db.selectOn(ctx, tx, &open, openDuesSQL, fromMs, endMs, nowMs, agentID); err != nil {
 			return err
 		}
-		for _, c := range counts {
-			report(c.AgentID).Add(hotline.AgentReport{
-				CallbacksDue: c.CallbacksOpen, PromisesDue: c.PromisesOpen,
-				Reviews: c.Reviews, ReviewFindings: c.Findings, ReviewScoreSum: c.ReviewScore, Complaints: c.Complaints,
-			})
+		for _, o := range open {
+			report(o.AgentID).Add(hotline.AgentReport{CallbacksDue: o.CallbacksOpen, PromisesDue: o.PromisesOpen})
 		}
 		return db.selectOn(ctx, tx, &staff, reportStaffSQL)
 	})
