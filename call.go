@@ -45,6 +45,10 @@ type Call struct {
 	// never changes once set, through referrals and callbacks.
 	FirstResponsibleAgent string `json:"first_responsible_agent,omitempty"`
 	RecordingName         string `json:"recording_name,omitempty"`
+	// RecordingParts lists the parts of the recording, in order, when
+	// Asterisk ended one early and it went on in a new part; RecordingName
+	// is then the first. Empty when the recording is whole.
+	RecordingParts []string `json:"recording_parts,omitempty"`
 	// VoicemailName is the citizen's message left after hours, if any.
 	VoicemailName string     `json:"voicemail_name,omitempty"`
 	ArrivedAt     time.Time  `json:"arrived_at"`

@@ -21,24 +21,28 @@ const (
 // CallbackTask is the duty to call a missed citizen back before Deadline.
 // All the missed calls of one number while a task is open merge into it.
 type CallbackTask struct {
-	ID          int64             `json:"id"`
-	Number      string            `json:"number"` // normalised, callable
-	State       CallbackState     `json:"state"`
-	AgentID     string            `json:"agent_id,omitempty"` // responsible agent; "" until the dialer assigns one
-	MissedCount int               `json:"missed_count"`
-	Attempts    int               `json:"attempts"` // attempts that count against the citizen
-	FirstMissed time.Time         `json:"first_missed_at"`
-	Deadline    time.Time         `json:"deadline"`
-	NextAttempt time.Time         `json:"next_attempt_at,omitzero"`
-	LeaseToken  string            `json:"-"` // set while a dialer holds the task
-	LeaseUntil  time.Time         `json:"-"`
-	EscalatedAt time.Time         `json:"escalated_at,omitzero"`
-	CreatedAt   time.Time         `json:"created_at"`
-	ClosedAt    time.Time         `json:"closed_at,omitzero"`
-	CloseReason string            `json:"close_reason,omitempty"`
-	ClosedBy    string            `json:"closed_by,omitempty"`
-	CallIDs     []string          `json:"call_ids,omitempty"` // the missed calls behind it
-	AttemptLog  []CallbackAttempt `json:"attempt_log,omitempty"`
+	ID          int64         `json:"id"`
+	Number      string        `json:"number"` // normalised, callable
+	State       CallbackState `json:"state"`
+	AgentID     string        `json:"agent_id,omitempty"` // responsible agent; "" until the dialer assigns one
+	MissedCount int           `json:"missed_count"`
+	Attempts    int           `json:"attempts"` // attempts that count against the citizen
+	FirstMissed time.Time     `json:"first_missed_at"`
+	Deadline    time.Time     `json:"deadline"`
+	NextAttempt time.Time     `json:"next_attempt_at,omitzero"`
+	LeaseToken  string        `json:"-"` // set while a dialer holds the task
+	LeaseUntil  time.Time     `json:"-"`
+	EscalatedAt time.Time     `json:"escalated_at,omitzero"`
+	CreatedAt   time.Time     `json:"created_at"`
+	ClosedAt    time.Time     `json:"closed_at,omitzero"`
+	CloseReason string        `json:"close_reason,omitempty"`
+	ClosedBy    string        `json:"closed_by,omitempty"`
+	CallIDs     []string      `json:"call_ids,omitempty"` // the missed calls behind it
+	// VoiceMessages are the recordings of the messages the citizen left on
+	// those calls (after hours, or in the dialplan's fallback), oldest
+	// first; the task's agent may hear them.
+	VoiceMessages []string          `json:"voice_messages,omitempty"`
+	AttemptLog    []CallbackAttempt `json:"attempt_log,omitempty"`
 }
 
 // Open reports whether the task still needs a call.

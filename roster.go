@@ -21,6 +21,7 @@ type rosterEntry struct {
 	agent      Agent
 	ringing    string    // call id while a leg to this agent rings
 	lastCallAt time.Time // end of the last call or offer, for least-recent order
+	refusals   int       // rings declined or let ring out since the last answer or pause
 }
 
 // NewRoster returns a roster of agents with their current states.
@@ -182,6 +183,9 @@ func (r *Roster) SetState(id string, state AgentState, reason string) (Agent, bo
 	if state == AgentOnCall {
 		e.ringing = ""
 	}
+	if state == AgentOnCall || state == AgentPaused {
+		e.refusals = 0 // an answer ends a streak of refusals; so does a pause
+	}
 	e.agent.State = state
 	e.agent.PauseReason = ""
 	if state == AgentPaused {
@@ -202,4 +206,19 @@ func (r *Roster) Counts(role Role) map[AgentState]int {
 		}
 	}
 	return out
+}
+
+// Refused counts a ring the agent declined or let ring out while
+// available, and returns how many in a row: an answered call or a pause
+// starts the count again. The call flow pauses an agent whose count reaches
+// its limit, so a phone nobody answers stops taking citizens' rings (7.1.5).
+func (r *Roster) Refused(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.agents[id]
+	if !ok {
+		return 0
+	}
+	e.refusals++
+	return e.refusals
 }

@@ -125,3 +125,24 @@ func TestRosterLeastRecentMovesOnAfterAnUnansweredOffer(t *testing.T) {
 	next := r.Reserve("c2", hotline.RoleAgent, hotline.LeastRecent, nil, nil)
 	require.Equal(t, "1002", next[0].ID, "the agent who just declined is not offered the next call first")
 }
+
+func TestRosterCountsRefusalsInARow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	r := hotline.NewRoster(func() time.Time { return now }, []hotline.Agent{agent("1001", hotline.AgentAvailable)})
+	cases := []struct {
+		step string
+		do   func() int
+		want int
+	}{
+		{"first refusal", func() int { return r.Refused("1001") }, 1},
+		{"second in a row", func() int { return r.Refused("1001") }, 2},
+		{"an answer ends the streak", func() int { r.SetState("1001", hotline.AgentOnCall, ""); return r.Refused("1001") }, 1},
+		{"wrap-up does not", func() int { r.SetState("1001", hotline.AgentWrapUp, ""); return r.Refused("1001") }, 2},
+		{"a pause does", func() int { r.SetState("1001", hotline.AgentPaused, "x"); return r.Refused("1001") }, 1},
+		{"unknown agent", func() int { return r.Refused("nobody") }, 0},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, tc.do(), tc.step)
+	}
+}

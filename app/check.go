@@ -31,9 +31,9 @@ var ErrCheckFailed = errors.New("check failed")
 // prints a summary. With Asterisk set it asks ARI (with the configured URL,
 // user, password and ari.connect_timeout per request) for
 // GET /asterisk/info, GET /endpoints/{tech}/{resource} of every agent and
-// of the trunk, and GET /sounds/{id} of every prompt, and prints each
-// missing piece on its own line ("endpoint PJSIP/1005 missing",
-// "sound hotline/greeting missing").
+// of the trunk, and GET /sounds for every prompt (checkSounds), and prints
+// each missing piece on its own line ("endpoint PJSIP/1005 missing",
+// "sound hotline/greeting missing (calls.prompts.greeting)").
 func CheckConfig(ctx context.Context, opts CheckOptions) error {
 	out := opts.Out
 	if out == nil {
@@ -142,14 +142,51 @@ func checkAsterisk(ctx context.Context, cfg Config, out io.Writer) ([]string, er
 		}
 		lookup("endpoint", "/endpoints/"+url.PathEscape(tech)+"/"+url.PathEscape(res), ep)
 	}
-	for _, p := range promptList(cfg.Calls.Prompts) {
-		id, isSound := strings.CutPrefix(p.Sound, "sound:")
+	problems = append(problems, checkSounds(get, cfg.Calls.Prompts)...)
+	return problems, nil
+}
+
+// checkSounds looks up every prompt's sound in GET /sounds, which lists
+// the sounds the way Asterisk indexes its sounds folder: the first folder
+// of a file's path is its language, the rest its id. So the file of
+// sound:hotline/greeting, sounds/hotline/greeting.wav, is id "greeting" in
+// language "hotline" (and GET /sounds/hotline/greeting is 404); under a
+// language folder, sounds/en/hotline/greeting.wav, it is id
+// "hotline/greeting". Either counts as installed.
+func checkSounds(get func(path string) (int, []byte, error), prompts ari.Prompts) []string {
+	status, body, err := get("/sounds")
+	var listed []struct {
+		ID      string `json:"id"`
+		Formats []struct {
+			Language string `json:"language"`
+		} `json:"formats"`
+	}
+	switch {
+	case err != nil:
+		return []string{fmt.Sprintf("sounds not checked: %v", err)}
+	case status != http.StatusOK:
+		return []string{fmt.Sprintf("sounds not checked: GET /sounds answered %d", status)}
+	case json.Unmarshal(body, &listed) != nil:
+		return []string{"sounds not checked: GET /sounds answered no list of sounds"}
+	}
+	installed := map[string]bool{} // "language/id" and "id"
+	for _, snd := range listed {
+		installed[snd.ID] = true
+		for _, f := range snd.Formats {
+			installed[f.Language+"/"+snd.ID] = true
+		}
+	}
+	var problems []string
+	for _, p := range promptList(prompts) {
+		name, isSound := strings.CutPrefix(p.Sound, "sound:")
 		if !isSound {
 			continue // recording:, tone: and the like are not files of the sound folder
 		}
-		lookup("sound", "/sounds/"+url.PathEscape(id), id)
+		if !installed[name] {
+			problems = append(problems, fmt.Sprintf("sound %s missing (calls.prompts.%s)", name, p.Key))
+		}
 	}
-	return problems, nil
+	return problems
 }
 
 // trunkEndpoint turns dialer.trunk "PJSIP/%s@trunk" into the endpoint

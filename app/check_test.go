@@ -5,12 +5,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"hotline/ari"
 	"hotline/ari/aritest"
 )
 
@@ -36,9 +38,22 @@ func TestCheckConfigOnly(t *testing.T) {
 
 }
 
+// installedPrompts lists the default prompts' sounds, less missing.
+func installedPrompts(missing ...string) []string {
+	var out []string
+	for _, p := range promptList(ari.DefaultPrompts) {
+		if !slices.Contains(missing, p.Sound) {
+			out = append(out, p.Sound)
+		}
+	}
+	return out
+}
+
+// TestCheckConfigAsterisk: the fake lists sounds as Asterisk indexes them,
+// sounds/hotline/greeting.wav as id "greeting" in language "hotline".
 func TestCheckConfigAsterisk(t *testing.T) {
 	t.Parallel()
-	fake := aritest.NewTest(t, aritest.Options{MissingSounds: []string{"sound:hotline/greeting"}})
+	fake := aritest.NewTest(t, aritest.Options{Sounds: installedPrompts("sound:hotline/greeting", "sound:hotline/survey")})
 	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{})
 	fake.SetEndpoint("PJSIP/2001", aritest.Behavior{Offline: true}) // known but not registered: exists
 	fake.SetTrunkDefault("trunk", aritest.Behavior{})
@@ -50,15 +65,20 @@ func TestCheckConfigAsterisk(t *testing.T) {
 	err := CheckConfig(ctx, CheckOptions{ConfigPath: path, Asterisk: true, Out: &out})
 	require.ErrorIs(t, err, ErrCheckFailed)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 4, out.String())
+	require.Len(t, lines, 5, out.String())
 	require.Contains(t, lines[0], "config OK: ")
 	require.Contains(t, lines[1], "asterisk OK: "+fake.ARIURL())
 	require.Equal(t, "endpoint PJSIP/1005 missing", lines[2])
-	require.Equal(t, "sound hotline/greeting missing", lines[3])
+	require.Equal(t, "sound hotline/greeting missing (calls.prompts.greeting)", lines[3])
+	require.Equal(t, "sound hotline/survey missing (calls.prompts.survey)", lines[4])
 
-	// Everything present: no problem lines.
-	fake.SetEndpoint("PJSIP/1005", aritest.Behavior{})
-	ok := aritest.NewTest(t, aritest.Options{})
+	// Everything present: no problem lines. The prompts under a language
+	// folder (sounds/en/hotline/…) count too.
+	var underEnglish []string
+	for _, s := range installedPrompts() {
+		underEnglish = append(underEnglish, "sound:en/"+strings.TrimPrefix(s, "sound:"))
+	}
+	ok := aritest.NewTest(t, aritest.Options{Sounds: underEnglish})
 	for _, ep := range []string{"PJSIP/1001", "PJSIP/1005", "PJSIP/2001"} {
 		ok.SetEndpoint(ep, aritest.Behavior{})
 	}

@@ -51,6 +51,9 @@ type DemoOptions struct {
 const (
 	demoHotline   = "12345"
 	demoComplaint = "12340"
+	// demoVoicemailMax bounds voice messages, after hours and in the
+	// dialplan's fallback alike.
+	demoVoicemailMax = 5 * time.Second
 )
 
 // demoAgents are the simulated staff; their phones behave differently so
@@ -93,21 +96,23 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		logOut = f
 	}
 
-	durations := map[string]time.Duration{
-		"sound:hotline/greeting": 2 * time.Second, "sound:hotline/recording-notice": 4 * time.Second,
-		"sound:hotline/survey": 6 * time.Second, "sound:hotline/apology": 5 * time.Second,
-	}
-	if real, dir, err := demoSoundDurations(opts.PromptsDir); err != nil {
+	durations, from, err := demoSoundDurations(opts.PromptsDir)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
-	} else if real != nil {
-		durations = real
-		fmt.Fprintf(opts.Out, "prompts: playing the lengths of the %d sounds in %s\n", len(real), dir)
+	}
+	fmt.Fprintf(opts.Out, "prompts: playing %d sounds as long as %s\n", len(durations), from)
+	sounds := make([]string, 0, len(durations))
+	for s := range durations {
+		sounds = append(sounds, s)
 	}
 	fake, err := aritest.Start(aritest.Options{
 		Addr:           opts.ARIAddr,
 		RecordingsDir:  filepath.Join(opts.DataDir, "asterisk-recordings"),
 		Logger:         NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
 		SoundDurations: durations,
+		Sounds:         sounds, // installed, as scripts/gen-prompts.sh's files would be
+		VoicemailDir:   filepath.Join(opts.DataDir, "asterisk-voicemail"),
+		VoicemailMax:   demoVoicemailMax, // voicemail.conf's maxsecs = calls.voicemail_max
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
@@ -119,13 +124,14 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		ARI:  ari.Config{URL: fake.ARIURL(), Username: "hotline", Password: "hotline"},
 		Calls: ari.CallConfig{HotlineNumbers: []string{demoHotline}, ComplaintNumbers: []string{demoComplaint},
 			RingTimeout: 8 * time.Second, MaxWait: 30 * time.Second, WrapUp: 3 * time.Second, SurveyTimeout: 4 * time.Second,
-			VoicemailMax: 5 * time.Second},
-		Store:      store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
+			VoicemailMax: demoVoicemailMax},
+		Store: store.Config{Path: filepath.Join(opts.DataDir, "hotline.db")},
 		// The demo's passwords are random (130 bits): a slow hash adds no
 		// strength to them, only start-up and login time.
 		Auth: auth.Config{BcryptCost: 4},
-		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings")},
-		Redis:      callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
+		Recordings: recording.Config{ArchiveDir: filepath.Join(opts.DataDir, "recordings"),
+			VoicemailDir: filepath.Join(opts.DataDir, "asterisk-voicemail", "hotline", "hotline")},
+		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
 		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second}, KeyPrefix: "hotline-demo"},
 		Dialer:    ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
@@ -178,7 +184,8 @@ func Demo(ctx context.Context, opts DemoOptions) error {
   fake Asterisk ARI %[2]s (user hotline/hotline), simulator http://%[3]s/sim/channels
   data      %[4]s   %[5]s
   traffic   %.2[6]f calls/s to %[7]s (hotline) and %[8]s (complaints); line %[9]s
-  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints
+  agents    1001, 1002 answer; 1003 declines; 1004 never answers; 1005 registers after 20s; supervisor 2001 takes complaints;
+            an agent paused for refusing rings is put back on duty a minute later
 `, svc.HTTPAddr, fake.ARIURL(), strings.TrimPrefix(fake.URL(), "http://"), opts.DataDir, where, opts.CallsPerSecond,
 		demoHotline, demoComplaint, hours)
 	if err := demoAccounts(ctx, svc, opts.Out); err != nil {
@@ -194,6 +201,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	go simulateCitizens(runCtx, fake, opts.CallsPerSecond)
 	go answerSurveys(runCtx, fake)
 	go referSomeCalls(runCtx, fake, svc)
+	go resumePausedAgents(runCtx, svc, time.Minute)
 	go func() {
 		select {
 		case <-time.After(20 * time.Second):
@@ -298,7 +306,10 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		if mathrand.Float64() < 0.25 {
 			call.HangupAfter = time.Duration(4+mathrand.IntN(12)) * time.Second // gives up waiting
 		}
-		_, _ = fake.PlaceCall(call) // fails only while the service is reconnecting, like Stasis() would
+		// While the service is reconnecting, Stasis() fails and the call runs
+		// the dialplan's fallback (apology, voice message), which the service
+		// imports as a missed call (recordings.voicemail_dir).
+		_, _ = fake.PlaceCall(call)
 	}
 }
 
@@ -344,6 +355,26 @@ func referSomeCalls(ctx context.Context, fake *aritest.Server, svc *Service) {
 			if len(ch.Args) == 3 && ch.Args[0] == "agent" && ch.Bridge != "" {
 				_, _ = svc.Calls.Refer(ctx, ch.Args[1], ch.Args[2], "", departments[mathrand.IntN(len(departments))])
 				break
+			}
+		}
+	}
+}
+
+// resumePausedAgents plays the supervisor who, told that an agent was
+// paused for refusing rings, puts them back on duty after a while, so the
+// demo keeps showing refusals, autopauses and the ringing rules.
+func resumePausedAgents(ctx context.Context, svc *Service, after time.Duration) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, a := range svc.Roster.List() {
+			if a.State == hotline.AgentPaused && time.Since(a.StateSince) >= after {
+				_, _ = svc.Calls.SetAgentState(ctx, a.ID, hotline.AgentAvailable, "")
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"hotline/ari/aritest"
 )
 
 // confSection is one [name](templates) section of an Asterisk .conf file.
@@ -160,10 +163,26 @@ func TestAsteriskConfigsAgreeWithExampleConfig(t *testing.T) {
 		all := extens(conf, "hotline-inbound")
 		require.Contains(t, all, "Goto(fallback,1)")
 		require.Contains(t, all, `GotoIf($["${STASISSTATUS}" = "SUCCESS"]?done)`)
-		require.Contains(t, all, "Playback(hotline/apology)")
-		require.Contains(t, all, "VoiceMail(")
+		// The fake Asterisk runs the same fallback (aritest/fallback.go).
+		require.Contains(t, all, "Playback("+strings.TrimPrefix(aritest.FallbackPrompt, "sound:")+")")
+		require.Contains(t, all, "VoiceMail("+aritest.FallbackMailbox+",")
+		require.Equal(t, cfg.Calls.Prompts.Apology.Sound, aritest.FallbackPrompt, "the fallback plays the service's apology")
 		require.Contains(t, extens(conf, "agents-outbound"), "@trunk")
 		require.Contains(t, extens(conf, "agents-messages"), "MessageSend(")
+	})
+
+	t.Run("voicemail.conf", func(t *testing.T) {
+		t.Parallel()
+		conf := parseAsteriskConf(t, filepath.Join(dir, "voicemail.conf"))
+		g := sectionByName(conf, "general")
+		require.NotNil(t, g)
+		require.Equal(t, "wav", g["format"], "8 kHz PCM, as the archive keeps recordings")
+		require.Equal(t, fmt.Sprint(int(cfg.Calls.VoicemailMax.Seconds())), g["maxsecs"], "maxsecs vs calls.voicemail_max")
+		mailbox, context, _ := strings.Cut(aritest.FallbackMailbox, "@")
+		box := sectionByName(conf, context)
+		require.NotNil(t, box, "voicemail.conf has no context [%s] for VoiceMail(%s)", context, aritest.FallbackMailbox)
+		require.NotEmpty(t, box[mailbox], "no mailbox %s in [%s]", mailbox, context)
+		require.Contains(t, box[mailbox], "attach=no", "no e-mail with citizens' messages")
 	})
 
 	t.Run("pjsip.conf", func(t *testing.T) {

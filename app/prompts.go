@@ -1,15 +1,14 @@
 package app
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
+
+	"hotline/ari"
 )
 
 // DefaultPromptsDir is where `hotline demo` looks for the sound files made
@@ -27,39 +26,18 @@ func ReadSoundDurations(dir string) (map[string]time.Duration, error) {
 		return nil, fmt.Errorf("prompts: %w (make it with scripts/gen-prompts.sh %s)", err, dir)
 	}
 	defer f.Close()
-	out := map[string]time.Duration{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		sound, secs, ok := strings.Cut(line, "\t")
-		if !ok {
-			return nil, fmt.Errorf("prompts: %s:%d: want sound<TAB>seconds, got %q", path, n, line)
-		}
-		s, err := strconv.ParseFloat(strings.TrimSpace(secs), 64)
-		if err != nil || s <= 0 {
-			return nil, fmt.Errorf("prompts: %s:%d: %q is not a positive number of seconds", path, n, secs)
-		}
-		out[strings.TrimSpace(sound)] = time.Duration(s * float64(time.Second)).Round(time.Millisecond)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("prompts: %s: %w", path, err)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("prompts: %s lists no sound", path)
-	}
-	return out, nil
+	return ari.ParseSoundDurations(f, path)
 }
 
 // demoSoundDurations returns the prompt lengths the demo's fake Asterisk
-// plays: those of dir (an error when it has none), else those of
-// DefaultPromptsDir when it exists, else nil (the built-in guesses).
+// plays and where they come from: those of dir (an error when it has none),
+// else those of DefaultPromptsDir when it exists, else the lengths
+// scripts/gen-prompts.sh gives the prompts (ari.PromptLengths), so the
+// demo's calls take as long as real ones.
 func demoSoundDurations(dir string) (map[string]time.Duration, string, error) {
 	if dir == "" {
 		if _, err := os.Stat(filepath.Join(DefaultPromptsDir, "durations.tsv")); errors.Is(err, fs.ErrNotExist) {
-			return nil, "", nil
+			return ari.PromptLengths(), "the lengths of scripts/gen-prompts.sh's sounds (ari/prompt-lengths.tsv)", nil
 		}
 		dir = DefaultPromptsDir
 	}

@@ -56,7 +56,29 @@ func TestGenPromptsScript(t *testing.T) {
 		require.Equal(t, uint16(16), binary.LittleEndian.Uint16(data[34:36]), "%s: 16-bit", path)
 		// The length in durations.tsv is the file's: 16000 bytes a second.
 		require.InDelta(t, float64(len(data)-44)/16000, d.Seconds(), 0.1, path)
+		// The demo plays the committed lengths: they must be the script's.
+		require.InDelta(t, d.Seconds(), ari.PromptLengths()[p.Sound].Seconds(), 0.05,
+			"%s: ari/prompt-lengths.tsv is out of date; copy %s/durations.tsv there", p.Sound, out)
 	}
+}
+
+// TestDemoPlaysThePromptLengthsOfGenPrompts: with no sound folder, the
+// demo's fake plays the lengths of scripts/gen-prompts.sh's sounds, so the
+// demo's calls take as long as real ones (18.5 s of greeting and notice).
+func TestDemoPlaysThePromptLengthsOfGenPrompts(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(filepath.Join(DefaultPromptsDir, "durations.tsv")); err == nil {
+		t.Skip(DefaultPromptsDir + " exists: the demo plays its lengths")
+	}
+	got, from, err := demoSoundDurations("")
+	require.NoError(t, err)
+	require.Contains(t, from, "gen-prompts.sh")
+	require.Equal(t, ari.PromptLengths(), got)
+	for _, p := range promptList(ari.DefaultPrompts) {
+		require.Greater(t, got[p.Sound], time.Second, "%s has a length", p.Sound)
+	}
+	greeting := got["sound:hotline/greeting"] + got["sound:hotline/recording-notice"]
+	require.InDelta(t, 18.5, greeting.Seconds(), 0.1)
 }
 
 func TestReadSoundDurations(t *testing.T) {

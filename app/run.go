@@ -137,6 +137,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Callbacks = callbacks
+	calls.Supervisors = messenger
 	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password},
 		Now: now, Logger: log, Registerer: reg}
 	archiver, err := recording.NewArchiver(cfg.Recordings, recDeps)
@@ -156,6 +157,16 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	calls.Recordings = archiver
+	// Voice messages of the dialplan's fallback, when their folder is given.
+	var voiceMessages interface {
+		Start(context.Context)
+		Stop()
+	} = noService{}
+	if cfg.Recordings.VoicemailDir != "" {
+		if voiceMessages, err = recording.NewVoiceMessages(cfg.Recordings, recDeps, archiver, callbacks); err != nil {
+			return err
+		}
+	}
 	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
 		Store: db, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg,
 	})
@@ -207,6 +218,7 @@ func Run(ctx context.Context, opts Options) error {
 	promises.Start(ctx)
 	archiver.Start(ctx)
 	retention.Start(ctx)
+	voiceMessages.Start(ctx)
 	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
 
 	if opts.Started != nil {
@@ -222,12 +234,19 @@ func Run(ctx context.Context, opts Options) error {
 	callbacks.Stop()
 	promises.Stop()
 	dialer.Wait()
+	voiceMessages.Stop()
 	archiver.Stop()
 	retention.Stop()
 	cli.Stop()
 	calls.Stop()
 	return nil
 }
+
+// noService stands for a background service that is not configured.
+type noService struct{}
+
+func (noService) Start(context.Context) {}
+func (noService) Stop()                 {}
 
 func resolveConfig(opts Options) (Config, error) {
 	if opts.Config != nil {

@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -12,6 +13,17 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 
 	"hotline"
+)
+
+// callPhase is where a call is in its life. It only moves forward.
+type callPhase int
+
+const (
+	phaseGreeting callPhase = iota // answered; the greeting and notices play
+	phaseQueued                    // on hold while agents ring
+	phaseTalking                   // an agent answered
+	phaseSurvey                    // the last agent left; the citizen rates the service
+	phaseEnded                     // finished: the record is final
 )
 
 // call is one inbound call's state, owned by its goroutine: every event,
@@ -26,18 +38,37 @@ type call struct {
 	citizen  string
 	bridge   string
 	role     hotline.Role // who answers this line
+	phase    callPhase
 
 	mu    sync.Mutex // guards legs for channelIDs (reconcile)
 	legs  map[string]*leg
 	tried map[string]bool // agents rung this round
+	// done are the agents this call never rings again: they declined, or
+	// were rung RingsPerAgent times (no agent is rung over and over).
+	done  map[string]bool
+	rings map[string]int // rings per agent on this call
+	seq   int            // numbers the channel ids the call makes
 
+	recorder *recorder // nil when the call is not recorded
+	// Resources the call holds in Asterisk.
 	moh        bool
 	haveBridge bool
-	recording  bool
-	finished   bool
-	maxWait    *time.Timer
+	maxWait    *time.Timer // runs from the start of the hold
 	retry      *time.Timer // next ringing round
 }
+
+// nextID names a channel the call makes: the call id, '-', a kind letter
+// ('a' agent leg, 'r' referral leg, 's' snoop) and a three-digit number.
+// Asterisk 20 refuses an id that is a prefix of a live channel's id, so the
+// ids of one call are all distinct up to their fixed-width part; an agent
+// leg adds "-" and the agent id after it, for people reading Asterisk's
+// logs.
+func (c *call) nextID(kind byte) string {
+	c.seq++
+	return fmt.Sprintf("%s-%c%03d", c.rec.ID, kind, c.seq)
+}
+
+func (c *call) finished() bool { return c.phase == phaseEnded }
 
 type leg struct {
 	rec      hotline.CallLeg
@@ -65,7 +96,8 @@ func key(kind, id string) *ari.Key { return ari.NewKey(kind, id) }
 func (c *call) run(ctx context.Context) {
 	defer c.cleanup()
 	c.persist(ctx, true)
-	c.maxWait = time.NewTimer(c.s.cfg.MaxWait)
+	c.maxWait = time.NewTimer(time.Hour)
+	c.maxWait.Stop()
 	defer c.maxWait.Stop()
 	c.retry = time.NewTimer(time.Hour)
 	c.retry.Stop()
@@ -96,13 +128,17 @@ func (c *call) run(ctx context.Context) {
 		c.finish(ctx, hotline.MissedAbandoned)
 		return
 	}
+	// The hold starts: max_wait counts from here, not from the arrival, so
+	// the prompts do not eat into the time agents have to answer.
+	c.phase = phaseQueued
+	c.maxWait.Reset(c.s.cfg.MaxWait)
 	c.startMOH()
 	c.startRinging(ctx)
 	c.loop(ctx)
 }
 
 func (c *call) loop(ctx context.Context) {
-	for !c.finished {
+	for !c.finished() {
 		if held := c.takeHeld(); len(held) > 0 {
 			c.handleAll(ctx, held)
 			continue
@@ -133,7 +169,7 @@ func (c *call) loop(ctx context.Context) {
 
 func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 	for i, e := range events {
-		if c.finished {
+		if c.finished() {
 			return
 		}
 		c.handle(ctx, e)
@@ -144,9 +180,9 @@ func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 	}
 }
 
-// setup puts the citizen in a recorded bridge of their own, so the
-// recording covers the whole consultation: prompts, agents, referrals and
-// the survey.
+// setup puts the citizen in a bridge of their own, where agents join
+// them, and records the citizen's side of the call from now to the hangup:
+// prompts, agents, referrals and the survey (see recorder).
 func (c *call) setup() error {
 	cl := c.s.cli.ARI()
 	if _, err := cl.Bridge().Create(key(ari.BridgeKey, c.bridge), "mixing", c.rec.ID); err != nil {
@@ -158,16 +194,42 @@ func (c *call) setup() error {
 		return fmt.Errorf("add citizen to bridge: %w", err)
 	}
 	if *c.s.cfg.Record {
-		name := c.rec.ID
-		c.s.cli.Dispatcher().Route(ari.LiveRecordingKey, name, c.mb)
-		if _, err := cl.Bridge().Record(key(ari.BridgeKey, c.bridge), name, &ari.RecordingOptions{Format: "wav", Exists: "fail"}); err != nil {
-			return fmt.Errorf("record bridge: %w", err)
+		r := &recorder{cli: c.s.cli, mb: c.mb, target: c.citizen, name: c.rec.ID, newID: c.nextID}
+		c.recorder = r
+		if err := r.start(); err != nil {
+			// The citizen is not turned away for it; supervisors see a
+			// call without a recording, operators this error.
+			c.s.m.recordingsFailed.Inc()
+			c.s.log.Error("call not recorded", "call", c.rec.ID, "err", err)
+			return nil
 		}
-		c.recording = true
-		c.rec.RecordingName = name
+		c.rec.RecordingName = r.name
 		c.persist(context.Background(), false)
 	}
 	return nil
+}
+
+// recordingEndedEarly handles Asterisk ending the call's recording while
+// the call goes on: the finished part goes to the archive with the call,
+// and the recording continues in a new part.
+func (c *call) recordingEndedEarly(ctx context.Context) {
+	r := c.recorder
+	ended := r.parts[len(r.parts)-1]
+	c.archiveRecordings(ctx)
+	if c.gone {
+		return // the citizen hung up: that is the end, not an early one
+	}
+	c.s.m.recordingsEndedEarly.Inc()
+	err := r.record()
+	if err != nil {
+		c.s.log.Error("call recording ended early and could not go on", "call", c.rec.ID, "part", ended, "err", err)
+	} else {
+		c.s.log.Warn("call recording ended early; it goes on in a new part", "call", c.rec.ID, "part", ended, "next", r.live)
+	}
+	if len(r.parts) > 1 {
+		c.rec.RecordingParts = append([]string{}, r.parts...)
+		c.persist(ctx, false)
+	}
 }
 
 // afterHours tells the caller the line is closed and that they will be
@@ -273,15 +335,19 @@ func (c *call) startRinging(ctx context.Context) {
 
 // ringNext rings the next agents by the strategy. When everyone has been
 // tried, a new round starts after a pause, until the maximum wait ends the
-// call; when nobody is on duty at all, the call is missed at once.
+// call. An agent who declined, or was rung RingsPerAgent times, is not
+// rung again for this call; when nobody else is on duty, the call is
+// missed at once.
 func (c *call) ringNext(ctx context.Context) {
-	for c.rec.FirstResponsibleAgent == "" && !c.finished {
-		agents := c.s.roster.Reserve(c.rec.ID, c.role, c.s.cfg.Strategy, c.tried, nil)
+	for c.rec.FirstResponsibleAgent == "" && !c.finished() {
+		exclude := maps.Clone(c.tried)
+		maps.Copy(exclude, c.done)
+		agents := c.s.roster.Reserve(c.rec.ID, c.role, c.s.cfg.Strategy, exclude, nil)
 		if len(agents) == 0 {
 			if c.ringingLegs() > 0 {
 				return // wait for the legs ringing now
 			}
-			if !c.s.staffed(c.role) {
+			if !c.s.onDuty(c.role, c.done) {
 				reason := hotline.MissedNoAgent
 				if len(c.tried) > 0 || len(c.legs) > 0 {
 					reason = hotline.MissedNoAnswer
@@ -307,13 +373,12 @@ func (c *call) ringNext(ctx context.Context) {
 // ring originates a leg to agent, for a referral when ref is set, and
 // reports whether it is ringing.
 func (c *call) ring(ctx context.Context, agent hotline.Agent, timeout time.Duration, ref *hotline.Referral) bool {
-	id := c.rec.ID + "-a" + agent.ID
+	kindLetter := byte('a')
 	if ref != nil {
-		id = c.rec.ID + "-r" + agent.ID
+		kindLetter = 'r'
 	}
-	if c.legs[id] != nil {
-		id += "-" + strconv.Itoa(len(c.legs)) // a later round rings the same agent again
-	}
+	id := c.nextID(kindLetter) + "-" + agent.ID
+	c.rings[agent.ID]++
 	l := &leg{referral: ref, rec: hotline.CallLeg{CallID: c.rec.ID, AgentID: agent.ID, ChannelID: id, Outcome: hotline.LegRinging, RungAt: c.s.now()}}
 	c.mu.Lock()
 	c.legs[id] = l
@@ -372,6 +437,15 @@ func (c *call) bridgedAgents() int {
 }
 
 func (c *call) handle(ctx context.Context, e ari.Event) {
+	if c.recorder != nil {
+		switch c.recorder.handle(e) {
+		case recorderEndedEarly:
+			c.recordingEndedEarly(ctx)
+			return
+		case recorderNoted:
+			return
+		}
+	}
 	switch ev := e.(type) {
 	case *ari.StasisStart:
 		if l := c.legs[ev.Channel.ID]; l != nil && !l.gone {
@@ -391,7 +465,7 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 		l.timer.Stop()
 	}
 	switch {
-	case c.finished || c.gone:
+	case c.finished() || c.gone:
 		l.rec.Outcome = hotline.LegCancelled
 		c.hangup(l.rec.ChannelID)
 	case l.referral != nil:
@@ -410,6 +484,7 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 // first-responsible agent (3.1) and joins the citizen's bridge; everyone
 // else still ringing is cancelled.
 func (c *call) connect(ctx context.Context, l *leg) {
+	c.phase = phaseTalking
 	c.maxWait.Stop()
 	c.retry.Stop()
 	if err := c.rec.Answer(l.rec.AgentID, l.rec.AnsweredAt); err != nil {
@@ -485,33 +560,35 @@ func (c *call) channelGone(ctx context.Context, id string, cause int) {
 		}
 		return
 	}
-	if c.rec.FirstResponsibleAgent == "" && !c.finished {
+	if c.rec.FirstResponsibleAgent == "" && !c.finished() {
 		c.ringNext(ctx)
 	}
 }
 
-// ringRefused records a violation (7.1.5) when an agent who was available
-// declined the ring or let it ring out: the roster only rings available
-// agents, so every such leg is one.
+// ringRefused handles an agent who was available and declined the ring or
+// let it ring out: the roster only rings available agents, so every such
+// leg is a refusal (7.1.5). A decline ends the agent's part in this call;
+// so does the last ring RingsPerAgent allows. The refusal is recorded as a
+// violation, and refusals in a row pause the agent (Calls.refused).
 func (c *call) ringRefused(ctx context.Context, l *leg) {
+	agent := l.rec.AgentID
 	kind := hotline.ViolationRingNotAnswered
 	switch l.rec.Outcome {
 	case hotline.LegBusy:
 		kind = hotline.ViolationRingDeclined
+		c.done[agent] = true
 	case hotline.LegNoAnswer:
+		if c.rings[agent] >= c.s.cfg.RingsPerAgent {
+			c.done[agent] = true
+		}
 	default:
 		return
 	}
-	c.addViolation(ctx, hotline.Violation{Kind: kind, AgentID: l.rec.AgentID, CallID: c.rec.ID, At: c.s.now(),
-		Detail: fmt.Sprintf("来电 %s（%s）振铃 %s 未接听", c.rec.ID, c.rec.CallerRaw, l.rec.ChannelID)})
+	c.s.refused(ctx, hotline.Violation{Kind: kind, AgentID: agent, CallID: c.rec.ID, At: c.s.now(),
+		Detail: fmt.Sprintf("来电 %s（%s）振铃 %s 未接听", c.rec.ID, hotline.MaskNumber(c.rec.CallerRaw), l.rec.ChannelID)})
 }
 
-func (c *call) addViolation(ctx context.Context, v hotline.Violation) {
-	if _, err := c.s.store.AddViolation(context.WithoutCancel(ctx), v); err != nil {
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store violation", "call", c.rec.ID, "kind", v.Kind, "agent", v.AgentID, "err", err)
-	}
-}
+func (c *call) addViolation(ctx context.Context, v hotline.Violation) { c.s.addViolation(ctx, v) }
 
 // legEnded marks l over with outcome and frees its agent's reservation.
 func (c *call) legEnded(l *leg, outcome hotline.LegOutcome) {
@@ -532,7 +609,7 @@ func (c *call) legEnded(l *leg, outcome hotline.LegOutcome) {
 // ringing referral target remains, the call goes on; otherwise the citizen,
 // if still there, is asked to rate the service (7.2) and the call ends.
 func (c *call) agentLeft(ctx context.Context) {
-	if c.bridgedAgents() > 0 || c.finished {
+	if c.bridgedAgents() > 0 || c.finished() {
 		return
 	}
 	for _, l := range c.legs {
@@ -542,6 +619,7 @@ func (c *call) agentLeft(ctx context.Context) {
 		}
 	}
 	if c.rec.Line == hotline.LineHotline && !c.gone {
+		c.phase = phaseSurvey
 		c.survey(ctx)
 	}
 	c.finish(ctx, "")
@@ -616,7 +694,7 @@ func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
 // refer runs on the call goroutine for Calls.Refer.
 func (c *call) refer(ctx context.Context, fromAgent, toAgent, toDepartment string) (hotline.Referral, error) {
 	const op = "ari.Refer"
-	if c.finished || c.gone {
+	if c.finished() || c.gone {
 		return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, op, "call %s has ended", c.rec.ID)
 	}
 	inBridge := map[string]bool{}
@@ -715,17 +793,34 @@ func legOutcomeForCause(cause int) hotline.LegOutcome {
 	}
 }
 
-// finish ends the call once: hangs up what is left, stops the recording,
-// frees the agents and stores the final state. reason applies only when no
-// agent answered.
+// finish ends the call once, in steps: the legs, the citizen's channel,
+// the recording, the bridge, the final record, and what follows a missed
+// call. reason applies only when no agent answered.
 func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
-	if c.finished {
+	if c.finished() {
 		return
 	}
-	c.finished = true
+	c.phase = phaseEnded
 	c.maxWait.Stop()
 	c.retry.Stop()
 	c.rec.End(c.s.now(), reason)
+	c.endLegs(ctx)
+	if !c.gone {
+		c.hangup(c.citizen)
+	}
+	c.stopRecording()
+	c.deleteBridge()
+	c.persist(ctx, false)
+	c.archiveRecordings(ctx)
+	if c.rec.VoicemailName != "" {
+		c.s.recordingStopped(ctx, c.rec.VoicemailName, c.rec.ID)
+	}
+	c.handOver(ctx)
+}
+
+// endLegs cancels the legs still ringing, hangs up the agents still
+// talking (they go to wrap-up), and stores every leg and referral.
+func (c *call) endLegs(ctx context.Context) {
 	c.cancelRinging()
 	for id, l := range c.legs {
 		switch {
@@ -747,27 +842,42 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 			c.saveReferral(ctx, l.referral)
 		}
 	}
-	if !c.gone {
-		c.hangup(c.citizen)
+}
+
+// stopRecording ends the recording with the call. The citizen's hangup
+// has ended it already; this stops whatever is left.
+func (c *call) stopRecording() {
+	if c.recorder == nil {
+		return
 	}
-	cl := c.s.cli.ARI()
-	if c.recording {
-		if err := cl.LiveRecording().Stop(key(ari.LiveRecordingKey, c.rec.RecordingName)); err != nil {
-			c.s.log.Warn("stop recording", "call", c.rec.ID, "err", err)
+	if err := c.recorder.stop(); err != nil {
+		c.s.log.Warn("stop call recording", "call", c.rec.ID, "err", err)
+	}
+}
+
+func (c *call) deleteBridge() {
+	if !c.haveBridge {
+		return
+	}
+	if err := c.s.cli.ARI().Bridge().Delete(key(ari.BridgeKey, c.bridge)); err != nil && httpStatus(err) != 404 {
+		c.s.log.Debug("delete bridge", "call", c.rec.ID, "err", err)
+	}
+}
+
+// archiveRecordings hands the parts of the call's recording not handed
+// yet to the archive with the call.
+func (c *call) archiveRecordings(ctx context.Context) {
+	if r := c.recorder; r != nil {
+		for _, p := range r.parts[r.archived:] {
+			c.s.recordingStopped(ctx, p, c.rec.ID)
 		}
+		r.archived = len(r.parts)
 	}
-	if c.rec.VoicemailName != "" {
-		c.s.recordingStopped(ctx, c.rec.VoicemailName, c.rec.ID)
-	}
-	if c.haveBridge {
-		if err := cl.Bridge().Delete(key(ari.BridgeKey, c.bridge)); err != nil && httpStatus(err) != 404 {
-			c.s.log.Debug("delete bridge", "call", c.rec.ID, "err", err)
-		}
-	}
-	c.persist(ctx, false)
-	if c.recording {
-		c.s.recordingStopped(ctx, c.rec.RecordingName, c.rec.ID)
-	}
+}
+
+// handOver passes the final record on: a missed call to the callback
+// queue (6.1), every call to OnEnd, the metrics and the log.
+func (c *call) handOver(ctx context.Context) {
 	final := c.rec
 	for _, l := range c.legs {
 		final.Legs = append(final.Legs, l.rec)
@@ -790,7 +900,7 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 		c.s.OnEnd(final)
 	}
 	c.s.m.calls.WithLabelValues(string(c.rec.Line), string(c.rec.State), string(c.rec.MissedReason)).Inc()
-	c.s.log.Info("call ended", "call", c.rec.ID, "line", c.rec.Line, "caller", c.rec.CallerNumber, "state", c.rec.State,
+	c.s.log.Info("call ended", "call", c.rec.ID, "line", c.rec.Line, "caller", hotline.MaskNumber(c.rec.CallerNumber), "state", c.rec.State,
 		"reason", c.rec.MissedReason, "agent", c.rec.FirstResponsibleAgent, "wait_s", c.rec.WaitSeconds(), "talk_s", c.rec.TalkSeconds())
 }
 
@@ -862,8 +972,8 @@ func (c *call) cleanup() {
 	d := c.s.cli.Dispatcher()
 	d.Unroute(ari.ChannelKey, c.citizen)
 	d.Unroute(ari.BridgeKey, c.bridge)
-	if c.rec.RecordingName != "" {
-		d.Unroute(ari.LiveRecordingKey, c.rec.RecordingName)
+	if c.recorder != nil {
+		c.recorder.cleanup()
 	}
 	for id := range c.legs {
 		d.Unroute(ari.ChannelKey, id)

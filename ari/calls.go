@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -55,6 +56,12 @@ func (s *Calls) recordingStopped(ctx context.Context, name, callID string) {
 	}
 }
 
+// Supervisors hears what needs a supervisor now: an agent paused after
+// refusing rings (ARI sendMessage to their softphones, Messenger).
+type Supervisors interface {
+	NotifySupervisors(ctx context.Context, text string) error
+}
+
 // Hours says whether the hotline is staffed at a moment (the working-hours
 // calendar); nil means always open.
 type Hours interface {
@@ -87,6 +94,9 @@ type Calls struct {
 	// Recordings, when set before Start, hears of every recording stopped
 	// (calls, callbacks, reply calls) so it is archived (7.1.3).
 	Recordings RecordingSink
+	// Supervisors, when set before Start, is told of every agent paused
+	// for refusing rings.
+	Supervisors Supervisors
 
 	mu     sync.Mutex
 	active map[string]*call
@@ -102,6 +112,12 @@ type callMetrics struct {
 	answerBridge prometheus.Histogram
 	ratings      *prometheus.CounterVec // score
 	referrals    *prometheus.CounterVec // outcome
+	// recordingsEndedEarly counts call recordings Asterisk ended while the
+	// call went on (each went on in a new part); recordingsFailed calls
+	// that could not be recorded at all.
+	recordingsEndedEarly prometheus.Counter
+	recordingsFailed     prometheus.Counter
+	autopaused           prometheus.Counter
 }
 
 // NewCalls wires the call flow to the client; Start begins taking calls.
@@ -126,9 +142,16 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 			Name: "hotline_survey_ratings_total", Help: "Satisfaction survey answers by score (0 = not rated)."}, []string{"score"}),
 		referrals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_referrals_total", Help: "Ended referrals by outcome (answered, handover, cancelled)."}, []string{"outcome"}),
+		recordingsEndedEarly: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_call_recordings_ended_early_total", Help: "Call recordings Asterisk ended while the call went on; each went on in a new part."}),
+		recordingsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_call_recordings_failed_total", Help: "Calls whose recording could not be started."}),
+		autopaused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_agents_autopaused_total", Help: "Agents paused for declining or not answering calls.autopause_after rings in a row."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.ratings, m.referrals)
+		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.ratings, m.referrals,
+			m.recordingsEndedEarly, m.recordingsFailed, m.autopaused)
 	}
 	s := &Calls{
 		cli: cli, store: store, roster: roster, hours: hours, cfg: cfg, log: log.With("component", "calls"), now: now, m: m,
@@ -212,6 +235,8 @@ func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 		role:     hotline.RoleAgent,
 		legs:     make(map[string]*leg),
 		tried:    make(map[string]bool),
+		done:     make(map[string]bool),
+		rings:    make(map[string]int),
 		rec: hotline.Call{
 			ID: s.newCallID(), ChannelID: ch.ID, CallerRaw: ch.Caller.Number,
 			CallerNumber: hotline.NormalizeNumber(ch.Caller.Number).Number,
@@ -322,11 +347,64 @@ func (s *Calls) SetAgentState(ctx context.Context, id string, state hotline.Agen
 	return a, nil
 }
 
-// staffed reports whether anyone of role is on duty: available, on a call
-// or in wrap-up. Paused and offline staff do not staff the line.
-func (s *Calls) staffed(role hotline.Role) bool {
-	n := s.roster.Counts(role)
-	return n[hotline.AgentAvailable]+n[hotline.AgentOnCall]+n[hotline.AgentWrapUp] > 0
+// onDuty reports whether anyone of role but the agents in except is on
+// duty: available, on a call or in wrap-up. Paused and offline staff do not
+// staff the line.
+func (s *Calls) onDuty(role hotline.Role, except map[string]bool) bool {
+	for _, a := range s.roster.List() {
+		if a.Role != role || except[a.ID] {
+			continue
+		}
+		switch a.State {
+		case hotline.AgentAvailable, hotline.AgentOnCall, hotline.AgentWrapUp:
+			return true
+		}
+	}
+	return false
+}
+
+// refused records an available agent's refused ring as the violation v
+// (7.1.5). calls.autopause_after refusals in a row pause the agent with a
+// reason, said in the same violation, and supervisors are told: a phone
+// nobody answers stops taking citizens' rings.
+func (s *Calls) refused(ctx context.Context, v hotline.Violation) {
+	n := s.roster.Refused(v.AgentID)
+	pause := s.cfg.AutopauseAfter > 0 && n >= s.cfg.AutopauseAfter
+	if pause {
+		v.Detail += fmt.Sprintf("；连续 %d 次拒接或未接，已自动暂停接听", n)
+	}
+	s.addViolation(ctx, v)
+	if !pause {
+		return
+	}
+	reason := fmt.Sprintf("连续 %d 次拒接或未接来电，自动暂停", n)
+	a, ok := s.roster.SetState(v.AgentID, hotline.AgentPaused, reason)
+	if !ok {
+		return
+	}
+	s.m.autopaused.Inc()
+	if err := s.store.SetAgentState(context.WithoutCancel(ctx), a.ID, hotline.AgentPaused, reason, s.now()); err != nil {
+		s.m.storeErrors.Inc()
+		s.log.Error("store agent state", "agent", a.ID, "state", hotline.AgentPaused, "err", err)
+	}
+	s.log.Warn("agent paused after refusing rings in a row", "agent", a.ID, "refusals", n, "last_call", v.CallID)
+	if s.Supervisors == nil {
+		return
+	}
+	text := fmt.Sprintf("【坐席自动暂停】坐席 %s（%s）连续 %d 次拒接或未接来电，已暂停接听。最近一次：来电 %s。请核实后在控制台恢复。",
+		a.ID, a.Name, n, v.CallID)
+	go func() {
+		if err := s.Supervisors.NotifySupervisors(context.WithoutCancel(ctx), text); err != nil {
+			s.log.Warn("tell supervisors of an agent paused", "agent", a.ID, "err", err)
+		}
+	}()
+}
+
+func (s *Calls) addViolation(ctx context.Context, v hotline.Violation) {
+	if _, err := s.store.AddViolation(context.WithoutCancel(ctx), v); err != nil {
+		s.m.storeErrors.Inc()
+		s.log.Error("store violation", "call", v.CallID, "kind", v.Kind, "agent", v.AgentID, "err", err)
+	}
 }
 
 // roundPause is the pause between ringing rounds, so an agent who declines

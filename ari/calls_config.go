@@ -22,9 +22,24 @@ type CallConfig struct {
 	// RingTimeout is how long one ringing round lasts before the next agent
 	// (or round) is tried. Default 15s.
 	RingTimeout time.Duration `yaml:"ring_timeout"`
-	// MaxWait is how long a citizen waits for an agent before the call is
-	// missed (reason no_answer) and owed a callback. Default 60s.
+	// MaxWait is how long a citizen waits on hold for an agent before the
+	// call is missed (reason no_answer) and owed a callback. It counts from
+	// the end of the greeting and recording notice, when the hold music
+	// starts and agents are rung: the prompts (about 18 s with the sounds of
+	// scripts/gen-prompts.sh) come on top, so a citizen hears a person or
+	// the apology at most prompts + MaxWait after dialing. The call record's
+	// wait still counts from the arrival. Default 60s.
 	MaxWait time.Duration `yaml:"max_wait"`
+	// RingsPerAgent is how often one call rings the same agent at most, in
+	// rounds of RingTimeout while the citizen waits. An agent who declines
+	// is not rung again for that call at all. Default 2.
+	RingsPerAgent int `yaml:"rings_per_agent"`
+	// AutopauseAfter pauses an agent who declined or let ring out this many
+	// rings in a row (an answered call ends the streak): the agent's state
+	// becomes paused with the reason, the violation of the last refusal
+	// says so (7.1.5), and supervisors get a message. Default 3; -1 never
+	// pauses.
+	AutopauseAfter int `yaml:"autopause_after"`
 	// Sticky rings a repeat caller's responsible agent alone first when the
 	// citizen has an open matter: an open promise or callback, or a call in
 	// the last StickyDays days (4.1.1 盯办到底). Default true.
@@ -36,8 +51,10 @@ type CallConfig struct {
 	// WrapUp is how long an agent stays in wrap-up after a call before being
 	// rung again. Default 10s.
 	WrapUp time.Duration `yaml:"wrap_up"`
-	// Record says whether every call's bridge is recorded, from answer to
-	// hangup (7.1.3). Switch off only for load tests. Default true.
+	// Record says whether every call is recorded, from answer to hangup
+	// (7.1.3), through a snoop on the citizen's channel that hears prompts,
+	// agents and the survey alike. Switch off only for load tests. Default
+	// true.
 	Record *bool `yaml:"record"`
 	// MOHClass is the music-on-hold class played while agents ring; "" is
 	// Asterisk's default class.
@@ -118,6 +135,12 @@ func (c *CallConfig) SetDefaults() {
 	if c.MaxWait == 0 {
 		c.MaxWait = 60 * time.Second
 	}
+	if c.RingsPerAgent == 0 {
+		c.RingsPerAgent = 2
+	}
+	if c.AutopauseAfter == 0 {
+		c.AutopauseAfter = 3
+	}
 	if c.Sticky == nil {
 		on := true
 		c.Sticky = &on
@@ -185,6 +208,10 @@ func (c CallConfig) Validate() error {
 		err = fmt.Errorf("calls.ring_timeout: %s is shorter than 100ms", c.RingTimeout)
 	case c.MaxWait < c.RingTimeout:
 		err = fmt.Errorf("calls.max_wait: %s must not be shorter than calls.ring_timeout (%s)", c.MaxWait, c.RingTimeout)
+	case c.RingsPerAgent < 1:
+		err = fmt.Errorf("calls.rings_per_agent: must be at least 1")
+	case c.AutopauseAfter < -1:
+		err = fmt.Errorf("calls.autopause_after: must be -1 (never) or at least 1")
 	case c.StickyRing < 0:
 		err = fmt.Errorf("calls.sticky_ring: must not be negative")
 	case c.StickyDays < 0:

@@ -25,6 +25,7 @@ type callBundle struct {
 	roster *hotline.Roster
 	calls  *hari.Calls
 	cli    *hari.Client
+	reg    *prometheus.Registry
 	ended  chan hotline.Call
 }
 
@@ -40,6 +41,9 @@ type agentSpec struct {
 type flowOptions struct {
 	hours hari.Hours       // nil: always open
 	now   func() time.Time // nil: time.Now
+	fake  aritest.Options  // the fake Asterisk's; sounds play 20 ms unless set
+	// supervisors has agent-paused messages pushed to supervisors' phones.
+	supervisors bool
 }
 
 func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
@@ -53,7 +57,10 @@ func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...ag
 		opts.now = time.Now
 	}
 	ctx := context.Background()
-	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
+	if opts.fake.DefaultSoundDuration == 0 {
+		opts.fake.DefaultSoundDuration = 20 * time.Millisecond
+	}
+	fake := aritest.NewTest(t, opts.fake)
 	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
@@ -96,8 +103,11 @@ func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...ag
 	}
 	calls, err := hari.NewCalls(cli, db, roster, opts.hours, cfg, nil, opts.now, reg)
 	require.NoError(t, err)
-	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, ended: make(chan hotline.Call, 16)}
+	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, reg: reg, ended: make(chan hotline.Call, 16)}
 	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
+	if opts.supervisors {
+		calls.Supervisors = hari.NewMessenger(cli, roster, "sip:hotline@127.0.0.1", nil)
+	}
 	calls.Start(ctx)
 	cli.Start(ctx)
 	t.Cleanup(func() { cli.Stop(); calls.Stop() })
@@ -173,6 +183,7 @@ func TestCallMissedOutcomes(t *testing.T) {
 		wantReason hotline.MissedReason
 		wantLegs   map[string]hotline.LegOutcome // each agent's legs end so, or cancelled at the end
 		minWait    time.Duration
+		maxRings   int // legs per agent at most; 0: any
 		cfg        hari.CallConfig
 	}{
 		{
@@ -181,6 +192,15 @@ func TestCallMissedOutcomes(t *testing.T) {
 			wantReason: hotline.MissedNoAnswer,
 			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegNoAnswer, "1002": hotline.LegNoAnswer},
 			minWait:    3 * time.Second,
+			cfg:        hari.CallConfig{RingTimeout: 300 * time.Millisecond, MaxWait: 3 * time.Second, RingsPerAgent: 10, AutopauseAfter: -1},
+		},
+		{
+			name:       "an agent who lets it ring out is rung twice at most; nobody else is on duty",
+			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{NoAnswer: true}}},
+			wantReason: hotline.MissedNoAnswer,
+			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegNoAnswer},
+			maxRings:   2,
+			minWait:    600 * time.Millisecond,
 		},
 		{
 			name: "no agent on duty",
@@ -199,11 +219,11 @@ func TestCallMissedOutcomes(t *testing.T) {
 			cfg:        hari.CallConfig{RingTimeout: 2 * time.Second, MaxWait: 5 * time.Second},
 		},
 		{
-			name:       "an agent who declines is rung again each round until the maximum wait",
+			name:       "an agent who declines is not rung again; nobody else is on duty",
 			agents:     []agentSpec{{id: "1001", behavior: aritest.Behavior{Busy: true}}},
 			wantReason: hotline.MissedNoAnswer,
 			wantLegs:   map[string]hotline.LegOutcome{"1001": hotline.LegBusy},
-			minWait:    3 * time.Second,
+			maxRings:   1,
 		},
 	}
 	for _, tc := range cases {
@@ -237,6 +257,11 @@ func TestCallMissedOutcomes(t *testing.T) {
 			}
 			for agent := range tc.wantLegs {
 				require.True(t, seen[agent], "agent %s has a leg that ended %s", agent, tc.wantLegs[agent])
+			}
+			if tc.maxRings > 0 {
+				for agent, n := range ringsPerAgent(got) {
+					require.LessOrEqual(t, n, tc.maxRings, "agent %s rung %d times", agent, n)
+				}
 			}
 			require.GreaterOrEqual(t, got.WaitSeconds(), tc.minWait.Seconds())
 			require.Eventually(t, func() bool { return len(b.fake.Channels()) == 0 }, 5*time.Second, 10*time.Millisecond)
@@ -296,6 +321,15 @@ func TestCallsSurviveWebsocketDrop(t *testing.T) {
 	require.Equal(t, hotline.CallCompleted, got.State)
 	require.Equal(t, "1001", got.FirstResponsibleAgent)
 	require.Eventually(t, func() bool { return len(b.fake.Channels()) == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
+// ringsPerAgent counts each agent's legs on a call.
+func ringsPerAgent(c hotline.Call) map[string]int {
+	out := map[string]int{}
+	for _, l := range c.Legs {
+		out[l.AgentID]++
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {

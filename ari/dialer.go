@@ -194,7 +194,7 @@ func (d *Dialer) dial(ctx context.Context, job dialJob, lease CallbackLease) {
 	if err := lease.Finish(context.WithoutCancel(ctx), a.rec, outcome); err != nil {
 		d.log.Warn("finish callback attempt", "task", task.ID, "attempt", rec.ID, "err", err)
 	}
-	d.log.Info("outbound attempt ended", "job", job.idBase, "attempt", rec.ID, "agent", agent.ID, "number", task.Number,
+	d.log.Info("outbound attempt ended", "job", job.idBase, "attempt", rec.ID, "agent", agent.ID, "number", hotline.MaskNumber(task.Number),
 		"outcome", outcome, "greeting_finished", a.rec.ApologyFinishedAt, "bridged", a.rec.BridgedAt)
 }
 
@@ -344,7 +344,11 @@ func (a *attempt) originate(id, endpoint, callerID, kind string, ring time.Durat
 		ChannelID: id,
 	})
 	if err != nil {
-		a.d.log.Warn("callback originate failed", "task", a.task.ID, "endpoint", endpoint, "err", err)
+		shown := endpoint // a citizen's number dialed through the trunk is masked
+		if kind != "callback-agent" {
+			shown = fmt.Sprintf(a.d.cfg.Trunk, hotline.MaskNumber(a.task.Number))
+		}
+		a.d.log.Warn("callback originate failed", "task", a.task.ID, "endpoint", shown, "err", err)
 		if httpStatus(err) == 500 && kind == "callback-agent" {
 			a.d.calls.setAgentState(context.Background(), a.agent.ID, hotline.AgentOffline)
 		}

@@ -10,6 +10,7 @@ type metrics struct {
 	connects        *prometheus.CounterVec // result=ok|unauthorized|unreachable|error
 	events          *prometheus.CounterVec // type
 	undecodable     *prometheus.CounterVec // type
+	duplicates      *prometheus.CounterVec // type
 	unrouted        prometheus.Counter
 	httpConnsOpened prometheus.Counter
 	httpRequests    *prometheus.CounterVec // method, code
@@ -28,6 +29,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hotline_ari_events_received_total", Help: "ARI events received and decoded, by type."}, []string{"type"}),
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_ari_events_undecodable_total", Help: "ARI events dropped because the client library cannot decode their type."}, []string{"type"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_ari_events_duplicate_total", Help: "ARI events dropped as a second copy of one just received (one copy per covering subscription), by type."}, []string{"type"}),
 		unrouted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_ari_events_unrouted_total", Help: "ARI events that matched no call or handler."}),
 		httpConnsOpened: prometheus.NewCounter(prometheus.CounterOpts{
@@ -39,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.replaced, m.connects, m.events, m.undecodable, m.unrouted,
+		reg.MustRegister(m.connected, m.replaced, m.connects, m.events, m.undecodable, m.duplicates, m.unrouted,
 			m.httpConnsOpened, m.httpRequests, m.httpDuration)
 	}
 	return m

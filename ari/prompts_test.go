@@ -32,3 +32,14 @@ func TestParsePromptsRejectsGaps(t *testing.T) {
 	_, err = ParsePrompts([]byte("bogus:\n  sound: x\n  text: y\n"))
 	require.ErrorContains(t, err, "bogus")
 }
+
+func TestEveryPromptHasItsGeneratedLength(t *testing.T) {
+	t.Parallel()
+	lengths := PromptLengths()
+	require.Len(t, lengths, 12, "one length per prompt, nothing else")
+	DefaultPrompts.each(func(key string, pr *Prompt) {
+		require.Greater(t, lengths[pr.Sound].Seconds(), 1.0, "%s: ari/prompt-lengths.tsv lacks %s", key, pr.Sound)
+	})
+	_, err := ParseSoundDurations(strings.NewReader("sound:hotline/greeting 5.6\n"), "x.tsv")
+	require.ErrorContains(t, err, "x.tsv:1: want sound<TAB>seconds")
+}

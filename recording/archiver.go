@@ -239,7 +239,23 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error
 		return err
 	}
 	defer src.Close()
+	if err := a.keep(ctx, r, src); err != nil {
+		return err
+	}
+	if *a.cfg.DeleteFromAsterisk {
+		if err := a.deleteFromAsterisk(ctx, r.Name); err != nil {
+			// The archive holds the audio; Asterisk's copy is only left over.
+			a.log.Warn("could not delete Asterisk's copy of an archived recording", "name", r.Name, "err", err)
+		}
+	}
+	return nil
+}
 
+// keep writes a recording's audio into the archive folder (through a
+// temporary file, renamed once complete) and marks its row archived with
+// size, length and SHA-256.
+func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, src io.Reader) error {
+	format := r.Format
 	final := a.cfg.path(r.Name, format)
 	tmp, err := os.CreateTemp(a.cfg.ArchiveDir, "."+r.Name+".*.part")
 	if err != nil {
@@ -273,12 +289,6 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error
 		return err
 	}
 	a.log.Info("recording archived", "name", r.Name, "bytes", size, "sha256", r.SHA256)
-	if *a.cfg.DeleteFromAsterisk {
-		if err := a.deleteFromAsterisk(ctx, r.Name); err != nil {
-			// The archive holds the audio; Asterisk's copy is only left over.
-			a.log.Warn("could not delete Asterisk's copy of an archived recording", "name", r.Name, "err", err)
-		}
-	}
 	return nil
 }
 

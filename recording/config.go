@@ -13,6 +13,14 @@ type Config struct {
 	// SpoolDir, when set, is Asterisk's recordings folder on this machine:
 	// files are read from there instead of downloaded over ARI.
 	SpoolDir string `yaml:"spool_dir"`
+	// VoicemailDir, when set, is the folder of the dialplan's fallback
+	// mailbox hotline@hotline on this machine, normally
+	// /var/spool/asterisk/voicemail/hotline/hotline: the messages citizens
+	// leave in its INBOX while the service cannot take calls become missed
+	// calls with the message archived and a callback task (see
+	// VoiceMessages), every PollInterval. The service's user must be able to
+	// read and delete there (group asterisk). Default none: not imported.
+	VoicemailDir string `yaml:"voicemail_dir"`
 	// DeleteFromAsterisk removes Asterisk's copy once archived. Default true.
 	DeleteFromAsterisk *bool `yaml:"delete_from_asterisk"`
 	// MaxAttempts is how many failed archive attempts mark a recording

@@ -137,6 +137,12 @@ const getTaskSQL = `SELECT ` + taskColumns + ` FROM callback_tasks WHERE id = ?`
 // callback_task_calls_by_task).
 const taskCallsSQL = `SELECT call_id FROM callback_task_calls WHERE task_id = ? ORDER BY rowid`
 
+// taskVoiceMessagesSQL reads the voicemail_name of the calls of one task
+// that have one, in the order the calls were added.
+const taskVoiceMessagesSQL = `
+SELECT c.voicemail_name FROM callback_task_calls tc JOIN calls c ON c.id = tc.call_id
+WHERE tc.task_id = ? AND c.voicemail_name <> '' ORDER BY tc.rowid`
+
 // taskAttemptsSQL reads the callback_attempts rows of one task, oldest first.
 const taskAttemptsSQL = `SELECT ` + attemptColumns + ` FROM callback_attempts
 WHERE task_id = ? ORDER BY started_ms, id`
@@ -149,6 +155,9 @@ func readTask(ctx context.Context, q sqlx.QueryerContext, id int64) (hotline.Cal
 	}
 	task := row.task()
 	if err := sqlx.SelectContext(ctx, q, &task.CallIDs, taskCallsSQL, id); err != nil {
+		return hotline.CallbackTask{}, err
+	}
+	if err := sqlx.SelectContext(ctx, q, &task.VoiceMessages, taskVoiceMessagesSQL, id); err != nil {
 		return hotline.CallbackTask{}, err
 	}
 	var attempts []attemptRow

@@ -24,6 +24,7 @@ type callRow struct {
 	MissedReason          string         `db:"missed_reason"`
 	FirstResponsibleAgent sql.NullString `db:"first_responsible_agent"` // NULL until answered
 	RecordingName         string         `db:"recording_name"`
+	RecordingParts        string         `db:"recording_parts"` // comma-separated
 	VoicemailName         string         `db:"voicemail_name"`
 	ArrivedMs             int64          `db:"arrived_ms"`
 	AnsweredMs            int64          `db:"answered_ms"`
@@ -42,6 +43,7 @@ func callToRow(c hotline.Call) callRow {
 		MissedReason:          string(c.MissedReason),
 		FirstResponsibleAgent: nullString(c.FirstResponsibleAgent),
 		RecordingName:         c.RecordingName,
+		RecordingParts:        strings.Join(c.RecordingParts, ","),
 		VoicemailName:         c.VoicemailName,
 		ArrivedMs:             hotline.UnixMilli(c.ArrivedAt),
 		AnsweredMs:            hotline.UnixMilli(c.AnsweredAt),
@@ -61,11 +63,20 @@ func (r callRow) call() hotline.Call {
 		MissedReason:          hotline.MissedReason(r.MissedReason),
 		FirstResponsibleAgent: r.FirstResponsibleAgent.String,
 		RecordingName:         r.RecordingName,
+		RecordingParts:        splitList(r.RecordingParts),
 		VoicemailName:         r.VoicemailName,
 		ArrivedAt:             hotline.FromUnixMilli(r.ArrivedMs),
 		AnsweredAt:            hotline.FromUnixMilli(r.AnsweredMs),
 		EndedAt:               hotline.FromUnixMilli(r.EndedMs),
 	}
+}
+
+// splitList reads a comma-separated column; "" is none.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 // nullString stores "" as NULL, for columns where NULL means "none" and a
@@ -124,10 +135,10 @@ type callWrite struct {
 // createCallSQL inserts one calls row.
 const createCallSQL = `
 INSERT INTO calls (id, channel_id, caller_raw, caller_number, dialed_number, line, state,
-                   missed_reason, first_responsible_agent, recording_name, voicemail_name,
+                   missed_reason, first_responsible_agent, recording_name, recording_parts, voicemail_name,
                    arrived_ms, answered_ms, ended_ms, updated_ms)
 VALUES (:id, :channel_id, :caller_raw, :caller_number, :dialed_number, :line, :state,
-        :missed_reason, :first_responsible_agent, :recording_name, :voicemail_name,
+        :missed_reason, :first_responsible_agent, :recording_name, :recording_parts, :voicemail_name,
         :arrived_ms, :answered_ms, :ended_ms, :now_ms)`
 
 // CreateCall stores a new call. Its legs are stored by AddLeg, not here. A
@@ -169,6 +180,7 @@ UPDATE calls SET
     missed_reason           = :missed_reason,
     first_responsible_agent = :first_responsible_agent,
     recording_name          = :recording_name,
+    recording_parts         = :recording_parts,
     voicemail_name          = :voicemail_name,
     answered_ms             = :answered_ms,
     ended_ms                = :ended_ms,
@@ -214,7 +226,7 @@ func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 }
 
 const callColumns = `id, channel_id, caller_raw, caller_number, dialed_number, line, state, missed_reason,
-    first_responsible_agent, recording_name, voicemail_name, arrived_ms, answered_ms, ended_ms`
+    first_responsible_agent, recording_name, recording_parts, voicemail_name, arrived_ms, answered_ms, ended_ms`
 
 // getCallSQL reads one calls row by id.
 const getCallSQL = `SELECT ` + callColumns + ` FROM calls WHERE id = ?`

@@ -248,8 +248,9 @@ func (db *DB) MarkRecordingDeleted(ctx context.Context, name string, at time.Tim
 // tookPartSQL says whether an agent took part in what a recording holds:
 // a leg of its call, its call's first-responsible agent, the receiving end
 // of a referral of its call, the agent of the callback attempt or reply
-// call recorded under that name, or the owner of the promise the reply call
-// fulfilled.
+// call recorded under that name, the owner of the promise the reply call
+// fulfilled, or the agent of the callback task of its call (a citizen's
+// voice message is for whoever calls them back).
 const tookPartSQL = `
 SELECT EXISTS (SELECT 1 FROM recordings r JOIN call_legs l ON l.call_id = r.call_id
                WHERE r.name = ?1 AND l.agent_id = ?2)
@@ -259,7 +260,10 @@ SELECT EXISTS (SELECT 1 FROM recordings r JOIN call_legs l ON l.call_id = r.call
                WHERE r.name = ?1 AND f.to_agent = ?2)
     OR EXISTS (SELECT 1 FROM callback_attempts a WHERE a.recording_name = ?1 AND a.agent_id = ?2)
     OR EXISTS (SELECT 1 FROM promises p WHERE p.fulfilled_how = 'reply_call' AND p.evidence = ?1
-               AND (p.agent_id = ?2 OR p.fulfilled_by = ?2))`
+               AND (p.agent_id = ?2 OR p.fulfilled_by = ?2))
+    OR EXISTS (SELECT 1 FROM recordings r JOIN callback_task_calls tc ON tc.call_id = r.call_id
+               JOIN callback_tasks t ON t.id = tc.task_id
+               WHERE r.name = ?1 AND t.agent_id = ?2)`
 
 // TookPart reports whether agent took part in the recording called name
 // (see tookPartSQL); false for an unknown recording.
@@ -282,6 +286,8 @@ UNION SELECT f.to_agent FROM recordings r JOIN referrals f ON f.call_id = r.call
 UNION SELECT a.agent_id FROM callback_attempts a WHERE a.recording_name = ?1 AND a.agent_id IS NOT NULL
 UNION SELECT p.agent_id FROM promises p WHERE p.fulfilled_how = 'reply_call' AND p.evidence = ?1
 UNION SELECT p.fulfilled_by FROM promises p WHERE p.fulfilled_how = 'reply_call' AND p.evidence = ?1 AND p.fulfilled_by <> ''
+UNION SELECT t.agent_id FROM recordings r JOIN callback_task_calls tc ON tc.call_id = r.call_id
+      JOIN callback_tasks t ON t.id = tc.task_id WHERE r.name = ?1 AND t.agent_id IS NOT NULL
 ORDER BY 1`
 
 // RecordingParties returns the agents who took part in the recording

@@ -143,7 +143,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 14, 15}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
 
 	require.Equal(t, []string{
 		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
@@ -191,11 +191,15 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
-	require.Len(t, status, 10)
-	for i, source := range []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
+	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
-		"00014_reports.sql", "00015_call_log_indexes.sql"} {
-		require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 14, 15}[i], status[i].Version)
+		"00010_recording_parts.sql", "00014_reports.sql", "00015_call_log_indexes.sql"}
+	require.Len(t, status, len(sources))
+	for i, source := range sources {
+		var version int64
+		_, err := fmt.Sscanf(source, "%05d_", &version)
+		require.NoError(t, err)
+		require.Equal(t, version, status[i].Version)
 		require.Equal(t, source, status[i].Source)
 		require.True(t, status[i].Applied)
 		require.False(t, status[i].AppliedAt.IsZero())
@@ -395,7 +399,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 14, 15}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -421,6 +425,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	// The migrated rows take the new statements.
 	got.VoicemailName = "vm-c1"
+	got.RecordingParts = []string{"c1", "c1-part2"}
 	require.NoError(t, f.db.UpdateCall(f.ctx, got))
 	got.Referrals[1].Outcome = hotline.ReferralCancelled
 	require.NoError(t, f.db.UpdateReferral(f.ctx, got.Referrals[1]))
@@ -431,10 +436,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00015 … 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00015 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 9)
+	require.Len(t, down, 10)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -446,6 +451,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 14, 15}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

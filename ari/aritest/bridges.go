@@ -145,6 +145,7 @@ func (s *Server) joinBridge(b *bridge, c *channel) {
 	s.emitMembership("ChannelEnteredBridge", b, c)
 	s.markRecordings(b)
 	s.peersChanged(b, c)
+	s.bridgeAudioChanged(b)
 }
 
 // leaveBridge takes a channel out of its bridge. dissolving skips updating
@@ -161,8 +162,10 @@ func (s *Server) leaveBridge(c *channel, dissolving bool) {
 	c.bridge = nil
 	s.emitMembership("ChannelLeftBridge", b, c)
 	s.markRecordings(b)
+	s.markSnoops(c)
 	if !dissolving {
 		s.peersChanged(b, nil)
+		s.bridgeAudioChanged(b)
 	}
 }
 

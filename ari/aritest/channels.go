@@ -58,7 +58,9 @@ type channel struct {
 	hangupDue bool       // the far end hangs up once keypad is empty
 	playbacks []*playback
 	snoops    []*channel
+	snoopOf   *channel       // for a snoop channel: the channel it spies on
 	recording *liveRecording // a channel recording, if one is running
+	voicemail *voicemail     // a message being left in the dialplan's fallback
 	rtp       bool           // a SIP channel: RTP statistics at hangup
 	tone      int            // what it sounds like in recordings
 }
@@ -138,12 +140,24 @@ func (s *Server) stopChannelTimers(c *channel) {
 	c.hangupDue = false
 }
 
-// channelApps lists the applications that hear about c. Callers hold s.mu.
+// channelApps lists the applications that hear about c, each once: what
+// goes to the application itself rather than through a subscription
+// (StasisStart, StasisEnd). Callers hold s.mu.
 func (s *Server) channelApps(c *channel) []*app { return s.appsFor(c, nil, nil) }
 
+// emitChannel sends an event of c's own topic, once per subscription that
+// covers c (channelSubscribers).
 func (s *Server) emitChannel(typ string, c *channel, pre []field, post ...field) {
 	post = append(post, field{"channel", c.json()})
-	s.emit(event{typ: typ, pre: pre, post: post}, s.channelApps(c))
+	s.emit(event{typ: typ, pre: pre, post: post}, s.channelSubscribers(c))
+}
+
+// emitStasis sends StasisStart or StasisEnd, which Asterisk addresses to
+// the channel's application once, however many subscriptions cover it.
+func (s *Server) emitStasis(typ string, c *channel, post ...field) {
+	post = append([]field{}, post...)
+	post = append(post, field{"channel", c.json()})
+	s.emit(event{typ: typ, post: post}, s.channelApps(c))
 }
 
 func (s *Server) setState(c *channel, state string) {
@@ -162,7 +176,7 @@ func (s *Server) setVar(c *channel, name, value string) {
 func (s *Server) emitDial(c *channel, status string) {
 	s.emit(event{typ: "Dial", post: []field{
 		{"dialstatus", status}, {"forward", ""}, {"dialstring", c.dialstring}, {"peer", c.json()},
-	}}, s.channelApps(c))
+	}}, s.channelSubscribers(c))
 }
 
 // hangupRequest reports why a channel is being hung up. An app's DELETE is
@@ -206,7 +220,7 @@ func (s *Server) removeChannel(c *channel) {
 func (s *Server) enterStasis(c *channel) {
 	c.dialplan = c.stasisDialplan()
 	c.inStasis = true
-	s.emitChannel("StasisStart", c, nil, field{"args", c.args})
+	s.emitStasis("StasisStart", c, field{"args", c.args})
 }
 
 // hangup ends a channel. byApp is a DELETE from the application (cause is
@@ -231,6 +245,7 @@ func (s *Server) hangup(c *channel, byApp bool, cause int) {
 		return
 	}
 	s.stopChannelTimers(c)
+	s.endVoicemail(c, false)
 	if c.rtp && c.state == stateUp {
 		s.rtpStats(c)
 	}
@@ -242,9 +257,6 @@ func (s *Server) hangup(c *channel, byApp bool, cause int) {
 	for _, p := range slices.Clone(c.playbacks) {
 		s.finishPlayback(p, "done")
 	}
-	for _, sn := range slices.Clone(c.snoops) {
-		s.hangup(sn, false, causeNormal)
-	}
 	if c.recording != nil {
 		s.finishRecording(c.recording, "done")
 	}
@@ -253,7 +265,14 @@ func (s *Server) hangup(c *channel, byApp bool, cause int) {
 	}
 	if c.inStasis {
 		c.inStasis = false
-		s.emitChannel("StasisEnd", c, nil)
+		s.emitStasis("StasisEnd", c)
+	}
+	for _, sn := range c.snoops {
+		s.snoopTargetGone(sn)
+	}
+	c.snoops = nil
+	if t := c.snoopOf; t != nil {
+		t.snoops = slices.DeleteFunc(t.snoops, func(x *channel) bool { return x == c })
 	}
 	if c.kind == kindOriginated {
 		s.setVar(c, "STASISSTATUS", "SUCCESS")
@@ -264,6 +283,30 @@ func (s *Server) hangup(c *channel, byApp bool, cause int) {
 	// Channels that came in through the dialplan get no ChannelDestroyed:
 	// StasisEnd is the app's last word about them.
 	s.removeChannel(c)
+}
+
+// snoopTargetGone ends a snoop channel whose target hung up, as trace 15
+// shows: its recording finishes (the file as long as the target's call),
+// then its StasisEnd, with no ChannelHangupRequest and no ChannelDestroyed.
+func (s *Server) snoopTargetGone(sn *channel) {
+	if sn.gone {
+		return
+	}
+	s.stopChannelTimers(sn)
+	for _, p := range slices.Clone(sn.playbacks) {
+		s.finishPlayback(p, "done")
+	}
+	if sn.recording != nil {
+		s.finishRecording(sn.recording, "done")
+	}
+	if sn.bridge != nil {
+		s.leaveBridge(sn, false)
+	}
+	if sn.inStasis {
+		sn.inStasis = false
+		s.emitStasis("StasisEnd", sn)
+	}
+	s.removeChannel(sn)
 }
 
 // rtpStats emits the RTCP summary variables Asterisk sets on a SIP channel
@@ -418,9 +461,11 @@ type InboundCall struct {
 }
 
 // PlaceCall brings a citizen's call into Stasis: StasisStart with the
-// channel ringing (state Ring), waiting for the app to answer. It fails
-// when no websocket is connected for the app, where Asterisk's Stasis()
-// would fail and the dialplan would carry on without the app.
+// channel ringing (state Ring), waiting for the app to answer. When no
+// websocket is connected for the app, Stasis() fails as on Asterisk and the
+// call runs the dialplan's fallback (apology, then a voice message; see
+// fallback.go): PlaceCall then returns the channel id with an error that
+// is ErrStasisFailed.
 func (s *Server) PlaceCall(in InboundCall) (string, error) {
 	if in.App == "" {
 		in.App = "hotline"
@@ -443,9 +488,6 @@ func (s *Server) PlaceCall(in InboundCall) (string, error) {
 		return "", errClosed
 	}
 	a := s.apps[in.App]
-	if a == nil || a.conn == nil {
-		return "", fmt.Errorf("aritest: place call: application %q has no websocket connected", in.App)
-	}
 	c := s.newChannel("", kindInbound)
 	c.name = s.nextChannelName("PJSIP", "citizen")
 	c.state = stateRing
@@ -456,11 +498,17 @@ func (s *Server) PlaceCall(in InboundCall) (string, error) {
 	c.app, c.args = in.App, slices.Clone(in.Args)
 	c.rtp = true
 	c.behavior = Behavior{HangupAfter: in.HangupAfter, DTMF: in.DTMF, DTMFGap: in.DTMFGap}
-	a.channels[c.id] = true
-	s.enterStasis(c)
 	if in.HangupAfter > 0 {
 		s.channelTimer(c, in.HangupAfter, func() { s.scriptedHangup(c) })
 	}
+	if a == nil || a.conn == nil {
+		c.app, c.args = "", nil
+		s.fallback(c)
+		s.answered(c, false)
+		return c.id, fmt.Errorf("%w: application %q has no websocket connected; the call ran the dialplan's fallback", ErrStasisFailed, in.App)
+	}
+	a.channels[c.id] = true
+	s.enterStasis(c)
 	return c.id, nil
 }
 
@@ -533,6 +581,11 @@ func (s *Server) scriptedHangup(c *channel) {
 
 func (s *Server) dtmf(c *channel, digit string) {
 	s.emitChannel("ChannelDtmfReceived", c, nil, field{"digit", digit}, field{"duration_ms", 100})
+	if digit == "#" && c.voicemail != nil {
+		// # ends the message, then the dialplan hangs up; not from within
+		// the keypad's own step.
+		s.channelTimer(c, 0, func() { s.endVoicemail(c, true) })
+	}
 }
 
 func validDTMF(digits string) error {

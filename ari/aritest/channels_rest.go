@@ -61,7 +61,7 @@ func (s *Server) originate(q *request, id string) reply {
 	if appName == "" && q.str("extension") == "" {
 		return errMsg(http.StatusBadRequest, "Application or extension must be specified").reply()
 	}
-	if _, exists := s.channels[id]; exists && id != "" {
+	if s.idInUse(id) {
 		return errMsg(http.StatusConflict, "Channel with given unique ID already exists").reply()
 	}
 	ep, behavior, reachable := s.resolveDial(dial)
@@ -91,12 +91,38 @@ func (s *Server) originate(q *request, id string) reply {
 	if t := q.int("timeout", 30); t > 0 {
 		c.timeout = time.Duration(t) * time.Second
 	}
+	s.announceOnEndpoint(c, ep)
 	if appName != "" {
 		s.appNamed(appName).channels[c.id] = true
 	}
 	rep := ok("Channel", c.json())
 	rep.after = func() { s.dial(c) }
 	return rep
+}
+
+// announceOnEndpoint tells the apps watching ep that a channel was created
+// on it, as Asterisk does before the originate's own subscription exists
+// (trace 13): the endpoint's new channel list, then ChannelCreated,
+// ChannelDialplan, ChannelConnectedLine and ChannelCallerId, each once.
+// Callers hold s.mu.
+func (s *Server) announceOnEndpoint(c *channel, ep *endpoint) {
+	to := s.appsFor(nil, nil, ep)
+	if len(to) == 0 {
+		return
+	}
+	s.emit(event{typ: "EndpointStateChange", post: []field{{"endpoint", s.endpointJSON(ep)}}}, to)
+	created := c.json()
+	created.ProtocolID, created.Connected = "", callerJSON{}
+	created.Caller = callerJSON{Number: ep.resource}
+	created.Dialplan.AppName, created.Dialplan.AppData = "", ""
+	s.emit(event{typ: "ChannelCreated", post: []field{{"channel", created}}}, to)
+	dialing := c.json()
+	dialing.Caller = created.Caller
+	s.emit(event{typ: "ChannelDialplan", post: []field{
+		{"dialplan_app", c.dialplan.AppName}, {"dialplan_app_data", c.dialplan.AppData}, {"channel", dialing}}}, to)
+	s.emit(event{typ: "ChannelConnectedLine", post: []field{{"channel", dialing}}}, to)
+	s.emit(event{typ: "ChannelCallerId", post: []field{
+		{"caller_presentation", 0}, {"caller_presentation_txt", "Presentation Allowed, Not Screened"}, {"channel", c.json()}}}, to)
 }
 
 // dial plays out an originated channel's Behavior. Callers hold s.mu.
@@ -146,6 +172,23 @@ func (s *Server) answerOriginated(c *channel) {
 	c.dialplan = c.stasisDialplan()
 	s.setVar(c, "STASISSTATUS", "")
 	s.enterStasis(c)
+}
+
+// idInUse reports whether a channel id the app asks for is taken. Asterisk
+// 20 compares only the first len(id) characters of each live channel's id,
+// so an id that is a prefix of a live one is refused too (noted with traces
+// 15 and 16): apps must use ids of fixed width or with a terminator.
+// Callers hold s.mu.
+func (s *Server) idInUse(id string) bool {
+	if id == "" {
+		return false
+	}
+	for live := range s.channels {
+		if strings.HasPrefix(live, id) {
+			return true
+		}
+	}
+	return false
 }
 
 func splitArgs(s string) []string {
@@ -289,8 +332,10 @@ func (s *Server) snoopChannel(q *request) reply {
 	if id == "" {
 		id = q.str("snoopId")
 	}
-	if _, exists := s.channels[id]; exists && id != "" {
-		return errMsg(http.StatusConflict, "Channel with given unique ID already exists").reply()
+	if s.idInUse(id) {
+		// Asterisk fails to allocate the snoop channel ("Channel Unique ID
+		// … already in use" in its log).
+		return reply{status: http.StatusInternalServerError, body: map[string]string{"error": "Allocation failed"}}
 	}
 	c := s.newChannel(id, kindSnoop)
 	c.name = fmt.Sprintf("Snoop/%s-%08x", target.id, s.seq.snoop)
@@ -300,6 +345,7 @@ func (s *Server) snoopChannel(q *request) reply {
 	c.dialplan = dialplanJSON{Context: "default", Exten: "s", Priority: 1}
 	c.endpoint = "Snoop/" + target.id
 	c.app, c.args = appName, splitArgs(q.str("appArgs"))
+	c.snoopOf = target
 	target.snoops = append(target.snoops, c)
 	s.appNamed(appName).channels[c.id] = true
 	rep := ok("Channel", c.json())

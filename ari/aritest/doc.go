@@ -23,6 +23,12 @@
 // event websocket's upgrade completes (the 101 is written only once it is
 // registered); nothing is sent on connect. A second websocket for the same
 // application takes it over, and the first gets ApplicationReplaced.
+// An event reaches an application once per subscription that covers its
+// object (trace 13): an app subscribed to an agent's endpoint gets the
+// events of a channel it originated to that endpoint twice, back to back,
+// and before them, once, EndpointStateChange, ChannelCreated,
+// ChannelDialplan, ChannelConnectedLine and ChannelCallerId. StasisStart,
+// StasisEnd, bridge, playback and recording events come once.
 //
 // # Calls
 //
@@ -45,11 +51,26 @@
 // another in the order given, SendDTMF's after any still to come, and a
 // scripted hangup (HangupAfter) waits for the last of them.
 //
+// Channel ids the app chooses are refused when they are a prefix of a live
+// channel's id, as Asterisk 20 compares only that many characters: 409 on
+// originate, 500 "Allocation failed" on snoop. When no websocket is
+// connected for the application, PlaceCall runs the dialplan's fallback
+// (fallback.go: apology, then VoiceMail(hotline@hotline) with the message
+// stored as app_voicemail stores it) and returns ErrStasisFailed.
+//
 // Bridges report simple_bridge with one party, native_rtp for two parties
 // bridged directly, softmix with a recorder or a third party; events carry
 // the technology from before the change, as Asterisk's do. Recordings are
 // real WAV files (8 kHz, 16-bit, mono) in Options.RecordingsDir, as long as
-// they ran, in which each party sounds as its own tone while in the bridge.
+// they ran, in which each party sounds as its own tone while in the bridge;
+// a spy-both snoop's recording hears its channel and that channel's bridge
+// peers, and ends, after the channel's StasisEnd, when the channel hangs up
+// (trace 15). A bridge recording ends by itself when the last party leaves
+// (trace 16), and RecorderIdleTimeout (4 s) after its bridge stopped
+// carrying audio, e.g. while a prompt plays to its only party's channel
+// rather than to the bridge (trace 13); its file then ends where the audio
+// did, and a later stop gets 404. GET /sounds indexes sounds by language
+// folder (sounds.go).
 // Playbacks last Options.SoundDurations (default 1 s); recording:NAME plays
 // for the stored recording's length; a sound in Options.MissingSounds fails
 // at once; tone: and unknown schemes play until stopped, and an unknown
@@ -70,6 +91,7 @@
 // not an HTTP status). Restart drops websockets and forgets channels,
 // bridges, playbacks, live recordings, applications and subscriptions;
 // endpoints, stored recordings, sent messages and the entity id stay.
+// EndRecording ends a live recording as Asterisk may on its own.
 // SendUndecodable sends a schema-valid event ari/v5 v5.3.1 cannot decode
 // (ChannelTransfer, ChannelToneDetected, ApplicationRegistered,
 // ApplicationUnregistered; ChannelCallerId is accepted too, but v5.3.1
@@ -98,6 +120,7 @@
 //	PUT  /sim/trunks/{name}              Behavior for the trunk's numbers   → 204
 //	GET  /sim/messages                   → [{"to","from","body","variables","at"}…]
 //	GET  /sim/recordings                 → ["name"…]
+//	GET  /sim/voicemail                  → [{"mailbox","path","callerid","channel","at","duration"}…]
 //	POST /sim/faults                     {"kind": …}                        → 204
 //
 // Behavior on the wire: {"offline","answer_after","no_answer","busy",
@@ -105,5 +128,7 @@
 // kinds: "drop_websockets"; "refuse_connections" with "duration";
 // "fail_route" with "method", "pattern", "status" and optional "times";
 // "delay_route" with "method", "pattern" and "duration"; "undecodable" with
-// "event_type"; "restart"; "clear".
+// "event_type"; "end_recording" with "name"; "restart"; "clear".
+// POST /sim/calls answers {"channel_id", "stasis": "FAILED"} when the call
+// went to the dialplan's fallback.
 package aritest

@@ -86,8 +86,34 @@ func (s *Server) appsFor(ch *channel, br *bridge, ep *endpoint) []*app {
 	return out
 }
 
-// emit sends e to each application. Applications without a websocket miss
-// it, as they would on Asterisk, but OnEmit and watchers still see it.
+// channelSubscribers lists who hears an event of channel c's own topic
+// (state, variables, dial, hangup, DTMF, caller and connected line): one
+// entry per subscription that covers c, its channel subscription and its
+// endpoint's (the endpoint itself or its whole technology). Asterisk sends
+// such an event once per covering subscription, so an app that watches a
+// channel and that channel's endpoint gets each of them twice, back to back
+// (trace 13); an app subscribed to everything gets it once.
+// Callers hold s.mu.
+func (s *Server) channelSubscribers(c *channel) []*app {
+	var out []*app
+	for _, a := range s.sortedApps() {
+		if a.subscribeAll {
+			out = append(out, a)
+			continue
+		}
+		if a.channels[c.id] {
+			out = append(out, a)
+		}
+		if ep := c.owner; ep != nil && (a.endpoints[ep.name()] || a.endpoints[ep.tech]) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// emit sends e to each application, as often as it is listed (see
+// channelSubscribers). Applications without a websocket miss it, as they
+// would on Asterisk, but OnEmit and watchers still see it.
 // Callers hold s.mu.
 func (s *Server) emit(e event, to []*app) {
 	if len(to) == 0 {

@@ -164,6 +164,20 @@ func (s *Server) Restart() {
 	dropAll(conns)
 }
 
+// EndRecording ends a live recording by itself, as Asterisk does when its
+// recorder gives up (no audio, a full disk): RecordingFinished with state
+// done and the audio so far stored, and a later stop gets 404.
+func (s *Server) EndRecording(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.live[name]
+	if !found {
+		return fmt.Errorf("aritest: end recording: live recording %q %w", name, errNotFound)
+	}
+	s.finishRecording(r, "done")
+	return nil
+}
+
 // SendUndecodable sends every application with a websocket an event that
 // the Asterisk 22 schema allows but ari/v5 v5.3.1 cannot decode:
 // "ChannelTransfer", "ChannelToneDetected", "ApplicationRegistered" or

@@ -96,6 +96,7 @@ func (s *Server) startPlayback(q *request, p *playback) reply {
 			return // stopped, or its channel went, before it started
 		}
 		s.emitPlayback("PlaybackStarted", p, "playing")
+		s.playbackMoved(p)
 		s.playItem(p)
 	}
 	return rep
@@ -187,6 +188,19 @@ func (s *Server) detachPlayback(p *playback) {
 		p.ch.playbacks = slices.DeleteFunc(p.ch.playbacks, func(x *playback) bool { return x == p })
 	} else {
 		p.br.playbacks = slices.DeleteFunc(p.br.playbacks, func(x *playback) bool { return x == p })
+	}
+	s.playbackMoved(p)
+}
+
+// playbackMoved tells the bridge the playback concerns that its audio may
+// have changed: a playback on a member's channel holds that member out of
+// the bridge while it plays.
+func (s *Server) playbackMoved(p *playback) {
+	switch {
+	case p.br != nil:
+		s.bridgeAudioChanged(p.br)
+	case p.ch != nil && p.ch.bridge != nil:
+		s.bridgeAudioChanged(p.ch.bridge)
 	}
 }
 

@@ -22,6 +22,12 @@ type liveRecording struct {
 	started      time.Time
 	timeline     []segment
 	maxTimer     *time.Timer
+	// A bridge's recorder quits by itself once its bridge has carried no
+	// audio for Options.RecorderIdleTimeout: idleTimer runs meanwhile,
+	// and the file ends where the audio did (silentAt).
+	idleTimer  *time.Timer
+	silentAt   time.Duration
+	hadMembers bool // someone was in the bridge while it recorded
 }
 
 func (r *liveRecording) json(state string) liveRecordingJSON {
@@ -33,7 +39,8 @@ func (r *liveRecording) mark(tones []int) {
 	r.timeline = append(r.timeline, segment{at: time.Since(r.started), tones: tones})
 }
 
-// markRecordings updates the timeline of every recording on b.
+// markRecordings updates the timeline of every recording on b, and of the
+// snoops on its members.
 func (s *Server) markRecordings(b *bridge) {
 	tones := make([]int, len(b.members))
 	for i, c := range b.members {
@@ -42,6 +49,89 @@ func (s *Server) markRecordings(b *bridge) {
 	for _, r := range b.recorders {
 		r.mark(tones)
 	}
+	for _, c := range b.members {
+		s.markSnoops(c)
+	}
+}
+
+// markSnoops updates the recordings of c's snoop channels. A snoop that
+// spies both ways hears c and whatever c hears: the other members of its
+// bridge.
+func (s *Server) markSnoops(c *channel) {
+	for _, sn := range c.snoops {
+		if sn.recording != nil && !sn.gone {
+			sn.recording.mark(s.heardBy(c))
+		}
+	}
+}
+
+// heardBy is what a snoop on c hears.
+func (s *Server) heardBy(c *channel) []int {
+	tones := []int{c.tone}
+	if b := c.bridge; b != nil {
+		for _, m := range b.members {
+			if m != c {
+				tones = append(tones, m.tone)
+			}
+		}
+	}
+	return tones
+}
+
+// bridgeAudioChanged runs whenever what b carries may have changed:
+// members came or went, a playback started or ended on b or on a member.
+// As on Asterisk 20 (traces 13 and 16), a bridge recording ends when the
+// last party leaves, and ends by itself ("No audio available on
+// Recorder/…") once the bridge has carried no audio for
+// RecorderIdleTimeout, e.g. while a prompt plays to its only member's
+// channel rather than to the bridge. A later stop of it finds nothing (404).
+// Callers hold s.mu.
+func (s *Server) bridgeAudioChanged(b *bridge) {
+	for _, r := range slices.Clone(b.recorders) {
+		if len(b.members) > 0 {
+			r.hadMembers = true
+		}
+		switch {
+		case len(b.members) == 0 && r.hadMembers:
+			s.finishRecording(r, "done")
+		case b.carriesAudio():
+			s.cancel(r.idleTimer)
+			r.idleTimer = nil
+		case r.idleTimer == nil:
+			r.silentAt = time.Since(r.started)
+			r.idleTimer = s.after(s.recorderIdle(), func() {
+				r.idleTimer = nil
+				s.log.Warn("aritest: No audio available on "+strings.TrimSuffix(r.recorderName, ";2")+";1; recording ends", "recording", r.name)
+				s.finishRecordingAt(r, "done", r.silentAt)
+			})
+		}
+	}
+}
+
+func (s *Server) recorderIdle() time.Duration {
+	if s.opts.RecorderIdleTimeout > 0 {
+		return s.opts.RecorderIdleTimeout
+	}
+	return defaultRecorderIdle
+}
+
+// defaultRecorderIdle is how long Asterisk 20's bridge recorder waited
+// without audio before it quit (trace 13: 4 s into a channel playback).
+const defaultRecorderIdle = 4 * time.Second
+
+// carriesAudio reports whether b's recorder hears anything: a playback on
+// the bridge, or a member not held out of it by a playback on its own
+// channel. Music on hold does not hold a channel out.
+func (b *bridge) carriesAudio() bool {
+	if len(b.playbacks) > 0 {
+		return true
+	}
+	for _, m := range b.members {
+		if len(m.playbacks) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) recordingApps(r *liveRecording) []*app { return s.appsFor(r.ch, r.br, nil) }
@@ -114,12 +204,19 @@ func (s *Server) startRecording(q *request, r *liveRecording) reply {
 		s.markRecordings(b)
 	} else {
 		r.ch.recording = r
-		r.mark([]int{r.ch.tone})
+		if t := r.ch.snoopOf; t != nil {
+			r.mark(s.heardBy(t))
+		} else {
+			r.mark([]int{r.ch.tone})
+		}
 	}
 	if max := q.int("maxDurationSeconds", 0); max > 0 {
 		r.maxTimer = s.after(time.Duration(max)*time.Second, func() { s.finishRecording(r, "done") })
 	}
 	s.emit(event{typ: "RecordingStarted", post: []field{{"recording", r.json("recording")}}}, s.recordingApps(r))
+	if b != nil {
+		s.bridgeAudioChanged(b)
+	}
 	return reply{
 		status: http.StatusCreated,
 		body:   r.json("queued"),
@@ -143,12 +240,18 @@ func (s *Server) detachRecorder(r *liveRecording, settle bool) {
 // throws it away. RecordingFinished comes first, then the recorder leaves
 // the bridge.
 func (s *Server) finishRecording(r *liveRecording, state string) {
+	s.finishRecordingAt(r, state, time.Since(r.started))
+}
+
+// finishRecordingAt stops a live recording whose audio is length long.
+func (s *Server) finishRecordingAt(r *liveRecording, state string, length time.Duration) {
 	if s.live[r.name] != r {
 		return
 	}
 	delete(s.live, r.name)
 	s.cancel(r.maxTimer)
-	length := time.Since(r.started)
+	s.cancel(r.idleTimer)
+	r.idleTimer = nil
 	if state == "done" {
 		if err := writeWAV(s.recordingPath(r.name), length, r.timeline); err != nil {
 			s.log.Error("aritest: store recording", "name", r.name, "err", err)
@@ -288,4 +391,11 @@ func (s *Server) StoredRecordings() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string{}, slices.Sorted(maps.Keys(s.stored))...)
+}
+
+// LiveRecordings lists the recordings running now, by name.
+func (s *Server) LiveRecordings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.live))
 }

@@ -111,7 +111,9 @@ var scenarios = []scenario{
 			// Answers 2 s after the INVITE and hangs up 9 s after answering
 			// in the trace; the app's steps in between take milliseconds.
 			"setup: agent phone 1001 registered": func(r *replay) {
-				r.srv.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: answerDelay, HangupAfter: 500 * time.Millisecond})
+				// 2 s: the app's steps until the recording stops must come
+				// first even on a loaded machine.
+				r.srv.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: answerDelay, HangupAfter: 2 * time.Second})
 			},
 			"citizen phone dials 12345": func(r *replay) { r.placeCall(aritest.InboundCall{Caller: "13800138000"}) },
 			"downloaded file:":          func(r *replay) { r.requireDownloadedWAV() },

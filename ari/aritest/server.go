@@ -27,7 +27,22 @@ type Options struct {
 	SoundDurations       map[string]time.Duration
 	DefaultSoundDuration time.Duration // default 1s
 	MissingSounds        []string      // sounds that do not exist: playback fails at once
-	Logger               *slog.Logger  // default discard
+	// Sounds are installed sound files as they are played
+	// ("sound:hotline/greeting" is sounds/hotline/greeting.wav); GET
+	// /sounds lists them with SoundDurations' and two core sounds.
+	Sounds []string
+	// VoicemailDir is where the dialplan's fallback leaves voice messages,
+	// as app_voicemail does under /var/spool/asterisk/voicemail; default
+	// the folder "voicemail" in RecordingsDir (which lists only .wav files
+	// of its own). VoicemailMax bounds a message (default 60s, voicemail.conf's
+	// maxsecs).
+	VoicemailDir string
+	VoicemailMax time.Duration
+	// RecorderIdleTimeout is how long a bridge recording goes on while its
+	// bridge carries no audio before it ends by itself; default 4s, as
+	// Asterisk 20 did (trace 13).
+	RecorderIdleTimeout time.Duration
+	Logger              *slog.Logger // default discard
 	// OnEmit, when set, sees every event and REST response body the fake
 	// sends (for schema checks). It runs synchronously, possibly from
 	// several goroutines at once, events under the server's lock: it must
@@ -106,12 +121,13 @@ type Server struct {
 
 // counters hands out the numbers Asterisk puts into ids and names.
 type counters struct {
-	uniqueID uint64 // "1795757287.N"
-	chanName uint64 // "PJSIP/1001-0000000N"
-	snoop    uint64
-	recorder uint64
-	tone     int
-	order    uint64 // creation order, for stable listings
+	uniqueID  uint64 // "1795757287.N"
+	chanName  uint64 // "PJSIP/1001-0000000N"
+	snoop     uint64
+	recorder  uint64
+	voicemail uint64 // msg_id of voice messages
+	tone      int
+	order     uint64 // creation order, for stable listings
 }
 
 // Start listens on opts.Addr and serves ARI under /ari and the simulator

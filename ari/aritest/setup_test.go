@@ -162,7 +162,7 @@ var ariSchema = sync.OnceValues(func() (*schema.Schema, error) { return schema.L
 // emittedTypes lists every event type the fake can emit. checkEmitted
 // rejects any other, and TestEveryEventTypeConforms produces each one.
 var emittedTypes = []string{
-	"ApplicationReplaced", "BridgeDestroyed", "ChannelConnectedLine", "ChannelDestroyed",
+	"ApplicationReplaced", "BridgeDestroyed", "ChannelConnectedLine", "ChannelCreated", "ChannelDestroyed", "ChannelDialplan",
 	"ChannelDtmfReceived", "ChannelEnteredBridge", "ChannelHangupRequest", "ChannelLeftBridge",
 	"ChannelStateChange", "ChannelVarset", "ContactStatusChange", "Dial", "EndpointStateChange",
 	"PeerStatusChange", "PlaybackContinuing", "PlaybackFinished", "PlaybackStarted",

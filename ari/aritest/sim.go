@@ -38,6 +38,7 @@ func (s *Server) simRoutes() *http.ServeMux {
 	m.HandleFunc("PUT /sim/trunks/{name...}", simHandler((*Server).simSetTrunk))
 	m.HandleFunc("GET /sim/messages", simHandler((*Server).simMessages))
 	m.HandleFunc("GET /sim/recordings", simHandler((*Server).simRecordings))
+	m.HandleFunc("GET /sim/voicemail", simHandler((*Server).simVoicemail))
 	m.HandleFunc("POST /sim/faults", simHandler((*Server).simFault))
 	m.HandleFunc("/sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeSim(w, http.StatusNotFound, simError{"no such simulator route: " + r.Method + " " + r.URL.Path})
@@ -152,6 +153,10 @@ func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
 		Caller: c.Caller, CallerName: c.CallerName, Dialed: c.Dialed, App: c.App, Args: c.Args,
 		HangupAfter: time.Duration(c.HangupAfter), DTMF: c.DTMF, DTMFGap: time.Duration(c.DTMFGap),
 	})
+	if errors.Is(err, ErrStasisFailed) {
+		// The app was not there: the call went to the dialplan's fallback.
+		return http.StatusCreated, map[string]string{"channel_id": id, "stasis": "FAILED"}, nil
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -297,6 +302,10 @@ func (s *Server) simRecordings(*http.Request) (int, any, error) {
 	return http.StatusOK, s.StoredRecordings(), nil
 }
 
+func (s *Server) simVoicemail(*http.Request) (int, any, error) {
+	return http.StatusOK, s.VoiceMessages(), nil
+}
+
 type simFault struct {
 	Kind      string   `json:"kind"`
 	Method    string   `json:"method"`
@@ -305,6 +314,7 @@ type simFault struct {
 	Times     int      `json:"times"`
 	Duration  duration `json:"duration"`
 	EventType string   `json:"event_type"`
+	Name      string   `json:"name"`
 }
 
 func (s *Server) simFault(r *http.Request) (int, any, error) {
@@ -334,12 +344,16 @@ func (s *Server) simFault(r *http.Request) (int, any, error) {
 		if err := s.SendUndecodable(f.EventType); err != nil {
 			return 0, nil, badInput("%v", err)
 		}
+	case "end_recording":
+		if err := s.EndRecording(f.Name); err != nil {
+			return 0, nil, err
+		}
 	case "restart":
 		s.Restart()
 	case "clear":
 		s.ClearFaults()
 	default:
-		return 0, nil, badInput("unknown fault kind %q; want drop_websockets, refuse_connections, fail_route, delay_route, undecodable, restart or clear", f.Kind)
+		return 0, nil, badInput("unknown fault kind %q; want drop_websockets, refuse_connections, fail_route, delay_route, undecodable, end_recording, restart or clear", f.Kind)
 	}
 	return http.StatusNoContent, nil, nil
 }

@@ -77,7 +77,6 @@ func TestSimCalls(t *testing.T) {
 		{"unknown field", "POST", "/sim/calls", `{"caller":"1","callr":"2"}`, 400, "unknown field"},
 		{"bad duration", "POST", "/sim/calls", `{"caller":"1","hangup_after":"soon"}`, 400, "invalid duration"},
 		{"bad dtmf", "POST", "/sim/calls", `{"caller":"1","dtmf":"x"}`, 400, "not a DTMF digit"},
-		{"no app", "POST", "/sim/calls", `{"caller":"1","app":"nobody"}`, 409, "no websocket connected"},
 		{"unknown channel dtmf", "POST", "/sim/channels/nope/dtmf", `{"digits":"1"}`, 404, "not found"},
 		{"no digits", "POST", "/sim/channels/nope/dtmf", `{}`, 400, "digits is required"},
 		{"unknown channel hangup", "POST", "/sim/channels/nope/hangup", ``, 404, "not found"},

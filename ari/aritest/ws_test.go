@@ -35,14 +35,16 @@ func dialOnly(t testing.TB, srv *Server, app string) *websocket.Conn {
 func TestRegisteredOnceUpgraded(t *testing.T) {
 	t.Parallel()
 	srv, _ := bare(t)
-	ctx, cancel := contextWithTimeout()
-	t.Cleanup(cancel) // the subtests run after this function returns
 	srv.SetEndpoint("PJSIP/1001", Behavior{NoAnswer: true})
 
 	for i := range clients {
 		app := fmt.Sprintf("early-%d", i)
 		t.Run(app, func(t *testing.T) {
 			t.Parallel()
+			// Each subtest's own deadline: parallel subtests may wait long
+			// for a slot on a loaded machine.
+			ctx, cancel := contextWithTimeout()
+			defer cancel()
 			ws := dialOnly(t, srv, app)
 
 			// A call placed now finds the app's websocket.
@@ -61,14 +63,16 @@ func TestRegisteredOnceUpgraded(t *testing.T) {
 func TestOriginateRightAfterUpgrade(t *testing.T) {
 	t.Parallel()
 	srv, _ := bare(t)
-	ctx, cancel := contextWithTimeout()
-	t.Cleanup(cancel) // the subtests run after this function returns
 	srv.SetEndpoint("PJSIP/1001", Behavior{NoAnswer: true})
 
 	for i := range clients {
 		app := fmt.Sprintf("dialer-%d", i)
 		t.Run(app, func(t *testing.T) {
 			t.Parallel()
+			// Each subtest's own deadline: parallel subtests may wait long
+			// for a slot on a loaded machine.
+			ctx, cancel := contextWithTimeout()
+			defer cancel()
 			ws := dialOnly(t, srv, app)
 			resp, body := rawDo(t, ctx, http.MethodPost,
 				srv.ARIURL()+"/channels?endpoint=PJSIP/1001&app="+app+"&channelId="+app+"-agent", nil)
@@ -88,13 +92,13 @@ func TestOriginateRightAfterUpgrade(t *testing.T) {
 func TestApplicationsRightAfterUpgrade(t *testing.T) {
 	t.Parallel()
 	srv, _ := bare(t)
-	ctx, cancel := contextWithTimeout()
-	t.Cleanup(cancel) // the subtests run after this function returns
 
 	for i := range clients {
 		app := fmt.Sprintf("listed-%d", i)
 		t.Run(app, func(t *testing.T) {
 			t.Parallel()
+			ctx, cancel := contextWithTimeout()
+			defer cancel()
 			dialOnly(t, srv, app)
 			resp, body := rawDo(t, ctx, http.MethodGet, srv.ARIURL()+"/applications/"+app, nil)
 			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)

@@ -8,12 +8,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"hotline/ari"
 	"hotline/ari/aritest"
 )
 
 func TestCheckConfigCommand(t *testing.T) {
 	t.Parallel()
-	fake := aritest.NewTest(t, aritest.Options{MissingSounds: []string{"sound:hotline/survey"}})
+	var installed []string // every prompt's sound but the survey's
+	for sound := range ari.PromptLengths() {
+		if sound != "sound:hotline/survey" {
+			installed = append(installed, sound)
+		}
+	}
+	fake := aritest.NewTest(t, aritest.Options{Sounds: installed})
 	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{})
 	fake.SetTrunkDefault("trunk", aritest.Behavior{})
 	dir := t.TempDir()
@@ -29,7 +36,7 @@ func TestCheckConfigCommand(t *testing.T) {
 	stderr.Reset()
 	require.Equal(t, 1, run([]string{"check-config", "-config", cfg, "-asterisk"}, &stdout, &stderr))
 	require.Contains(t, stdout.String(), "\nendpoint PJSIP/1002 missing\n")
-	require.Contains(t, stdout.String(), "\nsound hotline/survey missing\n")
+	require.Contains(t, stdout.String(), "\nsound hotline/survey missing (calls.prompts.survey)\n")
 	require.Contains(t, stderr.String(), "hotline: check failed: 2 problems")
 
 	stdout.Reset()
