@@ -24,7 +24,8 @@ type CallbackTask struct {
 	ID          int64         `json:"id"`
 	Number      string        `json:"number"` // normalised, callable
 	State       CallbackState `json:"state"`
-	AgentID     string        `json:"agent_id,omitempty"` // responsible agent; "" until the dialer assigns one
+	AgentID     string        `json:"agent_id,omitempty"`     // responsible agent; "" until the dialer assigns one
+	AgentMisses int           `json:"agent_misses,omitempty"` // dials in a row its responsible agent left unanswered
 	MissedCount int           `json:"missed_count"`
 	Attempts    int           `json:"attempts"` // attempts that count against the citizen
 	FirstMissed time.Time     `json:"first_missed_at"`
@@ -44,12 +45,6 @@ type CallbackTask struct {
 	VoiceMessages []string          `json:"voice_messages,omitempty"`
 	AttemptLog    []CallbackAttempt `json:"attempt_log,omitempty"`
 }
-
-// Open reports whether the task still needs a call.
-func (t CallbackTask) Open() bool { return t.State == CallbackPending || t.State == CallbackDialing }
-
-// Overdue reports whether the task is open past its deadline at now.
-func (t CallbackTask) Overdue(now time.Time) bool { return t.Open() && !now.Before(t.Deadline) }
 
 // AttemptOutcome is how one callback dial ended.
 type AttemptOutcome string
@@ -90,7 +85,7 @@ type CallbackAttempt struct {
 	BridgedAt         time.Time      `json:"bridged_at,omitzero"`
 	EndedAt           time.Time      `json:"ended_at,omitzero"`
 	Outcome           AttemptOutcome `json:"outcome,omitempty"`
-	Cause             int            `json:"cause,omitempty"` // Q.850 cause of the citizen leg
+	Cause             int            `json:"cause,omitempty"` // Q.850 cause of the leg that failed: the agent's for agent_no_answer, else the citizen's
 }
 
 // WorkingTime is the part of the calendar that deadlines need.
@@ -117,6 +112,13 @@ type CallbackPolicy struct {
 	// available agent may make the call when the responsible one is not
 	// available. Default 10m.
 	AnyAgentWithin time.Duration `yaml:"any_agent_within"`
+	// AgentTries is how many callback dials in a row an agent may leave
+	// unanswered (declined or not picked up) before their tasks go to
+	// other available agents: counted on the task, and across tasks by the
+	// dialer. A task that passes on records the refusal against the agent
+	// (7.1.5). Default 1: a citizen waiting for a callback does not wait on
+	// an agent who has just refused one.
+	AgentTries int `yaml:"agent_tries"`
 }
 
 // SetDefaults fills unset fields.
@@ -136,6 +138,9 @@ func (p *CallbackPolicy) SetDefaults() {
 	if p.AnyAgentWithin == 0 {
 		p.AnyAgentWithin = 10 * time.Minute
 	}
+	if p.AgentTries == 0 {
+		p.AgentTries = 1
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under "callbacks.".
@@ -151,6 +156,8 @@ func (p CallbackPolicy) Validate() error {
 		return fmt.Errorf("callbacks.min_talk: must not be negative")
 	case p.AnyAgentWithin < 0:
 		return fmt.Errorf("callbacks.any_agent_within: must not be negative")
+	case p.AgentTries < 1 || p.AgentTries > 10:
+		return fmt.Errorf("callbacks.agent_tries: %d must be from 1 to 10", p.AgentTries)
 	}
 	return nil
 }
@@ -160,13 +167,23 @@ func (p CallbackPolicy) Deadline(missedAt time.Time, cal WorkingTime) time.Time 
 	return cal.AddWorking(missedAt, p.SLA)
 }
 
-// AfterAttempt applies an ended attempt to the task: a connected call
-// closes it; a number that does not exist makes it invalid_number at once;
-// other failures on the citizen count, retry after the backoff in working
-// time, and after MaxAttempts make it unreachable; failures that are not
-// the citizen's (agent did not answer, system failure) retry soon without
-// counting. The lease is not touched.
-func (p CallbackPolicy) AfterAttempt(t CallbackTask, outcome AttemptOutcome, now time.Time, cal WorkingTime) CallbackTask {
+// AfterAttempt applies ended attempt a (its Outcome, EndedAt and AgentID)
+// to the task: a connected call closes it; a number that does not exist
+// makes it invalid_number at once; other failures on the citizen count,
+// retry after the backoff in working time, and after MaxAttempts make it
+// unreachable; failures that are not the citizen's (agent did not answer,
+// system failure) retry soon without counting. The responsible agent
+// leaving the dial unanswered adds to AgentMisses, and once that reaches
+// AgentTries the task is due at once, for another agent (HandsOver); an
+// agent who answered clears it. The lease is not touched.
+func (p CallbackPolicy) AfterAttempt(t CallbackTask, a CallbackAttempt, cal WorkingTime) CallbackTask {
+	outcome, now := a.Outcome, a.EndedAt
+	switch {
+	case outcome == AttemptAgentNoAnswer && (t.AgentID == "" || a.AgentID == t.AgentID):
+		t.AgentMisses++
+	case outcome != AttemptAgentNoAnswer && outcome != AttemptFailed:
+		t.AgentMisses = 0
+	}
 	if outcome.CountsAgainstCitizen() {
 		t.Attempts++
 	}
@@ -179,6 +196,9 @@ func (p CallbackPolicy) AfterAttempt(t CallbackTask, outcome AttemptOutcome, now
 		t.State, t.ClosedAt, t.NextAttempt = CallbackUnreachable, now, time.Time{}
 	case outcome.CountsAgainstCitizen():
 		t.State, t.NextAttempt = CallbackPending, cal.AddWorking(now, p.RetryBackoff)
+	case t.AgentMisses >= p.AgentTries:
+		// Another agent takes it over: no reason to wait.
+		t.State, t.NextAttempt = CallbackPending, cal.NextOpen(now)
 	default:
 		// Not the citizen's doing: try again as soon as the line is open.
 		t.State, t.NextAttempt = CallbackPending, cal.NextOpen(now.Add(time.Minute))
@@ -186,14 +206,51 @@ func (p CallbackPolicy) AfterAttempt(t CallbackTask, outcome AttemptOutcome, now
 	return t
 }
 
+// HandsOver reports whether task t goes to another available agent: its
+// responsible agent left AgentTries of its dials in a row unanswered, or
+// refusalsInARow (the dialer's count of that agent's unanswered callback
+// dials, across tasks) reached AgentTries.
+func (p CallbackPolicy) HandsOver(t CallbackTask, refusalsInARow int) bool {
+	return t.AgentID != "" && (t.AgentMisses >= p.AgentTries || refusalsInARow >= p.AgentTries)
+}
+
+// AnyAgentMay reports whether any available agent may make t's call while
+// its responsible agent cannot take it now (on a call, paused, offline):
+// t has no responsible agent, or its deadline is AnyAgentWithin of working
+// time away or less. Such a helper does not take the task over.
+func (p CallbackPolicy) AnyAgentMay(t CallbackTask, now time.Time, cal WorkingTime) bool {
+	return t.AgentID == "" || !cal.AddWorking(now, p.AnyAgentWithin).Before(t.Deadline)
+}
+
+// SettledOutcome is how attempt a ended when its dialer died mid-dial and
+// its channels are gone by now: bridged, the citizen heard the apology and
+// talked with the agent until one hung up, so it connected; otherwise the
+// system failed, which does not count against the citizen.
+func SettledOutcome(a CallbackAttempt) AttemptOutcome {
+	if !a.BridgedAt.IsZero() {
+		return AttemptConnected
+	}
+	return AttemptFailed
+}
+
+// RefusalKind is the violation an agent's unanswered ring is, by the Q.850
+// cause of their leg: 17 (busy) is a declined ring, anything else one
+// that was not answered.
+func RefusalKind(cause int) ViolationKind {
+	if cause == 17 {
+		return ViolationRingDeclined
+	}
+	return ViolationRingNotAnswered
+}
+
 // PromiseState is where a promised reply is (clause 6.2).
 type PromiseState string
 
+// The stored states; the groups (unfinished, overdue) are in states.go.
 const (
-	PromiseOpen      PromiseState = "open"
+	PromiseOpen      PromiseState = "open"      // waiting for its reply, not escalated
+	PromiseEscalated PromiseState = "escalated" // past its deadline, told to the supervisors, reply still owed
 	PromiseFulfilled PromiseState = "fulfilled"
-	PromiseOverdue   PromiseState = "overdue"
-	PromiseEscalated PromiseState = "escalated"
 	PromiseClosed    PromiseState = "closed"
 )
 

@@ -195,6 +195,21 @@ func (r *Roster) SetState(id string, state AgentState, reason string) (Agent, bo
 	return e.agent, true
 }
 
+// Free returns the agents of role who could be rung now: available and
+// not reserved for a call, sorted by id. It reserves nothing.
+func (r *Roster) Free(role Role) []Agent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Agent
+	for _, e := range r.agents {
+		if e.agent.Role == role && e.agent.Ringable() && e.ringing == "" {
+			out = append(out, e.agent)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Counts returns how many agents of role are in each state.
 func (r *Roster) Counts(role Role) map[AgentState]int {
 	r.mu.Lock()

@@ -126,6 +126,30 @@ func TestRosterLeastRecentMovesOnAfterAnUnansweredOffer(t *testing.T) {
 	require.Equal(t, "1002", next[0].ID, "the agent who just declined is not offered the next call first")
 }
 
+func TestRosterFreeListsWhoCouldBeRungNow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	r := hotline.NewRoster(func() time.Time { return now }, []hotline.Agent{
+		agent("1003", hotline.AgentAvailable), agent("1001", hotline.AgentAvailable), agent("1002", hotline.AgentOnCall),
+		agent("1004", hotline.AgentPaused), agent("1005", hotline.AgentAvailable),
+		{ID: "s1", Name: "s", Endpoint: "PJSIP/s1", Role: hotline.RoleSupervisor, State: hotline.AgentAvailable},
+	})
+	ids := func() []string {
+		var out []string
+		for _, a := range r.Free(hotline.RoleAgent) {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	require.Equal(t, []string{"1001", "1003", "1005"}, ids())
+	_, ok := r.ReserveAgent("1003", "call1")
+	require.True(t, ok)
+	require.Equal(t, []string{"1001", "1005"}, ids(), "a reserved agent is not free")
+	require.Equal(t, []string{"1001", "1005"}, ids(), "looking reserves nothing")
+	r.Release("1003", "call1")
+	require.Equal(t, []string{"1001", "1003", "1005"}, ids())
+}
+
 func TestRosterCountsRefusalsInARow(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

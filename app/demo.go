@@ -57,13 +57,16 @@ const (
 )
 
 // demoAgents are the simulated staff; their phones behave differently so
-// the summary shows every outcome.
+// the summary shows every outcome. Those who answer stay on a call for
+// 50 s: a callback needs the whisper (10 s with the generated prompts),
+// the citizen's answer and the apology (17 s) before the min_talk of
+// conversation starts.
 var demoAgents = []struct {
 	cfg      AgentConfig
 	behavior aritest.Behavior
 }{
-	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 20 * time.Second}},
-	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 16 * time.Second}},
+	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 50 * time.Second}},
+	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 50 * time.Second}},
 	{AgentConfig{ID: "1003", Name: "李娜", Endpoint: "PJSIP/1003", Department: "市场监管", Skills: []string{"营业执照"}}, aritest.Behavior{Busy: true}},
 	{AgentConfig{ID: "1004", Name: "刘洋", Endpoint: "PJSIP/1004", Department: "公积金", Skills: []string{"公积金"}}, aritest.Behavior{NoAnswer: true}},
 	{AgentConfig{ID: "1005", Name: "陈静", Endpoint: "PJSIP/1005", Department: "户籍", Skills: []string{"户籍"}}, aritest.Behavior{Offline: true}},
@@ -133,16 +136,12 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 			VoicemailDir: filepath.Join(opts.DataDir, "asterisk-voicemail", "hotline", "hotline")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Quicker retries than in production, so the demo shows them.
-		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second}, KeyPrefix: "hotline-demo"},
-		Dialer:    ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
+		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second},
+			EngineConfig: callback.EngineConfig{KeyPrefix: "hotline-demo"}},
+		Dialer: ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
 	}
 	if !opts.OfficeHours {
-		cfg.Calendar.Hours = map[string][]string{}
-		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
-			cfg.Calendar.Hours[d] = []string{"00:00-24:00"}
-		}
-		off := false
-		cfg.Calendar.UseNationalHolidays = &off
+		cfg.Calendar = alwaysOpen()
 	}
 	for _, a := range demoAgents {
 		cfg.Agents = append(cfg.Agents, a.cfg)
@@ -205,7 +204,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	go func() {
 		select {
 		case <-time.After(20 * time.Second):
-			fake.SetEndpoint("PJSIP/1005", aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 10 * time.Second})
+			fake.SetEndpoint("PJSIP/1005", aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 50 * time.Second})
 		case <-runCtx.Done():
 		}
 	}()
@@ -288,7 +287,9 @@ func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
 		}
 		call := aritest.InboundCall{Caller: caller, Dialed: demoHotline}
 		// How this citizen's phone answers when the hotline calls back.
-		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 15 * time.Second}
+		// A citizen who takes the callback listens to the apology (17 s with
+		// the generated prompts) and talks longer than callbacks.min_talk.
+		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: time.Duration(35+mathrand.IntN(25)) * time.Second}
 		switch r := mathrand.Float64(); {
 		case r < 0.15:
 			phone = aritest.Behavior{Busy: true}

@@ -25,18 +25,25 @@ func actorID(ctx context.Context) string {
 	return a.ID
 }
 
+// taskQueue keeps the callback service's Redis indexes in step with what
+// the desk changes in SQLite (*callback.Service).
+type taskQueue interface {
+	DialNow(ctx context.Context, id int64, at time.Time) error
+	Forget(ctx context.Context, ids ...int64) error
+}
+
 // callbackDesk serves the callback API from the store, keeping the Redis
 // index in step.
 type callbackDesk struct {
 	db    *store.DB
-	index *callback.Index
+	queue taskQueue
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 func (d callbackDesk) ListCallbacks(ctx context.Context, f web.CallbackFilter) ([]hotline.CallbackTask, error) {
 	tf := store.TaskFilter{State: f.State, AgentID: f.AgentID, Limit: f.Limit, Offset: f.Offset}
-	if f.Overdue {
+	if f.Overdue || f.State.ByDeadline() {
 		tf.OverdueAt = d.now()
 	}
 	return d.db.ListTasks(ctx, tf)
@@ -53,7 +60,7 @@ func (d callbackDesk) DialNow(ctx context.Context, id int64) error {
 	if err := d.db.DueNow(ctx, id, now); err != nil {
 		return err
 	}
-	if err := d.index.Add(ctx, id, now); err != nil {
+	if err := d.queue.DialNow(ctx, id, now); err != nil {
 		d.log.Warn("dial now: index not updated; the SQL poll or the next reconcile will find the task", "task", id, "err", err)
 	}
 	return nil
@@ -80,7 +87,7 @@ func (d callbackDesk) Close(ctx context.Context, id int64, reason string) (hotli
 }
 
 func (d callbackDesk) removeFromIndex(ctx context.Context, id int64) {
-	if err := d.index.Remove(ctx, id); err != nil {
+	if err := d.queue.Forget(ctx, id); err != nil {
 		d.log.Warn("closed task stays in the index until the next reconcile", "task", id, "err", err)
 	}
 }
@@ -171,7 +178,7 @@ func (d promiseDesk) createPromiseOnly(ctx context.Context, in web.PromiseInput)
 
 func (d promiseDesk) ListPromises(ctx context.Context, f web.PromiseFilter) ([]hotline.Promise, error) {
 	pf := store.PromiseFilter{State: f.State, AgentID: f.AgentID, Number: f.Number, Limit: f.Limit, Offset: f.Offset}
-	if f.Overdue {
+	if f.Overdue || f.State.ByDeadline() {
 		pf.OverdueAt = d.now()
 	}
 	return d.db.ListPromises(ctx, pf)
@@ -269,6 +276,9 @@ func (l *replyLease) Start(_ context.Context, agentID string) (hotline.CallbackA
 }
 
 func (l *replyLease) Update(context.Context, hotline.CallbackAttempt) error { return nil }
+
+// HandOver is never asked of a reply call: it stays with the promise's owner.
+func (l *replyLease) HandOver(context.Context, string) error { return nil }
 
 func (l *replyLease) Extend(context.Context) error { return nil }
 

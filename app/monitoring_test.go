@@ -146,8 +146,8 @@ func TestGrafanaDashboard(t *testing.T) {
 		}
 	}
 	for _, m := range []string{"hotline_calls_total", "hotline_agent_answer_to_bridged_seconds_bucket", "hotline_agents",
-		"hotline_staffing_gap", "hotline_callback_tasks_total", "hotline_callback_dials_total", "hotline_promise_reminders_total",
-		"hotline_promise_escalations_total", "hotline_ari_connected", "hotline_ari_events_received_total",
+		"hotline_staffing_gap", "hotline_callback_tasks_total", "hotline_callback_dials_total", "hotline_deadline_reminders_total",
+		"hotline_deadline_escalations_total", "hotline_ari_connected", "hotline_ari_events_received_total",
 		"hotline_ari_http_connections_opened_total"} {
 		require.True(t, used[m], "the dashboard shows %s", m)
 	}

@@ -14,6 +14,20 @@ import (
 	"hotline/store"
 )
 
+// answeredCall places a call from caller that 1001 answers and waits until
+// it is stored completed.
+func answeredCall(t *testing.T, b *runBundle, fake *aritest.Server, caller string) hotline.Call {
+	t.Helper()
+	_, err := fake.PlaceCall(aritest.InboundCall{Caller: caller, Dialed: "12345"})
+	require.NoError(t, err)
+	var calls []hotline.Call
+	require.Eventually(t, func() bool {
+		calls, err = b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallCompleted})
+		return err == nil && len(calls) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	return calls[0]
+}
+
 func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	t.Parallel()
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
@@ -26,13 +40,7 @@ func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	b := startService(t, cfg)
 	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
 
-	_, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
-	require.NoError(t, err)
-	var calls []hotline.Call
-	require.Eventually(t, func() bool {
-		calls, err = b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallCompleted})
-		return err == nil && len(calls) == 1
-	}, 10*time.Second, 20*time.Millisecond)
+	calls := []hotline.Call{answeredCall(t, b, fake, "13800138000")}
 
 	// The agent promises a reply within 2 working days.
 	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
@@ -65,4 +73,42 @@ func TestPromiseIsRecordedExtendedAndFulfilledByAReplyCall(t *testing.T) {
 	broken, err := b.svc.DB.VerifyAudit(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, broken)
+}
+
+// ?state=overdue lists the unfinished promises past their deadline,
+// escalated or not (it listed nothing while "overdue" was taken for a
+// stored state nothing wrote), and ?state=unfinished every promise still
+// owed; the console asks with these names.
+func TestPromiseStateFiltersMeanWhatTheySay(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	b := startService(t, testConfig(t, fake.ARIURL()))
+	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
+	calls := []hotline.Call{answeredCall(t, b, fake, "13800138000")}
+
+	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
+	create := func(deadline time.Time) float64 {
+		status, body := postJSONAs(t, b.base+"/api/v1/promises", agent, `{"call_id":"`+calls[0].ID+`","summary":"社保转移进度","deadline":"`+
+			deadline.UTC().Format(time.RFC3339Nano)+`"}`)
+		require.Equal(t, http.StatusCreated, status, body)
+		return body["id"].(float64)
+	}
+	soon := create(time.Now().Add(300 * time.Millisecond))
+	later := create(time.Now().Add(24 * time.Hour))
+	ids := func(query string) []float64 {
+		var list struct{ Promises []map[string]any }
+		require.Equal(t, http.StatusOK, b.getJSON(t, b.base+"/api/v1/promises?"+query, &list), query)
+		out := []float64{}
+		for _, p := range list.Promises {
+			out = append(out, p["id"].(float64))
+		}
+		return out
+	}
+	require.Empty(t, ids("state=overdue"))
+	require.Eventually(t, func() bool { return len(ids("state=overdue")) == 1 }, 5*time.Second, 20*time.Millisecond)
+	require.Equal(t, []float64{soon}, ids("state=overdue"))
+	require.Equal(t, []float64{soon}, ids("overdue=true"), "the flag and the state agree")
+	require.Equal(t, []float64{soon, later}, ids("state=unfinished"))
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -125,13 +126,12 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	messenger := ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg)
+	engines := callback.Common{Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg}
 	callbacks, err := callback.New(cfg.Callbacks, callback.Deps{
-		Store: db, Redis: rdb, Calendar: calendar,
+		Store: db, Common: engines, Agents: dialer, Probe: dialer,
 		Dialer: callback.DialerFunc(func(ctx context.Context, t hotline.CallbackTask, l *callback.Lease) {
 			dialer.Dial(ctx, t, l)
 		}),
-		Notifier: messenger,
-		Log:      log, Now: now, Registry: reg,
 	})
 	if err != nil {
 		return err
@@ -167,9 +167,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{
-		Store: db, Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg,
-	})
+	promises, err := callback.NewPromiseWatch(cfg.Promises, callback.PromiseDeps{Store: db, Common: engines})
 	if err != nil {
 		return err
 	}
@@ -185,13 +183,15 @@ func Run(ctx context.Context, opts Options) error {
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return cli.Ready() }},
 			{Name: "database", Fn: db.Ping},
-			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+			// Losing Redis delays deadlines but loses none and stops no call
+			// (the SQL poll takes over): degraded, still ready.
+			{Name: "redis", Degrades: true, Fn: redisCheck(rdb, callbacks, promises)},
 		},
 		Calls:      callReader{db},
 		Agents:     roster,
 		Control:    calls,
 		Referrer:   calls,
-		Callbacks:  callbackDesk{db: db, index: callbacks.Index(), now: now, log: log},
+		Callbacks:  callbackDesk{db: db, queue: callbacks, now: now, log: log},
 		Violations: violationDesk{db: db, now: now},
 		Recordings: player,
 		Reviews:    reviews,
@@ -312,6 +312,26 @@ func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 	return r.db.GetCall(ctx, id)
+}
+
+// degradable is an engine that reports when it runs on the SQL poll.
+type degradable interface{ Degraded() bool }
+
+// redisCheck is the readiness check of Redis: it fails while Redis does not
+// answer, and while an engine still works from the SQL poll (its index is
+// rebuilt once Redis answers again).
+func redisCheck(rdb redis.UniversalClient, engines ...degradable) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis does not answer: deadlines come from the slow SQL poll: %w", err)
+		}
+		for _, e := range engines {
+			if e.Degraded() {
+				return errors.New("redis answers again; the deadline index is being rebuilt from SQLite")
+			}
+		}
+		return nil
+	}
 }
 
 // authAdapter adapts auth.Service to the web package's Authenticator.

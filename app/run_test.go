@@ -49,8 +49,10 @@ func testConfig(t *testing.T, ariURL string) Config {
 		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Tests run at any hour: the line is open around the clock.
-		Calendar:   alwaysOpenCalendar(),
-		Callbacks:  callback.Config{KeyPrefix: testKeyPrefix(t), Tick: 50 * time.Millisecond, CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
+		Calendar: alwaysOpenCalendar(),
+		Callbacks: callback.Config{EngineConfig: callback.EngineConfig{KeyPrefix: testKeyPrefix(t), Tick: 50 * time.Millisecond},
+			CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
+		Promises:   callback.PromiseConfig{EngineConfig: callback.EngineConfig{KeyPrefix: testKeyPrefix(t) + ":promises"}},
 		Dialer:     ari.DialerConfig{AgentRing: time.Second, CitizenRing: time.Second, AgentWait: 200 * time.Millisecond},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(t.TempDir(), "archive"), PollInterval: 50 * time.Millisecond},
 		Agents: []AgentConfig{
@@ -82,22 +84,21 @@ func testKeyPrefix(t *testing.T) string {
 	return prefix
 }
 
-func alwaysOpenCalendar() hotline.CalendarConfig {
-	off := false
-	hours := map[string][]string{}
-	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
-		hours[d] = []string{"00:00-24:00"}
-	}
-	return hotline.CalendarConfig{Hours: hours, UseNationalHolidays: &off}
-}
+func alwaysOpenCalendar() hotline.CalendarConfig { return alwaysOpen() }
 
 func startService(t *testing.T, cfg Config) *runBundle {
+	t.Helper()
+	return startServiceLogging(t, cfg, testLog(t))
+}
+
+// startServiceLogging is startService with the service log written to logs.
+func startServiceLogging(t *testing.T, cfg Config, logs io.Writer) *runBundle {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *Service, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Config: &cfg, LogOutput: testLog(t), Started: func(s *Service) { started <- s }})
+		done <- Run(ctx, Options{Config: &cfg, LogOutput: logs, Started: func(s *Service) { started <- s }})
 	}()
 	b := &runBundle{stop: sync.OnceValue(func() error { cancel(); return <-done })}
 	select {

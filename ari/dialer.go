@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -32,6 +33,12 @@ type DialerConfig struct {
 	// AgentWait is how long a task waits when no agent can make the call
 	// now. Default 1m.
 	AgentWait time.Duration `yaml:"agent_wait"`
+	// RefusalMemory is how long the dialer remembers an agent's callback
+	// dials left unanswered in a row: while they number
+	// callbacks.agent_tries or more, the agent is offered no callback and
+	// their tasks go to other agents. Answering one clears them. Default
+	// 10m.
+	RefusalMemory time.Duration `yaml:"refusal_memory"`
 }
 
 // SetDefaults fills unset fields.
@@ -51,6 +58,9 @@ func (c *DialerConfig) SetDefaults() {
 	if c.AgentWait == 0 {
 		c.AgentWait = time.Minute
 	}
+	if c.RefusalMemory == 0 {
+		c.RefusalMemory = 10 * time.Minute
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under "dialer.".
@@ -66,6 +76,8 @@ func (c DialerConfig) Validate() error {
 		return fmt.Errorf("dialer.citizen_ring: %s is shorter than 100ms", c.CitizenRing)
 	case c.AgentWait <= 0:
 		return fmt.Errorf("dialer.agent_wait: must be positive")
+	case c.RefusalMemory < 0:
+		return fmt.Errorf("dialer.refusal_memory: must not be negative")
 	}
 	return nil
 }
@@ -74,6 +86,9 @@ func (c DialerConfig) Validate() error {
 // change goes through the lease, so a dialer that lost its claim (another
 // instance took the task after the lease ran out) can change nothing.
 type CallbackLease interface {
+	// HandOver passes the task to agentID, who becomes responsible, before
+	// they dial it: its responsible agent would not take it.
+	HandOver(ctx context.Context, agentID string) error
 	// Start records a new attempt by agentID.
 	Start(ctx context.Context, agentID string) (hotline.CallbackAttempt, error)
 	// Update records the attempt's progress (answer times, recording).
@@ -103,6 +118,16 @@ type Dialer struct {
 
 	attempts *prometheus.CounterVec
 	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	refusals map[string]refusals // agent id → callback dials left unanswered in a row
+}
+
+// refusals are an agent's callback dials left unanswered in a row, and when
+// the last one was.
+type refusals struct {
+	count int
+	last  time.Time
 }
 
 // NewDialer builds the dialer on the call flow's client, roster and store.
@@ -113,7 +138,7 @@ func NewDialer(calls *Calls, cfg DialerConfig, policy hotline.CallbackPolicy, ca
 	}
 	policy.SetDefaults()
 	d := &Dialer{calls: calls, cli: calls.cli, cfg: cfg, policy: policy, cal: cal, log: calls.log.With("component", "dialer"), now: calls.now,
-		LeaseRefresh: 30 * time.Second,
+		LeaseRefresh: 30 * time.Second, refusals: map[string]refusals{},
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_callback_dials_total", Help: "Callback attempts made by this dialer, by outcome."}, []string{"outcome"}),
 	}
@@ -128,7 +153,7 @@ func NewDialer(calls *Calls, cfg DialerConfig, policy hotline.CallbackPolicy, ca
 func (d *Dialer) Dial(ctx context.Context, task hotline.CallbackTask, lease CallbackLease) {
 	prompts := d.calls.cfg.Prompts
 	d.start(ctx, dialJob{key: taskKey(task.ID), idBase: "cb" + strconv.FormatInt(task.ID, 10), task: task,
-		greeting: prompts.CallbackApology, whisper: prompts.CallbackWhisper}, lease)
+		greeting: prompts.CallbackApology, whisper: prompts.CallbackWhisper, passable: true}, lease)
 }
 
 // ReplyCall calls a citizen back with a promised reply (6.2) in the
@@ -150,6 +175,10 @@ type dialJob struct {
 	task     hotline.CallbackTask
 	greeting Prompt // to the citizen, before the bridge
 	whisper  Prompt // to the agent, before the citizen is dialed
+	// passable: a callback task, which goes to another agent when its
+	// responsible agent will not take it. A reply call stays with the
+	// promise's owner (or a colleague near the deadline).
+	passable bool
 }
 
 func (d *Dialer) start(ctx context.Context, job dialJob, lease CallbackLease) {
@@ -172,12 +201,22 @@ func (d *Dialer) dial(ctx context.Context, job dialJob, lease CallbackLease) {
 		}
 		return
 	}
-	agent, ok := d.pickAgent(job)
+	agent, handover, ok := d.pickAgent(job)
 	if !ok {
 		if err := lease.Release(ctx, d.now().Add(d.cfg.AgentWait)); err != nil {
 			d.log.Warn("release callback task", "task", task.ID, "err", err)
 		}
 		return
+	}
+	if handover {
+		if err := lease.HandOver(ctx, agent.ID); err != nil {
+			d.calls.roster.Release(agent.ID, job.key)
+			d.log.Warn("hand over callback task", "task", task.ID, "to", agent.ID, "err", err)
+			if err := lease.Release(ctx, d.now()); err != nil {
+				d.log.Warn("release callback task", "task", task.ID, "err", err)
+			}
+			return
+		}
 	}
 	rec, err := lease.Start(ctx, agent.ID)
 	if err != nil {
@@ -191,6 +230,13 @@ func (d *Dialer) dial(ctx context.Context, job dialJob, lease CallbackLease) {
 	outcome := a.run(ctx)
 	a.rec.EndedAt = d.now()
 	d.attempts.WithLabelValues(string(outcome)).Inc()
+	switch {
+	case a.refused:
+		d.noteRefusal(agent.ID)
+		a.rec.Cause = a.agentCause
+	case !a.rec.AgentAnsweredAt.IsZero():
+		d.noteAnswer(agent.ID)
+	}
 	if err := lease.Finish(context.WithoutCancel(ctx), a.rec, outcome); err != nil {
 		d.log.Warn("finish callback attempt", "task", task.ID, "attempt", rec.ID, "err", err)
 	}
@@ -202,39 +248,193 @@ func (d *Dialer) dial(ctx context.Context, job dialJob, lease CallbackLease) {
 // from inbound call ids.
 func taskKey(id int64) string { return "callback-" + strconv.FormatInt(id, 10) }
 
-// pickAgent reserves the task's responsible agent when available; near the
-// deadline, or when the task has no agent yet, any available agent.
-func (d *Dialer) pickAgent(job dialJob) (hotline.Agent, bool) {
+// plan says who may make the call of job now: own, its responsible agent,
+// unless passed over; others, any other free agent. A callback task is
+// handed over (handover: the one who dials becomes responsible) when its
+// responsible agent left callbacks.agent_tries of its dials unanswered, or
+// as many callback dials in a row of any task (counted here, for
+// refusal_memory). A task with no responsible agent, or whose deadline is
+// near (callbacks.any_agent_within), may go to any free agent, who helps
+// without becoming responsible. Agents refusing callbacks are offered none.
+func (d *Dialer) plan(job dialJob) (own string, others, handover bool, refusing map[string]bool) {
 	task := job.task
-	if task.AgentID != "" {
-		if a, ok := d.calls.roster.ReserveAgent(task.AgentID, job.key); ok {
-			return a, true
-		}
-		soon := d.cal.AddWorking(d.now(), d.policy.AnyAgentWithin)
-		if soon.Before(task.Deadline) {
-			return hotline.Agent{}, false // wait for the responsible agent
+	if job.passable {
+		refusing = d.refusing()
+	}
+	switch {
+	case task.AgentID == "":
+		return "", true, false, refusing
+	case job.passable && d.policy.HandsOver(task, d.refusalsOf(task.AgentID)):
+		return "", true, true, refusing
+	}
+	return task.AgentID, d.policy.AnyAgentMay(task, d.now(), d.cal), false, refusing
+}
+
+// pickAgent reserves who makes the call of job now (plan): its responsible
+// agent when free, else another free agent when the task is handed over or
+// may go to anyone; false when nobody may now.
+func (d *Dialer) pickAgent(job dialJob) (agent hotline.Agent, handover, ok bool) {
+	own, others, handover, refusing := d.plan(job)
+	if own != "" {
+		if a, ok := d.calls.roster.ReserveAgent(own, job.key); ok {
+			return a, false, true
 		}
 	}
-	picked := d.calls.roster.Reserve(job.key, hotline.RoleAgent, hotline.LeastRecent, nil, nil)
-	if len(picked) == 0 {
-		return hotline.Agent{}, false
+	if !others {
+		return hotline.Agent{}, false, false // wait for the responsible agent
 	}
-	return picked[0], true
+	exclude := maps.Clone(refusing)
+	if exclude == nil {
+		exclude = map[string]bool{}
+	}
+	if handover {
+		exclude[job.task.AgentID] = true
+	}
+	// Someone who has not just left a callback unanswered, if anyone.
+	wary := maps.Clone(exclude)
+	if job.passable {
+		maps.Copy(wary, d.refusedLately())
+	}
+	for _, ex := range []map[string]bool{wary, exclude} {
+		if picked := d.calls.roster.Reserve(job.key, hotline.RoleAgent, hotline.LeastRecent, ex, nil); len(picked) > 0 {
+			return picked[0], handover, true
+		}
+	}
+	return hotline.Agent{}, false, false
+}
+
+// Free is how many agents could start a callback now: available, not
+// reserved, and not refusing callbacks (callback.Agents).
+func (d *Dialer) Free() int {
+	refusing := d.refusing()
+	n := 0
+	for _, a := range d.calls.roster.Free(hotline.RoleAgent) {
+		if !refusing[a.ID] {
+			n++
+		}
+	}
+	return n
+}
+
+// Takes reports whether a free agent would make task's call now, as
+// pickAgent would choose, without reserving anyone (callback.Agents); when
+// not, the task is worth asking about again after agent_wait.
+func (d *Dialer) Takes(task hotline.CallbackTask) (bool, time.Duration) {
+	job := dialJob{task: task, passable: true}
+	own, others, handover, refusing := d.plan(job)
+	for _, a := range d.calls.roster.Free(hotline.RoleAgent) {
+		switch {
+		case a.ID == own:
+			return true, 0
+		case others && !refusing[a.ID] && !(handover && a.ID == task.AgentID):
+			return true, 0
+		}
+	}
+	return false, d.cfg.AgentWait
+}
+
+// refusalsOf is how many callback dials in a row agent left unanswered
+// within refusal_memory.
+func (d *Dialer) refusalsOf(agent string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.refusals[agent]
+	if d.now().Sub(r.last) > d.cfg.RefusalMemory {
+		return 0
+	}
+	return r.count
+}
+
+// refusedLately returns the agents who left their last callback dial
+// unanswered within refusal_memory.
+func (d *Dialer) refusedLately() map[string]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]bool{}
+	for id, r := range d.refusals {
+		if r.count > 0 && d.now().Sub(r.last) <= d.cfg.RefusalMemory {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// refusing returns the agents offered no callback now: they left
+// callbacks.agent_tries dials in a row unanswered within refusal_memory.
+func (d *Dialer) refusing() map[string]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]bool{}
+	now := d.now()
+	for id, r := range d.refusals {
+		switch {
+		case now.Sub(r.last) > d.cfg.RefusalMemory:
+			delete(d.refusals, id)
+		case r.count >= d.policy.AgentTries:
+			out[id] = true
+		}
+	}
+	return out
+}
+
+func (d *Dialer) noteRefusal(agent string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.refusals[agent]
+	if d.now().Sub(r.last) > d.cfg.RefusalMemory {
+		r.count = 0
+	}
+	r.count++
+	r.last = d.now()
+	d.refusals[agent] = r
+	if r.count == d.policy.AgentTries {
+		d.log.Warn("agent left callbacks unanswered: their tasks go to other agents for a while",
+			"agent", agent, "in_a_row", r.count, "for", d.cfg.RefusalMemory)
+	}
+}
+
+func (d *Dialer) noteAnswer(agent string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.refusals, agent)
+}
+
+// AttemptLive reports whether Asterisk still has a channel of attempt a,
+// which a dialer left mid-dial when its process died (callback.Probe). The
+// channel ids are the attempt's own: cb<task>-<attempt>-agent and
+// -citizen.
+func (d *Dialer) AttemptLive(_ context.Context, a hotline.CallbackAttempt) (bool, error) {
+	if err := d.cli.Ready(); err != nil {
+		return false, err
+	}
+	base := "cb" + strconv.FormatInt(a.TaskID, 10) + "-" + strconv.FormatInt(a.ID, 10)
+	for _, leg := range []string{"-agent", "-citizen"} {
+		_, err := d.cli.ARI().Channel().Get(key(ari.ChannelKey, base+leg)).Data()
+		switch {
+		case err == nil:
+			return true, nil
+		case httpStatus(err) != 404:
+			return false, fmt.Errorf("ask Asterisk for channel %s: %w", base+leg, err)
+		}
+	}
+	return false, nil
 }
 
 // attempt is one callback dial, owned by its goroutine.
 type attempt struct {
 	session
-	d       *Dialer
-	job     dialJob
-	task    hotline.CallbackTask
-	lease   CallbackLease
-	agent   hotline.Agent
-	rec     hotline.CallbackAttempt
-	idBase  string
-	agentCh string
-	citCh   string
-	bridge  string
+	refused    bool // the agent's phone rang and was declined or not answered
+	agentCause int  // the Q.850 cause of the agent's leg when it refused
+	d          *Dialer
+	job        dialJob
+	task       hotline.CallbackTask
+	lease      CallbackLease
+	agent      hotline.Agent
+	rec        hotline.CallbackAttempt
+	idBase     string
+	agentCh    string
+	citCh      string
+	bridge     string
 }
 
 func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
@@ -246,9 +446,10 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 		a.d.calls.roster.Release(a.agent.ID, a.job.key)
 		return hotline.AttemptAgentNoAnswer
 	}
-	if _, answered := a.waitAnswer(ctx, a.agentCh, a.d.cfg.AgentRing); !answered {
+	if cause, answered := a.waitAnswer(ctx, a.agentCh, a.d.cfg.AgentRing); !answered {
 		a.hangup(a.agentCh)
 		a.d.calls.roster.Release(a.agent.ID, a.job.key)
+		a.refused, a.agentCause = true, cause
 		return hotline.AttemptAgentNoAnswer
 	}
 	a.rec.AgentAnsweredAt = a.d.now()

@@ -17,10 +17,10 @@ import (
 // every reconcile interval.
 type redisHealth struct {
 	index         string // what the index holds, for log lines: "callback", "promise"
-	work          string // what the SQL poll then provides, for log lines
+	polled        string // what the SQL poll then provides, for log lines
 	rdb           redis.UniversalClient
-	log           *slog.Logger
-	now           func() time.Time
+	logger        *slog.Logger
+	clock         func() time.Time
 	every         time.Duration // reconcile interval
 	poll          time.Duration // SQL poll interval
 	reconcile     func(context.Context) error
@@ -44,12 +44,12 @@ func (h *redisHealth) checkRedis(ctx context.Context) {
 		if h.reconcile(ctx) == nil {
 			h.degraded.Store(false)
 			h.degradedGauge.Set(0)
-			h.log.Info("Redis answers again: the " + h.index + " index is rebuilt and back in use")
+			h.logger.Info("Redis answers again: the " + h.index + " index is rebuilt and back in use")
 		}
 		return
 	}
 	last := h.lastReconcile.Load()
-	if last == 0 || h.now().UnixMilli()-last >= h.every.Milliseconds() {
+	if last == 0 || h.clock().UnixMilli()-last >= h.every.Milliseconds() {
 		_ = h.reconcile(ctx) // logged and counted there
 	}
 }
@@ -62,24 +62,25 @@ func (h *redisHealth) redisFailed(ctx context.Context, what string, err error) {
 	h.errors.Inc()
 	if !h.degraded.Swap(true) {
 		h.degradedGauge.Set(1)
-		h.log.Error("Redis failed: "+h.work+" now come from the slow SQL poll until it answers again",
+		h.logger.Error("Redis failed: "+h.polled+" now come from the slow SQL poll until it answers again",
 			"op", what, "poll_interval", h.poll, "err", err)
 		return
 	}
-	h.log.Debug("Redis still failing", "op", what, "err", err)
+	h.logger.Debug("Redis still failing", "op", what, "err", err)
 }
 
 // Degraded reports whether Redis is failing and the SQL poll is in use.
 func (h *redisHealth) Degraded() bool { return h.degraded.Load() }
 
 // rounds runs a service's round at start and then every tick (every poll
-// interval of its redisHealth while Redis is down) until stop.
+// interval of its redisHealth while Redis is down) until stop; a round that
+// says there is more runs again at once.
 type rounds struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func (r *rounds) start(ctx context.Context, h *redisHealth, tick time.Duration, round func(context.Context)) {
+func (r *rounds) start(ctx context.Context, h *redisHealth, tick time.Duration, round func(context.Context) (more bool)) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.done = make(chan struct{})
 	go func() {
@@ -92,10 +93,13 @@ func (r *rounds) start(ctx context.Context, h *redisHealth, tick time.Duration, 
 				return
 			case <-timer.C:
 			}
-			round(ctx)
+			more := round(ctx)
 			wait := tick
-			if h.degraded.Load() {
+			switch {
+			case h.degraded.Load():
 				wait = h.poll
+			case more:
+				wait = 0
 			}
 			timer.Reset(wait)
 		}

@@ -1,8 +1,6 @@
 package callback
 
 import (
-	"context"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -10,17 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
-
-	"hotline/store"
 )
-
-// dues is a DueSource over a slice sorted by id.
-type dues []store.TaskDue
-
-func (d dues) OpenTaskDues(_ context.Context, afterID int64, limit int) ([]store.TaskDue, error) {
-	from := sort.Search(len(d), func(i int) bool { return d[i].ID > afterID })
-	return d[from:min(from+limit, len(d))], nil
-}
 
 func TestIndexPopDueGivesEachIDToOnePopper(t *testing.T) {
 	t.Parallel()
@@ -28,20 +16,19 @@ func TestIndexPopDueGivesEachIDToOnePopper(t *testing.T) {
 	ctx := t.Context()
 	now := at(11, 27, 10, 0)
 	const n = 500
-	src := make(dues, 0, n)
+	src := make([]Entry, 0, n)
 	for i := range int64(n) {
-		src = append(src, store.TaskDue{ID: i + 1, DueAt: now.Add(-time.Duration(i) * time.Second)})
+		src = append(src, Entry{ID: i + 1, Due: now.Add(-time.Duration(i) * time.Second)})
 	}
-	x := NewIndex(r.client(), r.prefix)
-	built, err := x.Rebuild(ctx, src)
-	require.NoError(t, err)
-	require.Equal(t, n, built)
+	x := NewIndex(r.client(), r.prefix, "test")
+	require.NoError(t, x.AddEarlier(ctx, src))
+	require.NoError(t, x.MarkBuilt(ctx, now))
 
 	var mu sync.Mutex
 	got := map[int64]int{}
 	var wg sync.WaitGroup
 	for range 8 {
-		popper := NewIndex(r.client(), r.prefix) // another instance
+		popper := NewIndex(r.client(), r.prefix, "test") // another instance
 		wg.Go(func() {
 			for {
 				ids, err := popper.PopDue(ctx, now, 7)
@@ -91,12 +78,11 @@ func TestIndexPopDueSaysWhenTheIndexIsLost(t *testing.T) {
 	t.Parallel()
 	r := newTestRedis(t)
 	ctx := t.Context()
-	x := NewIndex(r.client(), r.prefix)
+	x := NewIndex(r.client(), r.prefix, "test")
 	now := at(11, 27, 10, 0)
 	_, err := x.PopDue(ctx, now, 10)
 	require.ErrorIs(t, err, ErrIndexLost, "never built")
-	_, err = x.Rebuild(ctx, dues{})
-	require.NoError(t, err)
+	require.NoError(t, x.MarkBuilt(ctx, now))
 	ids, err := x.PopDue(ctx, now, 10)
 	require.NoError(t, err)
 	require.Empty(t, ids)
@@ -105,34 +91,27 @@ func TestIndexPopDueSaysWhenTheIndexIsLost(t *testing.T) {
 	require.ErrorIs(t, err, ErrIndexLost, "flushed")
 }
 
-func TestIndexRebuildPagesAndNeverDelaysADueTime(t *testing.T) {
+func TestIndexAddEarlierNeverDelaysADueTime(t *testing.T) {
 	t.Parallel()
 	r := newTestRedis(t)
 	ctx := t.Context()
-	x := NewIndex(r.client(), r.prefix)
-	x.PageSize = 100
+	x := NewIndex(r.client(), r.prefix, "test")
 	now := at(11, 27, 10, 0)
-	src := make(dues, 0, 1234)
-	for i := range int64(1234) {
-		src = append(src, store.TaskDue{ID: 2*i + 1, DueAt: now.Add(time.Duration(i) * time.Minute)})
-	}
-	// Entries written meanwhile: task 1 due earlier than SQLite says (it
-	// stays: at worst a claim fails and the entry is corrected), task 3
-	// due later (it moves up to SQLite's time).
+	// Entries written meanwhile: 1 due earlier than the rebuild says (it
+	// stays: at worst it pops early and moves), 3 due later (it moves up).
 	require.NoError(t, x.Add(ctx, 1, now.Add(-time.Hour)))
 	require.NoError(t, x.Add(ctx, 3, now.Add(time.Hour)))
-	n, err := x.Rebuild(ctx, src)
-	require.NoError(t, err)
-	require.Equal(t, 1234, n)
-	size, err := x.Size(ctx)
-	require.NoError(t, err)
-	require.EqualValues(t, 1234, size)
-	for id, want := range map[int64]time.Time{1: now.Add(-time.Hour), 3: now.Add(time.Minute), 2467: now.Add(1233 * time.Minute)} {
+	require.NoError(t, x.AddEarlier(ctx, []Entry{{1, now}, {3, now.Add(time.Minute)}, {5, now.Add(2 * time.Minute)}}))
+	for id, want := range map[int64]time.Time{1: now.Add(-time.Hour), 3: now.Add(time.Minute), 5: now.Add(2 * time.Minute)} {
 		due, ok, err := x.Due(ctx, id)
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.True(t, due.Equal(want), "task %d due %s, want %s", id, due, want)
+		require.True(t, due.Equal(want), "id %d due %s, want %s", id, due, want)
 	}
+	require.NoError(t, x.Drop(ctx))
+	size, err := x.Size(ctx)
+	require.NoError(t, err)
+	require.Zero(t, size)
 }
 
 func TestConfigDefaultsAndValidation(t *testing.T) {
@@ -155,6 +134,7 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 			c.PollInterval = 10 * time.Millisecond
 		},
 		"callbacks.due_soon_lead": func(c *Config) { c.DueSoonLead = -time.Second },
+		"callbacks.agent_tries":   func(c *Config) { c.AgentTries = 11 },
 	} {
 		c := cfg
 		bad(&c)

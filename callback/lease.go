@@ -57,7 +57,30 @@ func (l *Lease) Extend(ctx context.Context) error {
 		return err
 	}
 	l.until = until
-	l.s.indexAdd(ctx, l.task.ID, until)
+	l.s.indexWork(ctx, l.task.ID, until)
+	return nil
+}
+
+// HandOver passes the task to agentID before they dial it: its responsible
+// agent would not take it (hotline.CallbackPolicy.HandsOver). agentID
+// becomes responsible, and when the agent it leaves had left dials of this
+// task unanswered, that refusal is recorded against them as a violation, in
+// the same transaction.
+func (l *Lease) HandOver(ctx context.Context, agentID string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.check("HandOver"); err != nil {
+		return err
+	}
+	s, from := l.s, l.task
+	v, err := s.store.HandOver(ctx, from.ID, l.token, agentID, s.now(), s.texts.handOverDetail(from, agentID))
+	if err != nil {
+		return err
+	}
+	l.task.AgentID, l.task.AgentMisses = agentID, 0
+	s.m.handovers.Inc()
+	s.log.Info("callback task handed over to another agent", "task", from.ID, "from", from.AgentID, "to", agentID,
+		"misses", from.AgentMisses, "violation", v.ID)
 	return nil
 }
 
@@ -96,8 +119,8 @@ func (l *Lease) Update(ctx context.Context, a hotline.CallbackAttempt) error {
 // rules (policy.AfterAttempt with the calendar) make the task connected,
 // unreachable, invalid_number, or pending again at its next attempt; the
 // attempt and the task are written in one transaction, then the task's
-// index entry moves to its next attempt, or goes when it is closed. An
-// attempt without an end time ends now.
+// dial entry moves to its next attempt, or its entries go when it is
+// closed. An attempt without an end time ends now.
 func (l *Lease) Finish(ctx context.Context, a hotline.CallbackAttempt, outcome hotline.AttemptOutcome) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,12 +128,11 @@ func (l *Lease) Finish(ctx context.Context, a hotline.CallbackAttempt, outcome h
 		return err
 	}
 	s := l.s
-	now := s.now()
 	a.TaskID, a.Outcome = l.task.ID, outcome
 	if a.EndedAt.IsZero() {
-		a.EndedAt = now
+		a.EndedAt = s.now()
 	}
-	t := s.cfg.AfterAttempt(l.task, outcome, a.EndedAt, s.cal)
+	t := s.cfg.AfterAttempt(l.task, a, s.cal)
 	if err := s.store.FinishAttempt(ctx, l.token, a, t); err != nil {
 		if hotline.KindOf(err) == hotline.KindConflict {
 			l.ended = true // the claim is lost for good
@@ -120,13 +142,11 @@ func (l *Lease) Finish(ctx context.Context, a hotline.CallbackAttempt, outcome h
 	l.ended = true
 	s.m.attempts.WithLabelValues(string(outcome)).Inc()
 	s.log.Info("callback attempt finished", "task", t.ID, "attempt", a.ID, "agent", a.AgentID, "outcome", outcome,
-		"state", t.State, "attempts", t.Attempts, "next_attempt", t.NextAttempt)
+		"state", t.State, "attempts", t.Attempts, "agent_misses", t.AgentMisses, "next_attempt", t.NextAttempt)
 	if t.Open() {
-		s.indexAdd(ctx, t.ID, t.NextAttempt)
-	} else if !s.degraded.Load() {
-		if err := s.index.Remove(ctx, t.ID); err != nil {
-			s.redisFailed(ctx, "remove a closed task", err)
-		}
+		s.indexWork(ctx, t.ID, t.NextAttempt)
+	} else {
+		_ = s.forget(ctx, t.ID)
 	}
 	return nil
 }
@@ -143,6 +163,6 @@ func (l *Lease) Release(ctx context.Context, next time.Time) error {
 		return err // a conflict: the claim was lost, or an attempt is active (Finish it)
 	}
 	l.ended = true
-	l.s.indexAdd(ctx, l.task.ID, next)
+	l.s.indexWork(ctx, l.task.ID, next)
 	return nil
 }

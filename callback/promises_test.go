@@ -20,8 +20,8 @@ import (
 
 // The real store and calendar are what the watch is written against.
 var (
-	_ PromiseStore    = (*store.DB)(nil)
-	_ PromiseCalendar = (*hotline.Calendar)(nil)
+	_ PromiseStore = (*store.DB)(nil)
+	_ Calendar     = (*hotline.Calendar)(nil)
 )
 
 // promiseBundle is the callback test world (setup) with a log of the
@@ -59,7 +59,7 @@ type watcher struct {
 
 func (pb *promiseBundle) watch(notifier Notifier, configure ...func(*PromiseConfig)) watcher {
 	pb.t.Helper()
-	cfg := PromiseConfig{KeyPrefix: pb.redis.prefix}
+	cfg := PromiseConfig{EngineConfig: EngineConfig{KeyPrefix: pb.redis.prefix}}
 	for _, c := range configure {
 		c(&cfg)
 	}
@@ -68,8 +68,8 @@ func (pb *promiseBundle) watch(notifier Notifier, configure ...func(*PromiseConf
 	}
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewJSONHandler(pb.plogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w, err := NewPromiseWatch(cfg, PromiseDeps{Store: pb.openStore(), Redis: pb.redis.client(), Calendar: pb.cal,
-		Notifier: notifier, Log: log, Now: pb.clock.Now, Registry: reg})
+	w, err := NewPromiseWatch(cfg, PromiseDeps{Store: pb.openStore(), Common: Common{Redis: pb.redis.client(), Calendar: pb.cal,
+		Notifier: notifier, Log: log, Now: pb.clock.Now, Registry: reg}})
 	require.NoError(pb.t, err)
 	return watcher{PromiseWatch: w, reg: reg}
 }
@@ -123,10 +123,11 @@ func (pb *promiseBundle) reminders(id int64) []string {
 	return agents
 }
 
-// entry is the due time of promise id's index entry in slot, if any.
-func (pb *promiseBundle) entry(w watcher, id int64, slot int) (time.Time, bool) {
+// entry is the due time of promise id's index entry (its next reminder or
+// escalation), if any.
+func (pb *promiseBundle) entry(w watcher, id int64) (time.Time, bool) {
 	pb.t.Helper()
-	due, ok, err := w.Index().Due(pb.ctx, promiseMember(id, slot))
+	due, ok, err := w.Index().Due(pb.ctx, id)
 	require.NoError(pb.t, err)
 	return due, ok
 }
@@ -151,17 +152,11 @@ func TestPromiseRemindersFireAtWorkingLeadTimesAcrossRestarts(t *testing.T) {
 	// Due Monday 08:40: its hour before starts Friday 16:10, over the weekend.
 	q := pb.promise(w, "13900000002", "公积金提取", at(11, 30, 8, 40))
 
-	for _, c := range []struct {
-		id   int64
-		slot int
-		want time.Time
-	}{
-		{p.ID, 1, at(11, 30, 16, 30)}, {p.ID, 2, at(12, 1, 8, 50)}, {p.ID, 0, at(12, 1, 9, 0)},
-		{q.ID, 1, at(11, 27, 16, 10)}, {q.ID, 2, at(11, 30, 8, 30)}, {q.ID, 0, at(11, 30, 8, 40)},
-	} {
-		due, ok := pb.entry(w, c.id, c.slot)
-		require.True(t, ok, "promise %d slot %d indexed", c.id, c.slot)
-		requireAt(t, c.want, due, "promise ", c.id, " slot ", c.slot)
+	// Each is indexed at its next event: its first reminder.
+	for id, want := range map[int64]time.Time{p.ID: at(11, 30, 16, 30), q.ID: at(11, 27, 16, 10)} {
+		due, ok := pb.entry(w, id)
+		require.True(t, ok, "promise %d indexed", id)
+		requireAt(t, want, due, "promise ", id)
 	}
 
 	pb.clock.Set(at(11, 27, 16, 9))
@@ -184,6 +179,9 @@ func TestPromiseRemindersFireAtWorkingLeadTimesAcrossRestarts(t *testing.T) {
 	require.Equal(t, 1, w.runOnce(pb.ctx).reminded)
 	require.Len(t, pb.reminders(q.ID), 2)
 	require.Contains(t, pb.reminders(q.ID)[1], "还剩约10分钟。")
+	due, ok := pb.entry(w, q.ID)
+	require.True(t, ok)
+	requireAt(t, at(11, 30, 8, 40), due, "then its escalation")
 
 	pb.clock.Set(at(11, 30, 16, 29))
 	w.runOnce(pb.ctx)
@@ -209,12 +207,13 @@ func TestPromiseRemindersFireAtWorkingLeadTimesAcrossRestarts(t *testing.T) {
 	w.runOnce(pb.ctx)
 	require.Len(t, pb.reminders(p.ID), 2)
 	require.Len(t, pb.reminders(q.ID), 2)
-	require.Equal(t, 1.0, counter(w2.m.reminders.WithLabelValues("1h")), "p's")
-	require.Equal(t, 1.0, counter(w2.m.reminders.WithLabelValues("10m")), "q's")
-	require.Equal(t, 0.0, counter(w3.m.reminders.WithLabelValues("1h")))
-	require.Equal(t, 1.0, counter(w3.m.reminders.WithLabelValues("10m")), "p's")
-	_, ok := pb.entry(w, p.ID, 1)
-	require.False(t, ok, "a sent reminder leaves the index")
+	require.Equal(t, 1.0, counter(w2.metrics.reminders.WithLabelValues("1h")), "p's")
+	require.Equal(t, 1.0, counter(w2.metrics.reminders.WithLabelValues("10m")), "q's")
+	require.Equal(t, 0.0, counter(w3.metrics.reminders.WithLabelValues("1h")))
+	require.Equal(t, 1.0, counter(w3.metrics.reminders.WithLabelValues("10m")), "p's")
+	due, ok = pb.entry(w, p.ID)
+	require.True(t, ok)
+	requireAt(t, at(12, 1, 9, 0), due, "past its reminders, p waits for its escalation")
 }
 
 func TestPromiseRemindersAndEscalationOnceAcrossTwoInstances(t *testing.T) {
@@ -255,8 +254,8 @@ func TestPromiseRemindersAndEscalationOnceAcrossTwoInstances(t *testing.T) {
 		require.Contains(t, v.Detail, fmt.Sprintf("承诺答复 #%d：", v.PromiseID))
 		require.Contains(t, v.Detail, "（拖延）")
 	}
-	require.Equal(t, float64(n), counter(w1.m.escalations)+counter(w2.m.escalations))
-	require.Equal(t, float64(n), counter(w1.m.reminders.WithLabelValues("1h"))+counter(w2.m.reminders.WithLabelValues("1h")))
+	require.Equal(t, float64(n), counter(w1.metrics.escalations)+counter(w2.metrics.escalations))
+	require.Equal(t, float64(n), counter(w1.metrics.reminders.WithLabelValues("1h"))+counter(w2.metrics.reminders.WithLabelValues("1h")))
 }
 
 func TestOverduePromiseEscalatesOnceWithOneViolation(t *testing.T) {
@@ -293,15 +292,16 @@ func TestOverduePromiseEscalatesOnceWithOneViolation(t *testing.T) {
 	require.Equal(t, "a1", v.AgentID)
 	require.Equal(t, p.ID, v.PromiseID)
 	require.Equal(t, p.CallID, v.CallID)
-	require.Equal(t, fmt.Sprintf("承诺答复 #%d：市民 13800138000（来电 %s）「社保转移进度」答复期限 11月27日 10:00 已过，未答复（拖延）。", p.ID, p.CallID), v.Detail)
+	require.Equal(t, fmt.Sprintf("承诺答复 #%d：市民 138****8000（来电 %s）「社保转移进度」答复期限 11月27日 10:00 已过，未答复（拖延）。", p.ID, p.CallID), v.Detail,
+		"the ledger masks the number")
 
 	// Restarted instances rebuild the index with the escalated promise
 	// (still unfinished) and escalate nothing more.
 	w3 := pb.watch(nil)
 	pb.clock.Set(at(11, 27, 11, 0))
 	require.Zero(t, w3.runOnce(pb.ctx).escalated)
-	_, ok := pb.entry(w3, p.ID, escalationSlot)
-	require.False(t, ok, "the escalation entry is dropped once read")
+	_, ok := pb.entry(w3, p.ID)
+	require.False(t, ok, "an escalated promise's entry is dropped once read")
 	require.Contains(t, pb.plogs.String(), "promise overdue: escalated to the supervisors")
 }
 
@@ -329,10 +329,8 @@ func TestFulfilledPromiseSendsNothingMore(t *testing.T) {
 	require.Len(t, pb.reminders(p.ID), 1)
 	_, supervisors := pb.sent("承诺答复超时")
 	require.Empty(t, supervisors)
-	for slot := range promiseSlots {
-		_, ok := pb.entry(w, p.ID, slot)
-		require.False(t, ok, "slot %d", slot)
-	}
+	_, ok := pb.entry(w, p.ID)
+	require.False(t, ok)
 	size, err := w.Index().Size(pb.ctx)
 	require.NoError(t, err)
 	require.Zero(t, size)
@@ -344,7 +342,7 @@ func TestFulfilledPromiseSendsNothingMore(t *testing.T) {
 	q := pb.promise(w, "13900000002", "公积金提取", at(11, 30, 14, 0))
 	size, err = w.Index().Size(pb.ctx)
 	require.NoError(t, err)
-	require.EqualValues(t, 3, size)
+	require.EqualValues(t, 1, size, "one entry per promise")
 	require.NoError(t, w.Forget(pb.ctx, q.ID))
 	size, err = w.Index().Size(pb.ctx)
 	require.NoError(t, err)
@@ -364,7 +362,7 @@ func TestExtendedPromiseIsRemindedBeforeItsNewDeadline(t *testing.T) {
 	p, err := pb.db.ExtendPromise(pb.ctx, p.ID, at(11, 30, 10, 0), "s1", "需要人社局回复", pb.clock.Now())
 	require.NoError(t, err)
 	require.NoError(t, w.Track(pb.ctx, p))
-	due, ok := pb.entry(w, p.ID, 1)
+	due, ok := pb.entry(w, p.ID)
 	require.True(t, ok)
 	requireAt(t, at(11, 30, 9, 0), due)
 
@@ -375,11 +373,11 @@ func TestExtendedPromiseIsRemindedBeforeItsNewDeadline(t *testing.T) {
 		require.Zero(t, st.reminded+st.escalated)
 	}
 	// A rebuild from an old read would put an entry too early; it is moved.
-	require.NoError(t, w.Index().Add(pb.ctx, promiseMember(p.ID, 2), at(11, 27, 16, 0)))
+	require.NoError(t, w.Index().Add(pb.ctx, p.ID, at(11, 27, 16, 0)))
 	require.Zero(t, w.runOnce(pb.ctx).reminded)
-	due, ok = pb.entry(w, p.ID, 2)
+	due, ok = pb.entry(w, p.ID)
 	require.True(t, ok)
-	requireAt(t, at(11, 30, 9, 50), due)
+	requireAt(t, at(11, 30, 9, 0), due)
 
 	pb.clock.Set(at(11, 30, 9, 0))
 	require.Equal(t, 1, w.runOnce(pb.ctx).reminded)
@@ -413,7 +411,7 @@ func TestPromiseReminderPushFailureIsRetried(t *testing.T) {
 	p := pb.promise(w, "13800138000", "社保转移进度", at(11, 27, 10, 0))
 	require.Zero(t, w.runOnce(pb.ctx).reminded)
 	require.Empty(t, pb.get(p.ID).RemindersSent, "the mark was taken back")
-	require.Equal(t, 1.0, counter(w.m.notifyErrors))
+	require.Equal(t, 1.0, counter(w.metrics.notifyErrors))
 
 	fail.Store(false)
 	pb.clock.Set(at(11, 27, 9, 0).Add(time.Second))
@@ -449,7 +447,7 @@ func TestPromisesFireFromTheSQLPollWhileRedisIsDown(t *testing.T) {
 	// A promise made while Redis is down is safe in SQLite.
 	q := pb.promise(w, "13900000002", "公积金提取", at(11, 27, 13, 40))
 	require.True(t, w.Degraded(), "the failed index write was noticed")
-	require.Equal(t, 1.0, counter(w.m.degraded))
+	require.Equal(t, 1.0, counter(w.metrics.degraded))
 
 	pb.clock.Set(at(11, 27, 11, 10)) // 1h before 13:40 is 11:10
 	st := w.runOnce(pb.ctx)
@@ -470,7 +468,7 @@ func TestPromisesFireFromTheSQLPollWhileRedisIsDown(t *testing.T) {
 	pb.clock.Set(at(11, 27, 13, 45))
 	st = w.runOnce(pb.ctx)
 	require.False(t, w.Degraded(), "recovered by itself")
-	require.Equal(t, 0.0, counter(w.m.degraded))
+	require.Equal(t, 0.0, counter(w.metrics.degraded))
 	require.Equal(t, "redis", st.source)
 	// The rebuild put back every unfinished promise's entries; those
 	// already handled are read and dropped, sending nothing.
@@ -478,8 +476,8 @@ func TestPromisesFireFromTheSQLPollWhileRedisIsDown(t *testing.T) {
 		require.Zero(t, st.reminded+st.escalated, "nothing sent twice after the rebuild")
 		st = w.runOnce(pb.ctx)
 	}
-	due, ok := pb.entry(w, q.ID, escalationSlot)
-	require.False(t, ok, "q's escalation entry was read and dropped: %s", due)
+	due, ok := pb.entry(w, q.ID)
+	require.False(t, ok, "escalated q's entry was read and dropped: %s", due)
 	pb.clock.Set(at(11, 27, 13, 50))
 	require.Equal(t, 1, w.runOnce(pb.ctx).reminded, "p's ten-minute reminder from Redis again")
 	pb.clock.Set(at(11, 27, 14, 0))
@@ -487,8 +485,8 @@ func TestPromisesFireFromTheSQLPollWhileRedisIsDown(t *testing.T) {
 	require.Equal(t, 1, st.escalated, "p escalates from Redis again")
 	require.Len(t, pb.reminders(p.ID), 2)
 	require.Len(t, pb.reminders(q.ID), 1)
-	require.Positive(t, counter(w.m.due.WithLabelValues("sql")))
-	require.Positive(t, counter(w.m.due.WithLabelValues("redis")))
+	require.Positive(t, counter(w.metrics.due.WithLabelValues("sql")))
+	require.Positive(t, counter(w.metrics.due.WithLabelValues("redis")))
 }
 
 func TestFlushedRedisLosesNoPromise(t *testing.T) {
@@ -506,8 +504,8 @@ func TestFlushedRedisLosesNoPromise(t *testing.T) {
 	require.Contains(t, pb.plogs.String(), "the promise index is gone from Redis")
 	size, err := w.Index().Size(pb.ctx)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, size, "the ten-minute reminder and the escalation wait")
-	require.Equal(t, 2.0, counter(w.m.indexSize))
+	require.EqualValues(t, 1, size, "p waits for its ten-minute reminder")
+	require.Equal(t, 1.0, counter(w.metrics.indexSize))
 
 	pb.redis.Flush(pb.ctx)
 	pb.clock.Set(at(11, 27, 14, 0))

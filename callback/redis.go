@@ -1,17 +1,19 @@
-// Package callback runs the missed-call callbacks of clause 6.1: every
-// missed call with a callable number becomes a callback task (or merges into
-// its number's open task) with a working-time deadline; due tasks are
-// claimed under a lease and dialed during working hours; failures retry
-// after a backoff; overdue tasks are escalated once, and agents reminded
-// before the deadline.
+// Package callback keeps the deadlines of clause 6: the missed-call
+// callbacks of 6.1 (Service) and the promised replies of 6.2 (PromiseWatch)
+// run on one deadline engine (engine.go) that reminds before a deadline and
+// escalates at it, once, with a violation. Every missed call with a
+// callable number becomes a callback task (or merges into its number's
+// open task) with a working-time deadline; due tasks are claimed under a
+// lease, as many as free agents can take, and dialed during working hours;
+// failures retry after a backoff.
 //
-// SQLite (package store) holds every fact and decides every claim, with a
-// lease token that fences every later write. Redis holds only an index of
-// due times (Index) and the in-flight marks of popped ids: losing it delays
-// work and never loses it, since the index is rebuilt from SQLite at start,
-// periodically and whenever it is found missing, and a slow SQL poll keeps
-// tasks moving while Redis is down. This file opens the Redis connection
-// the service shares.
+// SQLite (package store) holds every fact and decides every claim,
+// reminder and escalation; a lease token fences every later write of a
+// dialer. Redis holds only indexes of due times (Index) and the in-flight
+// marks of popped ids: losing it delays work and never loses it, since the
+// indexes are rebuilt from SQLite at start, periodically and whenever they
+// are found missing, and a slow SQL poll keeps deadlines firing while Redis
+// is down. This file opens the Redis connection the engines share.
 package callback
 
 import (

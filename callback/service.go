@@ -6,12 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"hotline"
 	"hotline/store"
@@ -20,35 +15,29 @@ import (
 // Store is what the service needs of the database (*store.DB): SQLite is
 // the source of truth of every task, and every claim is decided there.
 type Store interface {
-	DueSource
+	DeadlineStore
 	AddMissedCall(ctx context.Context, m store.MissedCall) (hotline.CallbackTask, bool, error)
 	GetTask(ctx context.Context, id int64) (hotline.CallbackTask, error)
+	GetTasks(ctx context.Context, ids []int64) ([]hotline.CallbackTask, error)
 	DueTaskIDs(ctx context.Context, now time.Time, limit int) ([]int64, error)
-	ClaimTask(ctx context.Context, id int64, token string, now, leaseUntil time.Time) (hotline.CallbackTask, error)
+	ClaimTasks(ctx context.Context, ids []int64, batch string, now, leaseUntil time.Time) ([]hotline.CallbackTask, error)
 	ExtendLease(ctx context.Context, id int64, token string, until time.Time) error
 	ReleaseTask(ctx context.Context, id int64, token string, nextAttempt time.Time) error
 	StartAttempt(ctx context.Context, id int64, token, agentID string, now time.Time) (int64, error)
 	UpdateAttempt(ctx context.Context, token string, a hotline.CallbackAttempt) error
 	FinishAttempt(ctx context.Context, token string, a hotline.CallbackAttempt, t hotline.CallbackTask) error
+	HandOver(ctx context.Context, id int64, token, to string, now time.Time, detail string) (hotline.Violation, error)
+	StaleAttempts(ctx context.Context, now time.Time, limit int) ([]hotline.CallbackAttempt, error)
+	SettleAttempt(ctx context.Context, a hotline.CallbackAttempt, t hotline.CallbackTask, now time.Time) error
 	ResolveByInbound(ctx context.Context, number, callID string, now time.Time) ([]int64, error)
-	OverdueTaskIDs(ctx context.Context, now time.Time, limit int) ([]int64, error)
-	MarkEscalated(ctx context.Context, id int64, now time.Time) (bool, error)
-	AddViolation(ctx context.Context, v hotline.Violation) (int64, error)
 	ResponsibleAgent(ctx context.Context, number string, since time.Time) (string, error)
-}
-
-// Calendar is the working-hours calendar (*hotline.Calendar).
-type Calendar interface {
-	hotline.WorkingTime
-	IsOpen(t time.Time) bool
-	Location() *time.Location
 }
 
 // Dialer makes one callback attempt on a claimed task (ari.Dialer, through
 // DialerFunc). It may return at once and dial in the background; whatever
 // it does to the task goes through the lease, which it must end with
-// Finish or Release. A dialer that drops the lease (it crashed) loses the
-// task when the lease runs out: another instance claims it again.
+// Finish or Release. A dialer that drops the lease (it crashed) leaves the
+// task to be settled once the lease has run out.
 type Dialer interface {
 	Dial(ctx context.Context, task hotline.CallbackTask, lease *Lease)
 }
@@ -61,124 +50,108 @@ func (f DialerFunc) Dial(ctx context.Context, task hotline.CallbackTask, lease *
 	f(ctx, task, lease)
 }
 
-// Notifier tells people about callback tasks (SIP MESSAGE to softphones,
-// the console). Texts are Chinese and complete.
-type Notifier interface {
-	NotifySupervisors(ctx context.Context, text string) error
-	NotifyAgent(ctx context.Context, agentID, text string) error
+// Agents says who can make callbacks now (ari.Dialer): the service claims
+// only the tasks free agents can take, so its work follows free agents and
+// not the number of open tasks.
+type Agents interface {
+	// Free is how many agents could start a callback now.
+	Free() int
+	// Takes reports whether a free agent would make task's call now; when
+	// not, wait is how long before asking again is worth it.
+	Takes(task hotline.CallbackTask) (ok bool, wait time.Duration)
 }
 
-// NotifierFuncs adapts two functions to Notifier; a nil one does nothing.
-type NotifierFuncs struct {
-	Supervisors func(ctx context.Context, text string) error
-	Agent       func(ctx context.Context, agentID, text string) error
+// Probe tells whether an attempt its dialer left mid-dial (the process
+// died) still has live channels in Asterisk (ari.Dialer).
+type Probe interface {
+	AttemptLive(ctx context.Context, a hotline.CallbackAttempt) (bool, error)
 }
 
-// NotifySupervisors calls n.Supervisors.
-func (n NotifierFuncs) NotifySupervisors(ctx context.Context, text string) error {
-	if n.Supervisors == nil {
-		return nil
-	}
-	return n.Supervisors(ctx, text)
-}
-
-// NotifyAgent calls n.Agent.
-func (n NotifierFuncs) NotifyAgent(ctx context.Context, agentID, text string) error {
-	if n.Agent == nil {
-		return nil
-	}
-	return n.Agent(ctx, agentID, text)
-}
-
-// Deps are the service's collaborators. Store, Redis, Calendar, Dialer and
-// Notifier are required.
+// Deps are the service's collaborators. Store, Dialer and the Common ones
+// are required.
 type Deps struct {
-	Store    Store
-	Redis    redis.UniversalClient
-	Calendar Calendar
-	Dialer   Dialer
-	Notifier Notifier
-	Log      *slog.Logger          // default: discard
-	Now      func() time.Time      // default: time.Now
-	Registry prometheus.Registerer // nil: metrics are not registered
+	Common
+	Store  Store
+	Dialer Dialer
+	// Agents bounds the claims by the free agents; nil claims up to
+	// BatchSize due tasks a round (tests).
+	Agents Agents
+	// Probe asks Asterisk about attempts left mid-dial; nil takes their
+	// channels for gone.
+	Probe Probe
 }
 
-// Service runs the missed-call callbacks of clause 6.1: every missed call
-// with a callable number becomes a task (or merges into its number's open
-// task) with a working-time deadline; due tasks are claimed in SQL under a
-// lease and handed to the Dialer during working hours; overdue tasks are
-// escalated once, and agents reminded once before the deadline.
+// lookahead is how many due tasks a round reads per free agent: enough to
+// find ones whose responsible agent is free behind ones that must wait.
+const lookahead = 4
+
+// Service runs the missed-call callbacks of clause 6.1 on the deadline
+// engine: every missed call with a callable number becomes a task (or
+// merges into its number's open task) with a working-time deadline; the
+// engine reminds and escalates; due tasks are claimed in SQL under a lease,
+// as many as free agents can take, and handed to the Dialer during working
+// hours. A task whose dialer died mid-dial is settled once its lease has
+// run out: while its channels still live in Asterisk it waits, and then
+// its attempt ends (connected when the citizen was bridged, else failed)
+// and it is due again: never lost, never dialed twice at once.
 //
-// SQLite is the truth, Redis only an index (see Index): while Redis fails
-// the service polls SQLite every PollInterval instead and says so in the
-// redis_degraded gauge; when Redis answers again it rebuilds the index and
-// goes back to it. Several instances may share one Redis and one database:
-// the claim in SQL decides which one dials a task.
+// SQLite is the truth, Redis only two indexes (see Index): the next
+// reminder or escalation of each open task, and its next dial. While Redis
+// fails the service polls SQLite every PollInterval instead and says so in
+// the redis_degraded gauge; when Redis answers again it rebuilds the
+// indexes and goes back to them. Several instances may share one Redis and
+// one database: the claim in SQL decides which one dials a task.
 type Service struct {
-	cfg      Config
-	store    Store
-	index    *Index
-	rdb      redis.UniversalClient
-	cal      Calendar
-	dialer   Dialer
-	notifier Notifier
-	log      *slog.Logger
-	now      func() time.Time
-	m        *metrics
-
-	redisHealth
-	reconcileMu sync.Mutex
-
-	rounds
+	*engine
+	cfg    Config
+	store  Store
+	dialer Dialer
+	agents Agents
+	probe  Probe
+	texts  tasks
+	m      *metrics
 }
 
 // New builds the service; Start runs it.
 func New(cfg Config, d Deps) (*Service, error) {
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
+	if err := d.check("callback.New", &cfg, d.Store != nil); err != nil {
 		return nil, err
 	}
-	switch {
-	case d.Store == nil:
-		return nil, errors.New("callback.New: a store is required")
-	case d.Redis == nil:
-		return nil, errors.New("callback.New: a Redis client is required")
-	case d.Calendar == nil:
-		return nil, errors.New("callback.New: a calendar is required")
-	case d.Dialer == nil:
+	if d.Dialer == nil {
 		return nil, errors.New("callback.New: a dialer is required")
-	case d.Notifier == nil:
-		return nil, errors.New("callback.New: a notifier is required")
 	}
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	s := &Service{
-		cfg: cfg, store: d.Store, index: NewIndex(d.Redis, cfg.KeyPrefix), rdb: d.Redis, cal: d.Calendar,
-		dialer: d.Dialer, notifier: d.Notifier, log: d.Log.With("component", "callbacks"), now: d.Now,
-		m: newMetrics(d.Registry),
-	}
-	s.redisHealth = redisHealth{index: "callback", work: "due callbacks", rdb: d.Redis, log: s.log, now: d.Now,
-		every: cfg.ReconcileInterval, poll: cfg.PollInterval, reconcile: s.Reconcile,
-		degradedGauge: s.m.degraded, errors: s.m.redisErrors}
+	s := &Service{cfg: cfg, store: d.Store, dialer: d.Dialer, agents: d.Agents, probe: d.Probe, m: newMetrics()}
+	s.texts = tasks{loader: loader[hotline.CallbackTask]{get: d.Store.GetTasks, wrap: taskMatter}}
+	s.engine = d.engine(cfg.EngineConfig, engineDeps{kind: store.CallbackTasks, name: "callback", matters: &s.texts,
+		store: d.Store, leads: cfg.leads(), withWork: true,
+		metrics: newEngineMetrics("callback", cfg.leads()),
+	}, s.m.collectors()...)
+	s.texts.e = s.engine
+	s.reconcile = s.Reconcile
 	return s, nil
 }
 
-// Index is the service's Redis index.
-func (s *Service) Index() *Index { return s.index }
+// Index is the queue of the tasks' next dials.
+func (s *Service) Index() *Index { return s.work }
 
-// Start rebuilds the index and then looks for work every Tick (every
-// PollInterval while Redis is down) until Stop.
+// Start settles what dialers left mid-dial, rebuilds the indexes and then
+// looks for work every Tick (every PollInterval while Redis is down) until
+// Stop.
 func (s *Service) Start(ctx context.Context) {
-	s.rounds.start(ctx, &s.redisHealth, s.cfg.Tick, func(ctx context.Context) { s.runOnce(ctx) })
+	s.rounds.start(ctx, &s.redisHealth, s.cfg.Tick, func(ctx context.Context) bool { return s.runOnce(ctx).more })
 }
 
 // Stop ends the loop and waits for the round in progress. Attempts the
 // dialer runs in the background are the dialer's to end.
 func (s *Service) Stop() { s.rounds.stop() }
+
+// Reconcile settles the attempts dialers left mid-dial whose lease has run
+// out, and rebuilds the Redis indexes from SQLite (engine.Reconcile). It
+// runs at start, every ReconcileInterval, and when Redis answers again.
+func (s *Service) Reconcile(ctx context.Context) error {
+	s.settleStale(ctx)
+	return s.engine.Reconcile(ctx)
+}
 
 // MissedCall takes a call that ended without an agent (ari.CallbackQueue).
 // A callable number gets a task, or its open task one more missed call:
@@ -209,14 +182,14 @@ func (s *Service) MissedCall(ctx context.Context, call hotline.Call, offeredTo s
 		agent = id
 	case err != nil && hotline.KindOf(err) != hotline.KindNotFound:
 		s.log.Warn("responsible agent lookup failed; the agent the call was offered to stays responsible",
-			"call", call.ID, "number", call.CallerNumber, "offered_to", offeredTo, "err", err)
+			"call", call.ID, "number", hotline.MaskNumber(call.CallerNumber), "offered_to", offeredTo, "err", err)
 	}
 	task, created, err := s.store.AddMissedCall(ctx, store.MissedCall{
 		CallID: call.ID, Number: call.CallerNumber, AgentID: agent, MissedAt: missedAt,
 		Deadline: s.cfg.Deadline(missedAt, s.cal), DueAt: s.cal.NextOpen(missedAt),
 	})
 	if err != nil {
-		s.m.storeErrors.Inc()
+		s.metrics.storeErrors.Inc()
 		return fmt.Errorf("callback task for missed call %s: %w", call.ID, err)
 	}
 	if created {
@@ -224,99 +197,74 @@ func (s *Service) MissedCall(ctx context.Context, call hotline.Call, offeredTo s
 	} else {
 		s.m.tasks.WithLabelValues("merged").Inc()
 	}
-	s.log.Info("missed call queued for a callback", "call", call.ID, "task", task.ID, "number", task.Number,
+	s.log.Info("missed call queued for a callback", "call", call.ID, "task", task.ID, "number", hotline.MaskNumber(task.Number),
 		"created", created, "missed_count", task.MissedCount, "agent", task.AgentID, "deadline", task.Deadline)
 	if task.Open() {
-		s.indexAdd(ctx, task.ID, dueOf(task))
+		s.indexWork(ctx, task.ID, dueOf(task))
+		_ = s.track(ctx, taskMatter(task)) // a failure is logged and handled there
 	}
 	if created && task.AgentID != "" {
 		// The responsible agent learns of the duty at once, on the softphone (6.1).
-		s.notifyAgent(ctx, task.ID, task.AgentID, s.createdText(task))
+		if err := s.push(ctx, notice{agent: task.AgentID, text: s.texts.createdText(task)}); err != nil {
+			s.log.Warn("agent not told of a new callback task", "task", task.ID, "agent", task.AgentID, "err", err)
+		}
 	}
 	return nil
 }
 
 // Answered hears that the citizen at number got through on call callID
 // (ari.CallbackQueue): their open task is resolved by the inbound call and
-// leaves the index.
+// leaves the indexes.
 func (s *Service) Answered(ctx context.Context, number, callID string) error {
 	if number == "" {
 		return nil
 	}
 	ids, err := s.store.ResolveByInbound(ctx, number, callID, s.now())
 	if err != nil {
-		s.m.storeErrors.Inc()
-		return fmt.Errorf("resolve the callbacks of %s: %w", number, err)
+		s.metrics.storeErrors.Inc()
+		return fmt.Errorf("resolve the callbacks of %s: %w", hotline.MaskNumber(number), err)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
 	s.m.resolved.Add(float64(len(ids)))
-	s.log.Info("callback task resolved: the citizen called in and was answered", "tasks", ids, "number", number, "call", callID)
-	if !s.degraded.Load() {
-		if err := s.index.Remove(ctx, ids...); err != nil {
-			s.redisFailed(ctx, "remove resolved tasks", err)
-		}
-	}
+	s.log.Info("callback task resolved: the citizen called in and was answered", "tasks", ids,
+		"number", hotline.MaskNumber(number), "call", callID)
+	_ = s.forget(ctx, ids...)
 	return nil
 }
 
-// Reconcile rebuilds the Redis index from SQLite (Index.Rebuild). It runs
-// at start, every ReconcileInterval, at once when the index was lost, and
-// when Redis answers again after a failure.
-func (s *Service) Reconcile(ctx context.Context) error {
-	s.reconcileMu.Lock()
-	defer s.reconcileMu.Unlock()
-	start := time.Now()
-	s.lastReconcile.Store(s.now().UnixMilli()) // a failure waits for the next interval too
-	n, err := s.index.Rebuild(ctx, s.store)
-	if err != nil {
-		s.m.reconciles.WithLabelValues("error").Inc()
-		if IsRedisError(err) {
-			s.redisFailed(ctx, "rebuild the index", err)
-		} else if ctx.Err() == nil {
-			s.m.storeErrors.Inc()
-			s.log.Error("rebuilding the callback index failed", "indexed", n, "err", err)
-		}
-		return err
-	}
-	s.m.reconciles.WithLabelValues("ok").Inc()
-	s.log.Info("callback index rebuilt from SQLite", "open_tasks", n, "took", time.Since(start).Round(time.Millisecond))
-	return nil
+// DialNow puts task id at the head of the dial queue (a supervisor's "dial
+// now", after store.DueNow made it due in SQLite).
+func (s *Service) DialNow(ctx context.Context, id int64, at time.Time) error {
+	return s.work.Add(ctx, id, at)
 }
 
-// runStats says what one round did, for tests.
-type runStats struct {
-	due, claimed, conflicts, escalated, reminded int
-	source                                       string // "redis" or "sql"
-}
+// Forget drops the index entries of tasks closed outside the service (a
+// supervisor's close or acknowledgement).
+func (s *Service) Forget(ctx context.Context, ids ...int64) error { return s.forget(ctx, ids...) }
 
 // runOnce is one round: check Redis (recover, or reconcile when it is
-// time), claim and dial the due tasks when the line is open, escalate the
-// overdue ones and remind agents of deadlines coming up.
-func (s *Service) runOnce(ctx context.Context) runStats {
-	var st runStats
+// time), send the due reminders and escalate the overdue tasks, and claim
+// and dial the due tasks free agents can take when the line is open.
+func (s *Service) runOnce(ctx context.Context) roundStats {
+	var st roundStats
 	s.checkRedis(ctx)
+	s.runDeadlines(ctx, &st)
 	if s.cal.IsOpen(s.now()) {
 		s.dialDue(ctx, &st)
 	}
-	s.escalate(ctx, &st)
-	s.remind(ctx, &st)
-	if !s.degraded.Load() {
-		if n, err := s.index.Size(ctx); err == nil {
-			s.m.indexSize.Set(float64(n))
-		}
-	}
+	s.indexSize(ctx)
 	return st
 }
 
-// indexAdd indexes a task unless Redis is known to be down; a failure is
-// logged and counted.
-func (s *Service) indexAdd(ctx context.Context, id int64, due time.Time) {
+// indexWork indexes a task's next dial unless Redis is known to be down; a
+// failure is logged and counted.
+func (s *Service) indexWork(ctx context.Context, id int64, due time.Time) {
 	if s.degraded.Load() {
 		return
 	}
-	if err := s.index.Add(ctx, id, due); err != nil {
+	if err := s.work.Add(ctx, id, due); err != nil {
 		s.redisFailed(ctx, "index a task", err)
 	}
 }
@@ -330,108 +278,203 @@ func dueOf(t hotline.CallbackTask) time.Time {
 	return t.NextAttempt
 }
 
-// dialDue claims the due tasks and hands each to the dialer.
-func (s *Service) dialDue(ctx context.Context, st *runStats) {
+// dialDue claims the due tasks free agents can take now and hands each to
+// the dialer. With no free agent it does nothing at all; otherwise it reads
+// a few due tasks per free agent, claims those a free agent takes (at most
+// one per free agent), puts the others back in the queue for when their
+// agent may be free, and settles the tasks left mid-dial whose lease ran
+// out. Claims therefore follow free agents, whatever the number of open
+// tasks.
+func (s *Service) dialDue(ctx context.Context, st *roundStats) {
 	now := s.now()
+	free := s.cfg.BatchSize
+	if s.agents != nil {
+		free = min(free, s.agents.Free())
+	}
+	if free <= 0 {
+		return
+	}
 	var ids []int64
 	if !s.degraded.Load() {
-		var err error
-		ids, err = s.index.PopDue(ctx, now, s.cfg.BatchSize)
-		if errors.Is(err, ErrIndexLost) {
-			s.log.Warn("the callback index is gone from Redis (flushed, or restarted without its data): rebuilding it from SQLite")
-			if err = s.Reconcile(ctx); err != nil {
-				// Logged there; a Redis failure switched to the SQL poll below.
-				ids, err = nil, nil
-			} else {
-				ids, err = s.index.PopDue(ctx, now, s.cfg.BatchSize)
-			}
+		var ok bool
+		if ids, ok = s.popDue(ctx, s.work, now, min(s.cfg.BatchSize, free*lookahead)); ok {
+			st.source = "redis"
 		}
-		if err != nil {
-			s.redisFailed(ctx, "pop due tasks", err)
-		}
-		st.source = "redis"
 	}
 	if s.degraded.Load() {
 		var err error
-		ids, err = s.store.DueTaskIDs(ctx, now, s.cfg.BatchSize)
-		if err != nil {
+		// The poll cannot put a task back for later: it reads a whole batch
+		// to find what free agents take.
+		if ids, err = s.store.DueTaskIDs(ctx, now, s.cfg.BatchSize); err != nil {
 			s.storeFailed(ctx, "poll due tasks", err)
 			return
 		}
 		st.source = "sql"
 	}
-	st.due = len(ids)
+	st.due += len(ids)
 	s.m.due.WithLabelValues(st.source).Add(float64(len(ids)))
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			return // the ids left in flight come back after the visibility timeout
-		}
-		s.claimAndDial(ctx, id, st)
-	}
-}
-
-// claimAndDial claims task id in SQL under a fresh token and hands it to
-// the dialer. A conflict is normal: another instance holds the task, or the
-// index entry was stale; either way the entry is corrected from SQLite.
-func (s *Service) claimAndDial(ctx context.Context, id int64, st *runStats) {
-	now := s.now()
-	token := newToken()
-	until := now.Add(s.cfg.Lease)
-	task, err := s.store.ClaimTask(ctx, id, token, now, until)
-	switch hotline.KindOf(err) {
-	case "":
-	case hotline.KindConflict:
-		st.conflicts++
-		s.m.conflicts.Inc()
-		s.log.Debug("callback task not claimable", "task", id, "err", err)
-		s.reindex(ctx, id)
-		return
-	case hotline.KindNotFound:
-		if !s.degraded.Load() {
-			if err := s.index.Remove(ctx, id); err != nil {
-				s.redisFailed(ctx, "remove a task", err)
-			}
-		}
-		return
-	default:
-		s.storeFailed(ctx, "claim a task", err, "task", id)
+	if len(ids) == 0 {
 		return
 	}
-	st.claimed++
-	s.m.claimed.Inc()
-	// Due again when the lease runs out, in case this process dies.
-	s.indexAdd(ctx, id, until)
-	s.log.Info("callback task claimed", "task", id, "number", task.Number, "agent", task.AgentID,
-		"attempts", task.Attempts, "deadline", task.Deadline, "lease_until", until)
-	s.dialer.Dial(ctx, task, &Lease{s: s, task: task, token: token, until: until})
-}
-
-// reindex sets task id's index entry from SQLite.
-func (s *Service) reindex(ctx context.Context, id int64) {
-	if s.degraded.Load() {
-		return
-	}
-	task, err := s.store.GetTask(ctx, id)
-	switch {
-	case hotline.KindOf(err) == hotline.KindNotFound || (err == nil && !task.Open()):
-		err = s.index.Remove(ctx, id)
-	case err == nil:
-		err = s.index.Add(ctx, id, dueOf(task))
-	default:
-		s.storeFailed(ctx, "read a task", err, "task", id)
-		return
-	}
+	read, err := s.store.GetTasks(ctx, ids)
 	if err != nil {
-		s.redisFailed(ctx, "reindex a task", err)
+		s.storeFailed(ctx, "read due tasks", err)
+		return // left in flight: they come back after the visibility timeout
+	}
+	byID := make(map[int64]hotline.CallbackTask, len(read))
+	for _, t := range read {
+		byID[t.ID] = t
+	}
+	next := map[int64]time.Time{} // the queue's new due times
+	var done, claims []int64
+	for _, id := range ids {
+		t, ok := byID[id]
+		switch {
+		case !ok || !t.Open():
+			done = append(done, id)
+		case t.State == hotline.CallbackDialing && !t.LeaseUntil.Before(now), t.State == hotline.CallbackPending && t.NextAttempt.After(now):
+			next[id] = dueOf(t) // the entry was early: another instance holds it, or it moved
+		case len(claims) >= free:
+			next[id] = now // still due; the next round
+		default:
+			if s.agents != nil {
+				if takes, wait := s.agents.Takes(t); !takes {
+					next[id] = now.Add(wait)
+					continue
+				}
+			}
+			claims = append(claims, id)
+		}
+	}
+	until := now.Add(s.cfg.Lease)
+	claimed, err := s.store.ClaimTasks(ctx, claims, newToken(), now, until)
+	if err != nil {
+		s.storeFailed(ctx, "claim due tasks", err)
+		claimed = nil
+	}
+	won := make(map[int64]bool, len(claimed))
+	for _, t := range claimed {
+		next[t.ID] = until // due again when the lease runs out, in case this process dies
+		won[t.ID] = true
+	}
+	for _, id := range claims {
+		if won[id] {
+			continue
+		}
+		switch t := byID[id]; {
+		case err != nil:
+			next[id] = now.Add(s.cfg.Tick)
+		case t.State == hotline.CallbackDialing:
+			// Its lease ran out with an attempt active: its dialer died mid-dial.
+			if at, open := s.settle(ctx, id, now, st); open {
+				next[id] = at
+			} else {
+				done = append(done, id)
+			}
+		default:
+			// Another instance claimed it first; its entry follows.
+			st.conflicts++
+			s.m.conflicts.Inc()
+			next[id] = now.Add(s.cfg.Tick)
+		}
+	}
+	if !s.degraded.Load() {
+		err := s.work.Remove(ctx, done...)
+		if err == nil {
+			err = s.work.AddMany(ctx, next)
+		}
+		if err != nil {
+			s.redisFailed(ctx, "move due tasks", err)
+		}
+		if len(done) > 0 {
+			_ = s.deadlines.Remove(ctx, done...)
+		}
+	}
+	// A full batch with no agent limit: more may be due at once.
+	st.more = st.more || len(claimed) == s.cfg.BatchSize
+	for _, t := range claimed {
+		st.claimed++
+		s.m.claimed.Inc()
+		s.log.Info("callback task claimed", "task", t.ID, "number", hotline.MaskNumber(t.Number), "agent", t.AgentID,
+			"attempts", t.Attempts, "agent_misses", t.AgentMisses, "deadline", t.Deadline, "lease_until", until)
+		s.dialer.Dial(ctx, t, &Lease{s: s, task: t, token: t.LeaseToken, until: until})
 	}
 }
 
-func (s *Service) storeFailed(ctx context.Context, what string, err error, args ...any) {
-	if ctx.Err() != nil {
+// settleStale settles every attempt left mid-dial whose lease has run out.
+func (s *Service) settleStale(ctx context.Context) {
+	now := s.now()
+	stale, err := s.store.StaleAttempts(ctx, now, s.cfg.BatchSize)
+	if err != nil {
+		s.storeFailed(ctx, "list attempts left mid-dial", err)
 		return
 	}
-	s.m.storeErrors.Inc()
-	s.log.Error("callbacks: database "+what+" failed", append(args, "err", err)...)
+	var st roundStats
+	for _, a := range stale {
+		if ctx.Err() != nil {
+			return
+		}
+		at, open := s.settle(ctx, a.TaskID, now, &st)
+		if open {
+			s.indexWork(ctx, a.TaskID, at)
+		} else {
+			_ = s.forget(ctx, a.TaskID)
+		}
+	}
+}
+
+// settle ends the attempt a dead dialer left active on task id, whose lease
+// ran out before now, unless its channels still live in Asterisk (the
+// citizen and the agent may still be talking): then it waits a lease.
+// Settled, the attempt ends as hotline.SettledOutcome says and the task
+// takes the callback rules' next step. It returns when the task is next
+// due and whether it is still open.
+func (s *Service) settle(ctx context.Context, id int64, now time.Time, st *roundStats) (time.Time, bool) {
+	later := now.Add(s.cfg.Lease)
+	task, err := s.store.GetTask(ctx, id)
+	if err != nil {
+		s.storeFailed(ctx, "read a task left mid-dial", err, "task", id)
+		return later, true
+	}
+	var active *hotline.CallbackAttempt
+	for i := range task.AttemptLog {
+		if task.AttemptLog[i].EndedAt.IsZero() {
+			active = &task.AttemptLog[i]
+		}
+	}
+	switch {
+	case !task.Open():
+		return time.Time{}, false
+	case task.State != hotline.CallbackDialing || !task.LeaseUntil.Before(now) || active == nil:
+		return dueOf(task), true // claimed since, or claimable as it is
+	}
+	if s.probe != nil {
+		live, err := s.probe.AttemptLive(ctx, *active)
+		if err != nil {
+			s.log.Warn("cannot ask Asterisk about a callback attempt left mid-dial; asking again later",
+				"task", id, "attempt", active.ID, "err", err)
+			return later, true
+		}
+		if live {
+			s.log.Info("a callback attempt left mid-dial is still live in Asterisk: the task waits for it to end",
+				"task", id, "attempt", active.ID, "agent", active.AgentID)
+			return later, true
+		}
+	}
+	a := *active
+	a.Outcome, a.EndedAt = hotline.SettledOutcome(a), now
+	after := s.cfg.AfterAttempt(task, a, s.cal)
+	if err := s.store.SettleAttempt(ctx, a, after, now); err != nil {
+		if hotline.KindOf(err) != hotline.KindConflict {
+			s.storeFailed(ctx, "settle an attempt left mid-dial", err, "task", id, "attempt", a.ID)
+		}
+		return now.Add(s.cfg.Tick), true // settled or claimed by another instance: read it again
+	}
+	st.settled++
+	s.m.settled.WithLabelValues(string(a.Outcome)).Inc()
+	s.log.Info("callback attempt left mid-dial settled", "task", id, "attempt", a.ID, "agent", a.AgentID,
+		"outcome", a.Outcome, "state", after.State, "next_attempt", after.NextAttempt)
+	return after.NextAttempt, after.Open()
 }
 
 // newToken is a lease token no other claim will ever use.

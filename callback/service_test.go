@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,8 +178,10 @@ func TestTwoInstancesDialEachOfAThousandTasksOnce(t *testing.T) {
 		}
 		return hotline.AttemptBusy
 	}
-	one := b.service(finishing(t, dials, "a1", outcome))
-	two := b.service(finishing(t, dials, "a2", outcome))
+	// An agent's miss waits a minute before the next try (not handed over at once).
+	twoTries := func(c *Config) { c.AgentTries = 2 }
+	one := b.service(finishing(t, dials, "a1", outcome), twoTries)
+	two := b.service(finishing(t, dials, "a2", outcome), twoTries)
 
 	b.clock.Set(at(11, 27, 9, 0))
 	for i := range n {
@@ -283,7 +286,7 @@ func TestRedisDownFallsBackToTheSQLPollAndRecovers(t *testing.T) {
 	// A missed call while Redis is down is still queued: SQLite is the truth.
 	b.miss(s, "13800000002", "a1")
 	require.True(t, s.Degraded(), "the failed index write was noticed")
-	require.Equal(t, 1.0, counter(s.m.degraded))
+	require.Equal(t, 1.0, counter(s.metrics.degraded))
 	require.Len(t, b.openTasks(), 2)
 
 	b.clock.Set(at(11, 27, 8, 30))
@@ -300,7 +303,7 @@ func TestRedisDownFallsBackToTheSQLPollAndRecovers(t *testing.T) {
 	b.redis.Up()
 	st = s.runOnce(b.ctx)
 	require.False(t, s.Degraded(), "recovered by itself")
-	require.Equal(t, 0.0, counter(s.m.degraded))
+	require.Equal(t, 0.0, counter(s.metrics.degraded))
 	require.Equal(t, "redis", st.source)
 	// The rebuild put back what was missed while Redis was down.
 	for _, tk := range b.openTasks() {
@@ -315,7 +318,19 @@ func TestRedisDownFallsBackToTheSQLPollAndRecovers(t *testing.T) {
 	require.Positive(t, counter(s.m.due.WithLabelValues("redis")))
 }
 
-func TestTaskOfAKilledDialerIsDialedAgainAfterTheLease(t *testing.T) {
+// probeFunc adapts a function to Probe.
+type probeFunc func(ctx context.Context, a hotline.CallbackAttempt) (bool, error)
+
+func (f probeFunc) AttemptLive(ctx context.Context, a hotline.CallbackAttempt) (bool, error) {
+	return f(ctx, a)
+}
+
+// A dialer killed mid-dial leaves its attempt active. Once the lease has
+// run out the task is settled: while Asterisk still has the attempt's
+// channels (citizen and agent talking on without us) it waits, never dialed
+// a second time; once they are gone the attempt ends and the task is due
+// again, as a failure of ours that does not count against the citizen.
+func TestTaskOfAKilledDialerIsSettledAfterTheLease(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	var lost *Lease
@@ -331,25 +346,82 @@ func TestTaskOfAKilledDialerIsDialedAgainAfterTheLease(t *testing.T) {
 	id := lost.TaskID()
 
 	dials := newDialLog()
-	survivor := b.service(finishing(t, dials, "a2", busy))
+	var live atomic.Bool
+	live.Store(true)
+	var asked atomic.Int32
+	survivor := b.service(finishing(t, dials, "a2", busy), func(c *Config) {})
+	survivor.probe = probeFunc(func(_ context.Context, a hotline.CallbackAttempt) (bool, error) {
+		asked.Add(1)
+		require.Equal(t, id, a.TaskID)
+		return live.Load(), nil
+	})
 	b.clock.Advance(time.Minute)
 	st := survivor.runOnce(b.ctx)
-	require.Zero(t, st.claimed, "the lease still holds")
-	require.Zero(t, dials.count(id))
+	require.Zero(t, st.claimed+st.settled, "the lease still holds")
+	require.Zero(t, asked.Load(), "nobody asks Asterisk while the lease holds")
 
 	b.clock.Advance(time.Minute + time.Second) // past the 2m lease
 	st = survivor.runOnce(b.ctx)
-	require.Equal(t, 1, st.claimed)
-	require.Equal(t, 1, dials.count(id))
+	require.Zero(t, st.claimed+st.settled, "the call goes on in Asterisk: no second dial")
+	require.EqualValues(t, 1, asked.Load())
+	require.Equal(t, hotline.CallbackDialing, b.task(id).State)
+	due, ok, err := survivor.Index().Due(b.ctx, id)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, due.Equal(b.clock.Now().Add(2*time.Minute)), "asked again a lease later, not every round")
+	require.Zero(t, survivor.runOnce(b.ctx).settled)
+
+	live.Store(false)
+	b.clock.Advance(2 * time.Minute)
+	st = survivor.runOnce(b.ctx)
+	require.Equal(t, 1, st.settled)
+	require.Zero(t, st.claimed, "settled first, dialed at its next attempt")
 	got := b.task(id)
-	require.Len(t, got.AttemptLog, 2)
+	require.Equal(t, hotline.CallbackPending, got.State)
+	require.Zero(t, got.Attempts, "our failure does not count against the citizen")
+	require.Len(t, got.AttemptLog, 1)
 	require.Equal(t, hotline.AttemptFailed, got.AttemptLog[0].Outcome, "the dead dialer's attempt ended as failed")
+	require.Equal(t, 1.0, counter(survivor.m.settled.WithLabelValues("failed")))
+
+	b.clock.Advance(time.Minute)
+	require.Equal(t, 1, survivor.runOnce(b.ctx).claimed)
+	require.Equal(t, 1, dials.count(id))
+	got = b.task(id)
+	require.Len(t, got.AttemptLog, 2)
 	require.Equal(t, hotline.AttemptBusy, got.AttemptLog[1].Outcome)
 
 	// The dead dialer's lease is fenced off: it changes nothing.
-	err := lost.Finish(b.ctx, got.AttemptLog[0], hotline.AttemptConnected)
+	err = lost.Finish(b.ctx, got.AttemptLog[0], hotline.AttemptConnected)
 	require.Equal(t, hotline.KindConflict, hotline.KindOf(err))
 	require.Equal(t, hotline.CallbackPending, b.task(id).State)
+}
+
+// A restarted service settles at start what it left mid-dial: an attempt
+// that had bridged the citizen with the agent connected.
+func TestStartSettlesAnAttemptLeftBridged(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	killed := b.service(DialerFunc(func(ctx context.Context, task hotline.CallbackTask, lease *Lease) {
+		a, err := lease.Start(ctx, "a1")
+		assertNoError(t, err, "start")
+		a.AgentAnsweredAt, a.CitizenAnsweredAt = b.clock.Now(), b.clock.Now()
+		a.ApologyFinishedAt, a.BridgedAt = b.clock.Now(), b.clock.Now()
+		assertNoError(t, lease.Update(ctx, a), "update")
+	}))
+	b.miss(killed, "13800138000", "a1")
+	require.Equal(t, 1, killed.runOnce(b.ctx).claimed)
+	id := b.openTasks()[0].ID
+
+	b.clock.Advance(3 * time.Minute)
+	restarted := b.service(never(t))
+	require.NoError(t, restarted.Reconcile(b.ctx))
+	got := b.task(id)
+	require.Equal(t, hotline.CallbackConnected, got.State, "the citizen was reached and heard the apology")
+	require.Equal(t, hotline.AttemptConnected, got.AttemptLog[0].Outcome)
+	_, ok, err := restarted.Index().Due(b.ctx, id)
+	require.NoError(t, err)
+	require.False(t, ok, "a closed task leaves the index")
+	require.Zero(t, restarted.runOnce(b.ctx).claimed)
 }
 
 func TestOverdueTaskEscalatesOnceAcrossInstances(t *testing.T) {
@@ -375,7 +447,7 @@ func TestOverdueTaskEscalatesOnceAcrossInstances(t *testing.T) {
 	one.runOnce(b.ctx)
 	two.runOnce(b.ctx)
 
-	require.Equal(t, 1.0, counter(one.m.escalations)+counter(two.m.escalations))
+	require.Equal(t, 1.0, counter(one.metrics.escalations)+counter(two.metrics.escalations))
 	supervisors, agents := b.notes.snapshot()
 	require.Equal(t, []string{"回访超时 #" + itoa(id) + "：13800138000 于 11月27日 10:00 来电未接（共2次），" +
 		"回电期限 11月27日 10:30 已过，仍未回访成功（已尝试0次），责任人 a1，请督办。"}, supervisors)

@@ -306,7 +306,7 @@ func setup(t *testing.T) *bundle {
 	b.cal, err = hotline.NewCalendar(hotline.CalendarConfig{})
 	require.NoError(t, err)
 	b.redis = newTestRedis(t)
-	b.config = Config{KeyPrefix: b.redis.prefix}
+	b.config = Config{EngineConfig: EngineConfig{KeyPrefix: b.redis.prefix}}
 	t.Cleanup(func() {
 		if b.allowErrors {
 			return
@@ -326,7 +326,7 @@ func setup(t *testing.T) *bundle {
 
 // expectedWarning: warnings the scenarios cause on purpose.
 func (b *bundle) expectedWarning(line string) bool {
-	for _, w := range []string{"missed call cannot be called back", "callback task overdue", "callback index is gone"} {
+	for _, w := range []string{"missed call cannot be called back", "callback overdue: escalated", "callback index is gone"} {
 		if strings.Contains(line, w) {
 			return true
 		}
@@ -358,8 +358,8 @@ func (b *bundle) service(dialer Dialer, configure ...func(*Config)) instance {
 	}
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(cfg, Deps{Store: b.openStore(), Redis: b.redis.client(), Calendar: b.cal, Dialer: dialer,
-		Notifier: b.notes.notifier(), Log: log, Now: b.clock.Now, Registry: reg})
+	s, err := New(cfg, Deps{Store: b.openStore(), Dialer: dialer, Common: Common{Redis: b.redis.client(), Calendar: b.cal,
+		Notifier: b.notes.notifier(), Log: log, Now: b.clock.Now, Registry: reg}})
 	require.NoError(b.t, err)
 	return instance{Service: s, reg: reg}
 }

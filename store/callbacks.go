@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,47 +22,6 @@ import (
 // (fencing), so once its lease has run out and another dialer has claimed
 // the task, or an inbound call has resolved it, the old dialer's writes fail
 // as a conflict instead of overwriting the new truth.
-
-// taskRow is a callback_tasks row as the statements read and write it.
-type taskRow struct {
-	ID            int64          `db:"id"`
-	Number        string         `db:"number"`
-	State         string         `db:"state"`
-	AgentID       sql.NullString `db:"agent_id"` // NULL until an agent is assigned
-	MissedCount   int            `db:"missed_count"`
-	Attempts      int            `db:"attempts"`
-	FirstMissedMs int64          `db:"first_missed_ms"`
-	DeadlineMs    int64          `db:"deadline_ms"`
-	NextAttemptMs int64          `db:"next_attempt_ms"`
-	LeaseToken    sql.NullString `db:"lease_token"` // NULL when no dialer holds the task
-	LeaseUntilMs  int64          `db:"lease_until_ms"`
-	EscalatedMs   int64          `db:"escalated_ms"`
-	CreatedMs     int64          `db:"created_ms"`
-	ClosedMs      int64          `db:"closed_ms"`
-	CloseReason   string         `db:"close_reason"`
-	ClosedBy      string         `db:"closed_by"`
-}
-
-func (r taskRow) task() hotline.CallbackTask {
-	return hotline.CallbackTask{
-		ID:          r.ID,
-		Number:      r.Number,
-		State:       hotline.CallbackState(r.State),
-		AgentID:     r.AgentID.String,
-		MissedCount: r.MissedCount,
-		Attempts:    r.Attempts,
-		FirstMissed: hotline.FromUnixMilli(r.FirstMissedMs),
-		Deadline:    hotline.FromUnixMilli(r.DeadlineMs),
-		NextAttempt: hotline.FromUnixMilli(r.NextAttemptMs),
-		LeaseToken:  r.LeaseToken.String,
-		LeaseUntil:  hotline.FromUnixMilli(r.LeaseUntilMs),
-		EscalatedAt: hotline.FromUnixMilli(r.EscalatedMs),
-		CreatedAt:   hotline.FromUnixMilli(r.CreatedMs),
-		ClosedAt:    hotline.FromUnixMilli(r.ClosedMs),
-		CloseReason: r.CloseReason,
-		ClosedBy:    r.ClosedBy,
-	}
-}
 
 // attemptRow is a callback_attempts row as the statements read and write it.
 type attemptRow struct {
@@ -123,7 +84,7 @@ func validAttemptOutcome(o hotline.AttemptOutcome) bool {
 	return false
 }
 
-const taskColumns = `id, number, state, agent_id, missed_count, attempts, first_missed_ms, deadline_ms,
+const taskColumns = `id, number, state, agent_id, agent_misses, missed_count, attempts, first_missed_ms, deadline_ms,
     next_attempt_ms, lease_token, lease_until_ms, escalated_ms, created_ms, closed_ms, close_reason, closed_by`
 
 const attemptColumns = `id, task_id, agent_id, recording_name, started_ms, agent_answered_ms,
@@ -174,17 +135,9 @@ func readTask(ctx context.Context, q sqlx.QueryerContext, id int64) (hotline.Cal
 // it (in the order they were added) and its attempts (oldest first), read
 // from one snapshot; NotFound when there is no such task.
 func (db *DB) GetTask(ctx context.Context, id int64) (hotline.CallbackTask, error) {
-	const op = "store.GetTask"
-	var task hotline.CallbackTask
-	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		task, err = readTask(ctx, tx, id)
-		return err
+	return readOne(ctx, db, "store.GetTask", fmt.Sprintf("callback task %d", id), func(tx *sqlx.Tx) (hotline.CallbackTask, error) {
+		return readTask(ctx, tx, id)
 	})
-	if err != nil {
-		return hotline.CallbackTask{}, wrapErr(op, fmt.Sprintf("callback task %d", id), err)
-	}
-	return task, nil
 }
 
 // MissedCall is a missed call handed to the callback queue.
@@ -203,8 +156,8 @@ const taskOfCallSQL = `SELECT task_id FROM callback_task_calls WHERE call_id = ?
 // openTaskOfNumberSQL reads id of the open callback_tasks row (pending or
 // dialing) of one number, through the partial unique index
 // callback_tasks_one_open_per_number, whose WHERE term it repeats.
-const openTaskOfNumberSQL = `
-SELECT id FROM callback_tasks WHERE number = ? AND state IN ('pending', 'dialing')`
+var openTaskOfNumberSQL = `
+SELECT id FROM callback_tasks WHERE number = ? AND ` + callbackOpenSQL
 
 // mergeMissedCallSQL writes one more missed call into one callback_tasks
 // row: missed_count + 1, the earliest first miss and deadline, and agent_id
@@ -298,44 +251,22 @@ func (db *DB) AddMissedCall(ctx context.Context, m MissedCall) (task hotline.Cal
 	return task, created, nil
 }
 
-// TaskFilter selects callback tasks for ListTasks; zero fields select
-// everything.
-type TaskFilter struct {
-	State     hotline.CallbackState // in this state
-	AgentID   string                // assigned to this agent
-	OverdueAt time.Time             // non-zero: open tasks whose deadline <= it
-	Limit     int                   // at most this many; 0 means DefaultListLimit, at most MaxListLimit
-	Offset    int                   // skipping this many of the earliest deadlines
-}
+// TaskFilter selects callback tasks for ListTasks; State is a stored state
+// or a group of the vocabulary (open, unfinished, overdue:
+// hotline.CallbackStateNames).
+type TaskFilter = MatterFilter[hotline.CallbackState]
 
 // listTasksSQL reads callback_tasks rows in deadline order; ListTasks fills
 // in the conditions of the WHERE clause from a TaskFilter, each on an
 // indexed column (callback_tasks_by_state, callback_tasks_by_agent_deadline,
-// or callback_tasks_by_deadline without one).
+// callback_tasks_by_number, or callback_tasks_by_deadline without one).
 const listTasksSQL = `SELECT ` + taskColumns + ` FROM callback_tasks WHERE %s
 ORDER BY deadline_ms, id LIMIT ? OFFSET ?`
 
 // ListTasks returns the tasks that match f, earliest deadline first, without
 // their calls and attempts (GetTask reads those).
 func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]hotline.CallbackTask, error) {
-	const op = "store.ListTasks"
-	limit, err := pageLimit(op, f.Limit, f.Offset)
-	if err != nil {
-		return nil, err
-	}
-	conds := []string{"TRUE"}
-	var args []any
-	if f.State != "" {
-		conds, args = append(conds, "state = ?"), append(args, f.State)
-	}
-	if f.AgentID != "" {
-		conds, args = append(conds, "agent_id = ?"), append(args, f.AgentID)
-	}
-	if !f.OverdueAt.IsZero() {
-		conds = append(conds, "state IN ('pending', 'dialing')", "deadline_ms <= ?")
-		args = append(args, hotline.UnixMilli(f.OverdueAt))
-	}
-	return selectPage(ctx, db, op, "callback tasks", listTasksSQL, conds, args, limit, f.Offset, taskRow.task)
+	return listMatters(ctx, db, "store.ListTasks", "callback task", listTasksSQL, f, hotline.CallbackOverdue, taskRow.task)
 }
 
 // pageLimit checks a list's limit and offset and returns the limit to use.
@@ -351,51 +282,6 @@ func pageLimit(op string, limit, offset int) (int, error) {
 	return limit, nil
 }
 
-// TaskDue is when an open task next needs the dialer: a pending task at its
-// next attempt (zero: at once), a dialing one when its lease runs out (an
-// expired lease is due again).
-type TaskDue struct {
-	ID    int64
-	DueAt time.Time
-}
-
-// openTaskDuesSQL reads id and due time of open callback_tasks rows after an
-// id, in id order, from the covering partial index callback_tasks_open_dues
-// alone. INDEXED BY: the planner would rather read every open task through
-// callback_tasks_by_state and sort them, for every page.
-const openTaskDuesSQL = `
-SELECT id, CASE state WHEN 'dialing' THEN lease_until_ms ELSE next_attempt_ms END AS due_ms
-FROM callback_tasks INDEXED BY callback_tasks_open_dues
-WHERE state IN ('pending', 'dialing') AND id > ?
-ORDER BY id LIMIT ?`
-
-// OpenTaskDues returns up to limit open tasks with ids above afterID, in id
-// order, with their due times: keyset pages for rebuilding the Redis index
-// (pass the last id of a page to get the next; an empty page is the end).
-func (db *DB) OpenTaskDues(ctx context.Context, afterID int64, limit int) ([]TaskDue, error) {
-	const op = "store.OpenTaskDues"
-	if limit <= 0 {
-		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
-	}
-	rows, err := db.reader.QueryContext(ctx, openTaskDuesSQL, afterID, limit)
-	if err != nil {
-		return nil, wrapErr(op, "open callback tasks", err)
-	}
-	defer rows.Close()
-	dues := make([]TaskDue, 0, limit)
-	for rows.Next() {
-		var id, dueMs int64
-		if err := rows.Scan(&id, &dueMs); err != nil {
-			return nil, wrapErr(op, "open callback tasks", err)
-		}
-		dues = append(dues, TaskDue{ID: id, DueAt: hotline.FromUnixMilli(dueMs)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr(op, "open callback tasks", err)
-	}
-	return dues, nil
-}
-
 // dueTasksSQL reads ids of callback_tasks rows due at a time, oldest due
 // first: pending ones whose next attempt has come, read in due order from
 // callback_tasks_open_by_next_attempt (INDEXED BY, its WHERE term repeated:
@@ -403,12 +289,12 @@ func (db *DB) OpenTaskDues(ctx context.Context, afterID int64, limit int) ([]Tas
 // callback_tasks_by_state and sort them), and dialing ones whose lease ran
 // out, few at any time, through callback_tasks_by_state. Each branch stops
 // at the limit before the two are merged.
-const dueTasksSQL = `
+var dueTasksSQL = `
 SELECT id FROM (
     SELECT * FROM (
         SELECT id, next_attempt_ms AS due_ms
         FROM callback_tasks INDEXED BY callback_tasks_open_by_next_attempt
-        WHERE state IN ('pending', 'dialing') AND state = 'pending' AND next_attempt_ms <= ?
+        WHERE ` + callbackOpenSQL + ` AND state = 'pending' AND next_attempt_ms <= ?
         ORDER BY next_attempt_ms, id LIMIT ?)
     UNION ALL
     SELECT * FROM (
@@ -434,17 +320,42 @@ func (db *DB) DueTaskIDs(ctx context.Context, now time.Time, limit int) ([]int64
 	return ids, nil
 }
 
-// claimTaskSQL makes one callback_tasks row dialing under a new lease when
-// it is pending and due, or dialing under a lease that ran out, and reads
-// the row back. This one statement decides which dialer wins.
+// claimable is the WHERE term of the callback_tasks rows a dialer may claim
+// at a time (parameter :now): pending and due, or dialing under a lease that
+// ran out while no attempt of it is active (its dialer died before
+// dialing). A task whose dialer died mid-dial keeps its active attempt, and
+// is not claimable, until SettleAttempt.
+const claimable = `((state = 'pending' AND next_attempt_ms <= :now)
+       OR (state = 'dialing' AND lease_until_ms < :now
+           AND NOT EXISTS (SELECT 1 FROM callback_attempts WHERE task_id = callback_tasks.id AND ended_ms = 0)))`
+
+// claimTaskSQL makes one claimable callback_tasks row dialing under a new
+// lease and reads it back. This one statement decides which dialer wins.
 const claimTaskSQL = `
-UPDATE callback_tasks SET state = 'dialing', lease_token = ?, lease_until_ms = ?
-WHERE id = ?
-  AND ((state = 'pending' AND next_attempt_ms <= ?) OR (state = 'dialing' AND lease_until_ms < ?))
+UPDATE callback_tasks SET state = 'dialing', lease_token = :token, lease_until_ms = :until
+WHERE id = :id AND ` + claimable + `
 RETURNING ` + taskColumns
 
+// claimTasksSQL makes the claimable callback_tasks rows whose ids are in a
+// JSON array dialing, each under the token "<batch>.<id>", and reads them
+// back: one statement for a batch of claims. NOT INDEXED: the rows are
+// looked up by id; the planner would rather walk every pending task of
+// callback_tasks_by_state.
+const claimTasksSQL = `
+UPDATE callback_tasks NOT INDEXED SET state = 'dialing', lease_token = :batch || '.' || id, lease_until_ms = :until
+WHERE id IN (SELECT value FROM json_each(:ids)) AND ` + claimable + `
+RETURNING ` + taskColumns
+
+// endStaleAttemptsOfSQL ends the active callback_attempts rows of the tasks
+// whose ids are in a JSON array as failed, through
+// callback_attempts_one_active_per_task.
+const endStaleAttemptsOfSQL = `
+UPDATE callback_attempts SET ended_ms = max(started_ms, ?), outcome = 'failed'
+WHERE ended_ms = 0 AND task_id IN (SELECT value FROM json_each(?))`
+
 // endStaleAttemptsSQL ends the active callback_attempts row of one task as
-// failed: its dialer lost the task (lease ran out, or the task was resolved).
+// failed: the task was resolved while it was dialed, or a pending task was
+// left one by an old version.
 const endStaleAttemptsSQL = `
 UPDATE callback_attempts SET ended_ms = max(started_ms, ?), outcome = 'failed'
 WHERE task_id = ? AND ended_ms = 0`
@@ -461,44 +372,98 @@ type taskLease struct {
 	NextAttemptMs int64          `db:"next_attempt_ms"`
 }
 
-// ClaimTask gives task id to the dialer holding token until leaseUntil: it
-// must be pending and due at now, or dialing under a lease that ran out
-// before now (its dialer is presumed dead; the attempt it left active is
-// ended as failed, so the new dialer can start one). It returns the claimed
-// task without its calls and attempts. Conflict when the task is not
-// claimable (not due, held under a live lease, closed); NotFound when there
-// is no such task.
+// ClaimTasks gives the tasks with ids that are claimable at now to one
+// dialer until leaseUntil, in one transaction: each task claimed gets the
+// lease token "<batch>.<id>", batch being a token of the dialer's own. A
+// task is claimable when pending and due at now, or dialing under a lease
+// that ran out before now with no attempt active (its dialer died before it
+// dialed). It returns the claimed tasks in id order, without their calls
+// and attempts; the others (not due, held under a live lease, left mid-dial
+// and waiting for SettleAttempt, closed, unknown) are left out.
+func (db *DB) ClaimTasks(ctx context.Context, ids []int64, batch string, now, leaseUntil time.Time) ([]hotline.CallbackTask, error) {
+	const op = "store.ClaimTasks"
+	if err := checkClaim(op, batch, now, leaseUntil); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var tasks []hotline.CallbackTask
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var rows []taskRow
+		err := namedSelect(ctx, tx, &rows, claimTasksSQL, map[string]any{"batch": batch, "until": hotline.UnixMilli(leaseUntil),
+			"ids": jsonIDs(ids), "now": hotline.UnixMilli(now)})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		slices.SortFunc(rows, func(a, b taskRow) int { return cmp.Compare(a.ID, b.ID) })
+		claimed := make([]int64, len(rows))
+		for i, r := range rows {
+			claimed[i] = r.ID
+			tasks = append(tasks, r.task())
+		}
+		return endStaleAttempts(ctx, tx, now, claimed)
+	})
+	if err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("%d callback tasks", len(ids)), err)
+	}
+	return tasks, nil
+}
+
+func checkClaim(op, token string, now, leaseUntil time.Time) error {
+	switch {
+	case token == "":
+		return hotline.Errorf(hotline.KindInvalid, op, "a lease token is required")
+	case now.IsZero() || !leaseUntil.After(now):
+		return hotline.Errorf(hotline.KindInvalid, op, "the lease must end after now (%s), not at %s", now, leaseUntil)
+	}
+	return nil
+}
+
+// endStaleAttempts ends the active attempts of the tasks just claimed. A
+// claimed task has none unless a version before the leases left one on a
+// pending task: that one ended long ago, as failed.
+func endStaleAttempts(ctx context.Context, tx *sqlx.Tx, now time.Time, ids []int64) error {
+	_, err := tx.ExecContext(ctx, endStaleAttemptsOfSQL, hotline.UnixMilli(now), jsonIDs(ids))
+	return err
+}
+
+// namedSelect runs a named query through tx into dest.
+func namedSelect(ctx context.Context, tx *sqlx.Tx, dest any, query string, args map[string]any) error {
+	q, params, err := tx.BindNamed(query, args)
+	if err != nil {
+		return err
+	}
+	return tx.SelectContext(ctx, dest, q, params...)
+}
+
+// ClaimTask gives task id to the dialer holding token until leaseUntil
+// when it is claimable (see ClaimTasks), saying why it was not: Conflict
+// when it is not claimable (not due, held under a live lease, left
+// mid-dial, closed); NotFound when there is no such task.
 func (db *DB) ClaimTask(ctx context.Context, id int64, token string, now, leaseUntil time.Time) (hotline.CallbackTask, error) {
 	const op = "store.ClaimTask"
 	subject := fmt.Sprintf("callback task %d", id)
-	switch {
-	case token == "":
-		return hotline.CallbackTask{}, hotline.Errorf(hotline.KindInvalid, op, "%s: a lease token is required", subject)
-	case now.IsZero() || !leaseUntil.After(now):
-		return hotline.CallbackTask{}, hotline.Errorf(hotline.KindInvalid, op,
-			"%s: the lease must end after now (%s), not at %s", subject, now, leaseUntil)
+	if err := checkClaim(op, token, now, leaseUntil); err != nil {
+		return hotline.CallbackTask{}, err
 	}
-	nowMs := hotline.UnixMilli(now)
-	var row taskRow
+	var rows []taskRow
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &row, claimTaskSQL, token, hotline.UnixMilli(leaseUntil), id, nowMs, nowMs)
-		if errors.Is(err, sql.ErrNoRows) {
-			return claimConflict(ctx, tx, op, id)
-		}
+		err := namedSelect(ctx, tx, &rows, claimTaskSQL, map[string]any{"token": token, "until": hotline.UnixMilli(leaseUntil),
+			"id": id, "now": hotline.UnixMilli(now)})
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, endStaleAttemptsSQL, nowMs, id)
-		return err
+		if len(rows) == 0 {
+			return claimConflict(ctx, tx, op, id, now)
+		}
+		return endStaleAttempts(ctx, tx, now, []int64{id})
 	})
 	if err != nil {
 		return hotline.CallbackTask{}, wrapErr(op, subject, err)
 	}
-	return row.task(), nil
+	return rows[0].task(), nil
 }
 
-// claimConflict says why task id could not be claimed.
-func claimConflict(ctx context.Context, q sqlx.QueryerContext, op string, id int64) error {
+// claimConflict says why task id could not be claimed at now.
+func claimConflict(ctx context.Context, q sqlx.QueryerContext, op string, id int64, now time.Time) error {
 	var l taskLease
 	if err := sqlx.GetContext(ctx, q, &l, taskLeaseSQL, id); err != nil {
 		return err
@@ -508,6 +473,15 @@ func claimConflict(ctx context.Context, q sqlx.QueryerContext, op string, id int
 		return hotline.Errorf(hotline.KindConflict, op, "callback task %d is not due before %s",
 			id, hotline.FromUnixMilli(l.NextAttemptMs).Format(time.RFC3339Nano))
 	case hotline.CallbackDialing:
+		var attemptID int64
+		err := sqlx.GetContext(ctx, q, &attemptID, activeAttemptSQL, id)
+		if err == nil && l.LeaseUntilMs < hotline.UnixMilli(now) {
+			return hotline.Errorf(hotline.KindConflict, op, "callback task %d was left mid-dial by attempt %d: it is settled before it is dialed again",
+				id, attemptID)
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		return hotline.Errorf(hotline.KindConflict, op, "callback task %d is being dialed under a lease until %s",
 			id, hotline.FromUnixMilli(l.LeaseUntilMs).Format(time.RFC3339Nano))
 	}
@@ -749,17 +723,18 @@ func (db *DB) UpdateAttempt(ctx context.Context, token string, a hotline.Callbac
 const finishAttemptSQL = `UPDATE callback_attempts SET ended_ms = :ended_ms, outcome = :outcome,` +
 	attemptProgress + attemptFence + ` AND task_id = :task_id`
 
-// finishTaskSQL writes state, attempts, next_attempt_ms and closed_ms of one
-// dialing callback_tasks row held under a token, and clears its lease.
+// finishTaskSQL writes state, attempts, agent_misses, next_attempt_ms and
+// closed_ms of one dialing callback_tasks row held under a token, and
+// clears its lease.
 const finishTaskSQL = `
 UPDATE callback_tasks
-SET state = ?, attempts = ?, next_attempt_ms = ?, closed_ms = ?, lease_token = NULL, lease_until_ms = 0
+SET state = ?, attempts = ?, agent_misses = ?, next_attempt_ms = ?, closed_ms = ?, lease_token = NULL, lease_until_ms = 0
 WHERE id = ? AND state = 'dialing' AND lease_token = ?`
 
 // FinishAttempt ends attempt a of task t under the claim of token, in one
 // transaction: the attempt gets a.EndedAt, a.Outcome, a.Cause and any
 // progress timestamps it did not have; the task gets t's state, attempts,
-// next attempt and closed time (as hotline.CallbackPolicy.AfterAttempt made
+// agent misses, next attempt and closed time (as hotline.CallbackPolicy.AfterAttempt made
 // them) and loses its lease. t.State must be pending again or one of the
 // ends an attempt leads to (connected, unreachable, invalid_number).
 // Conflict when the attempt already ended or the claim was lost (the lease
@@ -768,7 +743,10 @@ WHERE id = ? AND state = 'dialing' AND lease_token = ?`
 func (db *DB) FinishAttempt(ctx context.Context, token string, a hotline.CallbackAttempt, t hotline.CallbackTask) error {
 	const op = "store.FinishAttempt"
 	subject := fmt.Sprintf("callback attempt %d of task %d", a.ID, t.ID)
-	if err := validateFinish(op, subject, token, a, t); err != nil {
+	if token == "" {
+		return hotline.Errorf(hotline.KindInvalid, op, "%s: a lease token is required", subject)
+	}
+	if err := validateFinish(op, subject, a, t); err != nil {
 		return err
 	}
 	a.TaskID = t.ID
@@ -789,15 +767,13 @@ func (db *DB) FinishAttempt(ctx context.Context, token string, a hotline.Callbac
 			closedMs = hotline.UnixMilli(t.ClosedAt)
 		}
 		return execFenced(ctx, tx, op, t.ID, token, finishTaskSQL,
-			t.State, t.Attempts, hotline.UnixMilli(t.NextAttempt), closedMs, t.ID, token)
+			t.State, t.Attempts, t.AgentMisses, hotline.UnixMilli(t.NextAttempt), closedMs, t.ID, token)
 	})
 	return wrapErr(op, subject, err)
 }
 
-func validateFinish(op, subject, token string, a hotline.CallbackAttempt, t hotline.CallbackTask) error {
+func validateFinish(op, subject string, a hotline.CallbackAttempt, t hotline.CallbackTask) error {
 	switch {
-	case token == "":
-		return hotline.Errorf(hotline.KindInvalid, op, "%s: a lease token is required", subject)
 	case a.TaskID != 0 && a.TaskID != t.ID:
 		return hotline.Errorf(hotline.KindInvalid, op, "%s: the attempt belongs to task %d", subject, a.TaskID)
 	case !validAttemptOutcome(a.Outcome):
@@ -818,6 +794,167 @@ func validateFinish(op, subject, token string, a hotline.CallbackAttempt, t hotl
 	}
 	return hotline.Errorf(hotline.KindInvalid, op,
 		"%s: an attempt leaves the task pending, connected, unreachable or invalid_number, not %q", subject, t.State)
+}
+
+// staleAttemptsSQL reads the active callback_attempts rows of the
+// callback_tasks rows dialing under a lease that ran out before a time,
+// oldest first; few tasks are dialing at any time
+// (callback_tasks_by_state), and each has at most one active attempt.
+const staleAttemptsSQL = `SELECT ` + attemptColumns + ` FROM callback_attempts
+WHERE ended_ms = 0
+  AND task_id IN (SELECT id FROM callback_tasks WHERE state = 'dialing' AND lease_until_ms < ?)
+ORDER BY started_ms, id LIMIT ?`
+
+// StaleAttempts returns up to limit attempts left active on tasks whose
+// lease ran out before now, oldest first: their dialer died mid-dial (the
+// process was killed). Nobody claims such a task until SettleAttempt has
+// ended its attempt.
+func (db *DB) StaleAttempts(ctx context.Context, now time.Time, limit int) ([]hotline.CallbackAttempt, error) {
+	const op = "store.StaleAttempts"
+	if limit <= 0 {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
+	}
+	var rows []attemptRow
+	if err := db.reader.SelectContext(ctx, &rows, staleAttemptsSQL, hotline.UnixMilli(now), limit); err != nil {
+		return nil, wrapErr(op, "attempts left mid-dial", err)
+	}
+	out := make([]hotline.CallbackAttempt, len(rows))
+	for i, r := range rows {
+		out[i] = r.attempt()
+	}
+	return out, nil
+}
+
+// settleAttemptSQL ends one active callback_attempts row of a task with an
+// outcome.
+const settleAttemptSQL = `
+UPDATE callback_attempts SET ended_ms = max(started_ms, ?), outcome = ?
+WHERE id = ? AND task_id = ? AND ended_ms = 0`
+
+// settleTaskSQL writes state, attempts, agent_misses, next_attempt_ms and
+// closed_ms of one callback_tasks row dialing under a given lease that ran
+// out before a time, and clears its lease.
+const settleTaskSQL = `
+UPDATE callback_tasks
+SET state = ?, attempts = ?, agent_misses = ?, next_attempt_ms = ?, closed_ms = ?, lease_token = NULL, lease_until_ms = 0
+WHERE id = ? AND state = 'dialing' AND lease_token = ? AND lease_until_ms < ?`
+
+// SettleAttempt ends attempt a, left active by a dialer that died mid-dial,
+// with a.Outcome at a.EndedAt, and gives its task t's state, attempts,
+// agent misses, next attempt and closed time (t as
+// hotline.CallbackPolicy.AfterAttempt made it from the task read with its
+// lease), in one transaction. It holds only while the task is still dialing
+// under t.LeaseToken, that lease ran out before now, and the attempt is
+// active; otherwise Conflict (another instance settled it, or a dialer
+// claimed it since) and nothing is written.
+func (db *DB) SettleAttempt(ctx context.Context, a hotline.CallbackAttempt, t hotline.CallbackTask, now time.Time) error {
+	const op = "store.SettleAttempt"
+	subject := fmt.Sprintf("callback attempt %d of task %d", a.ID, t.ID)
+	if err := validateFinish(op, subject, a, t); err != nil {
+		return err
+	}
+	if t.LeaseToken == "" || now.IsZero() {
+		return hotline.Errorf(hotline.KindInvalid, op, "%s: the lease it was left under and the time are required", subject)
+	}
+	conflict := hotline.Errorf(hotline.KindConflict, op, "%s: settled already, or the task was claimed since", subject)
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var closedMs int64
+		if t.State != hotline.CallbackPending {
+			closedMs = hotline.UnixMilli(t.ClosedAt)
+		}
+		res, err := tx.ExecContext(ctx, settleTaskSQL, t.State, t.Attempts, t.AgentMisses, hotline.UnixMilli(t.NextAttempt),
+			closedMs, t.ID, t.LeaseToken, hotline.UnixMilli(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpOr(err, conflict)
+		}
+		res, err = tx.ExecContext(ctx, settleAttemptSQL, hotline.UnixMilli(a.EndedAt), a.Outcome, a.ID, t.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmpOr(err, conflict)
+		}
+		return nil
+	})
+	return wrapErr(op, subject, err)
+}
+
+// cmpOr is err, or alt when err is nil.
+func cmpOr(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
+}
+
+// handOverReadSQL reads agent_id and agent_misses of one callback_tasks row
+// dialing under a token, the cause of its latest attempt and its first
+// missed call.
+const handOverReadSQL = `
+SELECT agent_id, agent_misses,
+       coalesce((SELECT cause FROM callback_attempts WHERE task_id = callback_tasks.id ORDER BY id DESC LIMIT 1), 0) AS cause,
+       (SELECT call_id FROM callback_task_calls WHERE task_id = callback_tasks.id ORDER BY rowid LIMIT 1) AS call_id
+FROM callback_tasks WHERE id = ? AND state = 'dialing' AND lease_token = ?`
+
+// handOverSQL writes agent_id of one callback_tasks row dialing under a
+// token and clears its agent_misses.
+const handOverSQL = `
+UPDATE callback_tasks SET agent_id = ?, agent_misses = 0
+WHERE id = ? AND state = 'dialing' AND lease_token = ?`
+
+// HandOver passes task id, held under token, to agent to (its responsible
+// agent would not take it: hotline.CallbackPolicy.HandsOver): to becomes
+// responsible and the misses count again from 0. When the agent it leaves
+// had left dials of this task unanswered, a ring_declined or
+// ring_not_answered violation (by the cause of the latest attempt,
+// hotline.RefusalKind) is recorded against them at now with detail, in the
+// same transaction, and returned; ID 0 when none was recorded. Conflict
+// when the claim was lost; NotFound when there is no such task; Invalid for
+// an unknown agent.
+func (db *DB) HandOver(ctx context.Context, id int64, token, to string, now time.Time, detail string) (hotline.Violation, error) {
+	const op = "store.HandOver"
+	subject := fmt.Sprintf("callback task %d", id)
+	switch {
+	case token == "":
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: a lease token is required", subject)
+	case strings.TrimSpace(to) == "":
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the agent it passes to is required", subject)
+	case now.IsZero():
+		return hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
+	}
+	var v hotline.Violation
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		var from struct {
+			AgentID sql.NullString `db:"agent_id"`
+			Misses  int            `db:"agent_misses"`
+			Cause   int            `db:"cause"`
+			CallID  sql.NullString `db:"call_id"`
+		}
+		err := tx.GetContext(ctx, &from, handOverReadSQL, id, token)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fenceConflict(ctx, tx, op, id, token)
+		}
+		if err != nil {
+			return err
+		}
+		if err := execFenced(ctx, tx, op, id, token, handOverSQL, to, id, token); err != nil {
+			return err
+		}
+		if !from.AgentID.Valid || from.AgentID.String == to || from.Misses == 0 {
+			return nil
+		}
+		v = hotline.Violation{Kind: hotline.RefusalKind(from.Cause), AgentID: from.AgentID.String, CallID: from.CallID.String,
+			TaskID: id, At: now, Detail: strings.TrimSpace(detail)}
+		v.ID, err = insertViolation(ctx, tx, v)
+		return err
+	})
+	if err != nil {
+		return hotline.Violation{}, wrapErr(op, subject, err)
+	}
+	return v, nil
 }
 
 // closeTaskSQL closes one pending, unreachable or invalid_number
@@ -925,10 +1062,10 @@ func (db *DB) AcknowledgeTask(ctx context.Context, id int64, by, note string, no
 // resolveByInboundSQL resolves the open callback_tasks rows of one number
 // (through callback_tasks_one_open_per_number, whose WHERE term it
 // repeats), clearing next attempt and lease, and reads their ids.
-const resolveByInboundSQL = `
+var resolveByInboundSQL = `
 UPDATE callback_tasks
 SET state = 'resolved', closed_ms = ?, close_reason = ?, next_attempt_ms = 0, lease_token = NULL, lease_until_ms = 0
-WHERE number = ? AND state IN ('pending', 'dialing')
+WHERE number = ? AND ` + callbackOpenSQL + `
 RETURNING id`
 
 // ResolveByInbound records that the citizen at number called again and
@@ -966,78 +1103,6 @@ func (db *DB) ResolveByInbound(ctx context.Context, number, callID string, now t
 		return nil, wrapErr(op, fmt.Sprintf("callback tasks of %s", number), err)
 	}
 	return ids, nil
-}
-
-// overdueTasksSQL reads ids of open callback_tasks rows past their deadline
-// and not yet escalated, earliest deadline first, from the partial index
-// callback_tasks_to_escalate (INDEXED BY, its WHERE terms repeated: the
-// planner would rather read every overdue open task, escalated or not,
-// through callback_tasks_by_state and sort them).
-const overdueTasksSQL = `
-SELECT id FROM callback_tasks INDEXED BY callback_tasks_to_escalate
-WHERE state IN ('pending', 'dialing') AND escalated_ms = 0 AND deadline_ms <= ?
-ORDER BY deadline_ms, id LIMIT ?`
-
-// OverdueTaskIDs returns up to limit ids of open tasks whose deadline is at
-// or before now and that were not escalated yet, earliest deadline first.
-func (db *DB) OverdueTaskIDs(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	const op = "store.OverdueTaskIDs"
-	if limit <= 0 {
-		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
-	}
-	ids := []int64{}
-	if err := db.reader.SelectContext(ctx, &ids, overdueTasksSQL, hotline.UnixMilli(now), limit); err != nil {
-		return nil, wrapErr(op, "overdue callback tasks", err)
-	}
-	return ids, nil
-}
-
-// markEscalatedSQL sets escalated_ms of one open, overdue callback_tasks row
-// that has none yet.
-const markEscalatedSQL = `
-UPDATE callback_tasks SET escalated_ms = ?
-WHERE id = ? AND escalated_ms = 0 AND state IN ('pending', 'dialing') AND deadline_ms <= ?`
-
-// taskExistsSQL reads whether one callback_tasks row exists.
-const taskExistsSQL = `SELECT EXISTS (SELECT 1 FROM callback_tasks WHERE id = ?)`
-
-// MarkEscalated records that overdue task id was escalated at now. It sets
-// the time exactly once: true for the one caller that set it, false when it
-// was already set or the task is no longer open or not overdue at now, so an
-// escalation fires once across service instances. NotFound when there is no
-// such task.
-func (db *DB) MarkEscalated(ctx context.Context, id int64, now time.Time) (bool, error) {
-	const op = "store.MarkEscalated"
-	if now.IsZero() {
-		return false, hotline.Errorf(hotline.KindInvalid, op, "callback task %d: the time is required", id)
-	}
-	nowMs := hotline.UnixMilli(now)
-	var marked bool
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, markEscalatedSQL, nowMs, id, nowMs)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if marked = n == 1; marked {
-			return nil
-		}
-		var exists bool
-		if err := tx.GetContext(ctx, &exists, taskExistsSQL, id); err != nil {
-			return err
-		}
-		if !exists {
-			return sql.ErrNoRows
-		}
-		return nil
-	})
-	if err != nil {
-		return false, wrapErr(op, fmt.Sprintf("callback task %d", id), err)
-	}
-	return marked, nil
 }
 
 // dueNowSQL writes next_attempt_ms of one pending callback_tasks row, so a

@@ -310,7 +310,7 @@ func TestGetTaskWithCallsAndAttempts(t *testing.T) {
 		AgentAnsweredAt: at(70 * time.Second), EndedAt: at(90 * time.Second), Outcome: hotline.AttemptBusy, Cause: 17}
 	p := hotline.CallbackPolicy{}
 	p.SetDefaults()
-	after := p.AfterAttempt(task, a.Outcome, a.EndedAt, plainTime{})
+	after := p.AfterAttempt(task, a, plainTime{})
 	require.NoError(t, f.db.FinishAttempt(f.ctx, "lease-1", a, after))
 	_, err = f.db.ClaimTask(f.ctx, id, "lease-2", at(20*time.Minute), at(22*time.Minute))
 	require.NoError(t, err)
@@ -365,6 +365,11 @@ func TestListTasksFilters(t *testing.T) {
 		{"overdue at 30m", TaskFilter{OverdueAt: at(30 * time.Minute)}, []int64{p1, p2, d3}, ""},
 		{"overdue of an agent", TaskFilter{OverdueAt: at(time.Hour), AgentID: "a2"}, []int64{d3}, ""},
 		{"overdue and closed: none", TaskFilter{OverdueAt: at(time.Hour), State: hotline.CallbackClosed}, []int64{}, ""},
+		{"state overdue", TaskFilter{State: hotline.CallbackOverdue, OverdueAt: at(20 * time.Minute)}, []int64{p1, p2}, ""},
+		{"state overdue needs the time", TaskFilter{State: hotline.CallbackOverdue}, nil, hotline.KindInvalid},
+		{"open", TaskFilter{State: hotline.CallbackOpen}, []int64{p1, p2, d3}, ""},
+		{"unfinished: open, or waiting for a supervisor", TaskFilter{State: hotline.CallbackUnfinished}, []int64{u4, p1, p2, d3}, ""},
+		{"unknown state", TaskFilter{State: "lost"}, nil, hotline.KindInvalid},
 		{"a page", TaskFilter{Limit: 2, Offset: 1}, []int64{p1, p2}, ""},
 		{"past the end", TaskFilter{Offset: 10}, []int64{}, ""},
 		{"limit too large", TaskFilter{Limit: MaxListLimit + 1}, nil, hotline.KindInvalid},
@@ -388,45 +393,6 @@ func TestListTasksFilters(t *testing.T) {
 			require.Equal(t, tt.want, ids)
 		})
 	}
-}
-
-func TestOpenTaskDuesPagesByID(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	var ids []int64
-	for i, state := range []hotline.CallbackState{
-		hotline.CallbackPending, hotline.CallbackConnected, hotline.CallbackDialing,
-		hotline.CallbackPending, hotline.CallbackResolved, hotline.CallbackClosed, hotline.CallbackPending,
-	} {
-		id := f.newTask(t, fmt.Sprintf("c%d", i), fmt.Sprintf("139%d", i))
-		f.setTaskState(t, id, state)
-		ids = append(ids, id)
-	}
-	// Pending: due at its next attempt (t0+1m); dialing: when its lease runs
-	// out (t0+2m); closed ones are not there.
-	want := []TaskDue{{ids[0], at(time.Minute)}, {ids[2], at(2 * time.Minute)}, {ids[3], at(time.Minute)}, {ids[6], at(time.Minute)}}
-
-	var got []TaskDue
-	after := int64(0)
-	for pages := 0; ; pages++ {
-		require.Less(t, pages, 10)
-		page, err := f.db.OpenTaskDues(f.ctx, after, 2)
-		require.NoError(t, err)
-		if len(page) == 0 {
-			break
-		}
-		require.LessOrEqual(t, len(page), 2)
-		got = append(got, page...)
-		after = page[len(page)-1].ID
-	}
-	require.Equal(t, want, got)
-
-	page, err := f.db.OpenTaskDues(f.ctx, ids[2], 100)
-	require.NoError(t, err)
-	require.Equal(t, want[2:], page, "after an id")
-
-	_, err = f.db.OpenTaskDues(f.ctx, 0, 0)
-	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
 }
 
 func TestDueTaskIDs(t *testing.T) {
@@ -541,6 +507,40 @@ func TestClaimTask(t *testing.T) {
 	})
 }
 
+// A batch claim takes the claimable tasks asked for, each under its own
+// token, in one transaction, and leaves the others as they are.
+func TestClaimTasksInABatch(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var ids []int64
+	for i, state := range []hotline.CallbackState{hotline.CallbackPending, hotline.CallbackDialing, hotline.CallbackConnected,
+		hotline.CallbackPending, hotline.CallbackPending} {
+		id := f.newTask(t, fmt.Sprintf("c%d", i), fmt.Sprintf("139%d", i))
+		f.setTaskState(t, id, state)
+		ids = append(ids, id)
+	}
+	// The last one is not due before 10m.
+	require.NoError(t, f.exec(t, fmt.Sprintf(`UPDATE callback_tasks SET next_attempt_ms = %d WHERE id = %d`, at(10*time.Minute).UnixMilli(), ids[4])))
+	now := at(time.Minute) // ids[1]'s lease runs out at 2m
+	claimed, err := f.db.ClaimTasks(f.ctx, []int64{ids[4], ids[3], ids[2], ids[1], ids[0], 999}, "b1", now, at(3*time.Minute))
+	require.NoError(t, err)
+	require.Len(t, claimed, 2)
+	require.Equal(t, []int64{ids[0], ids[3]}, []int64{claimed[0].ID, claimed[1].ID}, "in id order")
+	for _, tk := range claimed {
+		require.Equal(t, fmt.Sprintf("b1.%d", tk.ID), tk.LeaseToken)
+		require.Equal(t, hotline.CallbackDialing, tk.State)
+		require.Equal(t, at(3*time.Minute), tk.LeaseUntil)
+	}
+	again, err := f.db.ClaimTasks(f.ctx, ids, "b2", now, at(3*time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, again, "nothing claimable is left")
+	got, err := f.db.GetTask(f.ctx, ids[1])
+	require.NoError(t, err)
+	require.Equal(t, "lease-old", got.LeaseToken, "a live lease is left alone")
+	_, err = f.db.ClaimTasks(f.ctx, ids, "", now, at(3*time.Minute))
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
+}
+
 // Dialers of two instances race for one task: exactly one wins.
 func TestClaimTaskHasOneWinner(t *testing.T) {
 	t.Parallel()
@@ -576,10 +576,12 @@ func TestClaimTaskHasOneWinner(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("lease-%d", winner), got.LeaseToken)
 }
 
-// A dialer whose lease ran out loses the task to the next claim: its attempt
-// is ended as failed, and every write it still tries is a conflict, while the
-// new dialer works on.
-func TestExpiredLeaseIsReclaimedAndTheOldTokenIsFenced(t *testing.T) {
+// A dialer whose lease ran out while an attempt was active (it died
+// mid-dial) leaves the task to be settled: no claim takes it until
+// SettleAttempt has ended the attempt; then the next claim does, and every
+// write the old dialer still tries is a conflict, while the new dialer
+// works on.
+func TestExpiredLeaseIsSettledReclaimedAndTheOldTokenIsFenced(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	f.seedAgents(t, "a1", "a2")
@@ -592,14 +594,42 @@ func TestExpiredLeaseIsReclaimedAndTheOldTokenIsFenced(t *testing.T) {
 	oldAttempt, err := f.db.StartAttempt(f.ctx, id, "old", "a1", at(time.Minute))
 	require.NoError(t, err)
 
-	// The old dialer stalls past its lease; another claims the task.
+	// The old dialer stalls past its lease; another wants the task.
 	_, err = f.db.ClaimTask(f.ctx, id, "new", at(2*time.Minute), at(time.Minute+30*time.Second))
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "a lease ending before now: %v", err)
 	_, err = f.db.ClaimTask(f.ctx, id, "new", at(2*time.Minute), at(2*time.Minute))
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
 	_, err = f.db.ClaimTask(f.ctx, id, "new", at(2*time.Minute), at(4*time.Minute))
 	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "the lease ends at 2m, not before: %v", err)
-	newTask, err := f.db.ClaimTask(f.ctx, id, "new", at(2*time.Minute+time.Millisecond), at(4*time.Minute))
+	stale, err := f.db.StaleAttempts(f.ctx, at(2*time.Minute), 10)
+	require.NoError(t, err)
+	require.Empty(t, stale, "not stale while the lease holds")
+
+	now := at(2*time.Minute + time.Millisecond)
+	_, err = f.db.ClaimTask(f.ctx, id, "new", now, at(4*time.Minute))
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+	require.ErrorContains(t, err, "left mid-dial by attempt")
+	claimed, err := f.db.ClaimTasks(f.ctx, []int64{id}, "new", now, at(4*time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, claimed, "a batch claim leaves it out too")
+
+	stale, err = f.db.StaleAttempts(f.ctx, now, 10)
+	require.NoError(t, err)
+	require.Equal(t, []hotline.CallbackAttempt{{ID: oldAttempt, TaskID: id, AgentID: "a1", StartedAt: at(time.Minute)}}, stale)
+	held, err := f.db.GetTask(f.ctx, id)
+	require.NoError(t, err)
+	settled := stale[0]
+	settled.Outcome, settled.EndedAt = hotline.SettledOutcome(settled), now
+	require.Equal(t, hotline.AttemptFailed, settled.Outcome, "never bridged")
+	after := p.AfterAttempt(held, settled, plainTime{})
+	wrong := after
+	wrong.LeaseToken = "someone-else"
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(f.db.SettleAttempt(f.ctx, settled, wrong, now)), "under another lease")
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(f.db.SettleAttempt(f.ctx, settled, after, at(time.Minute))), "before the lease ran out")
+	require.NoError(t, f.db.SettleAttempt(f.ctx, settled, after, now))
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(f.db.SettleAttempt(f.ctx, settled, after, now)), "settled once")
+
+	newTask, err := f.db.ClaimTask(f.ctx, id, "new", after.NextAttempt, after.NextAttempt.Add(2*time.Minute))
 	require.NoError(t, err)
 	require.Equal(t, "new", newTask.LeaseToken)
 
@@ -607,8 +637,9 @@ func TestExpiredLeaseIsReclaimedAndTheOldTokenIsFenced(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []hotline.CallbackAttempt{{
 		ID: oldAttempt, TaskID: id, AgentID: "a1", StartedAt: at(time.Minute),
-		EndedAt: at(2*time.Minute + time.Millisecond), Outcome: hotline.AttemptFailed,
+		EndedAt: now, Outcome: hotline.AttemptFailed,
 	}}, got.AttemptLog, "the stale attempt ended as failed")
+	require.Zero(t, got.Attempts, "our failure does not count against the citizen")
 
 	// The old dialer wakes up: every fenced write fails, nothing changes.
 	a := hotline.CallbackAttempt{ID: oldAttempt, TaskID: id, AgentID: "a1", StartedAt: at(time.Minute),
@@ -618,7 +649,7 @@ func TestExpiredLeaseIsReclaimedAndTheOldTokenIsFenced(t *testing.T) {
 		run  func() error
 	}{
 		{"FinishAttempt", func() error {
-			return f.db.FinishAttempt(f.ctx, "old", a, p.AfterAttempt(oldTask, a.Outcome, a.EndedAt, plainTime{}))
+			return f.db.FinishAttempt(f.ctx, "old", a, p.AfterAttempt(oldTask, a, plainTime{}))
 		}},
 		{"UpdateAttempt", func() error { return f.db.UpdateAttempt(f.ctx, "old", a) }},
 		{"ExtendLease", func() error { return f.db.ExtendLease(f.ctx, id, "old", at(10*time.Minute)) }},
@@ -631,15 +662,15 @@ func TestExpiredLeaseIsReclaimedAndTheOldTokenIsFenced(t *testing.T) {
 		require.ErrorContains(t, err, "store."+w.name)
 		require.ErrorContains(t, err, "claimed by another dialer", w.name)
 	}
-	after, err := f.db.GetTask(f.ctx, id)
+	unchanged, err := f.db.GetTask(f.ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, got, after, "the old dialer changed nothing")
+	require.Equal(t, got, unchanged, "the old dialer changed nothing")
 
 	// The new dialer goes on and finishes.
-	newAttempt, err := f.db.StartAttempt(f.ctx, id, "new", "a2", at(3*time.Minute))
+	newAttempt, err := f.db.StartAttempt(f.ctx, id, "new", "a2", after.NextAttempt)
 	require.NoError(t, err)
-	b := hotline.CallbackAttempt{ID: newAttempt, TaskID: id, EndedAt: at(4 * time.Minute), Outcome: hotline.AttemptConnected}
-	require.NoError(t, f.db.FinishAttempt(f.ctx, "new", b, p.AfterAttempt(newTask, b.Outcome, b.EndedAt, plainTime{})))
+	b := hotline.CallbackAttempt{ID: newAttempt, TaskID: id, EndedAt: after.NextAttempt.Add(time.Minute), Outcome: hotline.AttemptConnected}
+	require.NoError(t, f.db.FinishAttempt(f.ctx, "new", b, p.AfterAttempt(newTask, b, plainTime{})))
 	final, err := f.db.GetTask(f.ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, hotline.CallbackConnected, final.State)
@@ -766,7 +797,7 @@ func TestUpdateAttemptRecordsProgress(t *testing.T) {
 	require.NoError(t, err)
 	p := hotline.CallbackPolicy{}
 	p.SetDefaults()
-	require.NoError(t, f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, a.Outcome, a.EndedAt, plainTime{})))
+	require.NoError(t, f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, a, plainTime{})))
 	err = f.db.UpdateAttempt(f.ctx, "lease-1", a)
 	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
 }
@@ -788,7 +819,7 @@ func TestFinishAttemptAppliesThePolicy(t *testing.T) {
 	}{
 		{"connected", 0, hotline.AttemptConnected, hotline.CallbackConnected, 0, time.Time{}, end},
 		{"busy retries after the backoff", 0, hotline.AttemptBusy, hotline.CallbackPending, 1, end.Add(p.RetryBackoff), time.Time{}},
-		{"agent not answering does not count", 1, hotline.AttemptAgentNoAnswer, hotline.CallbackPending, 1, end.Add(time.Minute), time.Time{}},
+		{"agent not answering does not count; a colleague calls at once", 1, hotline.AttemptAgentNoAnswer, hotline.CallbackPending, 1, end, time.Time{}},
 		{"the last attempt", p.MaxAttempts - 1, hotline.AttemptNoAnswer, hotline.CallbackUnreachable, p.MaxAttempts, time.Time{}, end},
 		{"no such number", 0, hotline.AttemptInvalidNumber, hotline.CallbackInvalid, 1, time.Time{}, end},
 	}
@@ -806,7 +837,7 @@ func TestFinishAttemptAppliesThePolicy(t *testing.T) {
 
 			a := hotline.CallbackAttempt{ID: attemptID, TaskID: id, AgentID: "a1", RecordingName: "cb-1",
 				StartedAt: at(time.Minute), AgentAnsweredAt: at(65 * time.Second), EndedAt: end, Outcome: tt.outcome, Cause: 16}
-			require.NoError(t, f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, tt.outcome, end, plainTime{})))
+			require.NoError(t, f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, a, plainTime{})))
 
 			got, err := f.db.GetTask(f.ctx, id)
 			require.NoError(t, err)
@@ -818,7 +849,7 @@ func TestFinishAttemptAppliesThePolicy(t *testing.T) {
 			require.True(t, got.LeaseUntil.IsZero())
 			require.Equal(t, []hotline.CallbackAttempt{a}, got.AttemptLog)
 
-			err = f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, tt.outcome, end, plainTime{}))
+			err = f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, a, plainTime{}))
 			require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "finishing twice: %v", err)
 		})
 	}
@@ -1100,7 +1131,7 @@ func TestResolveByInbound(t *testing.T) {
 		p := hotline.CallbackPolicy{}
 		p.SetDefaults()
 		a := hotline.CallbackAttempt{ID: attemptID, TaskID: id, EndedAt: at(150 * time.Second), Outcome: hotline.AttemptConnected}
-		err = f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, a.Outcome, a.EndedAt, plainTime{}))
+		err = f.db.FinishAttempt(f.ctx, "lease-1", a, p.AfterAttempt(task, a, plainTime{}))
 		require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
 		require.ErrorContains(t, err, "is resolved, no longer dialing")
 
@@ -1124,91 +1155,6 @@ func TestResolveByInbound(t *testing.T) {
 			require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
 		}
 	})
-}
-
-func TestOverdueTaskIDsAndMarkEscalated(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	// Deadlines 10m (pending), 20m (dialing), 30m (pending), 5m (connected).
-	ids := make([]int64, 4)
-	for i, s := range []struct {
-		deadline time.Duration
-		state    hotline.CallbackState
-	}{
-		{10 * time.Minute, hotline.CallbackPending},
-		{20 * time.Minute, hotline.CallbackDialing},
-		{30 * time.Minute, hotline.CallbackPending},
-		{5 * time.Minute, hotline.CallbackConnected},
-	} {
-		task, _ := f.addMissed(t, missed(fmt.Sprintf("c%d", i), fmt.Sprintf("139%d", i), "", 0, s.deadline))
-		f.setTaskState(t, task.ID, s.state)
-		ids[i] = task.ID
-	}
-
-	overdue := func(now time.Duration, limit int) []int64 {
-		t.Helper()
-		got, err := f.db.OverdueTaskIDs(f.ctx, at(now), limit)
-		require.NoError(t, err)
-		return got
-	}
-	require.Empty(t, overdue(9*time.Minute, 10))
-	require.Equal(t, []int64{ids[0]}, overdue(10*time.Minute, 10), "due at the deadline itself")
-	require.Equal(t, []int64{ids[0], ids[1], ids[2]}, overdue(time.Hour, 10))
-	require.Equal(t, []int64{ids[0]}, overdue(time.Hour, 1))
-
-	tests := []struct {
-		name     string
-		id       int64
-		now      time.Duration
-		want     bool
-		wantKind hotline.ErrorKind
-	}{
-		{"not overdue yet", ids[2], 29 * time.Minute, false, ""},
-		{"overdue", ids[0], 11 * time.Minute, true, ""},
-		{"already escalated", ids[0], 12 * time.Minute, false, ""},
-		{"closed", ids[3], time.Hour, false, ""},
-		{"no such task", 999, time.Hour, false, hotline.KindNotFound},
-	}
-	for _, tt := range tests {
-		got, err := f.db.MarkEscalated(f.ctx, tt.id, at(tt.now))
-		if tt.wantKind != "" {
-			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%s: %v", tt.name, err)
-			continue
-		}
-		require.NoError(t, err, tt.name)
-		require.Equal(t, tt.want, got, tt.name)
-	}
-	task, err := f.db.GetTask(f.ctx, ids[0])
-	require.NoError(t, err)
-	require.Equal(t, at(11*time.Minute), task.EscalatedAt, "the first mark stands")
-	require.Equal(t, []int64{ids[1], ids[2]}, overdue(time.Hour, 10), "an escalated task is not listed again")
-
-	// Eight escalators on two instances: the escalation fires once.
-	dbs := []*DB{f.db, f.second(t)}
-	var marked atomic.Int32
-	errs := make(chan error, 8)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			<-start
-			ok, err := dbs[w%2].MarkEscalated(f.ctx, ids[1], at(time.Hour+time.Duration(w)*time.Millisecond))
-			errs <- err
-			if ok {
-				marked.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	require.Equal(t, int32(1), marked.Load())
-
-	_, err = f.db.OverdueTaskIDs(f.ctx, t0, 0)
-	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
 }
 
 // The CHECKs of callback_attempts (00003).
@@ -1287,16 +1233,22 @@ func TestCallbackStatementsUseTheirIndexes(t *testing.T) {
 		{"ListTasks by state", list(listTasksSQL, "state = ?"), []any{"pending", 10, 0}, "callback_tasks_by_state"},
 		{"ListTasks by agent", list(listTasksSQL, "agent_id = ?"), []any{"a1", 10, 0}, "callback_tasks_by_agent_deadline"},
 		{"ListTasks overdue", list(listTasksSQL, "state IN ('pending', 'dialing')", "deadline_ms <= ?"), []any{1, 10, 0}, "callback_tasks_by_state"},
-		{"OpenTaskDues", openTaskDuesSQL, []any{0, 10}, "COVERING INDEX callback_tasks_open_dues"},
 		{"DueTaskIDs: pending", dueTasksSQL, []any{1, 10, 1, 10, 10}, "callback_tasks_open_by_next_attempt"},
 		{"DueTaskIDs: dialing", dueTasksSQL, []any{1, 10, 1, 10, 10}, "callback_tasks_by_state"},
 		{"ClaimTask", claimTaskSQL, []any{"t", 1, 1, 1, 1}, "INTEGER PRIMARY KEY"},
+		{"ClaimTasks", claimTasksSQL, []any{"b", 1, "[1,2]", 1}, "INTEGER PRIMARY KEY"},
+		{"ClaimTasks: stale attempts", endStaleAttemptsOfSQL, []any{1, "[1,2]"}, "callback_attempts_one_active_per_task"},
 		{"stale attempts", endStaleAttemptsSQL, []any{1, 1}, "callback_attempts_one_active_per_task"},
 		{"ReleaseTask", releaseTaskSQL, []any{1, 1, "t"}, "callback_attempts_one_active_per_task"},
 		{"UpdateAttempt", updateAttempt, updateAttemptArgs, "INTEGER PRIMARY KEY"},
 		{"ResolveByInbound", resolveByInboundSQL, []any{1, "r", number1}, "callback_tasks_one_open_per_number"},
-		{"OverdueTaskIDs", overdueTasksSQL, []any{1, 10}, "callback_tasks_to_escalate"},
-		{"MarkEscalated", markEscalatedSQL, []any{1, 1, 1}, "INTEGER PRIMARY KEY"},
+		{"GetTasks", CallbackTasks.table().byIDSQL, []any{"[1,2]"}, "INTEGER PRIMARY KEY"},
+		{"StaleAttempts: tasks", staleAttemptsSQL, []any{1, 10}, "callback_tasks_by_state"},
+		{"StaleAttempts: attempts", staleAttemptsSQL, []any{1, 10}, "callback_attempts_one_active_per_task"},
+		{"SettleAttempt: task", settleTaskSQL, []any{"pending", 0, 0, 0, 0, 1, "t", 1}, "INTEGER PRIMARY KEY"},
+		{"SettleAttempt: attempt", settleAttemptSQL, []any{1, "failed", 1, 1}, "INTEGER PRIMARY KEY"},
+		{"HandOver", handOverReadSQL, []any{1, "t"}, "INTEGER PRIMARY KEY"},
+		{"HandOver: the latest attempt", handOverReadSQL, []any{1, "t"}, "callback_attempts_by_task"},
 		{"ListViolations by agent", list(listViolationsSQL, "agent_id = ?"), []any{"a1", 10, 0}, "violations_by_agent"},
 		{"ListViolations by kind", list(listViolationsSQL, "kind = ?"), []any{"referral_loop", 10, 0}, "violations_by_kind"},
 		{"ListViolations undisposed", list(listViolationsSQL, "disposition = ''"), []any{10, 0}, "violations_by_disposition"},
@@ -1314,7 +1266,8 @@ func TestCallbackStatementsUseTheirIndexes(t *testing.T) {
 					searched = true
 				}
 				if strings.HasPrefix(d, "SCAN") {
-					require.True(t, strings.HasPrefix(d, "SCAN (subquery") || strings.HasPrefix(d, "SCAN CONSTANT ROW"), "%q", details)
+					require.True(t, strings.HasPrefix(d, "SCAN (subquery") || strings.HasPrefix(d, "SCAN CONSTANT ROW") ||
+						strings.HasPrefix(d, "SCAN json_each VIRTUAL TABLE"), "%q", details)
 				}
 			}
 			require.True(t, searched, "%q", details)
@@ -1360,7 +1313,7 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 12, 14, 15}, applied)
 
 	task, err := f.db.GetTask(f.ctx, 2)
 	require.NoError(t, err)
@@ -1381,7 +1334,7 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 	require.NoError(t, err)
 	task, err = f.db.GetTask(f.ctx, 1)
 	require.NoError(t, err)
-	require.Equal(t, hotline.AttemptFailed, task.AttemptLog[0].Outcome, "the attempt left active ends with the claim")
+	require.Equal(t, hotline.AttemptFailed, task.AttemptLog[0].Outcome, "the attempt a pending task was left ends with the claim")
 	_, err = f.db.StartAttempt(f.ctx, 1, "lease-1", "a1", at(time.Hour))
 	require.NoError(t, err)
 
@@ -1391,7 +1344,7 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 	// Down to 2: exactly the version-2 schema, every attempt kept.
 	down, err := f.db.migrations.DownTo(f.ctx, 2)
 	require.NoError(t, err)
-	require.Len(t, down, 9, "00015 down to 00003 go down")
+	require.Len(t, down, 10, "00015 down to 00003 go down")
 	require.Equal(t, atVersion2.schemaSQL(t), f.schemaSQL(t), "the schema of a database made at version 2")
 	var attempts int
 	require.NoError(t, f.db.reader.GetContext(f.ctx, &attempts, `SELECT count(*) FROM callback_attempts`))
@@ -1399,18 +1352,18 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 12, 14, 15}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 	task, err = f.db.GetTask(f.ctx, 1)
 	require.NoError(t, err)
 	require.Len(t, task.AttemptLog, 2)
 }
 
-// BenchmarkOpenTaskDues reads every open task's due time in keyset pages,
+// BenchmarkDuePage reads every open task's due times in keyset pages,
 // as the reconciler does to rebuild the Redis index, over 1M open tasks
 // (10% dialing) beside 250k closed ones. One op is one whole pass; rows/s
 // is open tasks read per second.
-func BenchmarkOpenTaskDues(b *testing.B) {
+func BenchmarkDuePage(b *testing.B) {
 	const open, closed = 1_000_000, 250_000
 	f := setup(b)
 	start := time.Now()
@@ -1437,14 +1390,14 @@ func BenchmarkOpenTaskDues(b *testing.B) {
 			for b.Loop() {
 				after := int64(0)
 				for {
-					dues, err := f.db.OpenTaskDues(f.ctx, after, page)
+					dues, err := f.db.DuePage(f.ctx, CallbackTasks, after, page)
 					if err != nil {
 						b.Fatal(err)
 					}
-					if len(dues) == 0 {
+					rows += len(dues)
+					if len(dues) < page {
 						break
 					}
-					rows += len(dues)
 					after = dues[len(dues)-1].ID
 				}
 			}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,71 +35,9 @@ const (
 	FulfilledByNote      = "note"       // evidence: the note
 )
 
-// promiseRow is a promises row as the statements read and write it.
-type promiseRow struct {
-	ID                 int64  `db:"id"`
-	CallID             string `db:"call_id"`
-	Number             string `db:"number"`
-	AgentID            string `db:"agent_id"`
-	CreatedBy          string `db:"created_by"`
-	Summary            string `db:"summary"`
-	Department         string `db:"department"`
-	State              string `db:"state"`
-	DeadlineMs         int64  `db:"deadline_ms"`
-	OriginalDeadlineMs int64  `db:"original_deadline_ms"`
-	CreatedMs          int64  `db:"created_ms"`
-	FulfilledMs        int64  `db:"fulfilled_ms"`
-	FulfilledHow       string `db:"fulfilled_how"`
-	FulfilledBy        string `db:"fulfilled_by"`
-	Evidence           string `db:"evidence"`
-	EscalatedMs        int64  `db:"escalated_ms"`
-	ClosedMs           int64  `db:"closed_ms"`
-	CloseReason        string `db:"close_reason"`
-	ClosedBy           string `db:"closed_by"`
-}
-
-func (r promiseRow) promise() hotline.Promise {
-	return hotline.Promise{
-		ID:               r.ID,
-		CallID:           r.CallID,
-		Number:           r.Number,
-		AgentID:          r.AgentID,
-		CreatedBy:        r.CreatedBy,
-		Summary:          r.Summary,
-		Department:       r.Department,
-		State:            hotline.PromiseState(r.State),
-		Deadline:         hotline.FromUnixMilli(r.DeadlineMs),
-		OriginalDeadline: hotline.FromUnixMilli(r.OriginalDeadlineMs),
-		CreatedAt:        hotline.FromUnixMilli(r.CreatedMs),
-		FulfilledAt:      hotline.FromUnixMilli(r.FulfilledMs),
-		FulfilledHow:     r.FulfilledHow,
-		FulfilledBy:      r.FulfilledBy,
-		Evidence:         r.Evidence,
-		EscalatedAt:      hotline.FromUnixMilli(r.EscalatedMs),
-		ClosedAt:         hotline.FromUnixMilli(r.ClosedMs),
-		ClosedBy:         r.ClosedBy,
-		CloseReason:      r.CloseReason,
-	}
-}
-
-// unfinished reports whether a promise in state s still waits for its reply.
-func unfinished(s string) bool {
-	switch hotline.PromiseState(s) {
-	case hotline.PromiseOpen, hotline.PromiseOverdue, hotline.PromiseEscalated:
-		return true
-	}
-	return false
-}
-
-// validPromiseState reports whether s is one of hotline's promise states;
-// the CHECK of promises.state (00001) lists the same.
-func validPromiseState(s hotline.PromiseState) bool {
-	switch s {
-	case hotline.PromiseOpen, hotline.PromiseFulfilled, hotline.PromiseOverdue, hotline.PromiseEscalated, hotline.PromiseClosed:
-		return true
-	}
-	return false
-}
+// unfinished reports whether a promise in state s still waits for its reply
+// (hotline.PromiseState.Unfinished).
+func unfinished(s string) bool { return hotline.PromiseState(s).Unfinished() }
 
 // checkText trims s and checks that it has 1..MaxPromiseText characters;
 // what names the text in the error.
@@ -178,17 +115,9 @@ func readPromise(ctx context.Context, q sqlx.QueryerContext, id int64) (hotline.
 // first) and the lead times of the reminders sent for its current deadline
 // (longest first), read from one snapshot; NotFound when there is none.
 func (db *DB) GetPromise(ctx context.Context, id int64) (hotline.Promise, error) {
-	const op = "store.GetPromise"
-	var p hotline.Promise
-	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		p, err = readPromise(ctx, tx, id)
-		return err
+	return readOne(ctx, db, "store.GetPromise", fmt.Sprintf("promise %d", id), func(tx *sqlx.Tx) (hotline.Promise, error) {
+		return readPromise(ctx, tx, id)
 	})
-	if err != nil {
-		return hotline.Promise{}, wrapErr(op, fmt.Sprintf("promise %d", id), err)
-	}
-	return p, nil
 }
 
 // promiseCallSQL reads first_responsible_agent and caller_number of one
@@ -271,54 +200,22 @@ func (db *DB) CreatePromise(ctx context.Context, p hotline.Promise) (hotline.Pro
 	return created, nil
 }
 
-// PromiseFilter selects promises for ListPromises; zero fields select
-// everything.
-type PromiseFilter struct {
-	State   hotline.PromiseState // in this state
-	AgentID string               // owned by this agent
-	Number  string               // promised to this number
-	// OverdueAt, when set, selects unfinished promises (open, overdue,
-	// escalated) whose deadline is at or before it.
-	OverdueAt time.Time
-	Limit     int // at most this many; 0 means DefaultListLimit, at most MaxListLimit
-	Offset    int // skipping this many of the earliest deadlines
-}
+// PromiseFilter selects promises for ListPromises; State is a stored state
+// or a group of the vocabulary (unfinished, overdue:
+// hotline.PromiseStateNames).
+type PromiseFilter = MatterFilter[hotline.PromiseState]
 
 // listPromisesSQL reads promises rows in deadline order; ListPromises fills
 // in the conditions of the WHERE clause from a PromiseFilter, each on an
 // indexed column (promises_by_state, promises_by_agent_deadline,
-// promises_by_number, promises_unfinished_deadlines, or promises_by_deadline
-// without one).
+// promises_by_number, or promises_by_deadline without one).
 const listPromisesSQL = `SELECT ` + promiseColumns + ` FROM promises WHERE %s
 ORDER BY deadline_ms, id LIMIT ? OFFSET ?`
 
 // ListPromises returns the promises that match f, earliest deadline first,
 // without their extensions and reminders (GetPromise reads those).
 func (db *DB) ListPromises(ctx context.Context, f PromiseFilter) ([]hotline.Promise, error) {
-	const op = "store.ListPromises"
-	limit, err := pageLimit(op, f.Limit, f.Offset)
-	if err != nil {
-		return nil, err
-	}
-	conds := []string{"TRUE"}
-	var args []any
-	if f.State != "" {
-		if !validPromiseState(f.State) {
-			return nil, hotline.Errorf(hotline.KindInvalid, op, "unknown promise state %q", f.State)
-		}
-		conds, args = append(conds, "state = ?"), append(args, f.State)
-	}
-	if f.AgentID != "" {
-		conds, args = append(conds, "agent_id = ?"), append(args, f.AgentID)
-	}
-	if f.Number != "" {
-		conds, args = append(conds, "number = ?"), append(args, f.Number)
-	}
-	if !f.OverdueAt.IsZero() {
-		conds = append(conds, "state IN ('open', 'overdue', 'escalated')", "deadline_ms <= ?")
-		args = append(args, hotline.UnixMilli(f.OverdueAt))
-	}
-	return selectPage(ctx, db, op, "promises", listPromisesSQL, conds, args, limit, f.Offset, promiseRow.promise)
+	return listMatters(ctx, db, "store.ListPromises", "promise", listPromisesSQL, f, hotline.PromiseOverdue, promiseRow.promise)
 }
 
 // addExtensionSQL inserts one promise_extensions row; the trigger
@@ -330,9 +227,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 // extendPromiseSQL moves deadline_ms of one unfinished promises row from the
 // deadline read in the same transaction, makes it open again and clears its
 // escalated_ms (kept in the extension row written just before).
-const extendPromiseSQL = `
+var extendPromiseSQL = `
 UPDATE promises SET deadline_ms = ?, state = 'open', escalated_ms = 0
-WHERE id = ? AND deadline_ms = ? AND state IN ('open', 'overdue', 'escalated')`
+WHERE id = ? AND deadline_ms = ? AND ` + promiseUnfinishedSQL
 
 // clearRemindersSQL deletes the promise_reminders rows of one promise.
 const clearRemindersSQL = `DELETE FROM promise_reminders WHERE promise_id = ?`
@@ -413,9 +310,9 @@ const replyEvidenceSQL = `
 SELECT EXISTS (SELECT 1 FROM calls WHERE id = ?1) OR EXISTS (SELECT 1 FROM recordings WHERE name = ?1)`
 
 // fulfilPromiseSQL makes one unfinished promises row fulfilled.
-const fulfilPromiseSQL = `
+var fulfilPromiseSQL = `
 UPDATE promises SET state = 'fulfilled', fulfilled_ms = ?, fulfilled_how = ?, fulfilled_by = ?, evidence = ?
-WHERE id = ? AND state IN ('open', 'overdue', 'escalated')`
+WHERE id = ? AND ` + promiseUnfinishedSQL
 
 // FulfilPromise records that promise id was answered at now by by: how is
 // FulfilledByReplyCall, with evidence the reply call's recording name or
@@ -529,217 +426,4 @@ func (db *DB) ClosePromise(ctx context.Context, id int64, by, reason string, now
 		return hotline.Promise{}, wrapErr(op, subject, err)
 	}
 	return p, nil
-}
-
-// PromiseDue is the deadline of an unfinished promise: what the reminder
-// and escalation loops schedule.
-type PromiseDue struct {
-	ID       int64
-	Deadline time.Time
-}
-
-// openPromiseDuesSQL reads id and deadline_ms of unfinished promises rows
-// after an id, in id order, from the covering partial index
-// promises_unfinished_dues alone (INDEXED BY, its WHERE term repeated: the
-// planner would rather walk the table by rowid).
-const openPromiseDuesSQL = `
-SELECT id, deadline_ms FROM promises INDEXED BY promises_unfinished_dues
-WHERE state IN ('open', 'overdue', 'escalated') AND id > ?
-ORDER BY id LIMIT ?`
-
-// promiseDeadlinesBeforeSQL reads id and deadline_ms of unfinished promises
-// rows due at or before a time, earliest first, from the partial index
-// promises_unfinished_deadlines (INDEXED BY, its WHERE term repeated).
-const promiseDeadlinesBeforeSQL = `
-SELECT id, deadline_ms FROM promises INDEXED BY promises_unfinished_deadlines
-WHERE state IN ('open', 'overdue', 'escalated') AND deadline_ms <= ?
-ORDER BY deadline_ms, id LIMIT ?`
-
-// selectDues runs a query that reads id and deadline_ms pairs.
-func (db *DB) selectDues(ctx context.Context, op, query string, args ...any) ([]PromiseDue, error) {
-	var rows []struct {
-		ID         int64 `db:"id"`
-		DeadlineMs int64 `db:"deadline_ms"`
-	}
-	if err := db.reader.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, wrapErr(op, "unfinished promises", err)
-	}
-	dues := make([]PromiseDue, 0, len(rows))
-	for _, r := range rows {
-		dues = append(dues, PromiseDue{ID: r.ID, Deadline: hotline.FromUnixMilli(r.DeadlineMs)})
-	}
-	return dues, nil
-}
-
-// OpenPromiseDues returns up to limit unfinished promises (open, overdue,
-// escalated) with ids above afterID, in id order, with their deadlines:
-// keyset pages for rebuilding the Redis index (pass the last id of a page
-// to get the next; an empty page is the end).
-func (db *DB) OpenPromiseDues(ctx context.Context, afterID int64, limit int) ([]PromiseDue, error) {
-	const op = "store.OpenPromiseDues"
-	if limit <= 0 {
-		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
-	}
-	return db.selectDues(ctx, op, openPromiseDuesSQL, afterID, limit)
-}
-
-// PromiseDeadlinesBefore returns up to limit unfinished promises whose
-// deadline is at or before horizon, earliest first: the SQL fallback of the
-// reminder and escalation loops while Redis is down.
-func (db *DB) PromiseDeadlinesBefore(ctx context.Context, horizon time.Time, limit int) ([]PromiseDue, error) {
-	const op = "store.PromiseDeadlinesBefore"
-	if limit <= 0 {
-		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
-	}
-	return db.selectDues(ctx, op, promiseDeadlinesBeforeSQL, hotline.UnixMilli(horizon), limit)
-}
-
-// markReminderSQL inserts the promise_reminders row of one unfinished
-// promise and lead time unless it exists.
-const markReminderSQL = `
-INSERT INTO promise_reminders (promise_id, lead_ms, sent_ms)
-SELECT id, ?, ? FROM promises WHERE id = ? AND state IN ('open', 'overdue', 'escalated')
-ON CONFLICT (promise_id, lead_ms) DO NOTHING`
-
-// promiseExistsSQL reads whether one promises row exists.
-const promiseExistsSQL = `SELECT EXISTS (SELECT 1 FROM promises WHERE id = ?)`
-
-// MarkReminderSent records that the reminder lead before the deadline of
-// promise id was sent at now. It is true for the one caller that recorded
-// it, and false when it was recorded already (across restarts and service
-// instances) or the promise is fulfilled or closed (nothing to remind of),
-// so a reminder fires once per promise and lead until an extension clears
-// the marks. NotFound when there is no such promise.
-func (db *DB) MarkReminderSent(ctx context.Context, id int64, lead time.Duration, now time.Time) (bool, error) {
-	const op = "store.MarkReminderSent"
-	subject := fmt.Sprintf("reminder %s of promise %d", lead, id)
-	switch {
-	case lead.Milliseconds() <= 0:
-		return false, hotline.Errorf(hotline.KindInvalid, op, "%s: the lead time must be at least 1ms", subject)
-	case now.IsZero():
-		return false, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
-	}
-	var marked bool
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, markReminderSQL, lead.Milliseconds(), hotline.UnixMilli(now), id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if marked = n == 1; marked {
-			return nil
-		}
-		return promiseExists(ctx, tx, id)
-	})
-	if err != nil {
-		return false, wrapErr(op, subject, err)
-	}
-	return marked, nil
-}
-
-// promiseExists returns sql.ErrNoRows when there is no promise id.
-func promiseExists(ctx context.Context, tx *sqlx.Tx, id int64) error {
-	var exists bool
-	if err := tx.GetContext(ctx, &exists, promiseExistsSQL, id); err != nil {
-		return err
-	}
-	if !exists {
-		return sql.ErrNoRows
-	}
-	return nil
-}
-
-// unmarkReminderSQL deletes the promise_reminders row of one promise and
-// lead time.
-const unmarkReminderSQL = `DELETE FROM promise_reminders WHERE promise_id = ? AND lead_ms = ?`
-
-// UnmarkReminderSent forgets that the reminder lead of promise id was sent,
-// after its push failed, so the next sweep sends it again. Forgetting a mark
-// that does not exist is no error.
-func (db *DB) UnmarkReminderSent(ctx context.Context, id int64, lead time.Duration) error {
-	const op = "store.UnmarkReminderSent"
-	_, err := db.writer.ExecContext(ctx, unmarkReminderSQL, id, lead.Milliseconds())
-	return wrapErr(op, fmt.Sprintf("reminder %s of promise %d", lead, id), err)
-}
-
-// overduePromisesSQL reads ids of open (or overdue) promises rows past their
-// deadline, earliest deadline first, from the partial index
-// promises_unfinished_by_deadline (INDEXED BY, its WHERE term repeated).
-const overduePromisesSQL = `
-SELECT id FROM promises INDEXED BY promises_unfinished_by_deadline
-WHERE state IN ('open', 'overdue') AND deadline_ms <= ?
-ORDER BY deadline_ms, id LIMIT ?`
-
-// OverduePromiseIDs returns up to limit ids of promises not escalated yet
-// (open, or overdue) whose deadline is at or before now, earliest deadline
-// first: the ones MarkPromiseEscalated will take.
-func (db *DB) OverduePromiseIDs(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	const op = "store.OverduePromiseIDs"
-	if limit <= 0 {
-		return nil, hotline.Errorf(hotline.KindInvalid, op, "limit %d must be positive", limit)
-	}
-	ids := []int64{}
-	if err := db.reader.SelectContext(ctx, &ids, overduePromisesSQL, hotline.UnixMilli(now), limit); err != nil {
-		return nil, wrapErr(op, "overdue promises", err)
-	}
-	return ids, nil
-}
-
-// escalatePromiseSQL makes one open (or overdue) promises row past its
-// deadline escalated, and reads its owner and call.
-const escalatePromiseSQL = `
-UPDATE promises SET state = 'escalated', escalated_ms = ?
-WHERE id = ? AND state IN ('open', 'overdue') AND deadline_ms <= ?
-RETURNING agent_id, call_id`
-
-// MarkPromiseEscalated escalates promise id at now when it is open (or
-// overdue) and its deadline is at or before now, and in the same
-// transaction records a promise_overdue violation against its owner, with
-// its call, its id and detail; it returns true and the violation. It is true
-// for one caller only, across service instances: false when the promise was
-// escalated already, is fulfilled or closed, or is not due yet. A crash
-// cannot leave an escalation without its violation. NotFound when there is
-// no such promise.
-func (db *DB) MarkPromiseEscalated(ctx context.Context, id int64, now time.Time, detail string) (bool, hotline.Violation, error) {
-	const op = "store.MarkPromiseEscalated"
-	subject := fmt.Sprintf("promise %d", id)
-	if now.IsZero() {
-		return false, hotline.Violation{}, hotline.Errorf(hotline.KindInvalid, op, "%s: the time is required", subject)
-	}
-	nowMs := hotline.UnixMilli(now)
-	var v hotline.Violation
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		var owner struct {
-			AgentID string `db:"agent_id"`
-			CallID  string `db:"call_id"`
-		}
-		err := tx.GetContext(ctx, &owner, escalatePromiseSQL, nowMs, id, nowMs)
-		if errors.Is(err, sql.ErrNoRows) {
-			return promiseExists(ctx, tx, id)
-		}
-		if err != nil {
-			return err
-		}
-		v = hotline.Violation{
-			Kind:      hotline.ViolationPromiseOverdue,
-			AgentID:   owner.AgentID,
-			CallID:    owner.CallID,
-			PromiseID: id,
-			At:        hotline.FromUnixMilli(nowMs),
-			Detail:    strings.TrimSpace(detail),
-		}
-		res, err := tx.NamedExecContext(ctx, addViolationSQL, violationToRow(v))
-		if err != nil {
-			return err
-		}
-		v.ID, err = res.LastInsertId()
-		return err
-	})
-	if err != nil {
-		return false, hotline.Violation{}, wrapErr(op, subject, err)
-	}
-	return v.ID != 0, v, nil
 }

@@ -3,8 +3,6 @@ package store
 import (
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,20 +47,18 @@ func (f fixture) newPromise(t *testing.T, deadline time.Duration) int64 {
 
 // setPromiseState puts promise id in state through the store's statements:
 // escalated at its deadline, fulfilled by a1's note at t0+2m, closed by s1
-// at t0+3m; overdue (which no statement writes) through raw SQL.
+// at t0+3m.
 func (f fixture) setPromiseState(t *testing.T, id int64, state hotline.PromiseState) {
 	t.Helper()
 	var err error
 	switch state {
 	case hotline.PromiseOpen:
-	case hotline.PromiseOverdue:
-		_, err = f.db.writer.ExecContext(f.ctx, `UPDATE promises SET state = 'overdue' WHERE id = ?`, id)
 	case hotline.PromiseEscalated:
 		p, gerr := f.db.GetPromise(f.ctx, id)
 		require.NoError(t, gerr)
-		var ok bool
-		ok, _, err = f.db.MarkPromiseEscalated(f.ctx, id, p.Deadline, "no reply in time")
-		require.True(t, ok)
+		var done []Escalated
+		done, err = f.db.Escalate(f.ctx, Promises, p.Deadline, []Escalation{{ID: id, Detail: "no reply in time"}})
+		require.True(t, err == nil && done[0].Won, "escalate promise %d: %v", id, err)
 	case hotline.PromiseFulfilled:
 		_, err = f.db.FulfilPromise(f.ctx, id, FulfilledByNote, "told the citizen by SMS", "a1", at(2*time.Minute))
 	case hotline.PromiseClosed:
@@ -218,6 +214,11 @@ func TestListPromisesFilters(t *testing.T) {
 		{"overdue at 3h: unfinished only, the deadline itself included", PromiseFilter{OverdueAt: at(3 * time.Hour)},
 			[]int64{ids[1], ids[0]}, ""},
 		{"overdue at 2h", PromiseFilter{OverdueAt: at(2 * time.Hour)}, []int64{ids[1]}, ""},
+		{"state overdue: the same", PromiseFilter{State: hotline.PromiseOverdue, OverdueAt: at(3 * time.Hour)}, []int64{ids[1], ids[0]}, ""},
+		{"state overdue needs the time", PromiseFilter{State: hotline.PromiseOverdue}, nil, hotline.KindInvalid},
+		{"unfinished", PromiseFilter{State: hotline.PromiseUnfinished}, []int64{ids[1], ids[0], ids[3]}, ""},
+		{"unfinished of an agent", PromiseFilter{State: hotline.PromiseUnfinished, AgentID: "a1"}, []int64{ids[1], ids[0]}, ""},
+		{"overdue and fulfilled: none", PromiseFilter{State: hotline.PromiseFulfilled, OverdueAt: at(5 * time.Hour)}, []int64{}, ""},
 		{"agent and state", PromiseFilter{AgentID: "a1", State: hotline.PromiseOpen}, []int64{ids[0]}, ""},
 		{"a page", PromiseFilter{Limit: 2, Offset: 1}, []int64{ids[1], ids[2]}, ""},
 		{"nothing", PromiseFilter{AgentID: "nobody"}, []int64{}, ""},
@@ -259,7 +260,6 @@ func TestExtendPromise(t *testing.T) {
 		wantFrom   hotline.PromiseState // the state the extension row records
 	}{
 		{"open, by a supervisor", hotline.PromiseOpen, true, "s1", "waiting for the tax office", 3 * time.Hour, 30 * time.Minute, "", "", hotline.PromiseOpen},
-		{"overdue becomes open", hotline.PromiseOverdue, false, "s1", "waiting for the tax office", 3 * time.Hour, 2 * time.Hour, "", "", hotline.PromiseOverdue},
 		{"escalated becomes open", hotline.PromiseEscalated, true, "s1", "waiting for the tax office", 3 * time.Hour, 2 * time.Hour, "", "", hotline.PromiseEscalated},
 		// Who may approve is the access table's (hotline.Authorize); the store
 		// records an approver who is on the roster.
@@ -284,9 +284,9 @@ func TestExtendPromise(t *testing.T) {
 			f.seedPromiseWorld(t)
 			id := f.newPromise(t, time.Hour)
 			if tt.remind {
-				ok, err := f.db.MarkReminderSent(f.ctx, id, 10*time.Minute, at(50*time.Minute))
+				ok, err := f.db.MarkRemindersSent(f.ctx, Promises, []Reminder{{ID: id, Lead: 10 * time.Minute}}, at(50*time.Minute))
 				require.NoError(t, err)
-				require.True(t, ok)
+				require.Equal(t, []bool{true}, ok)
 			}
 			f.setPromiseState(t, id, tt.seed)
 			before, err := f.db.GetPromise(f.ctx, id)
@@ -351,23 +351,26 @@ func TestExtendedPromiseRemindsAndEscalatesAgain(t *testing.T) {
 
 	mark := func(now time.Duration) bool {
 		t.Helper()
-		ok, err := f.db.MarkReminderSent(f.ctx, id, 10*time.Minute, at(now))
+		ok, err := f.db.MarkRemindersSent(f.ctx, Promises, []Reminder{{ID: id, Lead: 10 * time.Minute}}, at(now))
 		require.NoError(t, err)
-		return ok
+		return ok[0]
+	}
+	escalate := func(now time.Duration, detail string) Escalated {
+		t.Helper()
+		done, err := f.db.Escalate(f.ctx, Promises, at(now), []Escalation{{ID: id, Detail: detail}})
+		require.NoError(t, err)
+		return done[0]
 	}
 	require.True(t, mark(50*time.Minute))
 	require.False(t, mark(51*time.Minute))
-	ok, _, err := f.db.MarkPromiseEscalated(f.ctx, id, at(time.Hour), "first")
-	require.NoError(t, err)
-	require.True(t, ok)
+	require.True(t, escalate(time.Hour, "first").Won)
 
-	_, err = f.db.ExtendPromise(f.ctx, id, at(3*time.Hour), "s1", "waiting for the tax office", at(2*time.Hour))
+	_, err := f.db.ExtendPromise(f.ctx, id, at(3*time.Hour), "s1", "waiting for the tax office", at(2*time.Hour))
 	require.NoError(t, err)
 	require.True(t, mark(170*time.Minute), "the reminder of the new deadline")
-	ok, v, err := f.db.MarkPromiseEscalated(f.ctx, id, at(3*time.Hour), "second")
-	require.NoError(t, err)
-	require.True(t, ok)
-	require.Equal(t, "second", v.Detail)
+	second := escalate(3*time.Hour, "second")
+	require.True(t, second.Won)
+	require.Equal(t, "second", second.Violation.Detail)
 
 	violations, err := f.db.ListViolations(f.ctx, ViolationFilter{Kind: hotline.ViolationPromiseOverdue})
 	require.NoError(t, err)
@@ -389,7 +392,6 @@ func TestFulfilPromise(t *testing.T) {
 		{"by a supervisor with the reply call's id", hotline.PromiseOpen, FulfilledByReplyCall, "c2", "s1", "", ""},
 		{"with the reply call's recording", hotline.PromiseOpen, FulfilledByReplyCall, "rec-reply", "a1", "", ""},
 		{"escalated", hotline.PromiseEscalated, FulfilledByNote, "late, but answered", "a1", "", ""},
-		{"overdue", hotline.PromiseOverdue, FulfilledByNote, "late, but answered", "a1", "", ""},
 		{"a note without text", hotline.PromiseOpen, FulfilledByNote, "  ", "a1", hotline.KindInvalid, "the note is required"},
 		{"a reply call without evidence", hotline.PromiseOpen, FulfilledByReplyCall, "", "a1", hotline.KindInvalid, "recording name or call id is required"},
 		{"a reply call that does not exist", hotline.PromiseOpen, FulfilledByReplyCall, "nope", "a1", hotline.KindInvalid, "neither a recording nor a call"},
@@ -496,292 +498,6 @@ func TestClosePromise(t *testing.T) {
 	})
 }
 
-func TestPromiseDues(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	f.seedPromiseWorld(t)
-	// Deadlines 3h (open), 1h (escalated), 2h (fulfilled), 4h (overdue), 30m (closed).
-	var ids []int64
-	for _, s := range []struct {
-		deadline time.Duration
-		state    hotline.PromiseState
-	}{
-		{3 * time.Hour, hotline.PromiseOpen},
-		{time.Hour, hotline.PromiseEscalated},
-		{2 * time.Hour, hotline.PromiseFulfilled},
-		{4 * time.Hour, hotline.PromiseOverdue},
-		{30 * time.Minute, hotline.PromiseClosed},
-	} {
-		id := f.newPromise(t, s.deadline)
-		f.setPromiseState(t, id, s.state)
-		ids = append(ids, id)
-	}
-	due := func(i int) PromiseDue {
-		return PromiseDue{ID: ids[i], Deadline: at([]time.Duration{3 * time.Hour, time.Hour, 2 * time.Hour, 4 * time.Hour}[i])}
-	}
-
-	pages := [][]PromiseDue{}
-	for after := int64(0); ; {
-		page, err := f.db.OpenPromiseDues(f.ctx, after, 2)
-		require.NoError(t, err)
-		if len(page) == 0 {
-			break
-		}
-		pages = append(pages, page)
-		after = page[len(page)-1].ID
-	}
-	require.Equal(t, [][]PromiseDue{{due(0), due(1)}, {due(3)}}, pages, "unfinished ones by id")
-
-	tests := []struct {
-		name    string
-		horizon time.Duration
-		limit   int
-		want    []PromiseDue
-	}{
-		{"none yet", 59 * time.Minute, 10, []PromiseDue{}},
-		{"the horizon itself", time.Hour, 10, []PromiseDue{due(1)}},
-		{"all unfinished in deadline order", 5 * time.Hour, 10, []PromiseDue{due(1), due(0), due(3)}},
-		{"limited", 5 * time.Hour, 2, []PromiseDue{due(1), due(0)}},
-	}
-	for _, tt := range tests {
-		got, err := f.db.PromiseDeadlinesBefore(f.ctx, at(tt.horizon), tt.limit)
-		require.NoError(t, err, tt.name)
-		require.Equal(t, tt.want, got, tt.name)
-	}
-
-	_, err := f.db.OpenPromiseDues(f.ctx, 0, 0)
-	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
-	_, err = f.db.PromiseDeadlinesBefore(f.ctx, t0, -1)
-	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
-}
-
-func TestMarkReminderSent(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		seed     hotline.PromiseState
-		marked   []time.Duration // leads already marked before the seed state
-		lead     time.Duration
-		want     bool
-		wantKind hotline.ErrorKind
-	}{
-		{"the first time", hotline.PromiseOpen, nil, time.Hour, true, ""},
-		{"already sent", hotline.PromiseOpen, []time.Duration{time.Hour}, time.Hour, false, ""},
-		{"another lead", hotline.PromiseOpen, []time.Duration{time.Hour}, 10 * time.Minute, true, ""},
-		{"escalated", hotline.PromiseEscalated, nil, 10 * time.Minute, true, ""},
-		{"fulfilled: nothing to remind of", hotline.PromiseFulfilled, nil, time.Hour, false, ""},
-		{"closed: nothing to remind of", hotline.PromiseClosed, nil, time.Hour, false, ""},
-		{"no lead", hotline.PromiseOpen, nil, 0, false, hotline.KindInvalid},
-		{"a lead below a millisecond", hotline.PromiseOpen, nil, time.Microsecond, false, hotline.KindInvalid},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := setup(t)
-			f.seedPromiseWorld(t)
-			id := f.newPromise(t, 2*time.Hour)
-			for _, lead := range tt.marked {
-				ok, err := f.db.MarkReminderSent(f.ctx, id, lead, at(time.Hour))
-				require.NoError(t, err)
-				require.True(t, ok)
-			}
-			f.setPromiseState(t, id, tt.seed)
-
-			got, err := f.db.MarkReminderSent(f.ctx, id, tt.lead, at(90*time.Minute))
-			if tt.wantKind != "" {
-				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-			p, err := f.db.GetPromise(f.ctx, id)
-			require.NoError(t, err)
-			if tt.want {
-				require.Contains(t, p.RemindersSent, tt.lead)
-			}
-		})
-	}
-
-	t.Run("no such promise", func(t *testing.T) {
-		t.Parallel()
-		f := setup(t)
-		_, err := f.db.MarkReminderSent(f.ctx, 42, time.Hour, t0)
-		require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "%v", err)
-	})
-}
-
-// Eight reminder loops on two service instances: the reminder fires once;
-// after a failed push it is unmarked and fires once more.
-func TestMarkReminderSentOnceUnderConcurrency(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	f.seedPromiseWorld(t)
-	id := f.newPromise(t, 2*time.Hour)
-	dbs := []*DB{f.db, f.second(t)}
-
-	race := func() int32 {
-		var marked atomic.Int32
-		errs := make(chan error, 8)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Go(func() {
-				<-start
-				ok, err := dbs[w%2].MarkReminderSent(f.ctx, id, time.Hour, at(time.Hour+time.Duration(w)*time.Millisecond))
-				errs <- err
-				if ok {
-					marked.Add(1)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
-		return marked.Load()
-	}
-	require.Equal(t, int32(1), race())
-
-	require.NoError(t, f.db.UnmarkReminderSent(f.ctx, id, time.Hour))
-	require.NoError(t, f.db.UnmarkReminderSent(f.ctx, id, time.Hour), "unmarking twice is no error")
-	p, err := f.db.GetPromise(f.ctx, id)
-	require.NoError(t, err)
-	require.Empty(t, p.RemindersSent)
-	require.Equal(t, int32(1), race(), "the retry fires once")
-
-	ok, err := f.db.MarkReminderSent(f.ctx, id, 10*time.Minute, at(110*time.Minute))
-	require.NoError(t, err)
-	require.True(t, ok)
-	p, err = f.db.GetPromise(f.ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, []time.Duration{time.Hour, 10 * time.Minute}, p.RemindersSent)
-}
-
-func TestOverduePromiseIDsAndMarkPromiseEscalated(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	f.seedPromiseWorld(t)
-	// Deadlines 10m (open), 20m (overdue), 30m (open), 5m (fulfilled), 6m (closed).
-	var ids []int64
-	for _, s := range []struct {
-		deadline time.Duration
-		state    hotline.PromiseState
-	}{
-		{10 * time.Minute, hotline.PromiseOpen},
-		{20 * time.Minute, hotline.PromiseOverdue},
-		{30 * time.Minute, hotline.PromiseOpen},
-		{5 * time.Minute, hotline.PromiseFulfilled},
-		{6 * time.Minute, hotline.PromiseClosed},
-	} {
-		id := f.newPromise(t, s.deadline)
-		f.setPromiseState(t, id, s.state)
-		ids = append(ids, id)
-	}
-	overdue := func(now time.Duration, limit int) []int64 {
-		t.Helper()
-		got, err := f.db.OverduePromiseIDs(f.ctx, at(now), limit)
-		require.NoError(t, err)
-		return got
-	}
-	require.Empty(t, overdue(9*time.Minute, 10))
-	require.Equal(t, []int64{ids[0]}, overdue(10*time.Minute, 10), "due at the deadline itself")
-	require.Equal(t, []int64{ids[0], ids[1], ids[2]}, overdue(time.Hour, 10))
-	require.Equal(t, []int64{ids[0]}, overdue(time.Hour, 1))
-
-	tests := []struct {
-		name     string
-		id       int64
-		now      time.Duration
-		want     bool
-		wantKind hotline.ErrorKind
-	}{
-		{"not due yet", ids[2], 29 * time.Minute, false, ""},
-		{"open and due", ids[0], 11 * time.Minute, true, ""},
-		{"already escalated", ids[0], 12 * time.Minute, false, ""},
-		{"overdue and due", ids[1], 21 * time.Minute, true, ""},
-		{"fulfilled", ids[3], time.Hour, false, ""},
-		{"closed", ids[4], time.Hour, false, ""},
-		{"no such promise", 999, time.Hour, false, hotline.KindNotFound},
-	}
-	for _, tt := range tests {
-		got, v, err := f.db.MarkPromiseEscalated(f.ctx, tt.id, at(tt.now), "no reply by the deadline")
-		if tt.wantKind != "" {
-			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%s: %v", tt.name, err)
-			continue
-		}
-		require.NoError(t, err, tt.name)
-		require.Equal(t, tt.want, got, tt.name)
-		if !tt.want {
-			require.Zero(t, v, tt.name)
-			continue
-		}
-		require.NotZero(t, v.ID, tt.name)
-		require.Equal(t, hotline.Violation{
-			ID: v.ID, Kind: hotline.ViolationPromiseOverdue, AgentID: "a1", CallID: "c1", PromiseID: tt.id,
-			At: at(tt.now), Detail: "no reply by the deadline",
-		}, v, tt.name)
-	}
-	p, err := f.db.GetPromise(f.ctx, ids[0])
-	require.NoError(t, err)
-	require.Equal(t, hotline.PromiseEscalated, p.State)
-	require.Equal(t, at(11*time.Minute), p.EscalatedAt, "the first mark stands")
-	require.Equal(t, []int64{ids[2]}, overdue(time.Hour, 10), "an escalated promise is not listed again")
-
-	violations, err := f.db.ListViolations(f.ctx, ViolationFilter{Kind: hotline.ViolationPromiseOverdue})
-	require.NoError(t, err)
-	require.Len(t, violations, 2)
-
-	_, err = f.db.OverduePromiseIDs(f.ctx, t0, 0)
-	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
-	_, _, err = f.db.MarkPromiseEscalated(f.ctx, ids[2], time.Time{}, "")
-	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
-}
-
-// Eight escalation loops on two service instances: the promise escalates
-// once, with exactly one violation.
-func TestMarkPromiseEscalatedOnceUnderConcurrency(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	f.seedPromiseWorld(t)
-	id := f.newPromise(t, time.Hour)
-	dbs := []*DB{f.db, f.second(t)}
-
-	var marked atomic.Int32
-	violations := make(chan hotline.Violation, 8)
-	errs := make(chan error, 8)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			<-start
-			ok, v, err := dbs[w%2].MarkPromiseEscalated(f.ctx, id, at(time.Hour+time.Duration(w)*time.Millisecond), fmt.Sprintf("loop %d", w))
-			errs <- err
-			if ok {
-				marked.Add(1)
-				violations <- v
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	close(violations)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	require.Equal(t, int32(1), marked.Load())
-
-	var rows []violationRow
-	require.NoError(t, f.db.reader.SelectContext(f.ctx, &rows, `SELECT `+violationColumns+` FROM violations`))
-	require.Len(t, rows, 1)
-	require.Equal(t, <-violations, rows[0].violation())
-	p, err := f.db.GetPromise(f.ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, rows[0].AtMs, hotline.UnixMilli(p.EscalatedAt), "the escalation and its violation are one")
-}
-
 // The schema itself keeps a promise's record: the owner, call, creator and
 // original deadline are final, the deadline moves only with an extension
 // recorded first, an extension needs a supervisor, and the extensions are
@@ -819,7 +535,7 @@ func TestPromiseRecordIsKeptBySchema(t *testing.T) {
 			id := f.newPromise(t, time.Hour)
 			_, err := f.db.ExtendPromise(f.ctx, id, at(2*time.Hour), "s1", "waiting", at(30*time.Minute))
 			require.NoError(t, err)
-			_, err = f.db.MarkReminderSent(f.ctx, id, 10*time.Minute, at(110*time.Minute))
+			_, err = f.db.MarkRemindersSent(f.ctx, Promises, []Reminder{{ID: id, Lead: 10 * time.Minute}}, at(110*time.Minute))
 			require.NoError(t, err)
 
 			err = f.exec(t, tt.statement)
@@ -850,7 +566,7 @@ func TestResponsibleAgentFollowsPromises(t *testing.T) {
 		return agent
 	}
 	require.Equal(t, "a1", responsible(), "the owner, not the recorder or the newer call's agent")
-	_, _, err = f.db.MarkPromiseEscalated(f.ctx, p.ID, at(2*time.Hour), "late")
+	_, err = f.db.Escalate(f.ctx, Promises, at(2*time.Hour), []Escalation{{ID: p.ID, Detail: "late"}})
 	require.NoError(t, err)
 	require.Equal(t, "a1", responsible(), "escalated is still unfinished")
 	_, err = f.db.FulfilPromise(f.ctx, p.ID, FulfilledByNote, "answered", "a1", at(3*time.Hour))
@@ -887,7 +603,7 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{5, 6, 7, 8, 10, 12, 14, 15}, applied)
 
 	open := hotline.Promise{
 		ID: 1, CallID: "c1", Number: number1, AgentID: "a1", Summary: "reply about the pension", Department: "social-security",
@@ -907,9 +623,9 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 	// The migrated rows take the new statements.
 	_, err = f.db.ExtendPromise(f.ctx, 1, at(3*time.Hour), "s1", "waiting for the office", at(30*time.Minute))
 	require.NoError(t, err)
-	ok, err := f.db.MarkReminderSent(f.ctx, 1, 10*time.Minute, at(170*time.Minute))
+	ok, err := f.db.MarkRemindersSent(f.ctx, Promises, []Reminder{{ID: 1, Lead: 10 * time.Minute}}, at(170*time.Minute))
 	require.NoError(t, err)
-	require.True(t, ok)
+	require.Equal(t, []bool{true}, ok)
 
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
@@ -917,7 +633,7 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 	// Down to 4: exactly the version-4 schema, the promises kept.
 	down, err := f.db.migrations.DownTo(f.ctx, 4)
 	require.NoError(t, err)
-	require.Len(t, down, 7)
+	require.Len(t, down, 8)
 	require.Equal(t, atVersion4.schemaSQL(t), f.schemaSQL(t), "the schema of a database made at version 4")
 	var promises int
 	require.NoError(t, f.db.reader.GetContext(f.ctx, &promises, `SELECT count(*) FROM promises`))
@@ -925,7 +641,7 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{5, 6, 7, 8, 10, 12, 14, 15}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 	got, err = f.db.GetPromise(f.ctx, 1)
 	require.NoError(t, err)

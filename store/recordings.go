@@ -212,12 +212,12 @@ func (db *DB) SetLegalHold(ctx context.Context, name string, hold bool) error {
 // i.e. no undisposed violation and no unfinished promise (a promised reply
 // or complaint still being worked). Reviews hold nothing: a review is done
 // when it is written.
-const expiredRecordingsSQL = `SELECT ` + recordingColumns + ` FROM recordings r
+var expiredRecordingsSQL = `SELECT ` + recordingColumns + ` FROM recordings r
 WHERE r.state = 'archived' AND r.legal_hold = 0
   AND (CASE WHEN r.finished_ms > 0 THEN r.finished_ms ELSE r.started_ms END) < ?
   AND NOT EXISTS (SELECT 1 FROM violations v WHERE r.call_id IS NOT NULL AND v.call_id = r.call_id AND v.disposition = '')
   AND NOT EXISTS (SELECT 1 FROM promises p WHERE r.call_id IS NOT NULL AND p.call_id = r.call_id
-                  AND p.state IN ('open', 'overdue', 'escalated'))
+                  AND p.` + promiseUnfinishedSQL + `)
 ORDER BY r.started_ms, r.name LIMIT ?`
 
 // ExpiredRecordings returns up to limit archived recordings finished

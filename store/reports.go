@@ -228,20 +228,20 @@ func (db *DB) SetReportZone(ctx context.Context, loc *time.Location) (rebuilt bo
 
 // openDuesSQL reads, per staff member (all when ?4 is empty), the open
 // callback_tasks rows (pending, dialing) with an agent, through
-// callback_tasks_by_state, and the unfinished promises rows (open, overdue,
-// escalated), through promises_by_state, whose deadline is in [?1, ?2) and
+// callback_tasks_by_state, and the unfinished promises rows (open,
+// escalated: the vocabulary's groups), through promises_by_state, whose deadline is in [?1, ?2) and
 // at or before ?3 (the report's now): due and not done.
-const openDuesSQL = `
+var openDuesSQL = `
 SELECT agent_id, sum(callbacks_open) AS callbacks_open, sum(promises_open) AS promises_open
 FROM (
     SELECT agent_id, 1 AS callbacks_open, 0 AS promises_open
     FROM callback_tasks
-    WHERE state IN ('pending', 'dialing') AND agent_id IS NOT NULL
+    WHERE ` + callbackOpenSQL + ` AND agent_id IS NOT NULL
       AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
     UNION ALL
     SELECT agent_id, 0, 1
     FROM promises
-    WHERE state IN ('open', 'overdue', 'escalated') AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
+    WHERE ` + promiseUnfinishedSQL + ` AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
 )
 WHERE ?4 = '' OR agent_id = ?4
 GROUP BY agent_id`

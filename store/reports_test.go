@@ -192,7 +192,7 @@ func seedReportWorld(t *testing.T, f fixture) reportWorld {
 
 	// Promises on answered calls: recorded open, some extended once, then
 	// ended or left.
-	promiseStates := []hotline.PromiseState{hotline.PromiseOpen, hotline.PromiseOverdue, hotline.PromiseEscalated,
+	promiseStates := []hotline.PromiseState{hotline.PromiseOpen, hotline.PromiseEscalated,
 		hotline.PromiseFulfilled, hotline.PromiseClosed}
 	for i, c := range w.calls {
 		if c.FirstResponsibleAgent == "" || c.FirstResponsibleAgent == "s1" || i%4 != 0 {
@@ -326,7 +326,7 @@ func (w reportWorld) want(from, end, now time.Time, agentID string) []hotline.Ag
 		}
 	}
 	for _, p := range w.promises {
-		unfinished := p.state == hotline.PromiseOpen || p.state == hotline.PromiseOverdue || p.state == hotline.PromiseEscalated
+		unfinished := p.state.Unfinished()
 		switch {
 		case !in(p.deadline), p.state == hotline.PromiseClosed && !p.closedAt.After(p.deadline),
 			unfinished && p.deadline.After(now):

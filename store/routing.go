@@ -13,19 +13,19 @@ import (
 )
 
 // openPromiseAgentSQL reads agent_id of the newest unfinished promises row
-// (open, overdue or escalated) of one number, through promises_by_number.
-const openPromiseAgentSQL = `
+// (open or escalated) of one number, through promises_by_number.
+var openPromiseAgentSQL = `
 SELECT agent_id FROM promises
-WHERE number = ? AND state IN ('open', 'overdue', 'escalated')
+WHERE number = ? AND ` + promiseUnfinishedSQL + `
 ORDER BY created_ms DESC, id DESC LIMIT 1`
 
 // openCallbackAgentSQL reads agent_id of the open callback_tasks row
 // (pending or dialing) of one number when it has an agent, through the
 // partial index callback_tasks_one_open_per_number, whose WHERE term it
 // repeats word for word so the planner can use it.
-const openCallbackAgentSQL = `
+var openCallbackAgentSQL = `
 SELECT agent_id FROM callback_tasks
-WHERE number = ? AND state IN ('pending', 'dialing') AND agent_id IS NOT NULL`
+WHERE number = ? AND ` + callbackOpenSQL + ` AND agent_id IS NOT NULL`
 
 // recentCallAgentSQL reads first_responsible_agent and arrived_ms of the
 // newest calls row from one number that arrived since a time and has one,
@@ -46,8 +46,8 @@ ORDER BY a.bridged_ms DESC LIMIT 1`
 
 // ResponsibleAgent returns the first-responsible agent of the open matter of
 // the citizen at number, whom sticky routing rings first (clause 4.1.1). In
-// order: the agent of the newest unfinished promise to that number (open,
-// overdue or escalated); else the agent of its open callback task (pending
+// order: the agent of the newest unfinished promise to that number (open
+// or escalated); else the agent of its open callback task (pending
 // or dialing), when one is assigned; else the first-responsible agent of the
 // newest call from that number that arrived at or after since and was
 // answered, or of the newest connected callback to it, whichever is newer.

@@ -68,10 +68,6 @@ func TestResponsibleAgentPrecedence(t *testing.T) {
 			f.seedCallbackTask(t, citizen, hotline.CallbackPending, "a2")
 			f.seedCall(t, "c1", citizen, "a3", t0.Add(time.Hour))
 		}, citizen, "a1", ""},
-		{"overdue promise", func(t *testing.T, f fixture) {
-			f.seedPromise(t, citizen, "a1", hotline.PromiseOverdue, t0)
-			f.seedCall(t, "c1", citizen, "a3", t0)
-		}, citizen, "a1", ""},
 		{"escalated promise", func(t *testing.T, f fixture) {
 			f.seedPromise(t, citizen, "a1", hotline.PromiseEscalated, t0)
 			f.seedCall(t, "c1", citizen, "a3", t0)

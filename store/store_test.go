@@ -143,10 +143,10 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15}, applied)
 
 	require.Equal(t, []string{
-		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_task_calls",
+		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_reminders", "callback_task_calls",
 		"callback_tasks", "calls", "complaints", "goose_db_version", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
 		"referrals", "report_zone", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
@@ -163,7 +163,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"calls_missed_by_reason", "complaints_by_agent", "complaints_by_recorded",
 		"promise_extensions_by_promise",
 		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
-		"promises_by_state", "promises_unfinished_by_deadline", "promises_unfinished_deadlines", "promises_unfinished_dues",
+		"promises_by_state", "promises_to_escalate", "promises_unfinished_dues",
 		"ratings_by_agent", "ratings_by_rated", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
 		"referrals_by_call", "reviews_by_agent", "reviews_by_call", "reviews_by_created",
 		"sessions_by_expiry", "sessions_by_user",
@@ -179,7 +179,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"calls_report_delete", "calls_report_insert", "calls_report_update",
 		"complaints_report_delete", "complaints_report_insert", "complaints_report_update",
 		"promise_extensions_no_delete", "promise_extensions_no_update",
-		"promises_deadline_moves_by_extension", "promises_record_is_final",
+		"promises_deadline_moves_by_extension", "promises_overdue_is_not_stored_insert", "promises_overdue_is_not_stored_update", "promises_record_is_final",
 		"promises_report_delete", "promises_report_insert", "promises_report_update",
 		"ratings_report_delete", "ratings_report_insert", "ratings_report_update",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
@@ -193,7 +193,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	require.NoError(t, err)
 	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
-		"00010_recording_parts.sql", "00014_reports.sql", "00015_call_log_indexes.sql"}
+		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql"}
 	require.Len(t, status, len(sources))
 	for i, source := range sources {
 		var version int64
@@ -399,7 +399,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -439,7 +439,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	// Down to 1 drops what 00015 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 10)
+	require.Len(t, down, 11)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -451,6 +451,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 14, 15}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

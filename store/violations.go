@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,15 +110,84 @@ func (db *DB) AddViolation(ctx context.Context, v hotline.Violation) (int64, err
 	case v.Disposition != hotline.DispositionOpen || v.DisposedBy != "" || !v.DisposedAt.IsZero() || v.DisposeReason != "":
 		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: a violation is recorded open; DisposeViolation decides it", subject)
 	}
-	res, err := db.writer.NamedExecContext(ctx, addViolationSQL, violationToRow(v))
-	if err != nil {
-		return 0, wrapErr(op, subject, err)
-	}
-	id, err := res.LastInsertId()
+	id, err := insertViolation(ctx, db.writer, v)
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
 	return id, nil
+}
+
+// addViolationsSQL inserts one open violations row per element of a JSON
+// array of {kind, agent, call, task, promise, at, detail} (call, task and
+// promise null when not about one), and reads each new id with its
+// task_id and promise_id.
+const addViolationsSQL = `
+INSERT INTO violations (kind, agent_id, call_id, task_id, promise_id, at_ms, detail)
+SELECT value ->> '$.kind', value ->> '$.agent', value ->> '$.call', value ->> '$.task', value ->> '$.promise',
+       value ->> '$.at', value ->> '$.detail'
+FROM json_each(?)
+RETURNING id, task_id, promise_id`
+
+// insertViolations records vs through tx in one statement and returns them
+// with their ids. A violation is told from the others by its task or
+// promise: each of vs must name a different one.
+func insertViolations(ctx context.Context, tx *sqlx.Tx, vs []hotline.Violation) ([]hotline.Violation, error) {
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	type jsonViolation struct {
+		Kind    hotline.ViolationKind `json:"kind"`
+		Agent   string                `json:"agent"`
+		Call    *string               `json:"call"`
+		Task    *int64                `json:"task"`
+		Promise *int64                `json:"promise"`
+		At      int64                 `json:"at"`
+		Detail  string                `json:"detail"`
+	}
+	rows := make([]jsonViolation, len(vs))
+	byRef := make(map[int64]int, len(vs))
+	for i, v := range vs {
+		r := violationToRow(v)
+		rows[i] = jsonViolation{Kind: v.Kind, Agent: v.AgentID, At: r.AtMs, Detail: v.Detail}
+		if r.CallID.Valid {
+			rows[i].Call = &r.CallID.String
+		}
+		if r.TaskID.Valid {
+			rows[i].Task = &r.TaskID.Int64
+		}
+		if r.PromiseID.Valid {
+			rows[i].Promise = &r.PromiseID.Int64
+		}
+		byRef[v.TaskID+v.PromiseID] = i
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return nil, err
+	}
+	var added []struct {
+		ID        int64         `db:"id"`
+		TaskID    sql.NullInt64 `db:"task_id"`
+		PromiseID sql.NullInt64 `db:"promise_id"`
+	}
+	if err := tx.SelectContext(ctx, &added, addViolationsSQL, string(data)); err != nil {
+		return nil, err
+	}
+	out := slices.Clone(vs)
+	for _, a := range added {
+		out[byRef[a.TaskID.Int64+a.PromiseID.Int64]].ID = a.ID
+	}
+	return out, nil
+}
+
+// insertViolation runs addViolationSQL through e (the writer, or a
+// transaction that records the violation with what caused it) and returns
+// the new id.
+func insertViolation(ctx context.Context, e sqlx.ExtContext, v hotline.Violation) (int64, error) {
+	res, err := sqlx.NamedExecContext(ctx, e, addViolationSQL, violationToRow(v))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // ViolationFilter selects violations for ListViolations; zero fields select

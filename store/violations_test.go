@@ -21,7 +21,7 @@ func TestAddViolationRoundTrips(t *testing.T) {
 	f.seedCall(t, "c1", number1, "a1", t0)
 	taskID := f.newTask(t, "c2", number2)
 	f.seedCall(t, "origin", "13900000099", "a1", t0.Add(-48*time.Hour))
-	f.seedPromise(t, number1, "a1", hotline.PromiseOverdue, t0)
+	f.seedPromise(t, number1, "a1", hotline.PromiseEscalated, t0)
 
 	tests := []struct {
 		name string

@@ -17,12 +17,6 @@ import (
 // reason, in characters.
 const maxNote = 500
 
-// callbackStates are the states a task can be in, for ?state=.
-var callbackStates = []hotline.CallbackState{
-	hotline.CallbackPending, hotline.CallbackDialing, hotline.CallbackConnected, hotline.CallbackResolved,
-	hotline.CallbackUnreachable, hotline.CallbackInvalid, hotline.CallbackClosed,
-}
-
 // callbackJSON is a task as the API shows it: the domain fields plus whether
 // it is open past its deadline at the time of the request.
 type callbackJSON struct {
@@ -56,7 +50,9 @@ func (s *Server) newCallbackDetailJSON(t hotline.CallbackTask, view *numberView)
 }
 
 // listCallbacks: GET /api/v1/callbacks?state=pending&agent=1001&overdue=true&limit=50&offset=0
-// → {"callbacks": [task…]}, each task with "overdue".
+// → {"callbacks": [task…]}, each task with "overdue". state is a stored
+// state or a group of the vocabulary: open, unfinished, overdue
+// (state=overdue is overdue=true).
 func (s *Server) listCallbacks(w http.ResponseWriter, r *http.Request) {
 	const op = "web.listCallbacks"
 	f, err := callbackFilter(op, r)
@@ -90,14 +86,14 @@ func callbackFilter(op string, r *http.Request) (CallbackFilter, error) {
 		return CallbackFilter{}, err
 	}
 	f := CallbackFilter{State: hotline.CallbackState(q.Get("state")), AgentID: strings.TrimSpace(q.Get("agent"))}
-	if f.State != "" && !slices.Contains(callbackStates, f.State) {
-		return f, hotline.Errorf(hotline.KindInvalid, op, "state %q must be one of %s", f.State, join(callbackStates))
+	if f.State != "" && !f.State.Valid() {
+		return f, hotline.Errorf(hotline.KindInvalid, op, "state %q must be one of %s", f.State, join(hotline.CallbackStateNames()))
 	}
 	var err error
 	if f.Overdue, err = queryFlag(op, q, "overdue"); err != nil {
 		return f, err
 	}
-	if f.Overdue && f.State != "" && !(hotline.CallbackTask{State: f.State}).Open() {
+	if f.Overdue && f.State != "" && !slices.ContainsFunc(f.State.Selects(), hotline.CallbackState.Open) {
 		return f, hotline.Errorf(hotline.KindInvalid, op, "overdue=true selects open tasks, but state %q is not open (pending or dialing)", f.State)
 	}
 	if f.Limit, err = queryLimit(op, q); err != nil {

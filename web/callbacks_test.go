@@ -239,7 +239,8 @@ func TestCallbackList(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, web.CallbackFilter{State: hotline.CallbackPending, AgentID: "1001", Overdue: true, Limit: 5, Offset: 10}, <-b.cbFilter)
 
-	for _, q := range []string{"state=invalid_number&overdue=false&limit=1000&offset=0", "state=closed&limit=1"} {
+	for _, q := range []string{"state=invalid_number&overdue=false&limit=1000&offset=0", "state=closed&limit=1",
+		"state=open", "state=unfinished&overdue=true", "state=overdue"} {
 		status, _ = getJSON(t, b.srv.URL+"/api/v1/callbacks?"+q)
 		require.Equal(t, http.StatusOK, status, q)
 		<-b.cbFilter
@@ -285,7 +286,7 @@ func TestCallbackListRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	b := deskServer(t)
 	cases := []struct{ query, msg string }{
-		{"state=lost", `state "lost" must be one of pending, dialing, connected, resolved, unreachable, invalid_number, closed`},
+		{"state=lost", `state "lost" must be one of pending, dialing, connected, resolved, unreachable, invalid_number, closed, open, unfinished, overdue`},
 		{"state=PENDING", `state "PENDING" must be one of`},
 		{"state=", ""}, // an empty value is no filter: not an error, skipped below
 		{"overdue=yes", `overdue "yes" must be true or false`},

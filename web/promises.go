@@ -19,16 +19,6 @@ const (
 	maxWorkingHours = 480
 )
 
-// promiseStates are the states a promise can be in, for ?state=.
-var promiseStates = []hotline.PromiseState{
-	hotline.PromiseOpen, hotline.PromiseOverdue, hotline.PromiseEscalated, hotline.PromiseFulfilled, hotline.PromiseClosed,
-}
-
-// promiseUnfinished reports whether a promise in state still awaits its reply.
-func promiseUnfinished(state hotline.PromiseState) bool {
-	return state == hotline.PromiseOpen || state == hotline.PromiseOverdue || state == hotline.PromiseEscalated
-}
-
 // promiseJSON is a promise as the API shows it: the domain fields plus
 // whether it is unfinished at or past its deadline at the time of the request.
 type promiseJSON struct {
@@ -45,7 +35,7 @@ type promiseDetailJSON struct {
 }
 
 func (s *Server) newPromiseJSON(p hotline.Promise, view *numberView) promiseJSON {
-	overdue := promiseUnfinished(p.State) && !p.Deadline.IsZero() && !s.deps.Now().Before(p.Deadline)
+	overdue := p.Overdue(s.deps.Now())
 	p.Number = view.show(PromiseMatter(p), p.Number)
 	return promiseJSON{Promise: p, Overdue: overdue}
 }
@@ -62,7 +52,10 @@ func (s *Server) newPromiseDetailJSON(p hotline.Promise, view *numberView) promi
 }
 
 // listPromises: GET /api/v1/promises?state=open&agent=1001&number=13800138000&overdue=true&limit=50&offset=0
-// → {"promises": [promise…]}, each promise with "overdue".
+// → {"promises": [promise…]}, each promise with "overdue". state is a stored
+// state (open, escalated, fulfilled, closed) or a group of the vocabulary:
+// unfinished, overdue (unfinished past the deadline: state=overdue is
+// overdue=true).
 func (s *Server) listPromises(w http.ResponseWriter, r *http.Request) {
 	const op = "web.listPromises"
 	f, err := promiseFilter(op, r)
@@ -97,14 +90,14 @@ func promiseFilter(op string, r *http.Request) (PromiseFilter, error) {
 	}
 	f := PromiseFilter{State: hotline.PromiseState(q.Get("state")), AgentID: strings.TrimSpace(q.Get("agent")),
 		Number: strings.TrimSpace(q.Get("number"))}
-	if f.State != "" && !slices.Contains(promiseStates, f.State) {
-		return f, hotline.Errorf(hotline.KindInvalid, op, "state %q must be one of %s", f.State, join(promiseStates))
+	if f.State != "" && !f.State.Valid() {
+		return f, hotline.Errorf(hotline.KindInvalid, op, "state %q must be one of %s", f.State, join(hotline.PromiseStateNames()))
 	}
 	var err error
 	if f.Overdue, err = queryFlag(op, q, "overdue"); err != nil {
 		return f, err
 	}
-	if f.Overdue && f.State != "" && !promiseUnfinished(f.State) {
+	if f.Overdue && f.State != "" && !slices.ContainsFunc(f.State.Selects(), hotline.PromiseState.Unfinished) {
 		return f, hotline.Errorf(hotline.KindInvalid, op, "overdue=true selects unfinished promises, but state %q is finished", f.State)
 	}
 	if f.Limit, err = queryLimit(op, q); err != nil {

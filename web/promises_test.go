@@ -46,7 +46,7 @@ var deskPromises = []hotline.Promise{
 		Department: "公积金中心", State: hotline.PromiseOpen, Deadline: deskNow.Add(-time.Minute),
 		OriginalDeadline: deskNow.Add(-time.Minute), CreatedAt: deskNow.Add(-24 * time.Hour)},
 	{ID: 22, CallID: "c2", Number: "13900139000", AgentID: "1002", CreatedBy: "1003", Summary: "噪音投诉处理结果",
-		State: hotline.PromiseOverdue, Deadline: deskNow, OriginalDeadline: deskNow, CreatedAt: deskNow.Add(-48 * time.Hour)},
+		State: hotline.PromiseOpen, Deadline: deskNow, OriginalDeadline: deskNow, CreatedAt: deskNow.Add(-48 * time.Hour)},
 	{ID: 23, CallID: "c3", Number: "057188880000", AgentID: "1001", CreatedBy: "1001", Summary: "医保异地备案",
 		State: hotline.PromiseEscalated, Deadline: deskNow.Add(time.Minute), OriginalDeadline: deskNow.Add(time.Minute),
 		CreatedAt: deskNow.Add(-time.Hour), EscalatedAt: deskNow.Add(-time.Minute)},
@@ -213,7 +213,15 @@ func TestPromiseList(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, web.PromiseFilter{State: hotline.PromiseEscalated, AgentID: "1001", Number: "13800138000", Overdue: true, Limit: 5, Offset: 10}, <-b.filters)
 
-	for _, q := range []string{"state=open&overdue=true", "state=overdue&overdue=true", "state=fulfilled&overdue=false&limit=1000&offset=0", "state=closed&limit=1", "state="} {
+	// The groups of the vocabulary pass to the desk as they are.
+	for q, want := range map[string]hotline.PromiseState{"state=overdue": hotline.PromiseOverdue, "state=unfinished": hotline.PromiseUnfinished} {
+		status, _ = getJSON(t, b.srv.URL+"/api/v1/promises?"+q)
+		require.Equal(t, http.StatusOK, status, q)
+		require.Equal(t, web.PromiseFilter{State: want, Limit: 100}, <-b.filters)
+	}
+
+	for _, q := range []string{"state=open&overdue=true", "state=overdue&overdue=true", "state=unfinished&overdue=true",
+		"state=fulfilled&overdue=false&limit=1000&offset=0", "state=closed&limit=1", "state="} {
 		status, _ = getJSON(t, b.srv.URL+"/api/v1/promises?"+q)
 		require.Equal(t, http.StatusOK, status, q)
 		<-b.filters
@@ -255,7 +263,7 @@ func TestPromiseListRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	b := promiseServer(t)
 	cases := []struct{ query, msg string }{
-		{"state=pending", `state "pending" must be one of open, overdue, escalated, fulfilled, closed`},
+		{"state=pending", `state "pending" must be one of open, escalated, fulfilled, closed, unfinished, overdue`},
 		{"state=OPEN", `state "OPEN" must be one of`},
 		{"overdue=yes", `overdue "yes" must be true or false`},
 		{"overdue=true&state=fulfilled", `overdue=true selects unfinished promises, but state "fulfilled" is finished`},

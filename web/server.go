@@ -146,6 +146,10 @@ func (c Config) Validate() error {
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Degrades: the service works on without it, slower or with less, so
+	// its failure is reported as degraded (in the body, with its error)
+	// while /readyz stays 200.
+	Degrades bool
 }
 
 // CallReader is what the API reads calls from.
@@ -211,7 +215,7 @@ type CallbackDesk interface {
 // AgentID and a false Overdue select everything. The API passes only a
 // known State, a Limit from 1 to 1000 and an Offset of 0 or more.
 type CallbackFilter struct {
-	State         hotline.CallbackState
+	State         hotline.CallbackState // a stored state or a group: hotline.CallbackStateNames
 	AgentID       string
 	Overdue       bool // only open tasks past their deadline, by the desk's clock
 	Limit, Offset int
@@ -265,7 +269,7 @@ type PromiseInput struct {
 // Number and a false Overdue select everything. The API passes only a
 // known State, a Limit from 1 to 1000 and an Offset of 0 or more.
 type PromiseFilter struct {
-	State         hotline.PromiseState
+	State         hotline.PromiseState // a stored state or a group: hotline.PromiseStateNames
 	AgentID       string
 	Number        string
 	Overdue       bool // only unfinished promises at or past their deadline, by the desk's clock
@@ -457,20 +461,27 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	type result struct {
-		Name  string `json:"name"`
-		OK    bool   `json:"ok"`
-		Error string `json:"error,omitempty"`
+		Name     string `json:"name"`
+		OK       bool   `json:"ok"`
+		Degraded bool   `json:"degraded,omitempty"`
+		Error    string `json:"error,omitempty"`
 	}
 	out := struct {
-		Ready  bool     `json:"ready"`
-		Checks []result `json:"checks"`
+		Ready    bool     `json:"ready"`
+		Degraded []string `json:"degraded,omitempty"` // the checks failing that do not stop the service
+		Checks   []result `json:"checks"`
 	}{Ready: true}
 	for _, c := range s.deps.Checks {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
 		err := c.Fn(ctx)
 		cancel()
 		res := result{Name: c.Name, OK: err == nil}
-		if err != nil {
+		switch {
+		case err == nil:
+		case c.Degrades:
+			res.Error, res.Degraded = err.Error(), true
+			out.Degraded = append(out.Degraded, c.Name)
+		default:
 			res.Error = err.Error()
 			out.Ready = false
 		}

@@ -36,9 +36,10 @@ type agentList []hotline.Agent
 func (a agentList) List() []hotline.Agent { return a }
 
 type bundle struct {
-	srv     *httptest.Server
-	filters chan web.CallFilter
-	ariErr  error
+	srv      *httptest.Server
+	filters  chan web.CallFilter
+	ariErr   error
+	redisErr error
 }
 
 var arrived = time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
@@ -52,6 +53,7 @@ func setup(t *testing.T) *bundle {
 		Checks: []web.Check{
 			{Name: "ari", Fn: func(context.Context) error { return b.ariErr }},
 			{Name: "database", Fn: func(context.Context) error { return nil }},
+			{Name: "redis", Degrades: true, Fn: func(context.Context) error { return b.redisErr }},
 		},
 		Calls: callReaderFunc{
 			list: func(_ context.Context, f web.CallFilter) ([]hotline.Call, error) {
@@ -103,6 +105,14 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	status, body, _ = b.get(t, "/readyz")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, true, body["ready"])
+
+	// A check that only degrades the service keeps it ready, and says so.
+	b.redisErr = errors.New("redis does not answer")
+	status, body, _ = b.get(t, "/readyz")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, true, body["ready"])
+	require.Equal(t, []any{"redis"}, body["degraded"])
+	require.Equal(t, map[string]any{"name": "redis", "ok": false, "degraded": true, "error": "redis does not answer"}, body["checks"].([]any)[2])
 
 	b.ariErr = errors.New("ARI not connected yet")
 	status, body, _ = b.get(t, "/readyz")

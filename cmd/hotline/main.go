@@ -7,6 +7,8 @@
 //	                              validate the config (and what Asterisk has for it)
 //	hotline audit verify -config FILE
 //	                              check the audit log's hash chain
+//	hotline bench deadlines [-n 1000000] [-json FILE]
+//	                              measure the deadline engine
 //	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
 //	                              staff accounts and API tokens
 //	hotline bench store [-calls N] [-json FILE]
@@ -43,6 +45,8 @@ commands:
                          application, the agents' endpoints and the prompt sounds
   audit verify -config FILE
                          check the audit log's hash chain; fails at the first altered entry
+  bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]
+                         measure the deadline engine (index rebuild, firing) beside redis-benchmark
   user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
                          add a staff account; the password is read from the terminal or stdin
   user passwd|disable|enable -config FILE -id ID
@@ -111,25 +115,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		err = app.VerifyAudit(ctx, *cfgPath, stdout)
 	case "bench":
-		if len(args) < 2 || args[1] != "store" {
-			fmt.Fprintf(stderr, "hotline: usage: hotline bench store [-calls N] [-json FILE]\n")
+		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store") {
+			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n"+
+				"       hotline bench store [-calls N] [-json FILE]\n")
 			return 2
 		}
-		fs := flag.NewFlagSet("bench store", flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		opts := app.BenchStoreOptions{Out: stdout}
-		fs.IntVar(&opts.Calls, "calls", 100_000, "call rows to generate (10000000 for the full size)")
-		fs.IntVar(&opts.PerDay, "per-day", 9_000, "calls a day: sets how many days the calls span")
-		fs.StringVar(&opts.Path, "db", "", "SQLite file to create (default: a temporary one, removed afterwards)")
-		fs.BoolVar(&opts.Reuse, "reuse", false, "query the existing -db file again instead of generating")
-		fs.IntVar(&opts.Runs, "runs", 200, "timed runs of each query")
-		fs.IntVar(&opts.ServiceCalls, "service-calls", 2_000, "calls written one statement at a time, as the service does")
-		fs.IntVar(&opts.CacheMiB, "cache-mib", 1024, "SQLite page cache of each connection, MiB")
-		fs.StringVar(&opts.JSONPath, "json", "", "also write the results as JSON to this file")
-		if fs.Parse(args[2:]) != nil {
-			return 2
+		switch args[1] {
+		case "deadlines":
+			fs := flag.NewFlagSet("bench deadlines", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			opts := app.DeadlineBenchOptions{Out: stdout, Progress: stderr}
+			fs.IntVar(&opts.N, "n", 1_000_000, "open callback tasks, and as many unfinished promises")
+			fs.IntVar(&opts.Fire, "fire", 0, "how many of each fall due and are fired (default min(n, 100000))")
+			fs.StringVar(&opts.RedisURL, "redis", "", "the Redis to measure on (default $REDIS_URL, else an embedded one)")
+			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
+			fs.StringVar(&opts.Dir, "dir", "", "folder for the SQLite file (default a temporary one, removed after)")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			_, err = app.BenchDeadlines(ctx, opts)
+		case "store":
+			fs := flag.NewFlagSet("bench store", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			opts := app.BenchStoreOptions{Out: stdout}
+			fs.IntVar(&opts.Calls, "calls", 100_000, "call rows to generate (10000000 for the full size)")
+			fs.IntVar(&opts.PerDay, "per-day", 9_000, "calls a day: sets how many days the calls span")
+			fs.StringVar(&opts.Path, "db", "", "SQLite file to create (default: a temporary one, removed afterwards)")
+			fs.BoolVar(&opts.Reuse, "reuse", false, "query the existing -db file again instead of generating")
+			fs.IntVar(&opts.Runs, "runs", 200, "timed runs of each query")
+			fs.IntVar(&opts.ServiceCalls, "service-calls", 2_000, "calls written one statement at a time, as the service does")
+			fs.IntVar(&opts.CacheMiB, "cache-mib", 1024, "SQLite page cache of each connection, MiB")
+			fs.StringVar(&opts.JSONPath, "json", "", "also write the results as JSON to this file")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			_, err = app.BenchStore(ctx, opts)
 		}
-		_, err = app.BenchStore(ctx, opts)
 	case "user":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)

@@ -8,14 +8,13 @@ const stateNames = { available: "空闲", on_call: "通话中", wrap_up: "话后
 const reasonNames = { no_answer: "无人接听", no_agent: "无坐席", abandoned: "来电放弃", after_hours: "非工作时间", failed: "系统故障" };
 const callbackStateNames = { pending: "待回拨", dialing: "回拨中", connected: "已回访", resolved: "市民已来电",
   unreachable: "无法接通", invalid_number: "空号", closed: "已关闭" };
-const promiseStateNames = { open: "待答复", overdue: "已超时", escalated: "已上报", fulfilled: "已答复", closed: "已关闭" };
+const promiseStateNames = { open: "待答复", escalated: "已上报", fulfilled: "已答复", closed: "已关闭" };
 const violationNames = { callback_overdue: "回访超时", promise_overdue: "承诺答复超时", ring_declined: "拒接来电",
   ring_not_answered: "振铃未接", referral_loop: "来回转办" };
-// The callbacks section shows the tasks that still need someone: open ones
-// and the unreachable / invalid-number ones waiting for a supervisor.
-const callbackStates = ["pending", "dialing", "unreachable", "invalid_number"];
-// The promises section shows the unfinished ones.
-const promiseStates = ["open", "overdue", "escalated"];
+// The callbacks section shows the tasks that still need someone (open, or
+// unreachable / invalid-number and waiting for a supervisor), the promises
+// section the unfinished ones: the server's state vocabulary says which
+// states those are (?state=unfinished), the page does not.
 
 let agentNames = {}; // id → name, from the last agent list
 
@@ -204,17 +203,13 @@ function violationRow(v) {
 }
 
 async function callbackRows() {
-  const lists = await Promise.all(callbackStates.map((s) => load(`/api/v1/callbacks?state=${s}&limit=100`)));
-  const tasks = lists.flatMap((l) => l.callbacks);
-  tasks.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
-  return tasks.map(callbackRow);
+  const list = await load("/api/v1/callbacks?state=unfinished&limit=100"); // earliest deadline first
+  return list.callbacks.map(callbackRow);
 }
 
 async function promiseRows() {
-  const lists = await Promise.all(promiseStates.map((s) => load(`/api/v1/promises?state=${s}&limit=100`)));
-  const promises = lists.flatMap((l) => l.promises);
-  promises.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || a.id - b.id);
-  return promises.map(promiseRow);
+  const list = await load("/api/v1/promises?state=unfinished&limit=100");
+  return list.promises.map(promiseRow);
 }
 
 async function refresh() {
