@@ -2,10 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -101,7 +106,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.NotContains(t, text, "坐席状态", "nothing of the wall is shown")
 	})
 
-	t.Run("a supervisor watches the wall, plays a call's recording, reviews it and monitors a call", func(t *testing.T) {
+	t.Run("a supervisor watches the wall, filters the call log, plays a call's recording, reviews it, downloads the report and monitors a call", func(t *testing.T) {
 		tab := newTab(t, newBrowser(t), 90*time.Second) // a browser of its own: its own login
 		login(t, tab, b.base, "s01", password)
 		require.Equal(t, b.base+"/wall", locationOf(t, tab), "a supervisor's home is the wall")
@@ -110,7 +115,16 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.Equal(t, "开放", eval[string](t, tab, `document.getElementById("line-state").textContent`))
 		screenshot(t, tab, shots, "wall")
 
-		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+"/calls/"+answered.ID)))
+		// The call log, filtered in its form: the filters go into the page's address.
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+"/calls")))
+		waitFor(t, tab, `document.querySelectorAll("#calls tr[data-call]").length === 2`)
+		require.NoError(t, chromedp.Do(tab,
+			chromedp.SetValue(chromedp.CSS(`#filters select[name=outcome]`), "answered"),
+			chromedp.Click(chromedp.ID("apply")),
+		))
+		waitFor(t, tab, `location.search === "?outcome=answered" && document.querySelectorAll("#calls tr[data-call]").length === 1`)
+		require.Equal(t, answered.ID, eval[string](t, tab, `document.querySelector("#calls tr[data-call]").dataset.call`))
+		require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.CSS("#calls a.open-call"))))
 		waitFor(t, tab, `document.querySelectorAll("#timeline li").length > 0 && document.querySelector("audio") !== null`)
 		timeline := eval[string](t, tab, `document.getElementById("timeline").innerText`)
 		require.Contains(t, timeline, "首问责任人：坐席 1001")
@@ -153,6 +167,42 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.Contains(t, actions, "recording.listen ok", "the listen is audited")
 		require.Contains(t, actions, "call.review ok")
 		require.Contains(t, actions, "call.number ok", "the unmasked number is audited")
+
+		// The assessment report of today: the table, its charts and
+		// definitions, and the CSV the download button gives.
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+"/reports")))
+		waitFor(t, tab, `document.querySelector("#report tr[data-agent='1001']") !== null`)
+		answeredCol := eval[int](t, tab, `[...document.querySelectorAll("#report thead th")].findIndex((th) => th.textContent === "首问接听")`)
+		require.Equal(t, "1", eval[string](t, tab, fmt.Sprintf(`document.querySelector("#report tr[data-agent='1001']").cells[%d].textContent`, answeredCol)))
+		require.Contains(t, eval[string](t, tab, `document.getElementById("definitions").innerText`), "首问接听")
+		require.Equal(t, 3, eval[int](t, tab, `document.querySelectorAll("figure.chart svg[role=img]").length`))
+		screenshot(t, tab, shots, "report")
+		downloads := t.TempDir()
+		_, err = chromedp.CallBrowser(tab, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+		require.NoError(t, err)
+		require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.ID("download"))))
+		var csvFile string
+		require.Eventually(t, func() bool {
+			files, _ := filepath.Glob(filepath.Join(downloads, "*.csv"))
+			if len(files) == 1 {
+				csvFile = files[0]
+			}
+			return csvFile != ""
+		}, 20*time.Second, 50*time.Millisecond, "the report CSV is downloaded")
+		raw, err := os.ReadFile(csvFile)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(raw), "\ufeff"), "UTF-8 with a byte order mark")
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), "\ufeff"))).ReadAll()
+		require.NoError(t, err)
+		t.Logf("report CSV header: %s", strings.Join(rows[0], ","))
+		require.Equal(t, []string{"工号", "姓名", "振铃次数", "首问接听"}, rows[0][:4])
+		byAgent := map[string][]string{}
+		for _, row := range rows[1:] {
+			byAgent[row[0]] = row
+		}
+		require.Equal(t, "张伟", byAgent["1001"][1])
+		require.Equal(t, "1", byAgent["1001"][3], "1001 answered the one answered call")
 
 		// Monitoring from the wall: a call in progress, listened to on the
 		// supervisor's own phone, then ended from the wall.

@@ -95,6 +95,7 @@ func (s *Server) routeTable() []route {
 		{method: get, pattern: "/calls/{id}", action: hotline.ActCallRead, page: true, matter: s.callMatter, handler: s.callPage},
 		{method: get, pattern: "/promises", action: hotline.ActPromiseList, page: true, handler: s.simplePage("promises", "承诺台账")},
 		{method: get, pattern: "/violations", action: hotline.ActViolationList, page: true, handler: s.simplePage("violations", "违规记录")},
+		{method: get, pattern: "/reports", action: hotline.ActReportRead, page: true, handler: s.needs(d.Reports != nil, "the assessment reports", s.reportPage)},
 		{method: get, pattern: "/audit", action: hotline.ActAuditRead, page: true, handler: s.simplePage("audit", "审计日志")},
 
 		{method: post, pattern: api + "/session", open: true, handler: s.needs(d.Auth != nil, "logging in", s.login)},
@@ -107,6 +108,8 @@ func (s *Server) routeTable() []route {
 		{method: get, pattern: api + "/calls/{id}", action: hotline.ActCallRead, matter: s.callMatter, handler: s.getCall},
 		{method: post, pattern: api + "/monitors/{id}/end", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor,
 			handler: s.needs(d.Monitor != nil, "monitoring calls", s.endMonitor)},
+		{method: get, pattern: api + "/calls/export", action: hotline.ActCallExport, audit: true,
+			handler: s.needs(d.Calls != nil, "the call log", s.exportCalls)},
 		{method: get, pattern: api + "/calls/{id}/timeline", action: hotline.ActCallRead, matter: s.callMatter, handler: s.callTimeline},
 		{method: post, pattern: api + "/calls/{id}/monitor", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor, matter: s.callMatter,
 			handler: s.needs(d.Monitor != nil, "monitoring calls", s.monitorCall)},

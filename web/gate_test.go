@@ -267,6 +267,7 @@ var whoMay = map[string][]string{
 	"GET /api/v1/complaints":                        {"sup", "a1001", "a1002"},
 	"GET /api/v1/audit":                             {"sup", "adm"},
 	"GET /api/v1/audit/verify":                      {"sup", "adm"},
+	"GET /api/v1/calls/export":                      {"sup"},
 	"GET /api/v1/calls/{id}/timeline":               {"sup", "a1001"},
 	"POST /api/v1/monitors/{id}/end":                {"sup"},
 	"POST /api/v1/calls/{id}/monitor":               {"sup"},
@@ -284,6 +285,7 @@ var whoMay = map[string][]string{
 	"GET /calls/{id}": {"sup", "a1001"},
 	"GET /promises":   {"sup", "a1001", "a1002"},
 	"GET /violations": {"sup", "a1001", "a1002"},
+	"GET /reports":    {"sup", "a1001", "a1002"},
 	"GET /audit":      {"sup", "adm"},
 }
 

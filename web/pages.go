@@ -55,6 +55,7 @@ var navigation = []navEntry{
 	{"/calls", "来电记录", "calls", hotline.ActCallList},
 	{"/promises", "承诺台账", "promises", hotline.ActPromiseList},
 	{"/violations", "违规记录", "violations", hotline.ActViolationList},
+	{"/reports", "考核报表", "reports", hotline.ActReportRead},
 	{"/audit", "审计日志", "audit", hotline.ActAuditRead},
 }
 
