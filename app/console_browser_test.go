@@ -204,6 +204,16 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.Equal(t, "张伟", byAgent["1001"][1])
 		require.Equal(t, "1", byAgent["1001"][3], "1001 answered the one answered call")
 
+		// The ledgers: the audit log with its chain status and an actor filter
+		// in the address; promises and violations load.
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+"/audit?actor=s01")))
+		waitFor(t, tab, `document.getElementById("chain").className === "chain-ok" && document.querySelectorAll("#entries tbody tr").length > 2`)
+		require.True(t, eval[bool](t, tab, `[...document.querySelectorAll("#entries tbody tr")].every((tr) => tr.cells[2].textContent === "s01")`))
+		for _, page := range []string{"/promises", "/violations"} {
+			require.NoError(t, chromedp.Do(tab, chromedp.Navigate(b.base+page)))
+			waitFor(t, tab, `document.querySelector("main table tbody tr") !== null && !document.querySelector("main").innerText.includes("无法加载")`)
+		}
+
 		// Monitoring from the wall: a call in progress, listened to on the
 		// supervisor's own phone, then ended from the wall.
 		fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: time.Minute})
