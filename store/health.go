@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
 
 	"hotline"
@@ -78,12 +80,22 @@ func (db *DB) noteWrite(err error) error {
 	return wrapped
 }
 
-// probeWriteSQL rewrites the database's identity row as it is: the
-// smallest real write, to learn whether writes succeed again.
-const probeWriteSQL = `UPDATE database_identity SET id = id WHERE only_row = 1`
+// probeGrowthSQL makes the file grow by some pages, in a transaction that
+// is then rolled back: whether the database may grow again, without
+// leaving anything behind.
+const probeGrowthSQL = `CREATE TABLE storage_probe (filler BLOB NOT NULL) STRICT;
+INSERT INTO storage_probe (filler) VALUES (zeroblob(65536))`
+
+// minFreeBytes is the free space below which the disk is taken as still
+// full: a page or a WAL frame more may not fit.
+const minFreeBytes = 1 << 20
+
+// errProbed ends the growth probe's transaction without committing it.
+var errProbed = errors.New("probe done")
 
 // writesFailing returns the storage failure of the last write, after
-// trying one write again in case the problem was fixed meanwhile.
+// checking whether the cause has gone (space freed, file writable again):
+// then writes are taken to succeed again.
 func (db *DB) writesFailing(ctx context.Context) error {
 	db.health.mu.Lock()
 	failing, since := db.health.failing, db.health.since
@@ -91,10 +103,21 @@ func (db *DB) writesFailing(ctx context.Context) error {
 	if failing == nil {
 		return nil
 	}
-	if _, err := db.writer.ExecContext(ctx, probeWriteSQL); err == nil {
-		return nil
+	failed := func() error { return fmt.Errorf("writes fail since %s: %w", since.Format(time.RFC3339), failing) }
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(db.path), &st); err == nil && st.Bavail*uint64(st.Bsize) < minFreeBytes {
+		return failed()
 	}
-	return fmt.Errorf("writes fail since %s: %w", since.Format(time.RFC3339), failing)
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, probeGrowthSQL); err != nil {
+			return err
+		}
+		return errProbed
+	})
+	if !errors.Is(err, errProbed) {
+		return failed()
+	}
+	return db.noteWrite(nil)
 }
 
 // openProblem finds why SQLite could not open or create path, which it
