@@ -274,7 +274,7 @@ func (k *Keeper) tryAcquire(ctx context.Context) {
 		return
 	}
 	me.Since = k.d.Now()
-	rctx, cancel := context.WithTimeout(ctx, k.cfg.Renew)
+	rctx, cancel := context.WithTimeout(ctx, k.cfg.TTL/3)
 	got, err := acquire(rctx, k.d.Redis, k.keys, me, k.cfg.TTL, floor)
 	cancel()
 	switch {
@@ -332,7 +332,7 @@ func (k *Keeper) renew(ctx context.Context) {
 	k.mu.Lock()
 	me, lastOK := k.self, k.lastOK
 	k.mu.Unlock()
-	rctx, cancel := context.WithTimeout(ctx, k.cfg.Renew)
+	rctx, cancel := context.WithTimeout(ctx, k.cfg.TTL/3)
 	ok, err := renew(rctx, k.d.Redis, k.keys, me, k.cfg.TTL)
 	cancel()
 	if ctx.Err() != nil {
