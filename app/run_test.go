@@ -25,6 +25,7 @@ import (
 	"hotline/ari/aritest"
 	"hotline/auth"
 	"hotline/callback"
+	"hotline/lease"
 	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
@@ -54,6 +55,7 @@ func testConfig(t *testing.T, ariURL string) Config {
 			CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
 		Promises:   callback.PromiseConfig{EngineConfig: callback.EngineConfig{KeyPrefix: testKeyPrefix(t) + ":promises"}},
 		Dialer:     ari.DialerConfig{AgentRing: time.Second, CitizenRing: time.Second, AgentWait: 200 * time.Millisecond},
+		Lease:      lease.Config{KeyPrefix: testKeyPrefix(t) + ":lease", TTL: 600 * time.Millisecond, Renew: 100 * time.Millisecond},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(t.TempDir(), "archive"), PollInterval: 50 * time.Millisecond},
 		Agents: []AgentConfig{
 			{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001"},
@@ -75,7 +77,7 @@ func testKeyPrefix(t *testing.T) string {
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
 			ctx := context.Background()
-			iter := rdb.Scan(ctx, 0, "{"+prefix+"}*", 100).Iterator()
+			iter := rdb.Scan(ctx, 0, "{"+prefix+"*", 100).Iterator()
 			for iter.Next(ctx) {
 				rdb.Del(ctx, iter.Val())
 			}
