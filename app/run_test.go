@@ -303,8 +303,9 @@ type lineWriter struct {
 	pw *io.PipeWriter
 }
 
-func newLineWriter(lines chan<- string) *lineWriter {
+func newLineWriter(t *testing.T, lines chan<- string) *lineWriter {
 	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() }) // ends the reader
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -319,7 +320,7 @@ func (w *lineWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
 func TestDemoShowsCallsFlowing(t *testing.T) {
 	t.Parallel()
 	lines := make(chan string, 1000)
-	out := newLineWriter(lines)
+	out := newLineWriter(t, lines)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
