@@ -58,6 +58,11 @@ const (
 	ActRecordingDownload Action = "recording.download"
 	ActRecordingHold     Action = "recording.hold"
 
+	// Assessment reports (7.3) and complaints against staff (7.1.2).
+	ActReportRead      Action = "report.read"
+	ActComplaintCreate Action = "complaint.create"
+	ActComplaintList   Action = "complaint.list"
+
 	ActAuditRead   Action = "audit.read"
 	ActAuditVerify Action = "audit.verify"
 	ActMetricsRead Action = "metrics.read"
@@ -123,6 +128,12 @@ var permissions = map[Action]Permission{
 	ActRecordingListen:   {Agent: Party, Supervisor: Any},
 	ActRecordingDownload: {Agent: Party, Supervisor: Any},
 	ActRecordingHold:     {Supervisor: Any},
+
+	// An agent reads its own report row and the complaints against it;
+	// supervisors assess everyone and record complaints.
+	ActReportRead:      {Agent: Responsible, Supervisor: Any},
+	ActComplaintCreate: {Supervisor: Any},
+	ActComplaintList:   {Agent: Responsible, Supervisor: Any},
 
 	ActAuditRead:   {Supervisor: Any, Admin: Any},
 	ActAuditVerify: {Supervisor: Any, Admin: Any},

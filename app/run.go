@@ -111,6 +111,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// The assessment report counts days of the calendar's zone; a new zone
+	// recounts them (logged).
+	if _, err := db.SetReportZone(ctx, calendar.Location()); err != nil {
+		return err
+	}
 	if last := calendar.HolidayDataLastYear(); last != 0 && now().Year() > last {
 		log.Warn("the national holiday data ends before this year; only the weekly hours and local overrides apply", "last_year", last)
 	}
@@ -201,9 +206,12 @@ func Run(ctx context.Context, opts Options) error {
 		Holds:      holdDesk{db: db},
 		Promises: promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
 			audit: audit},
-		Now:      now,
-		Gatherer: reg,
-		Role:     func() web.Role { return roleOf(keeper) },
+		Reports:    reportDesk{db: db, now: now},
+		Complaints: complaintDesk{db},
+		Zone:       calendar.Location(),
+		Now:        now,
+		Gatherer:   reg,
+		Role:       func() web.Role { return roleOf(keeper) },
 	}, log)
 	if err != nil {
 		return err
@@ -360,8 +368,9 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 type callReader struct{ db *store.DB }
 
 func (r callReader) ListCalls(ctx context.Context, f web.CallFilter) ([]hotline.Call, error) {
-	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, AgentID: f.Agent, Party: f.Party, CallerNumber: f.Number, Uncallable: f.Uncallable,
-		Since: f.Since, Limit: f.Limit})
+	return r.db.ListCalls(ctx, store.CallFilter{State: f.State, Outcome: f.Outcome, Line: f.Line, AgentID: f.Agent, Party: f.Party,
+		CallerNumber: f.Number, Uncallable: f.Uncallable, Rated: f.Rated, Reviewed: f.Reviewed,
+		Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit})
 }
 
 func (r callReader) GetCall(ctx context.Context, id string) (hotline.Call, error) {

@@ -148,7 +148,10 @@ func (db *DB) CreateCall(ctx context.Context, c hotline.Call) error {
 	if err := validateCall(op, c); err != nil {
 		return err
 	}
-	_, err := db.writer.NamedExecContext(ctx, createCallSQL, callWrite{callToRow(c), db.nowMs()})
+	stmt, err := db.namedWrite(ctx, createCallSQL)
+	if err == nil {
+		_, err = db.execPrepared(ctx, stmt, callWrite{callToRow(c), db.nowMs()})
+	}
 	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
 }
 
@@ -194,8 +197,12 @@ const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id =
 func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 	const op = "store.UpdateCall"
 	subject := fmt.Sprintf("call %q", c.ID)
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.NamedExecContext(ctx, updateCallSQL, callWrite{callToRow(c), db.nowMs()})
+	stmt, err := db.namedWrite(ctx, updateCallSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
 		if err != nil {
 			return err
 		}
@@ -278,21 +285,49 @@ const (
 
 // CallFilter selects calls for ListCalls; zero fields select everything.
 type CallFilter struct {
-	Since        time.Time         // arrived at or after
-	Until        time.Time         // arrived before
-	State        hotline.CallState // in this state
-	AgentID      string            // with this first-responsible agent
-	Party        string            // with this agent responsible or on a leg
-	CallerNumber string            // from this normalised number
-	Uncallable   bool              // only calls whose number cannot be called back (withheld, invalid)
-	Limit        int               // at most this many; 0 means DefaultListLimit, at most MaxListLimit
-	Offset       int               // skipping this many of the newest
+	Since        time.Time           // arrived at or after
+	Until        time.Time           // arrived before
+	State        hotline.CallState   // in this state
+	Outcome      hotline.CallOutcome // with this outcome
+	Line         hotline.Line        // on this line
+	AgentID      string              // with this first-responsible agent
+	Party        string              // with this agent responsible or on a leg
+	CallerNumber string              // from this normalised number
+	Uncallable   bool                // only calls whose number cannot be called back (withheld, invalid)
+	Rated        *bool               // true: the citizen rated the call (1..5); false: not rated
+	Reviewed     *bool               // true: a supervisor reviewed the call; false: not reviewed
+	After        hotline.CallCursor  // only calls listed after this one (keyset paging)
+	Limit        int                 // at most this many; 0 means DefaultListLimit, at most MaxListLimit
+	Offset       int                 // skipping this many of the newest
 }
 
-// listCallsSQL reads calls rows, newest first; ListCalls fills in the
-// conditions of the WHERE clause from a CallFilter, each on an indexed column.
-const listCallsSQL = `SELECT ` + callColumns + ` FROM calls WHERE %s
+// listCallsSQL reads calls rows, newest first (by arrival, then id);
+// ListCalls fills in the index it reads them through and the conditions of
+// the WHERE clause.
+const listCallsSQL = `SELECT ` + callColumns + ` FROM calls INDEXED BY %s WHERE %%s
 ORDER BY arrived_ms DESC, id DESC LIMIT ? OFFSET ?`
+
+// callsIndex is the index ListCalls reads calls through for f. It is
+// chosen here, not by the planner: without statistics SQLite weighs every
+// equality alike and may walk all calls in a state to find one agent's or
+// one number's. The most selective filter leads: a number, then an agent
+// (with its state when one state is asked), a missed reason, the few calls
+// in progress or one state, else the log in arrival order.
+func callsIndex(f CallFilter, states []hotline.CallState, reason hotline.MissedReason) string {
+	switch {
+	case f.CallerNumber != "" || f.Uncallable:
+		return "calls_by_caller"
+	case f.AgentID != "" && len(states) == 1:
+		return "calls_by_agent_state"
+	case f.AgentID != "":
+		return "calls_by_agent"
+	case reason != "":
+		return "calls_missed_by_reason"
+	case len(states) == 1 || f.Outcome == hotline.OutcomeInProgress:
+		return "calls_by_state"
+	}
+	return "calls_by_arrived"
+}
 
 // ListCalls returns the calls that match f, newest first, without their
 // legs, referrals and rating (GetCall reads those).
@@ -305,34 +340,87 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 		return nil, hotline.Errorf(hotline.KindInvalid, op, "offset %d must not be negative", f.Offset)
 	case !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since):
 		return nil, hotline.Errorf(hotline.KindInvalid, op, "until %s must be after since %s", f.Until, f.Since)
+	case f.Outcome != "" && !f.Outcome.Valid():
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "unknown call outcome %q", f.Outcome)
 	}
 	limit := f.Limit
 	if limit == 0 {
 		limit = DefaultListLimit
 	}
 
-	conds := []string{"arrived_ms >= ?"}
-	args := []any{hotline.UnixMilli(f.Since)}
-	if !f.Until.IsZero() {
-		conds, args = append(conds, "arrived_ms < ?"), append(args, hotline.UnixMilli(f.Until))
-	}
+	// The states the call may be in: the state asked for, narrowed by the
+	// outcome's.
+	states := f.Outcome.States()
 	if f.State != "" {
-		conds, args = append(conds, "state = ?"), append(args, f.State)
+		states = []hotline.CallState{f.State}
+		if f.Outcome != "" && !f.Outcome.Matches(hotline.Call{State: f.State, MissedReason: f.Outcome.MissedReason()}) {
+			return []hotline.Call{}, nil // e.g. state=ringing&outcome=missed
+		}
+	}
+	reason := f.Outcome.MissedReason()
+
+	conds, args := []string{"TRUE"}, []any{}
+	add := func(cond string, a ...any) { conds, args = append(conds, cond), append(args, a...) }
+	if !f.Since.IsZero() {
+		add("arrived_ms >= ?", hotline.UnixMilli(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("arrived_ms < ?", hotline.UnixMilli(f.Until))
+	}
+	if !f.After.IsZero() {
+		add("(arrived_ms, id) < (?, ?)", hotline.UnixMilli(f.After.ArrivedAt), f.After.ID)
+	}
+	switch {
+	case len(states) == 0:
+	case states[0] == hotline.CallMissed:
+		// Written out so that the partial index calls_missed_by_reason,
+		// whose WHERE term it repeats, may be read.
+		add("state = 'missed'")
+	case len(states) == 1:
+		add("state = ?", states[0])
+	default:
+		add("state IN (?, ?)", states[0], states[1])
+	}
+	if reason != "" {
+		add("missed_reason = ?", reason)
+	}
+	if f.Line != "" {
+		add("line = ?", f.Line)
 	}
 	if f.AgentID != "" {
-		conds, args = append(conds, "first_responsible_agent = ?"), append(args, f.AgentID)
+		add("first_responsible_agent = ?", f.AgentID)
 	}
 	if f.Party != "" {
-		conds = append(conds, "(first_responsible_agent = ? OR id IN (SELECT call_id FROM call_legs WHERE agent_id = ?))")
-		args = append(args, f.Party, f.Party)
+		// Per call, through call_legs_by_call (named: the planner would
+		// walk all of the agent's legs through call_legs_by_agent for each
+		// call); a list of every leg the agent ever had would grow with the
+		// log.
+		add("(first_responsible_agent = ? OR EXISTS (SELECT 1 FROM call_legs INDEXED BY call_legs_by_call "+
+			"WHERE call_legs.call_id = calls.id AND call_legs.agent_id = ?))",
+			f.Party, f.Party)
 	}
 	if f.Uncallable {
-		conds = append(conds, "caller_number = ''")
+		add("caller_number = ''")
 	}
 	if f.CallerNumber != "" {
-		conds, args = append(conds, "caller_number = ?"), append(args, f.CallerNumber)
+		add("caller_number = ?", f.CallerNumber)
 	}
-	return selectPage(ctx, db, op, "calls", listCallsSQL, conds, args, limit, f.Offset, callRow.call)
+	if f.Rated != nil {
+		add(notUnless(*f.Rated) + "EXISTS (SELECT 1 FROM ratings WHERE ratings.call_id = calls.id AND ratings.score > 0)")
+	}
+	if f.Reviewed != nil {
+		add(notUnless(*f.Reviewed) + "EXISTS (SELECT 1 FROM reviews WHERE reviews.call_id = calls.id)")
+	}
+	query := fmt.Sprintf(listCallsSQL, callsIndex(f, states, reason))
+	return selectPage(ctx, db, op, "calls", query, conds, args, limit, f.Offset, callRow.call)
+}
+
+// notUnless is "" when yes, else "NOT ", to negate a condition.
+func notUnless(yes bool) string {
+	if yes {
+		return ""
+	}
+	return "NOT "
 }
 
 // addLegSQL inserts one call_legs row; SQLite picks its id.
@@ -345,7 +433,11 @@ VALUES (:call_id, :agent_id, :channel_id, :outcome, :cause, :rung_ms, :answered_
 func (db *DB) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
 	const op = "store.AddLeg"
 	subject := fmt.Sprintf("leg %q of call %q", l.ChannelID, l.CallID)
-	res, err := db.writer.NamedExecContext(ctx, addLegSQL, legToRow(l))
+	stmt, err := db.namedWrite(ctx, addLegSQL)
+	if err != nil {
+		return 0, wrapErr(op, subject, err)
+	}
+	res, err := db.execPrepared(ctx, stmt, legToRow(l))
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
@@ -367,7 +459,11 @@ WHERE id = :id`
 func (db *DB) UpdateLeg(ctx context.Context, l hotline.CallLeg) error {
 	const op = "store.UpdateLeg"
 	subject := fmt.Sprintf("leg %d", l.ID)
-	res, err := db.writer.NamedExecContext(ctx, updateLegSQL, legToRow(l))
+	stmt, err := db.namedWrite(ctx, updateLegSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	res, err := db.execPrepared(ctx, stmt, legToRow(l))
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -533,5 +535,172 @@ func TestAgentCallStats(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})
+	}
+}
+
+// callLogWorld seeds calls of every outcome on both lines, some rated, some
+// reviewed, with ties in arrival time, and returns them with the ids of the
+// rated and reviewed ones.
+func callLogWorld(t *testing.T, f fixture) (calls []hotline.Call, rated, reviewed map[string]bool) {
+	t.Helper()
+	f.seedAgents(t, "a1", "a2", "s1")
+	rated, reviewed = map[string]bool{}, map[string]bool{}
+	reasons := []hotline.MissedReason{hotline.MissedNoAnswer, hotline.MissedNoAgent, hotline.MissedAbandoned,
+		hotline.MissedAfterHours, hotline.MissedFailed}
+	for i := range 60 {
+		arrived := t0.Add(time.Duration(i/2) * time.Minute) // two calls a minute: ties
+		c := testCall(fmt.Sprintf("c%02d", i), fmt.Sprintf("1390000000%d", i%4), arrived)
+		if i%5 == 0 {
+			c.Line = hotline.LineComplaint
+		}
+		if i%7 == 0 {
+			c.CallerNumber = "" // withheld
+		}
+		switch i % 4 {
+		case 0, 1: // answered, most completed
+			c = answered(t, c, []string{"a1", "a2"}[i%3%2], arrived.Add(5*time.Second))
+			if i%8 != 1 {
+				c.End(arrived.Add(time.Minute), "")
+			}
+		case 2:
+			c.End(arrived.Add(30*time.Second), reasons[i/4%len(reasons)])
+		}
+		require.NoError(t, f.db.CreateCall(f.ctx, c))
+		if c.State == hotline.CallCompleted && i%3 == 0 {
+			require.NoError(t, f.db.SaveRating(f.ctx, hotline.Rating{CallID: c.ID, AgentID: c.FirstResponsibleAgent,
+				Score: hotline.Satisfaction(i % 6), RatedAt: c.EndedAt}))
+			rated[c.ID] = i%6 != 0 // 0 is "not rated"
+		}
+		if c.FirstResponsibleAgent != "" && i%5 == 1 {
+			_, err := f.db.AddReview(f.ctx, hotline.Review{CallID: c.ID, SupervisorID: "s1", Score: 80})
+			require.NoError(t, err)
+			reviewed[c.ID] = true
+		}
+		calls = append(calls, c)
+	}
+	// The log's order: newest first, then by id, descending.
+	slices.SortFunc(calls, func(a, b hotline.Call) int {
+		if c := b.ArrivedAt.Compare(a.ArrivedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return calls, rated, reviewed
+}
+
+// Every filter of the call log selects what its definition says, alone and
+// combined, and paging by cursor walks the same list without a gap or a
+// repeat, ties in arrival time included.
+func TestListCallsFiltersOfTheCallLog(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	calls, rated, reviewed := callLogWorld(t, f)
+	yes, no := true, false
+	tests := []struct {
+		name   string
+		filter CallFilter
+		match  func(hotline.Call) bool
+	}{
+		{"outcome answered", CallFilter{Outcome: hotline.OutcomeAnswered}, hotline.OutcomeAnswered.Matches},
+		{"outcome missed", CallFilter{Outcome: hotline.OutcomeMissed}, hotline.OutcomeMissed.Matches},
+		{"outcome in progress", CallFilter{Outcome: hotline.OutcomeInProgress}, hotline.OutcomeInProgress.Matches},
+		{"outcome abandoned", CallFilter{Outcome: hotline.CallOutcome(hotline.MissedAbandoned)},
+			func(c hotline.Call) bool { return c.MissedReason == hotline.MissedAbandoned }},
+		{"state and outcome agree", CallFilter{State: hotline.CallAnswered, Outcome: hotline.OutcomeInProgress},
+			func(c hotline.Call) bool { return c.State == hotline.CallAnswered }},
+		{"state and outcome disagree", CallFilter{State: hotline.CallRinging, Outcome: hotline.OutcomeMissed},
+			func(hotline.Call) bool { return false }},
+		{"complaint line", CallFilter{Line: hotline.LineComplaint},
+			func(c hotline.Call) bool { return c.Line == hotline.LineComplaint }},
+		{"rated", CallFilter{Rated: &yes}, func(c hotline.Call) bool { return rated[c.ID] }},
+		{"not rated", CallFilter{Rated: &no}, func(c hotline.Call) bool { return !rated[c.ID] }},
+		{"reviewed", CallFilter{Reviewed: &yes}, func(c hotline.Call) bool { return reviewed[c.ID] }},
+		{"not reviewed", CallFilter{Reviewed: &no}, func(c hotline.Call) bool { return !reviewed[c.ID] }},
+		{"agent and state", CallFilter{AgentID: "a1", State: hotline.CallCompleted},
+			func(c hotline.Call) bool { return c.FirstResponsibleAgent == "a1" && c.State == hotline.CallCompleted }},
+		{"agent and a missed state: none", CallFilter{AgentID: "a1", State: hotline.CallMissed},
+			func(hotline.Call) bool { return false }},
+		{"number and state", CallFilter{CallerNumber: "13900000002", State: hotline.CallMissed},
+			func(c hotline.Call) bool { return c.CallerNumber == "13900000002" && c.State == hotline.CallMissed }},
+		{"number and agent", CallFilter{CallerNumber: "13900000001", AgentID: "a2"},
+			func(c hotline.Call) bool { return c.CallerNumber == "13900000001" && c.FirstResponsibleAgent == "a2" }},
+		{"agent, line, rated and a window", CallFilter{AgentID: "a2", Line: hotline.LineHotline, Rated: &yes,
+			Since: t0.Add(5 * time.Minute), Until: t0.Add(25 * time.Minute)},
+			func(c hotline.Call) bool {
+				return c.FirstResponsibleAgent == "a2" && c.Line == hotline.LineHotline && rated[c.ID] &&
+					!c.ArrivedAt.Before(t0.Add(5*time.Minute)) && c.ArrivedAt.Before(t0.Add(25*time.Minute))
+			}},
+		{"uncallable and missed", CallFilter{Uncallable: true, Outcome: hotline.OutcomeMissed},
+			func(c hotline.Call) bool { return c.CallerNumber == "" && c.State == hotline.CallMissed }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want := []string{}
+			for _, c := range calls {
+				if tt.match(c) {
+					want = append(want, c.ID)
+				}
+			}
+			all, err := f.db.ListCalls(f.ctx, tt.filter)
+			require.NoError(t, err)
+			require.Equal(t, want, callIDs(all))
+
+			// Pages of 3 by cursor give the same list.
+			paged := []string{}
+			page := tt.filter
+			page.Limit = 3
+			for range len(calls) {
+				got, err := f.db.ListCalls(f.ctx, page)
+				require.NoError(t, err)
+				paged = append(paged, callIDs(got)...)
+				if len(got) < page.Limit {
+					break
+				}
+				page.After = hotline.CursorAfter(got[len(got)-1])
+			}
+			require.Equal(t, want, paged)
+		})
+	}
+	_, err := f.db.ListCalls(f.ctx, CallFilter{Outcome: "lost"})
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
+}
+
+// Each filter reads calls through the index ListCalls names for it and
+// never walks the whole table to find a few rows.
+func TestListCallsChoosesItsIndex(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	log := &PlanLog{}
+	db := f.db.WithPlans(log)
+	yes := true
+	tests := []struct {
+		filter CallFilter
+		step   string // a step of the plan
+	}{
+		{CallFilter{}, "SCAN calls USING INDEX calls_by_arrived"},
+		{CallFilter{Since: t0, Until: t0.Add(time.Hour)}, "SEARCH calls USING INDEX calls_by_arrived (arrived_ms>? AND arrived_ms<?)"},
+		{CallFilter{AgentID: "a1", Since: t0, Until: t0.Add(time.Hour)},
+			"SEARCH calls USING INDEX calls_by_agent (first_responsible_agent=? AND arrived_ms>? AND arrived_ms<?)"},
+		{CallFilter{AgentID: "a1", State: hotline.CallMissed},
+			"SEARCH calls USING INDEX calls_by_agent_state (first_responsible_agent=? AND state=?)"},
+		{CallFilter{AgentID: "a1", CallerNumber: "13900000001"},
+			"SEARCH calls USING INDEX calls_by_caller (caller_number=?)"},
+		{CallFilter{State: hotline.CallMissed, CallerNumber: "13900000001"},
+			"SEARCH calls USING INDEX calls_by_caller (caller_number=?)"},
+		{CallFilter{Outcome: hotline.OutcomeInProgress}, "SEARCH calls USING INDEX calls_by_state (state=?)"},
+		{CallFilter{Outcome: hotline.CallOutcome(hotline.MissedFailed)},
+			"SEARCH calls USING INDEX calls_missed_by_reason (missed_reason=?)"},
+		{CallFilter{Uncallable: true}, "SEARCH calls USING INDEX calls_by_caller (caller_number=?)"},
+		{CallFilter{Party: "a1", Since: t0, Until: t0.Add(time.Hour)}, "SEARCH call_legs USING INDEX call_legs_by_call (call_id=?)"},
+		{CallFilter{Reviewed: &yes, After: hotline.CallCursor{ArrivedAt: t0, ID: "c1"}},
+			"SEARCH calls USING INDEX calls_by_arrived ((arrived_ms,id)<(?,?))"},
+	}
+	for _, tt := range tests {
+		_, err := db.ListCalls(f.ctx, tt.filter)
+		require.NoError(t, err)
+		planned := log.Take()
+		require.Len(t, planned, 1)
+		require.Contains(t, planned[0].Plan, tt.step, "%+v", tt.filter)
 	}
 }

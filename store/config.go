@@ -17,6 +17,11 @@ type Config struct {
 	// connection (e.g. `hotline migrate` run beside the service) before it
 	// fails as unavailable. Default 5s.
 	BusyTimeout time.Duration `yaml:"busy_timeout"`
+	// CacheMiB is the page cache of each connection (the writer and every
+	// reader), in MiB: pages beyond it are read from the operating
+	// system's file cache. Default 32; millions of calls write faster
+	// with more.
+	CacheMiB int `yaml:"cache_mib"`
 }
 
 // SetDefaults fills unset fields.
@@ -26,6 +31,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.BusyTimeout == 0 {
 		c.BusyTimeout = 5 * time.Second
+	}
+	if c.CacheMiB == 0 {
+		c.CacheMiB = 32
 	}
 }
 
@@ -41,6 +49,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("store.path: %q must be a file path, not an in-memory database or a URI", c.Path)
 	case c.BusyTimeout < time.Millisecond:
 		return fmt.Errorf("store.busy_timeout: %s must be at least 1ms", c.BusyTimeout)
+	case c.CacheMiB < 1 || c.CacheMiB > 64<<10:
+		return fmt.Errorf("store.cache_mib: %d must be from 1 to 65536", c.CacheMiB)
 	}
 	return nil
 }

@@ -71,8 +71,12 @@ func (db *DB) SaveRating(ctx context.Context, r hotline.Rating) error {
 	case r.RatedAt.IsZero():
 		return hotline.Errorf(hotline.KindInvalid, op, "%s: rating time is required", subject)
 	}
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.NamedExecContext(ctx, saveRatingSQL, ratingToRow(r))
+	stmt, err := db.namedWrite(ctx, saveRatingSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, ratingToRow(r))
 		if err != nil {
 			return err
 		}

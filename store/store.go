@@ -32,10 +32,12 @@ type DB struct {
 	path       string
 	writer     writer
 	reader     *sqlx.DB
-	health     writeHealth
+	health     *writeHealth // shared by the copies WithPlans makes
 	migrations *goose.Provider
 	now        func() time.Time
 	logger     *slog.Logger
+	plans      *PlanLog    // set by WithPlans: reads write their plans here first
+	stmts      *writeStmts // the writer's prepared statements
 }
 
 // Option changes how Open builds a DB.
@@ -65,7 +67,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	if err := writable(cfg.Path); err != nil {
 		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: %w", cfg.Path, err))
 	}
-	db := &DB{path: cfg.Path, now: time.Now, logger: logger}
+	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -108,6 +110,7 @@ func openPool(ctx context.Context, cfg Config, extra url.Values) (*sqlx.DB, erro
 		"_foreign_keys": {"1"},
 		"_synchronous":  {"NORMAL"},
 		"_busy_timeout": {strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)},
+		"_cache_size":   {strconv.Itoa(-cfg.CacheMiB << 10)}, // negative: KiB, not pages
 	}
 	for k, v := range extra {
 		params[k] = v
@@ -130,7 +133,7 @@ func openPool(ctx context.Context, cfg Config, extra url.Values) (*sqlx.DB, erro
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(db.stmts.close(), db.reader.Close(), db.writer.Close())
 }
 
 // Ping reports whether both the writer and a reader connection can be had
@@ -193,7 +196,7 @@ func selectPage[R, T any](ctx context.Context, db *DB, op, subject, query string
 	limit, offset int, convert func(R) T) ([]T, error) {
 	var rows []R
 	args = append(args, limit, offset)
-	if err := db.reader.SelectContext(ctx, &rows, fmt.Sprintf(query, strings.Join(conds, " AND ")), args...); err != nil {
+	if err := db.selectOn(ctx, db.reader, &rows, fmt.Sprintf(query, strings.Join(conds, " AND ")), args...); err != nil {
 		return nil, wrapErr(op, subject, err)
 	}
 	out := make([]T, 0, len(rows))

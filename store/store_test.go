@@ -143,12 +143,12 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 18}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 18}, applied)
 
 	require.Equal(t, []string{
-		"agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_reminders", "callback_task_calls",
-		"callback_tasks", "calls", "database_identity", "goose_db_version", "lease_fences", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
-		"referrals", "reviews", "sessions", "users", "violation_dispositions", "violations",
+		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "callback_attempts", "callback_reminders", "callback_task_calls",
+		"callback_tasks", "calls", "complaints", "database_identity", "goose_db_version", "lease_fences", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
+		"referrals", "report_zone", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
 		"api_tokens_one_live_name",
@@ -159,31 +159,42 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"callback_tasks_by_agent", "callback_tasks_by_agent_deadline", "callback_tasks_by_deadline", "callback_tasks_by_number",
 		"callback_tasks_by_state", "callback_tasks_one_open_per_number", "callback_tasks_open_by_next_attempt",
 		"callback_tasks_open_dues", "callback_tasks_to_escalate",
-		"calls_by_agent", "calls_by_arrived", "calls_by_caller", "calls_by_state",
+		"calls_by_agent", "calls_by_agent_state", "calls_by_arrived", "calls_by_caller", "calls_by_state",
+		"calls_missed_by_reason", "complaints_by_agent", "complaints_by_recorded",
 		"promise_extensions_by_promise",
 		"promises_by_agent", "promises_by_agent_deadline", "promises_by_call", "promises_by_deadline", "promises_by_number",
 		"promises_by_state", "promises_to_escalate", "promises_unfinished_dues",
-		"ratings_by_agent", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
-		"referrals_by_call", "reviews_by_agent", "reviews_by_call",
+		"ratings_by_agent", "ratings_by_rated", "recordings_by_call", "recordings_by_state", "recordings_to_archive",
+		"referrals_by_call", "reviews_by_agent", "reviews_by_call", "reviews_by_created",
 		"sessions_by_expiry", "sessions_by_user",
 		"violation_dispositions_by_violation",
 		"violations_by_agent", "violations_by_at", "violations_by_disposition", "violations_by_kind",
+		"violations_confirmed_by_at",
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
-		"audit_log_no_delete", "audit_log_no_update", "calls_first_responsible_agent_is_final",
+		"audit_log_no_delete", "audit_log_no_update",
+		"call_legs_report_delete", "call_legs_report_insert", "call_legs_report_update",
+		"callback_tasks_report_delete", "callback_tasks_report_insert", "callback_tasks_report_update",
+		"calls_first_responsible_agent_is_final",
+		"calls_report_delete", "calls_report_insert", "calls_report_update",
+		"complaints_report_delete", "complaints_report_insert", "complaints_report_update",
 		"lease_fences_only_rise",
 		"promise_extensions_no_delete", "promise_extensions_no_update",
 		"promises_deadline_moves_by_extension", "promises_overdue_is_not_stored_insert", "promises_overdue_is_not_stored_update", "promises_record_is_final",
+		"promises_report_delete", "promises_report_insert", "promises_report_update",
+		"ratings_report_delete", "ratings_report_insert", "ratings_report_update",
 		"referrals_outcome_on_insert", "referrals_outcome_on_update",
+		"reviews_report_delete", "reviews_report_insert", "reviews_report_update",
 		"violation_dispositions_no_delete", "violation_dispositions_no_update",
 		"violations_no_delete", "violations_occurrence_is_final", "violations_record_disposition",
+		"violations_report_delete", "violations_report_insert", "violations_report_update",
 	}, f.schemaObjects(t, "trigger"))
 
 	status, err := f.db.MigrationStatus(f.ctx)
 	require.NoError(t, err)
 	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
-		"00010_recording_parts.sql", "00012_deadlines.sql", "00018_instance_lease.sql"}
+		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql", "00018_instance_lease.sql"}
 	require.Len(t, status, len(sources))
 	for i, source := range sources {
 		var version int64
@@ -234,7 +245,7 @@ func TestMigrateKeepsDataAcrossReopen(t *testing.T) {
 // Every connection of both pools must carry the pragmas, not only the first.
 func TestEveryConnectionHasThePragmas(t *testing.T) {
 	t.Parallel()
-	f := setup(t, func(c *Config) { c.BusyTimeout = 1234 * time.Millisecond })
+	f := setup(t, func(c *Config) { c.BusyTimeout, c.CacheMiB = 1234*time.Millisecond, 3 })
 
 	tests := []struct {
 		name      string
@@ -262,6 +273,7 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 				require.Equal(t, "wal", pragma("journal_mode"))
 				require.Equal(t, "1", pragma("foreign_keys"))
 				require.Equal(t, "1234", pragma("busy_timeout"))
+				require.Equal(t, "-3072", pragma("cache_size"), "3 MiB in KiB")
 				require.Equal(t, "1", pragma("synchronous"), "NORMAL")
 				require.Equal(t, fmt.Sprint(tt.queryOnly), pragma("query_only"))
 			}
@@ -388,7 +400,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 18}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 18}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -428,7 +440,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	// Down to 1 drops what 00018 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 10)
+	require.Len(t, down, 12)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -440,6 +452,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 18}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 18}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

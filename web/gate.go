@@ -126,6 +126,13 @@ func (s *Server) routeTable() []route {
 		{method: post, pattern: api + "/recordings/{name}/hold", action: hotline.ActRecordingHold, audit: true,
 			handler: s.needs(d.Holds != nil, "legal holds", s.setLegalHold)},
 
+		{method: get, pattern: api + "/reports/agents", action: hotline.ActReportRead,
+			handler: s.needs(d.Reports != nil, "the assessment reports", s.agentReports)},
+		{method: post, pattern: api + "/complaints", action: hotline.ActComplaintCreate, audit: true,
+			handler: s.needs(d.Complaints != nil, "recording complaints", s.addComplaint)},
+		{method: get, pattern: api + "/complaints", action: hotline.ActComplaintList,
+			handler: s.needs(d.Complaints != nil, "the complaints", s.listComplaints)},
+
 		{method: get, pattern: api + "/audit", action: hotline.ActAuditRead, handler: s.needs(d.Audit != nil, "the audit log", s.listAudit)},
 		{method: get, pattern: api + "/audit/verify", action: hotline.ActAuditVerify, handler: s.needs(d.Audit != nil, "audit verification", s.verifyAudit)},
 	}

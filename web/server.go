@@ -172,20 +172,28 @@ type CallReader interface {
 	GetCall(ctx context.Context, id string) (hotline.Call, error)
 }
 
-// CallFilter selects calls for listing.
+// CallFilter selects calls for listing, newest first; zero fields select
+// everything. The API passes only a known State, Outcome and Line, a Limit
+// from 1 to 1000, and Until after Since when both are set.
 type CallFilter struct {
-	State  hotline.CallState
-	Agent  string
-	Number string
+	State   hotline.CallState
+	Outcome hotline.CallOutcome
+	Line    hotline.Line
+	Agent   string // the first-responsible agent
+	Number  string // the caller's number, normalised
 	// Uncallable selects calls whose number cannot be called back (withheld
 	// or invalid): missed ones are the supervisor's to review, since no
 	// callback task can exist for them.
 	Uncallable bool
 	// Party selects calls this agent was responsible for or rung on: set
 	// for an actor who may list only their own.
-	Party string
-	Since time.Time
-	Limit int
+	Party    string
+	Rated    *bool // true: rated by the citizen; false: not rated
+	Reviewed *bool // true: reviewed by a supervisor; false: not reviewed
+	Since    time.Time
+	Until    time.Time          // arrived before
+	After    hotline.CallCursor // the page after this call
+	Limit    int
 }
 
 // AgentLister lists agents with their live states.
@@ -303,7 +311,13 @@ type Deps struct {
 	Reviews    ReviewDesk      // supervisors' reviews (recording.Reviews)
 	Audit      AuditReader     // the audit log, read and verified
 	Holds      LegalHolder     // legal holds on recordings
+	Reports    ReportDesk      // the assessment reports
+	Complaints ComplaintDesk   // complaints against staff
 	Gatherer   prometheus.Gatherer
+	// Zone is the working-time calendar's time zone: the days of a report
+	// period and of the call log's from and to are its days. Nil means
+	// time.Local.
+	Zone *time.Location
 	// Now is the clock answers are computed with (a callback task's or a
 	// promise's "overdue", whether a deadline is in the future); nil means
 	// time.Now.
@@ -341,6 +355,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.Zone == nil {
+		deps.Zone = time.Local
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "web")}
 	s.proxies, _ = parseNets(cfg.TrustedProxies)
@@ -507,34 +524,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, out)
 }
 
-// listCalls: GET /api/v1/calls?state=&agent=&number=&since=&uncallable=&limit=&numbers=
-// → {"calls": [...]}. An agent lists only calls it was responsible for or
+// listCalls: GET /api/v1/calls?from=2026-03-01&to=2026-03-31&agent=1001&line=hotline&outcome=missed
+// &number=13800138000&rated=true&reviewed=false&uncallable=true&state=completed&limit=100&cursor=…&numbers=full
+// → {"calls": [call…], "next_cursor": "…"}. from and to are days of the
+// calendar's zone (to included); since and until are RFC 3339 times (until
+// excluded). next_cursor is set when the page is full: ?cursor= with it
+// lists the next page. An agent lists only calls it was responsible for or
 // rung on; numbers are masked unless ?numbers=full (see personal.go).
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 	const op = "web.listCalls"
-	q := r.URL.Query()
-	err := checkQuery(op, q, "state", "agent", "number", "since", "uncallable", "limit", "numbers")
-	f := CallFilter{State: hotline.CallState(q.Get("state")), Agent: q.Get("agent"), Number: q.Get("number")}
-	if err == nil {
-		f.Limit, err = queryLimit(op, q)
-	}
-	if err == nil {
-		f.Uncallable, err = queryFlag(op, q, "uncallable")
-	}
-	if v := q.Get("since"); err == nil && v != "" {
-		t, perr := time.Parse(time.RFC3339, v)
-		if perr != nil {
-			err = hotline.Errorf(hotline.KindInvalid, op, "since %q must be an RFC 3339 time such as 2026-11-27T08:30:00+08:00", v)
-		}
-		f.Since = t
-	}
-	if err == nil {
-		switch f.State {
-		case "", hotline.CallRinging, hotline.CallAnswered, hotline.CallCompleted, hotline.CallMissed:
-		default:
-			err = hotline.Errorf(hotline.KindInvalid, op, "state %q must be one of ringing, answered, completed, missed", f.State)
-		}
-	}
+	f, err := s.callFilter(op, r.URL.Query())
 	full, ferr := wantFullNumbers(op, r)
 	if err == nil {
 		err = ferr
@@ -556,7 +555,11 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		out[i] = newCallJSON(c, view)
 	}
 	view.audit()
-	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+	answer := map[string]any{"calls": out}
+	if len(calls) == f.Limit {
+		answer["next_cursor"] = hotline.CursorAfter(calls[len(calls)-1]).String()
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // getCall: GET /api/v1/calls/{id}[?numbers=full] → the call with its legs,

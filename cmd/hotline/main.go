@@ -13,6 +13,8 @@
 //	                              measure the deadline engine
 //	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
 //	                              staff accounts and API tokens
+//	hotline bench store [-calls N] [-json FILE]
+//	                              benchmark the store's inserts and console queries
 //	hotline version               print the version
 package main
 
@@ -57,6 +59,9 @@ commands:
   user token -config FILE -id ID -name NAME -expires 90d
                          make an API token (printed once) for another system acting as ID
   user tokens|revoke-token -config FILE -id ID [-name NAME]
+  bench store [-calls N] [-json FILE]
+                         generate N calls into a fresh SQLite file, measure the insert rate and
+                         the console's queries, fail when a query plan reads a whole table
   version                print the version
 `
 
@@ -127,22 +132,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		err = app.LeaseCommand(ctx, args[1], *cfgPath, stdout)
 	case "bench":
-		if len(args) < 2 || args[1] != "deadlines" {
-			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n")
+		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store") {
+			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n"+
+				"       hotline bench store [-calls N] [-json FILE]\n")
 			return 2
 		}
-		fs := flag.NewFlagSet("bench deadlines", flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		opts := app.DeadlineBenchOptions{Out: stdout, Progress: stderr}
-		fs.IntVar(&opts.N, "n", 1_000_000, "open callback tasks, and as many unfinished promises")
-		fs.IntVar(&opts.Fire, "fire", 0, "how many of each fall due and are fired (default min(n, 100000))")
-		fs.StringVar(&opts.RedisURL, "redis", "", "the Redis to measure on (default $REDIS_URL, else an embedded one)")
-		fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
-		fs.StringVar(&opts.Dir, "dir", "", "folder for the SQLite file (default a temporary one, removed after)")
-		if fs.Parse(args[2:]) != nil {
-			return 2
+		switch args[1] {
+		case "deadlines":
+			fs := flag.NewFlagSet("bench deadlines", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			opts := app.DeadlineBenchOptions{Out: stdout, Progress: stderr}
+			fs.IntVar(&opts.N, "n", 1_000_000, "open callback tasks, and as many unfinished promises")
+			fs.IntVar(&opts.Fire, "fire", 0, "how many of each fall due and are fired (default min(n, 100000))")
+			fs.StringVar(&opts.RedisURL, "redis", "", "the Redis to measure on (default $REDIS_URL, else an embedded one)")
+			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
+			fs.StringVar(&opts.Dir, "dir", "", "folder for the SQLite file (default a temporary one, removed after)")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			_, err = app.BenchDeadlines(ctx, opts)
+		case "store":
+			fs := flag.NewFlagSet("bench store", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			opts := app.BenchStoreOptions{Out: stdout}
+			fs.IntVar(&opts.Calls, "calls", 100_000, "call rows to generate (10000000 for the full size)")
+			fs.IntVar(&opts.PerDay, "per-day", 9_000, "calls a day: sets how many days the calls span")
+			fs.StringVar(&opts.Path, "db", "", "SQLite file to create (default: a temporary one, removed afterwards)")
+			fs.BoolVar(&opts.Reuse, "reuse", false, "query the existing -db file again instead of generating")
+			fs.IntVar(&opts.Runs, "runs", 200, "timed runs of each query")
+			fs.IntVar(&opts.ServiceCalls, "service-calls", 2_000, "calls written one statement at a time, as the service does")
+			fs.IntVar(&opts.CacheMiB, "cache-mib", 1024, "SQLite page cache of each connection, MiB")
+			fs.StringVar(&opts.JSONPath, "json", "", "also write the results as JSON to this file")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			_, err = app.BenchStore(ctx, opts)
 		}
-		_, err = app.BenchDeadlines(ctx, opts)
 	case "user":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)

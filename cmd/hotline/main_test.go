@@ -34,9 +34,12 @@ func TestCommandLine(t *testing.T) {
 		{"missing config", []string{"serve", "-config", filepath.Join(dir, "none.yaml")}, 1, "", "no such file or directory"},
 		{"unreachable redis", []string{"serve", "-config", noRedis}, 1, "", "hotline: redis at 127.0.0.1:1 does not answer"},
 		{"migrate", []string{"migrate", "-config", migrate}, 0, "is up to date", ""},
-		{"bench without what", []string{"bench"}, 2, "", "usage: hotline bench deadlines"},
+		{"bench without what", []string{"bench"}, 2, "", "hotline bench store"},
 		{"bench deadlines, bad size", []string{"bench", "deadlines", "-n", "5", "-fire", "9"}, 1, "", "-fire 9 must be from 1 to -n (5)"},
 		{"bench deadlines, small", []string{"bench", "deadlines", "-n", "500", "-dir", dir}, 0, "| rebuild, the slower kind, for 1M rows |", ""},
+		{"bench store too small", []string{"bench", "store", "-calls", "10"}, 1, "", "-calls 10 must be from 1,000"},
+		{"bench store", []string{"bench", "store", "-calls", "1000", "-per-day", "500", "-runs", "1", "-service-calls", "5",
+			"-cache-mib", "8", "-db", filepath.Join(dir, "bench.db")}, 0, "| 7.3 report: a year |", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
