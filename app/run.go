@@ -223,7 +223,7 @@ func Run(ctx context.Context, opts Options) error {
 	// before it takes a new call) and every job that acts on Asterisk or
 	// claims work. A standby runs only the HTTP side.
 	parts := activeParts{
-		start: []func(context.Context){calls.Start, cli.Start, staffing.Start, callbacks.Start, promises.Start,
+		start: []func(context.Context){func(ctx context.Context) { syncRoster(ctx, db, roster, log) }, calls.Start, cli.Start, staffing.Start, callbacks.Start, promises.Start,
 			archiver.Start, retention.Start, voiceMessages.Start},
 		stop: []func(){cli.Stop, staffing.Stop, callbacks.Stop, promises.Stop, dialer.Wait, voiceMessages.Stop,
 			archiver.Stop, retention.Stop, calls.Stop},
@@ -286,6 +286,32 @@ func (p *activeParts) Deactivate() {
 		stop()
 	}
 	p.on = false
+}
+
+// syncRoster takes the agents' pauses from the database before this
+// instance takes over: while it waited, the holder (or a supervisor
+// through this standby's API) paused and resumed agents. As at start, a
+// pause and offline stay, the rest are available until their calls are
+// adopted and their phones' presence is read again.
+func syncRoster(ctx context.Context, db *store.DB, roster *hotline.Roster, log *slog.Logger) {
+	list, err := db.ListAgents(ctx)
+	if err != nil {
+		log.Warn("agents' states not read before taking over; the roster is the one of this instance's start", "err", err)
+		return
+	}
+	for _, a := range list {
+		cur, ok := roster.Get(a.ID)
+		if !ok {
+			continue
+		}
+		want, reason := hotline.AgentAvailable, ""
+		if a.State == hotline.AgentPaused || a.State == hotline.AgentOffline {
+			want, reason = a.State, a.PauseReason
+		}
+		if cur.State != want || cur.PauseReason != reason {
+			roster.SetState(a.ID, want, reason)
+		}
+	}
 }
 
 // roleOf is /readyz's view of the lease.

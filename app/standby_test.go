@@ -63,6 +63,12 @@ func TestOneInstanceDrivesAsteriskTheOtherWaitsAndTakesOverWhenItStops(t *testin
 		return err == nil && len(got) == 1
 	}, 10*time.Second, 20*time.Millisecond)
 
+	// An agent paused meanwhile stays paused on the instance that takes over.
+	require.Eventually(t, func() bool {
+		status, _ := first.postJSON(t, first.base+"/api/v1/agents/1001/pause", `{"reason":"午休"}`)
+		return status == http.StatusOK
+	}, 5*time.Second, 50*time.Millisecond)
+
 	// The holder stops and hands the lease back: the standby takes over at
 	// its next try, connects, and takes the next call.
 	start := time.Now()
@@ -73,6 +79,11 @@ func TestOneInstanceDrivesAsteriskTheOtherWaitsAndTakesOverWhenItStops(t *testin
 	status, body = readyzOf(t, second)
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "active", body.Role)
+	a, _ := second.svc.Roster.Get("1001")
+	require.Equal(t, hotline.AgentPaused, a.State, "the pause made on the old holder")
+	require.Equal(t, "午休", a.PauseReason)
+	status, _ = second.postJSON(t, second.base+"/api/v1/agents/1001/resume", "")
+	require.Equal(t, http.StatusOK, status)
 	_, err = fake.PlaceCall(aritest.InboundCall{Caller: "13800138001", Dialed: "12345"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
