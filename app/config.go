@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"hotline/ari"
 	"hotline/auth"
 	"hotline/callback"
+	"hotline/lease"
 	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
@@ -41,6 +43,7 @@ type Config struct {
 	Recordings recording.Config       `yaml:"recordings"`
 	Store      store.Config           `yaml:"store"`
 	Redis      callback.RedisConfig   `yaml:"redis"`
+	Lease      lease.Config           `yaml:"lease"`
 	Agents     []AgentConfig          `yaml:"agents"`
 }
 
@@ -112,11 +115,26 @@ func (c *Config) SetDefaults() {
 	c.Recordings.SetDefaults()
 	c.Store.SetDefaults()
 	c.Redis.SetDefaults()
+	c.Lease.SetDefaults()
+	if c.Lease.Name == "" {
+		c.Lease.Name = defaultLeaseName(c.ARI)
+	}
 	for i := range c.Agents {
 		if c.Agents[i].Role == "" {
 			c.Agents[i].Role = string(hotline.RoleAgent)
 		}
 	}
+}
+
+// defaultLeaseName names the lease after the Asterisk server and the
+// application: "hotline@127.0.0.1:8088". Instances that share ari.url and
+// ari.application share it.
+func defaultLeaseName(c ari.Config) string {
+	host := c.URL
+	if u, err := url.Parse(c.URL); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return c.Application + "@" + host
 }
 
 // Validate checks every section; the error names the key.
@@ -129,7 +147,7 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
 	}
-	for _, v := range []interface{ Validate() error }{c.HTTP, c.Auth, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis} {
+	for _, v := range []interface{ Validate() error }{c.HTTP, c.Auth, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis, c.Lease} {
 		if err := v.Validate(); err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"hotline/ari/aritest"
 	"hotline/auth"
 	"hotline/callback"
+	"hotline/lease"
 	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
@@ -138,6 +139,7 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		// Quicker retries than in production, so the demo shows them.
 		Callbacks: callback.Config{CallbackPolicy: hotline.CallbackPolicy{RetryBackoff: 30 * time.Second},
 			EngineConfig: callback.EngineConfig{KeyPrefix: "hotline-demo"}},
+		Lease:  lease.Config{KeyPrefix: "hotline-demo:lease"},
 		Dialer: ari.DialerConfig{CallerID: demoHotline, CitizenRing: 15 * time.Second, AgentWait: 10 * time.Second},
 	}
 	if !opts.OfficeHours {
@@ -148,6 +150,13 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		fake.SetEndpoint(a.cfg.Endpoint, a.behavior)
 	}
 
+	if cfg.Redis.URL != "" {
+		// The demo's database may be new while a Redis kept the lease of
+		// an earlier one: the demo is the only instance, so it takes over.
+		if err := forgetLease(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	runCtx, stopService := context.WithCancel(ctx)
 	defer stopService()
 	started := make(chan *Service, 1)

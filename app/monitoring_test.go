@@ -101,7 +101,7 @@ func TestPrometheusAlerts(t *testing.T) {
 	}
 	sort.Strings(alerts)
 	require.Equal(t, []string{"HotlineARIApplicationReplaced", "HotlineARIDisconnected", "HotlineCallbacksOverdue",
-		"HotlineNobodyOnDuty", "HotlinePromisesOverdue", "HotlineRecordingsArchiveFailing", "HotlineRedisDegraded"}, alerts)
+		"HotlineNoLeaseHolder", "HotlineNobodyOnDuty", "HotlinePromisesOverdue", "HotlineRecordingsArchiveFailing", "HotlineRedisDegraded"}, alerts)
 
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {

@@ -24,7 +24,7 @@ func TestDemoReportAddsUp(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Demo(ctx, DemoOptions{HTTPAddr: "127.0.0.1:0", ARIAddr: "127.0.0.1:0", DataDir: t.TempDir(),
-			CallsPerSecond: 8, SummaryEvery: time.Hour, Out: newLineWriter(make(chan string, 1000)),
+			CallsPerSecond: 8, SummaryEvery: time.Hour, Out: newLineWriter(t, make(chan string, 1000)),
 			Started: func(s *Service, _ *aritest.Server) { started <- s }})
 	}()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })

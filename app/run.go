@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"hotline/ari"
 	"hotline/auth"
 	"hotline/callback"
+	"hotline/lease"
 	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
@@ -51,6 +53,7 @@ type Service struct {
 	Redis     redis.UniversalClient
 	Registry  *prometheus.Registry
 	Auth      *auth.Service
+	Lease     *lease.Keeper
 }
 
 // Run starts the service and blocks until ctx ends, then stops every part
@@ -127,9 +130,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	messenger := ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg)
-	engines := callback.Common{Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg}
+	// Only the instance that holds the lease, and whose application no
+	// other client took over, claims and fires deadline work.
+	var keeper *lease.Keeper
+	active := func() bool { return keeper != nil && keeper.Held() && !cli.Replaced() }
+	engines := callback.Common{Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg, Active: active}
 	callbacks, err := callback.New(cfg.Callbacks, callback.Deps{
-		Store: liveTaskStore{Store: db, events: events}, Common: engines, Agents: dialer, Probe: dialer,
+		Store: liveTaskStore{Store: db, events: events}, Common: engines, Agents: dialer, Probe: dialer, Inbound: calls,
 		Dialer: callback.DialerFunc(func(ctx context.Context, t hotline.CallbackTask, l *callback.Lease) {
 			dialer.Dial(ctx, t, l)
 		}),
@@ -164,10 +171,15 @@ func Run(ctx context.Context, opts Options) error {
 		events.Publish(web.Event{Topic: web.TopicMonitor, Agents: []string{m.SupervisorID}})
 		events.Publish(web.Event{Topic: web.TopicCalls, Agents: []string{m.SupervisorID, m.AgentID}})
 	}
-	if n, err := db.EndOpenMonitors(ctx, now()); err != nil {
-		return err
-	} else if n > 0 {
-		log.Warn("monitorings left open by the last run are ended", "count", n)
+	// The lease holder ends the monitorings its predecessor left open, then
+	// monitors calls until it loses the lease.
+	startMonitors := func(ctx context.Context) {
+		if n, err := db.EndOpenMonitors(ctx, now()); err != nil {
+			log.Error("monitorings left open by the last holder not ended", "err", err)
+		} else if n > 0 {
+			log.Warn("monitorings left open by the last holder are ended", "count", n)
+		}
+		monitors.Start(ctx)
 	}
 	// Voice messages of the dialplan's fallback, when their folder is given.
 	var voiceMessages interface {
@@ -197,7 +209,7 @@ func Run(ctx context.Context, opts Options) error {
 		Auth:       authAdapter{authSvc},
 		Auditor:    audit,
 		Checks: []web.Check{
-			{Name: "ari", Fn: func(context.Context) error { return cli.Ready() }},
+			{Name: "ari", ActiveOnly: true, Fn: func(context.Context) error { return cli.Ready() }},
 			{Name: "database", Fn: db.Ping},
 			// Losing Redis delays deadlines but loses none and stops no call
 			// (the SQL poll takes over): degraded, still ready.
@@ -223,6 +235,7 @@ func Run(ctx context.Context, opts Options) error {
 		Zone:       calendar.Location(),
 		Now:        now,
 		Gatherer:   reg,
+		Role:       func() web.Role { return roleOf(keeper) },
 	}, log)
 	if err != nil {
 		return err
@@ -230,37 +243,116 @@ func Run(ctx context.Context, opts Options) error {
 	if err := httpSrv.Start(); err != nil {
 		return err
 	}
-	calls.Start(ctx)
-	monitors.Start(ctx)
-	cli.Start(ctx)
-	staffing.Start(ctx)
-	callbacks.Start(ctx)
-	promises.Start(ctx)
-	archiver.Start(ctx)
-	retention.Start(ctx)
-	voiceMessages.Start(ctx)
-	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path)
+	// What the lease holder runs: the ARI connection (which reconciles
+	// before it takes a new call) and every job that acts on Asterisk or
+	// claims work. A standby runs only the HTTP side.
+	parts := activeParts{
+		start: []func(context.Context){func(ctx context.Context) { syncRoster(ctx, db, roster, log) }, calls.Start, startMonitors, cli.Start, staffing.Start, callbacks.Start, promises.Start,
+			archiver.Start, retention.Start, voiceMessages.Start},
+		stop: []func(){monitors.Stop, cli.Stop, staffing.Stop, callbacks.Stop, promises.Stop, dialer.Wait, voiceMessages.Stop,
+			archiver.Stop, retention.Stop, calls.Stop},
+	}
+	keeper, err = lease.New(cfg.Lease, lease.Deps{Redis: rdb, Fences: db, Switch: &parts, Addr: httpSrv.Addr(),
+		Log: log, Now: now, Registry: reg})
+	if err != nil {
+		_ = httpSrv.Stop(context.WithoutCancel(ctx))
+		return err
+	}
+	keeper.Start(ctx)
+	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path, "lease", cfg.Lease.Name)
 
 	if opts.Started != nil {
-		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc})
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar,
+			Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc, Lease: keeper})
 	}
-	<-ctx.Done()
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-keeper.Refused():
+		runErr = keeper.Err()
+	}
 
 	log.Info("hotline stopping")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Stop(stopCtx)
-	staffing.Stop()
-	callbacks.Stop()
-	promises.Stop()
-	dialer.Wait()
-	voiceMessages.Stop()
-	archiver.Stop()
-	retention.Stop()
-	monitors.Stop()
-	cli.Stop()
-	calls.Stop()
-	return nil
+	keeper.Stop() // the holder stops its parts and hands the lease back
+	return runErr
+}
+
+// activeParts are the components only the lease holder runs, switched on
+// and off with the lease (lease.Switch). They start on the lease's
+// context, which carries its fence, so every write they make is refused
+// once another instance holds the lease.
+type activeParts struct {
+	start []func(context.Context)
+	stop  []func()
+	mu    sync.Mutex
+	on    bool
+}
+
+func (p *activeParts) Activate(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, start := range p.start {
+		start(ctx)
+	}
+	p.on = true
+}
+
+func (p *activeParts) Deactivate() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.on {
+		return
+	}
+	for _, stop := range p.stop {
+		stop()
+	}
+	p.on = false
+}
+
+// syncRoster takes the agents' pauses from the database before this
+// instance takes over: while it waited, the holder (or a supervisor
+// through this standby's API) paused and resumed agents. As at start, a
+// pause and offline stay, the rest are available until their calls are
+// adopted and their phones' presence is read again.
+func syncRoster(ctx context.Context, db *store.DB, roster *hotline.Roster, log *slog.Logger) {
+	list, err := db.ListAgents(ctx)
+	if err != nil {
+		log.Warn("agents' states not read before taking over; the roster is the one of this instance's start", "err", err)
+		return
+	}
+	for _, a := range list {
+		cur, ok := roster.Get(a.ID)
+		if !ok {
+			continue
+		}
+		want, reason := hotline.AgentAvailable, ""
+		if a.State == hotline.AgentPaused || a.State == hotline.AgentOffline {
+			want, reason = a.State, a.PauseReason
+		}
+		if cur.State != want || cur.PauseReason != reason {
+			roster.SetState(a.ID, want, reason)
+		}
+	}
+}
+
+// roleOf is /readyz's view of the lease.
+func roleOf(k *lease.Keeper) web.Role {
+	if k == nil {
+		return web.Role{Role: string(lease.Standby), Detail: "starting"}
+	}
+	st := k.Status()
+	if st.Role == lease.Active {
+		return web.Role{Role: string(st.Role)}
+	}
+	detail := st.Why
+	if st.Holder.Instance != "" {
+		detail = fmt.Sprintf("instance %s (%s) holds the lease %s since %s", st.Holder.Instance, st.Holder.Addr, st.Lease,
+			st.Holder.Since.Format(time.RFC3339))
+	}
+	return web.Role{Role: string(st.Role), Detail: detail}
 }
 
 // noService stands for a background service that is not configured.

@@ -25,6 +25,7 @@ import (
 	"hotline/ari/aritest"
 	"hotline/auth"
 	"hotline/callback"
+	"hotline/lease"
 	"hotline/recording"
 	"hotline/store"
 	"hotline/web"
@@ -54,6 +55,7 @@ func testConfig(t *testing.T, ariURL string) Config {
 			CallbackPolicy: hotline.CallbackPolicy{MinTalk: 100 * time.Millisecond}},
 		Promises:   callback.PromiseConfig{EngineConfig: callback.EngineConfig{KeyPrefix: testKeyPrefix(t) + ":promises"}},
 		Dialer:     ari.DialerConfig{AgentRing: time.Second, CitizenRing: time.Second, AgentWait: 200 * time.Millisecond},
+		Lease:      lease.Config{KeyPrefix: testKeyPrefix(t) + ":lease", TTL: 600 * time.Millisecond, Renew: 100 * time.Millisecond},
 		Recordings: recording.Config{ArchiveDir: filepath.Join(t.TempDir(), "archive"), PollInterval: 50 * time.Millisecond},
 		Agents: []AgentConfig{
 			{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001"},
@@ -75,7 +77,7 @@ func testKeyPrefix(t *testing.T) string {
 			rdb := redis.NewClient(opts)
 			defer rdb.Close()
 			ctx := context.Background()
-			iter := rdb.Scan(ctx, 0, "{"+prefix+"}*", 100).Iterator()
+			iter := rdb.Scan(ctx, 0, "{"+prefix+"*", 100).Iterator()
 			for iter.Next(ctx) {
 				rdb.Del(ctx, iter.Val())
 			}
@@ -306,8 +308,9 @@ type lineWriter struct {
 	pw *io.PipeWriter
 }
 
-func newLineWriter(lines chan<- string) *lineWriter {
+func newLineWriter(t *testing.T, lines chan<- string) *lineWriter {
 	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() }) // ends the reader
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -322,7 +325,7 @@ func (w *lineWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
 func TestDemoShowsCallsFlowing(t *testing.T) {
 	t.Parallel()
 	lines := make(chan string, 1000)
-	out := newLineWriter(lines)
+	out := newLineWriter(t, lines)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -39,6 +40,9 @@ type call struct {
 	bridge   string
 	role     hotline.Role // who answers this line
 	phase    callPhase
+	// waiting: the citizen is on the line and no agent has answered yet
+	// (greeting, queued), read by Calls.Waiting from other goroutines.
+	waiting atomic.Bool
 
 	mu    sync.Mutex // guards legs, and a leg's gone and bridged, for readers off the call's goroutine (reconcile, monitoring)
 	legs  map[string]*leg
@@ -130,7 +134,7 @@ func (c *call) run(ctx context.Context) {
 	}
 	// The hold starts: max_wait counts from here, not from the arrival, so
 	// the prompts do not eat into the time agents have to answer.
-	c.phase = phaseQueued
+	c.setPhase(phaseQueued)
 	c.maxWait.Reset(c.s.cfg.MaxWait)
 	c.startMOH()
 	c.startRinging(ctx)
@@ -484,7 +488,7 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 // first-responsible agent (3.1) and joins the citizen's bridge; everyone
 // else still ringing is cancelled.
 func (c *call) connect(ctx context.Context, l *leg) {
-	c.phase = phaseTalking
+	c.setPhase(phaseTalking)
 	c.maxWait.Stop()
 	c.retry.Stop()
 	if err := c.rec.Answer(l.rec.AgentID, l.rec.AnsweredAt); err != nil {
@@ -621,7 +625,7 @@ func (c *call) agentLeft(ctx context.Context) {
 		}
 	}
 	if c.rec.Line == hotline.LineHotline && !c.gone {
-		c.phase = phaseSurvey
+		c.setPhase(phaseSurvey)
 		c.survey(ctx)
 	}
 	c.finish(ctx, "")
@@ -802,7 +806,7 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 	if c.finished() {
 		return
 	}
-	c.phase = phaseEnded
+	c.setPhase(phaseEnded)
 	c.maxWait.Stop()
 	c.retry.Stop()
 	c.rec.End(c.s.now(), reason)

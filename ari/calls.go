@@ -248,6 +248,7 @@ func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 	}
 	c.bridge = c.rec.ID + "-bridge"
 	c.session = session{cli: s.cli, mb: NewMailbox(), idBase: c.rec.ID, isGone: c.isCitizenGone}
+	c.waiting.Store(true)
 	s.cli.Dispatcher().Route(ari.ChannelKey, ch.ID, c.mb)
 	s.mu.Lock()
 	s.active[c.rec.ID] = c

@@ -122,6 +122,11 @@ type Common struct {
 	Log      *slog.Logger          // default: discard
 	Now      func() time.Time      // default: time.Now
 	Registry prometheus.Registerer // nil: metrics are not registered
+	// Active is asked before each round: only the instance that drives
+	// Asterisk (it holds the lease, and its application was not taken over
+	// by another client) claims, dials, reminds and escalates; any other
+	// skips the round, from the next one on. nil: always active.
+	Active func() bool
 }
 
 // settings is a config section with its defaults and validation.
@@ -158,7 +163,7 @@ func (c *Common) check(op string, cfg settings, haveStore bool) error {
 // engine builds the engine of one kind of matter on c; its metrics are
 // registered with the extra collectors.
 func (c Common) engine(cfg EngineConfig, d engineDeps, extra ...prometheus.Collector) *engine {
-	d.rdb, d.cal, d.notifier, d.now = c.Redis, c.Calendar, c.Notifier, c.Now
+	d.rdb, d.cal, d.notifier, d.now, d.active = c.Redis, c.Calendar, c.Notifier, c.Now, c.Active
 	d.log = c.Log.With("component", d.name+"s")
 	if c.Registry != nil {
 		c.Registry.MustRegister(append(d.metrics.collectors(), extra...)...)
@@ -178,7 +183,8 @@ type engineDeps struct {
 	log      *slog.Logger
 	now      func() time.Time
 	leads    []time.Duration
-	withWork bool // a second index of the next dials (callbacks)
+	active   func() bool // nil: always
+	withWork bool        // a second index of the next dials (callbacks)
 	metrics  *engineMetrics
 }
 
@@ -209,10 +215,14 @@ func newEngine(cfg EngineConfig, d engineDeps) *engine {
 	return e
 }
 
+// isActive reports whether this instance runs the rounds now (Common.Active).
+func (e *engine) isActive() bool { return e.active == nil || e.active() }
+
 // roundStats says what one round did, for tests.
 type roundStats struct {
-	deadlinesDue, reminded, escalated int // reminders and escalations
-	due, claimed, conflicts, settled  int // callback dials
+	skipped                           string // why the round did nothing: "standby", "citizens waiting"
+	deadlinesDue, reminded, escalated int    // reminders and escalations
+	due, claimed, conflicts, settled  int    // callback dials
 	more                              bool
 	source                            string // "redis" or "sql"
 }

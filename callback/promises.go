@@ -89,10 +89,15 @@ func (w *PromiseWatch) Track(ctx context.Context, p hotline.Promise) error {
 // Track, a Redis failure is handled here and returned for information.
 func (w *PromiseWatch) Forget(ctx context.Context, id int64) error { return w.forget(ctx, id) }
 
-// runOnce is one round: check Redis (recover, or reconcile when it is
-// time), then send the due reminders and escalate the overdue promises.
+// runOnce is one round, on the active instance only: check Redis
+// (recover, or reconcile when it is time), then send the due reminders and
+// escalate the overdue promises.
 func (w *PromiseWatch) runOnce(ctx context.Context) roundStats {
 	var st roundStats
+	if !w.isActive() {
+		st.skipped = "standby"
+		return st
+	}
 	w.checkRedis(ctx)
 	w.runDeadlines(ctx, &st)
 	w.indexSize(ctx)

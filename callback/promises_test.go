@@ -59,6 +59,12 @@ type watcher struct {
 
 func (pb *promiseBundle) watch(notifier Notifier, configure ...func(*PromiseConfig)) watcher {
 	pb.t.Helper()
+	return pb.watchWith(notifier, nil, configure...)
+}
+
+// watchWith is watch with Common.Active set to active.
+func (pb *promiseBundle) watchWith(notifier Notifier, active func() bool, configure ...func(*PromiseConfig)) watcher {
+	pb.t.Helper()
 	cfg := PromiseConfig{EngineConfig: EngineConfig{KeyPrefix: pb.redis.prefix}}
 	for _, c := range configure {
 		c(&cfg)
@@ -69,7 +75,7 @@ func (pb *promiseBundle) watch(notifier Notifier, configure ...func(*PromiseConf
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewJSONHandler(pb.plogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w, err := NewPromiseWatch(cfg, PromiseDeps{Store: pb.openStore(), Common: Common{Redis: pb.redis.client(), Calendar: pb.cal,
-		Notifier: notifier, Log: log, Now: pb.clock.Now, Registry: reg}})
+		Notifier: notifier, Log: log, Now: pb.clock.Now, Registry: reg, Active: active}})
 	require.NoError(pb.t, err)
 	return watcher{PromiseWatch: w, reg: reg}
 }

@@ -61,6 +61,13 @@ type Agents interface {
 	Takes(task hotline.CallbackTask) (ok bool, wait time.Duration)
 }
 
+// Inbound says how many inbound calls wait for an agent now (ari.Calls):
+// citizens on the line come first, so no callback is dialed while one
+// waits.
+type Inbound interface {
+	Waiting() int
+}
+
 // Probe tells whether an attempt its dialer left mid-dial (the process
 // died) still has live channels in Asterisk (ari.Dialer).
 type Probe interface {
@@ -79,6 +86,9 @@ type Deps struct {
 	// Probe asks Asterisk about attempts left mid-dial; nil takes their
 	// channels for gone.
 	Probe Probe
+	// Inbound holds the dials while citizens wait on inbound calls; nil
+	// never holds them.
+	Inbound Inbound
 }
 
 // lookahead is how many due tasks a round reads per free agent: enough to
@@ -103,13 +113,14 @@ const lookahead = 4
 // one database: the claim in SQL decides which one dials a task.
 type Service struct {
 	*engine
-	cfg    Config
-	store  Store
-	dialer Dialer
-	agents Agents
-	probe  Probe
-	texts  tasks
-	m      *metrics
+	cfg     Config
+	store   Store
+	dialer  Dialer
+	agents  Agents
+	probe   Probe
+	inbound Inbound
+	texts   tasks
+	m       *metrics
 }
 
 // New builds the service; Start runs it.
@@ -120,7 +131,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Dialer == nil {
 		return nil, errors.New("callback.New: a dialer is required")
 	}
-	s := &Service{cfg: cfg, store: d.Store, dialer: d.Dialer, agents: d.Agents, probe: d.Probe, m: newMetrics()}
+	s := &Service{cfg: cfg, store: d.Store, dialer: d.Dialer, agents: d.Agents, probe: d.Probe, inbound: d.Inbound, m: newMetrics()}
 	s.texts = tasks{loader: loader[hotline.CallbackTask]{get: d.Store.GetTasks, wrap: taskMatter}}
 	s.engine = d.engine(cfg.EngineConfig, engineDeps{kind: store.CallbackTasks, name: "callback", matters: &s.texts,
 		store: d.Store, leads: cfg.leads(), withWork: true,
@@ -244,14 +255,26 @@ func (s *Service) DialNow(ctx context.Context, id int64, at time.Time) error {
 // supervisor's close or acknowledgement).
 func (s *Service) Forget(ctx context.Context, ids ...int64) error { return s.forget(ctx, ids...) }
 
-// runOnce is one round: check Redis (recover, or reconcile when it is
-// time), send the due reminders and escalate the overdue tasks, and claim
-// and dial the due tasks free agents can take when the line is open.
+// runOnce is one round, on the active instance only (Common.Active): check
+// Redis (recover, or reconcile when it is time), send the due reminders
+// and escalate the overdue tasks, and claim and dial the due tasks free
+// agents can take when the line is open and no citizen waits on an
+// inbound call.
 func (s *Service) runOnce(ctx context.Context) roundStats {
 	var st roundStats
+	if !s.isActive() {
+		st.skipped = "standby"
+		return st
+	}
 	s.checkRedis(ctx)
 	s.runDeadlines(ctx, &st)
-	if s.cal.IsOpen(s.now()) {
+	switch {
+	case !s.cal.IsOpen(s.now()):
+	case s.inbound != nil && s.inbound.Waiting() > 0:
+		// Citizens on the line come first: a free agent is theirs. The
+		// due tasks stay queued for the next round.
+		st.skipped = "citizens waiting"
+	default:
 		s.dialDue(ctx, &st)
 	}
 	s.indexSize(ctx)

@@ -352,14 +352,22 @@ type instance struct {
 
 func (b *bundle) service(dialer Dialer, configure ...func(*Config)) instance {
 	b.t.Helper()
+	return b.serviceWith(dialer, func(*Deps) {}, configure...)
+}
+
+// serviceWith is service with deps changed by with.
+func (b *bundle) serviceWith(dialer Dialer, with func(*Deps), configure ...func(*Config)) instance {
+	b.t.Helper()
 	cfg := b.config
 	for _, c := range configure {
 		c(&cfg)
 	}
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(cfg, Deps{Store: b.openStore(), Dialer: dialer, Common: Common{Redis: b.redis.client(), Calendar: b.cal,
-		Notifier: b.notes.notifier(), Log: log, Now: b.clock.Now, Registry: reg}})
+	deps := Deps{Store: b.openStore(), Dialer: dialer, Common: Common{Redis: b.redis.client(), Calendar: b.cal,
+		Notifier: b.notes.notifier(), Log: log, Now: b.clock.Now, Registry: reg}}
+	with(&deps)
+	s, err := New(cfg, deps)
 	require.NoError(b.t, err)
 	return instance{Service: s, reg: reg}
 }

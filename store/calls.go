@@ -150,7 +150,7 @@ func (db *DB) CreateCall(ctx context.Context, c hotline.Call) error {
 	}
 	stmt, err := db.namedWrite(ctx, createCallSQL)
 	if err == nil {
-		_, err = stmt.ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
+		_, err = db.execPrepared(ctx, stmt, callWrite{callToRow(c), db.nowMs()})
 	}
 	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
 }
@@ -437,7 +437,7 @@ func (db *DB) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
-	res, err := stmt.ExecContext(ctx, legToRow(l))
+	res, err := db.execPrepared(ctx, stmt, legToRow(l))
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
@@ -463,7 +463,7 @@ func (db *DB) UpdateLeg(ctx context.Context, l hotline.CallLeg) error {
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
-	res, err := stmt.ExecContext(ctx, legToRow(l))
+	res, err := db.execPrepared(ctx, stmt, legToRow(l))
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 
@@ -47,4 +48,20 @@ func (s *writeStmts) close() error {
 		delete(s.named, q)
 	}
 	return errors.Join(errs...)
+}
+
+// execPrepared runs a prepared write outside a transaction: as one
+// statement, or, when ctx carries a lease's fence, in a transaction that
+// checks it first (inWriteTx), as every other write.
+func (db *DB) execPrepared(ctx context.Context, stmt *sqlx.NamedStmt, arg any) (sql.Result, error) {
+	if _, ok := FenceOf(ctx); !ok {
+		res, err := stmt.ExecContext(ctx, arg)
+		return res, db.noteWrite(err)
+	}
+	var res sql.Result
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) (err error) {
+		res, err = tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, arg)
+		return err
+	})
+	return res, err
 }

@@ -22,14 +22,17 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 	"github.com/pressly/goose/v3"
+
+	"hotline"
 )
 
 // DB is the hotline database: one writer connection and a pool of readers
 // over the same SQLite file.
 type DB struct {
 	path       string
-	writer     *sqlx.DB
+	writer     writer
 	reader     *sqlx.DB
+	health     *writeHealth // shared by the copies WithPlans makes
 	migrations *goose.Provider
 	now        func() time.Time
 	logger     *slog.Logger
@@ -57,9 +60,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
-		return nil, fmt.Errorf("store: open %s: create its folder: %w", cfg.Path, err)
+		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: create its folder: %w", cfg.Path, err))
 	}
-	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}}
+	// SQLite says only "unable to open database file" (and, for a folder
+	// it may not write, "no such file or directory"): say what is wrong.
+	if err := writable(cfg.Path); err != nil {
+		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: %w", cfg.Path, err))
+	}
+	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -83,7 +91,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 
-	db.writer, db.reader = writer, reader
+	db.writer, db.reader = newWriter(writer, db), reader
 	db.migrations, err = newMigrationProvider(writer, logger)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -115,6 +123,9 @@ func openPool(ctx context.Context, cfg Config, extra url.Values) (*sqlx.DB, erro
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
 	}
 	if err := pool.PingContext(ctx); err != nil {
+		if problem := storageProblem(cfg.Path, err); problem != "" {
+			err = &hotline.Error{Kind: hotline.KindUnavailable, Op: "store.Open", Message: problem, Retryable: true, Err: err}
+		}
 		return nil, errors.Join(fmt.Errorf("store: open %s: %w", cfg.Path, err), pool.Close())
 	}
 	return pool, nil
@@ -126,8 +137,9 @@ func (db *DB) Close() error {
 }
 
 // Ping reports whether both the writer and a reader connection can be had
-// within ctx; a writer stuck behind a long transaction makes it fail, which
-// is what /readyz should say.
+// within ctx, and whether writes succeed: a writer stuck behind a long
+// transaction, a full disk or a database turned read-only make it fail,
+// which is what /readyz should say.
 func (db *DB) Ping(ctx context.Context) error {
 	const op = "store.Ping"
 	if err := db.writer.PingContext(ctx); err != nil {
@@ -136,24 +148,30 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.reader.PingContext(ctx); err != nil {
 		return wrapErr(op, "reader", err)
 	}
-	return nil
+	return db.writesFailing(ctx)
 }
 
 // inWriteTx runs fn in one transaction on the writer and commits when fn
 // returns nil. fn must not use the DB's other methods that write: the writer
-// has one connection and fn holds it.
+// has one connection and fn holds it. When ctx carries a lease's fence
+// (WithFence), the transaction first checks it and writes nothing for a
+// holder the lease has passed from.
 func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.writer.BeginTxx(ctx, nil)
 	if err != nil {
+		return db.noteWrite(err)
+	}
+	if err := checkFence(ctx, tx); err != nil {
+		_ = tx.Rollback()
 		return err
 	}
 	if err := fn(tx); err != nil {
 		// fn's error is the one the caller needs; whether or not the
 		// rollback succeeds, nothing of the transaction is committed.
 		_ = tx.Rollback()
-		return err
+		return db.noteWrite(err)
 	}
-	return tx.Commit()
+	return db.noteWrite(tx.Commit())
 }
 
 // inReadTx runs fn in one read transaction on the reader pool, so reads that

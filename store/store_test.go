@@ -143,11 +143,11 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 20}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 18, 20}, applied)
 
 	require.Equal(t, []string{
 		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_reminders", "callback_task_calls",
-		"callback_tasks", "calls", "complaints", "goose_db_version", "promise_extension_requests", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
+		"callback_tasks", "calls", "complaints", "database_identity", "goose_db_version", "lease_fences", "promise_extension_requests", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
 		"referrals", "report_zone", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
 	require.Equal(t, []string{
@@ -178,6 +178,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"calls_first_responsible_agent_is_final",
 		"calls_report_delete", "calls_report_insert", "calls_report_update",
 		"complaints_report_delete", "complaints_report_insert", "complaints_report_update",
+		"lease_fences_only_rise",
 		"promise_extensions_no_delete", "promise_extensions_no_update",
 		"promises_deadline_moves_by_extension", "promises_overdue_is_not_stored_insert", "promises_overdue_is_not_stored_update", "promises_record_is_final",
 		"promises_report_delete", "promises_report_insert", "promises_report_update",
@@ -193,7 +194,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	require.NoError(t, err)
 	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
-		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql", "00020_console.sql"}
+		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql", "00018_instance_lease.sql", "00020_console.sql"}
 	require.Len(t, status, len(sources))
 	for i, source := range sources {
 		var version int64
@@ -252,7 +253,7 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 		conns     int
 		queryOnly int
 	}{
-		{"writer", func() *sql.DB { return f.db.writer.DB }, 1, 0},
+		{"writer", func() *sql.DB { return f.db.writer.DB.DB }, 1, 0},
 		{"readers", func() *sql.DB { return f.db.reader.DB }, 3, 1},
 	}
 	for _, tt := range tests {
@@ -399,7 +400,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 18, 20}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -436,10 +437,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00015 to 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00018 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 12)
+	require.Len(t, down, 13)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -451,6 +452,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 18, 20}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

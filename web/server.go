@@ -167,6 +167,20 @@ type Check struct {
 	// its failure is reported as degraded (in the body, with its error)
 	// while /readyz stays 200.
 	Degrades bool
+	// ActiveOnly: only the instance that drives Asterisk needs it (the ARI
+	// connection); a standby skips it (Deps.Role).
+	ActiveOnly bool
+}
+
+// Role says which part an instance plays among the instances that share an
+// Asterisk server (lease.Keeper): "active" drives Asterisk and runs the
+// work; "standby" waits to take over and meanwhile serves the API and the
+// console, so /readyz answers it 200 with the role in the body: a load
+// balancer keeps sending staff to it. Detail says why it waits and who
+// holds the lease.
+type Role struct {
+	Role   string `json:"role"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // CallReader is what the API reads calls from.
@@ -297,9 +311,12 @@ type PromiseFilter struct {
 // one makes its routes answer 503 with a message saying what is missing
 // (a nil Auth: every route that needs a login).
 type Deps struct {
-	Auth       Authenticator // who a request is
-	Auditor    Auditor       // the hash-chained audit log, written
-	Checks     []Check
+	Auth    Authenticator // who a request is
+	Auditor Auditor       // the hash-chained audit log, written
+	Checks  []Check
+	// Role, when set, says whether this instance is the active one or a
+	// standby (/readyz); nil: the only instance, always active.
+	Role       func() Role
 	Calls      CallReader
 	Agents     AgentLister
 	Control    AgentControl    // pause and resume
@@ -494,10 +511,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		Ready    bool     `json:"ready"`
+		Role     string   `json:"role,omitempty"`
+		Standby  string   `json:"standby,omitempty"`  // why a standby waits
 		Degraded []string `json:"degraded,omitempty"` // the checks failing that do not stop the service
 		Checks   []result `json:"checks"`
 	}{Ready: true}
+	standby := false
+	if s.deps.Role != nil {
+		role := s.deps.Role()
+		out.Role = role.Role
+		if standby = role.Role != "active"; standby {
+			out.Standby = role.Detail
+		}
+	}
 	for _, c := range s.deps.Checks {
+		if standby && c.ActiveOnly {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
 		err := c.Fn(ctx)
 		cancel()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ type bundle struct {
 	filters  chan web.CallFilter
 	ariErr   error
 	redisErr error
+	role     atomic.Pointer[web.Role]
 }
 
 var arrived = time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
@@ -47,11 +49,12 @@ var arrived = time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{filters: make(chan web.CallFilter, 4)}
+	b.role.Store(&web.Role{Role: "active"})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "hotline_test_total", Help: "t"}))
 	s, err := web.New(web.Config{}, testDeps(web.Deps{
 		Checks: []web.Check{
-			{Name: "ari", Fn: func(context.Context) error { return b.ariErr }},
+			{Name: "ari", ActiveOnly: true, Fn: func(context.Context) error { return b.ariErr }},
 			{Name: "database", Fn: func(context.Context) error { return nil }},
 			{Name: "redis", Degrades: true, Fn: func(context.Context) error { return b.redisErr }},
 		},
@@ -74,6 +77,7 @@ func setup(t *testing.T) *bundle {
 		},
 		Agents:   agentList{{ID: "1001", Name: "张伟", State: hotline.AgentAvailable}},
 		Gatherer: reg,
+		Role:     func() web.Role { return *b.role.Load() },
 	}), nil)
 	require.NoError(t, err)
 	b.srv = serveAs(t, s.Handler(), "sup")
@@ -105,6 +109,21 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	status, body, _ = b.get(t, "/readyz")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, true, body["ready"])
+	require.Equal(t, "active", body["role"])
+	require.NotContains(t, body, "standby")
+
+	// A standby is not connected to Asterisk, and serves the API: 200,
+	// with its role and why it waits; the ARI check is not its to pass.
+	b.ariErr = errors.New("ARI not connected yet")
+	b.role.Store(&web.Role{Role: "standby", Detail: "instance h1 (127.0.0.1:38080) holds the lease hotline@127.0.0.1:8088"})
+	status, body, _ = b.get(t, "/readyz")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, true, body["ready"])
+	require.Equal(t, "standby", body["role"])
+	require.Equal(t, "instance h1 (127.0.0.1:38080) holds the lease hotline@127.0.0.1:8088", body["standby"])
+	require.Len(t, body["checks"], 2, "database and redis")
+	b.ariErr = nil
+	b.role.Store(&web.Role{Role: "active"})
 
 	// A check that only degrades the service keeps it ready, and says so.
 	b.redisErr = errors.New("redis does not answer")

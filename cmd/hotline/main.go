@@ -7,6 +7,8 @@
 //	                              validate the config (and what Asterisk has for it)
 //	hotline audit verify -config FILE
 //	                              check the audit log's hash chain
+//	hotline lease status|reset -config FILE
+//	                              who drives the Asterisk server; forget the lease after replacing the database
 //	hotline bench deadlines [-n 1000000] [-json FILE]
 //	                              measure the deadline engine
 //	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
@@ -45,6 +47,9 @@ commands:
                          application, the agents' endpoints and the prompt sounds
   audit verify -config FILE
                          check the audit log's hash chain; fails at the first altered entry
+  lease status|reset -config FILE
+                         who holds the lease of the Asterisk server (one instance drives it); reset
+                         forgets it, after the database was replaced on purpose with every instance stopped
   bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]
                          measure the deadline engine (index rebuild, firing) beside redis-benchmark
   user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
@@ -114,6 +119,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.VerifyAudit(ctx, *cfgPath, stdout)
+	case "lease":
+		if len(args) < 2 || (args[1] != "status" && args[1] != "reset") {
+			fmt.Fprintf(stderr, "hotline: usage: hotline lease status|reset -config FILE\n")
+			return 2
+		}
+		fs := flag.NewFlagSet("lease "+args[1], flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "configs/hotline.example.yaml", "config file")
+		if fs.Parse(args[2:]) != nil {
+			return 2
+		}
+		err = app.LeaseCommand(ctx, args[1], *cfgPath, stdout)
 	case "bench":
 		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store") {
 			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n"+

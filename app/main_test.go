@@ -1,0 +1,11 @@
+package app
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// Every goroutine a test starts must end with it: a background loop left
+// running is a service that was not stopped.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
