@@ -39,7 +39,7 @@ func TestCommandLine(t *testing.T) {
 		{"bench deadlines, small", []string{"bench", "deadlines", "-n", "500", "-dir", dir}, 0, "| rebuild, the slower kind, for 1M rows |", ""},
 		{"bench store too small", []string{"bench", "store", "-calls", "10"}, 1, "", "-calls 10 must be from 1,000"},
 		{"bench store", []string{"bench", "store", "-calls", "1000", "-per-day", "500", "-runs", "1", "-service-calls", "5",
-			"-cache-mib", "8", "-db", filepath.Join(dir, "bench.db")}, 0, "| 7.3 report: a year |", ""},
+			"-cache-mib", "8", "-db", filepath.Join(dir, "bench-store.db")}, 0, "| 7.3 report: a year |", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
