@@ -47,6 +47,7 @@ type Client struct {
 	entityID    string
 	connectedCh chan struct{} // closed while connected; replaced on disconnect
 	onConnect   []func(ctx context.Context)
+	onConnected []func()
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -89,6 +90,16 @@ func (c *Client) Application() string { return c.cfg.Application }
 func (c *Client) OnConnect(fn func(ctx context.Context)) {
 	c.mu.Lock()
 	c.onConnect = append(c.onConnect, fn)
+	c.mu.Unlock()
+}
+
+// OnConnected registers fn to run on every (re)connection before any
+// event of the new connection is dispatched, in the connection loop: it
+// must return at once (Calls uses it to hold new calls until it has
+// reconciled).
+func (c *Client) OnConnected(fn func()) {
+	c.mu.Lock()
+	c.onConnected = append(c.onConnected, fn)
 	c.mu.Unlock()
 }
 
@@ -189,7 +200,11 @@ func (c *Client) runOnce(ctx context.Context) error {
 	defer cancelHooks()
 	c.mu.Lock()
 	hooks := append([]func(context.Context){}, c.onConnect...)
+	first := append([]func(){}, c.onConnected...)
 	c.mu.Unlock()
+	for _, fn := range first {
+		fn()
+	}
 	for _, fn := range hooks {
 		go fn(connCtx)
 	}
@@ -373,6 +388,35 @@ func (c *Client) setReplaced() {
 	c.m.connected.Set(0)
 	c.log.Error("another ARI client connected with our application name and took every event from us; the service is not ready until it is gone. Give each instance its own application name.",
 		"application", c.cfg.Application)
+}
+
+// getJSON reads one ARI resource (path under the ARI URL) into v, bounded
+// by ConnectTimeout. Reconciliation reads whole lists this way: the
+// library reads them one object per request.
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+path, nil)
+	if err != nil {
+		return hotline.WrapError(hotline.KindInvalid, "ari.get", err)
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Retryable: true, Message: "GET " + path, Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Retryable: true, Message: "GET " + path, Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &statusError{resp.StatusCode, string(body)}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Message: "GET " + path + ": not the JSON expected", Err: err}
+	}
+	return nil
 }
 
 // Check makes one bounded request to Asterisk and reports whether it answers

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -317,4 +318,28 @@ func (db *DB) CallRecordings(ctx context.Context, callID string) ([]ArchivedReco
 		return nil, wrapErr(op, fmt.Sprintf("recordings of call %q", callID), err)
 	}
 	return recordingsOf(rows), nil
+}
+
+// unknownRecordingsSQL reads, of a JSON array of recording names, those
+// that have no recordings row.
+const unknownRecordingsSQL = `
+SELECT value FROM json_each(?) WHERE value NOT IN (SELECT name FROM recordings) ORDER BY value`
+
+// UnknownRecordings returns the names, of those given, that have no
+// recordings row: files Asterisk keeps that the archive never heard of
+// (their process died before it handed them on).
+func (db *DB) UnknownRecordings(ctx context.Context, names []string) ([]string, error) {
+	const op = "store.UnknownRecordings"
+	if len(names) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(names)
+	if err != nil {
+		return nil, hotline.WrapError(hotline.KindInvalid, op, err)
+	}
+	var out []string
+	if err := db.reader.SelectContext(ctx, &out, unknownRecordingsSQL, string(list)); err != nil {
+		return nil, wrapErr(op, "recordings", err)
+	}
+	return out, nil
 }

@@ -31,3 +31,15 @@ func TestAddRecording(t *testing.T) {
 	err = f.db.AddRecording(f.ctx, hotline.Recording{Name: "c-missing", CallID: "no-such-call", StartedAt: at})
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "the call must exist")
 }
+
+func TestUnknownRecordings(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	require.NoError(t, f.db.RecordingFinished(f.ctx, "known", "", "wav", t0))
+	got, err := f.db.UnknownRecordings(f.ctx, []string{"orphan-b", "known", "orphan-a"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"orphan-a", "orphan-b"}, got)
+	got, err = f.db.UnknownRecordings(f.ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
