@@ -75,10 +75,10 @@ type Call struct {
 	// is then the first. Empty when the recording is whole.
 	RecordingParts []string `json:"recording_parts,omitempty"`
 	// VoicemailName is the citizen's message left after hours, if any.
-	VoicemailName string     `json:"voicemail_name,omitempty"`
-	ArrivedAt     time.Time  `json:"arrived_at"`
-	AnsweredAt    time.Time  `json:"answered_at,omitzero"`
-	EndedAt       time.Time  `json:"ended_at,omitzero"`
+	VoicemailName string    `json:"voicemail_name,omitempty"`
+	ArrivedAt     time.Time `json:"arrived_at"`
+	AnsweredAt    time.Time `json:"answered_at,omitzero"`
+	EndedAt       time.Time `json:"ended_at,omitzero"`
 	// Phase is where the call is; "" for calls stored before phases were.
 	Phase CallPhase `json:"phase,omitempty"`
 	// BridgeID and SnoopID are the call's bridge and the snoop channel

@@ -183,12 +183,13 @@ func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 // prompts, agents, referrals and the survey (see recorder).
 func (c *call) setup() error {
 	cl := c.s.cli.ARI()
+	// Routed first: reconciliation destroys an empty bridge nobody owns.
+	c.s.cli.Dispatcher().Route(ari.BridgeKey, c.bridge, c.mb)
 	if _, err := cl.Bridge().Create(key(ari.BridgeKey, c.bridge), "mixing", c.rec.ID); err != nil {
 		return fmt.Errorf("create bridge %s: %w", c.bridge, err)
 	}
 	c.rec.BridgeID = c.bridge
 	c.persist(context.Background(), false)
-	c.s.cli.Dispatcher().Route(ari.BridgeKey, c.bridge, c.mb)
 	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, c.bridge), c.citizen); err != nil {
 		return fmt.Errorf("add citizen to bridge: %w", err)
 	}

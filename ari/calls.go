@@ -119,6 +119,9 @@ type Calls struct {
 	holding     int
 	held        []ari.Event
 	reconcileMu sync.Mutex
+	seenMu      sync.Mutex
+	seen        map[string]time.Time // citizens' channel ids taken as calls (arrived)
+	seenPruned  time.Time
 }
 
 type callMetrics struct {
@@ -167,7 +170,7 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 			Name: "hotline_agents_autopaused_total", Help: "Agents paused for declining or not answering calls.autopause_after rings in a row."}),
 		repaired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_reconcile_repaired_total",
-			Help: "What reconciliation with Asterisk repaired: vanished, adopted, interrupted, end_resumed, bridge_destroyed, snoop_hungup, recording_archived."},
+			Help: "What reconciliation with Asterisk repaired: vanished, adopted, interrupted, end_resumed, arrival_recovered, bridge_destroyed, snoop_hungup, recording_archived."},
 			[]string{"what"}),
 	}
 	if reg != nil {
@@ -176,7 +179,7 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 	}
 	s := &Calls{
 		cli: cli, store: store, roster: roster, hours: hours, cfg: cfg, log: log.With("component", "calls"), now: now, m: m,
-		inbox: NewMailbox(), active: make(map[string]*call),
+		inbox: NewMailbox(), active: make(map[string]*call), seen: make(map[string]time.Time),
 		tag: strconv.FormatInt(now().UnixNano()%(36*36*36), 36),
 	}
 	cli.Dispatcher().SetFallback(s.inbox)
@@ -234,7 +237,11 @@ func (s *Calls) runOnce(ctx context.Context) {
 			s.endpointState(ctx, ev.Endpoint.Technology+"/"+ev.Endpoint.Resource, ev.Endpoint.State)
 		case *ari.StasisStart:
 			if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
-				s.startCall(ctx, ev)
+				// A call took the channel already: this is the StasisStart
+				// reconciliation recovered, arriving after all.
+				if !s.arrived(ev.Channel.ID) {
+					s.startCall(ctx, ev)
+				}
 				continue
 			}
 			// An agent leg whose call is gone, or a channel we do not know:

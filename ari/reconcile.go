@@ -44,6 +44,7 @@ const (
 	repairBridge    = "bridge_destroyed"   // an empty bridge nobody owns
 	repairSnoop     = "snoop_hungup"       // a snoop channel nobody owns
 	repairRecording = "recording_archived" // a stored recording the archive did not know
+	repairArrival   = "arrival_recovered"  // a citizen in Stasis whose StasisStart was lost
 )
 
 // Summary is what one reconciliation found and repaired, by repair.
@@ -52,8 +53,18 @@ type Summary map[string]int
 // ariChannel and ariBridge are the fields of GET /channels and GET
 // /bridges reconciliation reads.
 type ariChannel struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
+	ID     string `json:"id"`
+	State  string `json:"state"`
+	Caller struct {
+		Name   string `json:"name"`
+		Number string `json:"number"`
+	} `json:"caller"`
+	Dialplan struct {
+		Context string `json:"context"`
+		Exten   string `json:"exten"`
+		AppName string `json:"app_name"`
+		AppData string `json:"app_data"`
+	} `json:"dialplan"`
 }
 
 type ariBridge struct {
@@ -100,8 +111,14 @@ func (s *Calls) holdEvents(events []ari.Event) bool {
 }
 
 // reconcileOnConnect runs after every connection; hold was called first.
+//
+// It runs to its end even when the connection drops meanwhile (then the
+// next one reconciles again): under frequent drops, a reconciliation cut
+// short each time would never recover anything.
 func (s *Calls) reconcileOnConnect(ctx context.Context) {
 	defer s.release()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	if _, err := s.Reconcile(ctx); err != nil {
 		s.log.Error("reconciliation with Asterisk failed; it runs again on the next connection", "err", err)
 	}
@@ -119,6 +136,16 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		done[what]++
 		s.m.repaired.WithLabelValues(what).Inc()
 	}
+	// The calls and channels this process has, taken before Asterisk's
+	// list: what appears later is not missing from it.
+	type owned struct {
+		c   *call
+		ids []string
+	}
+	var ours []owned
+	for _, c := range s.activeCalls() {
+		ours = append(ours, owned{c, c.channelIDs()})
+	}
 	var chans []ariChannel
 	if err := s.cli.getJSON(ctx, "/channels", &chans); err != nil {
 		return done, err
@@ -129,8 +156,9 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 	}
 
 	// Calls this process runs: a channel gone meanwhile is a hangup.
-	for _, c := range s.activeCalls() {
-		for _, id := range c.channelIDs() {
+	for _, o := range ours {
+		c := o.c
+		for _, id := range o.ids {
 			if _, ok := alive[id]; !ok {
 				repaired(repairVanished)
 				c.mb.Put(&ari.ChannelDestroyed{EventData: ari.EventData{Type: ari.Events.ChannelDestroyed},
@@ -173,8 +201,23 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		}
 	}
 
-	// What nobody owns any more.
+	// Citizens who entered Stasis while the websocket was down or being
+	// replaced: their StasisStart was lost (Asterisk drops what it could
+	// not send), so they wait in silence. They start as new calls.
 	disp := s.cli.Dispatcher()
+	for _, ch := range chans {
+		if ch.Dialplan.AppName != "Stasis" || ch.Dialplan.AppData != s.cli.Application()+",inbound" ||
+			disp.Routed(ari.ChannelKey, ch.ID) || s.seenArrival(ch.ID) || s.heldArrival(ch.ID) {
+			continue
+		}
+		s.log.Warn("citizen waiting in Stasis unseen (StasisStart lost); taking the call now", "channel", ch.ID)
+		s.inbox.Put(&ari.StasisStart{EventData: ari.EventData{Type: ari.Events.StasisStart}, Args: []string{"inbound"},
+			Channel: ari.ChannelData{ID: ch.ID, State: ch.State, Caller: &ari.CallerID{Name: ch.Caller.Name, Number: ch.Caller.Number},
+				Dialplan: &ari.DialplanCEP{Context: ch.Dialplan.Context, Exten: ch.Dialplan.Exten}}})
+		repaired(repairArrival)
+	}
+
+	// What nobody owns any more.
 	for _, ch := range chans {
 		if snoopID.MatchString(ch.ID) && !disp.Routed(ari.ChannelKey, ch.ID) {
 			if err := s.cli.ARI().Channel().Hangup(key(ari.ChannelKey, ch.ID), "normal"); err == nil || httpStatus(err) == 404 {
@@ -187,7 +230,9 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		return done, err
 	}
 	for _, b := range bridges {
-		if len(b.Channels) > 0 || disp.Routed(ari.BridgeKey, b.ID) {
+		// Calls and callbacks name their bridges ID-bridge; others (a
+		// monitoring's) are not reconciliation's.
+		if len(b.Channels) > 0 || !strings.HasSuffix(b.ID, "-bridge") || disp.Routed(ari.BridgeKey, b.ID) {
 			continue
 		}
 		if err := s.cli.ARI().Bridge().Delete(key(ari.BridgeKey, b.ID)); err == nil || httpStatus(err) == 404 {
@@ -207,6 +252,50 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		s.log.Debug("reconciled with Asterisk: nothing to repair", "took", time.Since(start).Round(time.Millisecond))
 	}
 	return done, nil
+}
+
+// arrived notes that the citizen's channel id came in as a call, so a
+// StasisStart for it that comes again (recovered by reconciliation, then
+// delivered after all) starts no second call, and a channel whose call
+// ended here is not taken for a lost arrival. Ids are forgotten after a
+// day.
+func (s *Calls) arrived(id string) (again bool) {
+	s.seenMu.Lock()
+	defer s.seenMu.Unlock()
+	if _, ok := s.seen[id]; ok {
+		return true
+	}
+	now := time.Now()
+	s.seen[id] = now
+	if now.Sub(s.seenPruned) > time.Hour {
+		for k, at := range s.seen {
+			if now.Sub(at) > 24*time.Hour {
+				delete(s.seen, k)
+			}
+		}
+		s.seenPruned = now
+	}
+	return false
+}
+
+// heldArrival reports whether a StasisStart for the channel waits among
+// the events held during reconciliation: it was not lost.
+func (s *Calls) heldArrival(id string) bool {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	for _, e := range s.held {
+		if st, ok := e.(*ari.StasisStart); ok && st.Channel.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Calls) seenArrival(id string) bool {
+	s.seenMu.Lock()
+	defer s.seenMu.Unlock()
+	_, ok := s.seen[id]
+	return ok
 }
 
 // archiveUnknownRecordings hands to the archive the stored recordings it
