@@ -472,8 +472,8 @@ type InboundCall struct {
 	// last other party (an agent) left the citizen's bridge, as a caller
 	// who does not wait for the survey; nil = never.
 	HangupWhenAlone *time.Duration
-	DTMF        string        // pressed in order after the channel is answered
-	DTMFGap     time.Duration // before each digit; default 200ms
+	DTMF            string        // pressed in order after the channel is answered
+	DTMFGap         time.Duration // before each digit; default 200ms
 }
 
 // PlaceCall brings a citizen's call into Stasis: StasisStart with the
