@@ -23,6 +23,11 @@
 // event websocket's upgrade completes (the 101 is written only once it is
 // registered); nothing is sent on connect. A second websocket for the same
 // application takes it over, and the first gets ApplicationReplaced.
+// When an application's websocket goes away (the service was killed),
+// everything it made stays, as on Asterisk (trace 14): channels in Stasis,
+// bridges, live and stored recordings; GET /applications/{app} still
+// lists its channel_ids and bridge_ids, and a websocket that connects
+// again gets their events.
 // An event reaches an application once per subscription that covers its
 // object (trace 13): an app subscribed to an agent's endpoint gets the
 // events of a channel it originated to that endpoint twice, back to back,
