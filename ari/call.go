@@ -176,7 +176,9 @@ func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 		if c.finished() {
 			return
 		}
+		start := time.Now()
 		c.handle(ctx, e)
+		c.s.m.observeHandling(e, start)
 		if len(c.held) > 0 { // a prompt played meanwhile: keep the order
 			c.held = append(c.held, events[i+1:]...)
 			return
