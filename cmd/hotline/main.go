@@ -2,6 +2,8 @@
 //
 //	hotline serve -config FILE    run the service
 //	hotline demo                  run everything against a fake Asterisk
+//	hotline sim [-ari ADDR] [-rate 0.3] [-for 2m]
+//	                              the fake Asterisk with simulated citizens and agents alone
 //	hotline migrate -config FILE  bring the database schema up to date
 //	hotline check-config -config FILE [-asterisk]
 //	                              validate the config (and what Asterisk has for it)
@@ -45,6 +47,9 @@ const usage = `usage: hotline <command> [flags]
 commands:
   serve -config FILE     run the service
   demo [flags]           run the service against a fake Asterisk with simulated citizens and agents
+  sim [-ari 127.0.0.1:8088] [-rate 0.3] [-for 2m]
+                         the fake Asterisk with simulated citizens and agents alone, for a
+                         hotline serve -config configs/hotline.sim.yaml (HOTLINE_ARI_PASSWORD=hotline)
   migrate -config FILE   apply database migrations and exit
   check-config -config FILE [-asterisk]
                          validate the config; with -asterisk also ask ARI for the
@@ -115,6 +120,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.Demo(ctx, opts)
+	case "sim":
+		fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		opts := app.SimOptions{Out: stdout}
+		fs.StringVar(&opts.ARIAddr, "ari", "127.0.0.1:8088", "address of the fake Asterisk (ARI and /sim)")
+		fs.StringVar(&opts.DataDir, "data", "data/sim", "folder for the fake's recordings, voice mailbox and log")
+		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.3, "simulated citizen calls per second; 0 places none")
+		fs.DurationVar(&opts.For, "for", 0, "stop placing calls after this long, then run on until stopped (default: no end)")
+		fs.BoolVar(&opts.Verbose, "v", false, "print the fake's log on stderr")
+		fs.StringVar(&opts.PromptsDir, "prompts", "", "folder made by scripts/gen-prompts.sh: the fake plays the lengths in its durations.tsv (default data/prompts if it exists)")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		err = app.Sim(ctx, opts)
 	case "migrate":
 		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 		fs.SetOutput(stderr)
