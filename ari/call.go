@@ -908,7 +908,7 @@ func (c *call) handOver(ctx context.Context) {
 		c.s.OnEnd(final)
 	}
 	c.s.m.calls.WithLabelValues(string(c.rec.Line), string(c.rec.State), string(c.rec.MissedReason)).Inc()
-	c.s.log.Info("call ended", "call", c.rec.ID, "line", c.rec.Line, "caller", hotline.MaskNumber(c.rec.CallerNumber), "state", c.rec.State,
+	c.s.log.Info("call ended", "call", c.rec.ID, "channel", c.citizen, "line", c.rec.Line, "caller", hotline.MaskNumber(c.rec.CallerNumber), "state", c.rec.State,
 		"reason", c.rec.MissedReason, "agent", c.rec.FirstResponsibleAgent, "wait_s", c.rec.WaitSeconds(), "talk_s", c.rec.TalkSeconds())
 }
 

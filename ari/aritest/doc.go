@@ -127,6 +127,8 @@
 //	GET  /sim/recordings                 → ["name"…]
 //	GET  /sim/voicemail                  → [{"mailbox","path","callerid","channel","at","duration"}…]
 //	POST /sim/faults                     {"kind": …}                        → 204
+//	GET  /sim/timings                    → {"active","events_sent","ari_requests","ended":[CallTiming…]}
+//	                                     (calls ended since the last read, each once: load generators)
 //
 // Behavior on the wire: {"offline","answer_after","no_answer","busy",
 // "unreachable","not_found","hangup_after","dtmf","dtmf_gap"}. Fault
@@ -135,5 +137,7 @@
 // "delay_route" with "method", "pattern" and "duration"; "undecodable" with
 // "event_type"; "end_recording" with "name"; "restart"; "clear".
 // POST /sim/calls answers {"channel_id", "stasis": "FAILED"} when the call
-// went to the dialplan's fallback.
+// went to the dialplan's fallback. Its optional "hangup_when_alone" (e.g.
+// "0s") hangs the citizen up that long after the last agent left their
+// bridge, for load runs where nobody waits for the survey.
 package aritest
