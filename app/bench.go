@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -231,17 +230,19 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 		if err != nil {
 			return res, err
 		}
-		t0, cpu0, write0 := time.Now(), processCPU(), writeSeconds(reg, f.tx)
+		t0, cpu0, write0 := time.Now(), ownCPU(), writeSeconds(reg, f.tx)
 		f.run.Start(ctx)
 		err = waitFired(ctx, f.fired, int64(opts.Fire), func(n int64) { progress("  %d %s", n, f.what) })
-		took, cpu, write := time.Since(t0), processCPU()-cpu0, writeSeconds(reg, f.tx)-write0
+		took, cpu, write := time.Since(t0), ownCPU()-cpu0, writeSeconds(reg, f.tx)-write0
 		f.run.Stop()
 		err = errors.Join(err, stopProfile())
 		if err != nil {
 			return res, fmt.Errorf("bench deadlines: %s: %w", f.what, err)
 		}
 		*f.rate = float64(opts.Fire) / took.Seconds()
-		*f.cpu = float64(opts.Fire) / cpu.Seconds()
+		if cpu > 0 {
+			*f.cpu = float64(opts.Fire) / cpu.Seconds()
+		}
 		if write > 0 {
 			*f.write = float64(opts.Fire) / write
 		}
@@ -282,13 +283,14 @@ func startCPUProfile(path, phase string) (func() error, error) {
 	}, nil
 }
 
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+// ownCPU is the CPU time this process has used, user and system; 0 when
+// it cannot be read.
+func ownCPU() time.Duration {
+	sec, err := processCPU(os.Getpid())
+	if err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(sec * float64(time.Second))
 }
 
 // writeSeconds is the time the store spent in writes of kind so far
