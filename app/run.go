@@ -81,7 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 
-	db, err := store.Open(ctx, cfg.Store, log)
+	db, err := store.Open(ctx, cfg.Store, log, store.WithRegistry(reg))
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline"
 )
@@ -38,6 +39,9 @@ type DB struct {
 	logger     *slog.Logger
 	plans      *PlanLog    // set by WithPlans: reads write their plans here first
 	stmts      *writeStmts // the writer's prepared statements
+	// writeSeconds is hotline_store_write_seconds (WithRegistry); nil when
+	// not exported.
+	writeSeconds *prometheus.HistogramVec
 }
 
 // Option changes how Open builds a DB.
@@ -157,6 +161,18 @@ func (db *DB) Ping(ctx context.Context) error {
 // (WithFence), the transaction first checks it and writes nothing for a
 // holder the lease has passed from.
 func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	kind := ""
+	if db.writeSeconds != nil {
+		kind = txKind(1)
+	}
+	return db.inWriteTxAs(ctx, kind, fn)
+}
+
+// inWriteTxAs is inWriteTx, its time recorded as a write of kind.
+func (db *DB) inWriteTxAs(ctx context.Context, kind string, fn func(tx *sqlx.Tx) error) error {
+	if db.writeSeconds != nil {
+		defer db.observeWrite(kind, time.Now())
+	}
 	tx, err := db.writer.BeginTxx(ctx, nil)
 	if err != nil {
 		return db.noteWrite(err)

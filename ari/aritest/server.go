@@ -117,6 +117,12 @@ type Server struct {
 	messages   []Message
 	faults     []*routeFault
 	httpConns  map[net.Conn]struct{}
+	// Load measurements (timings.go): calls in Stasis by citizen channel,
+	// calls ended and not read yet, events sent and ARI requests served.
+	timings      map[string]*CallTiming
+	endedTimings []CallTiming
+	eventsSent   uint64
+	ariRequests  uint64
 }
 
 // counters hands out the numbers Asterisk puts into ids and names.

@@ -40,6 +40,7 @@ func (s *Server) simRoutes() *http.ServeMux {
 	m.HandleFunc("GET /sim/recordings", simHandler((*Server).simRecordings))
 	m.HandleFunc("GET /sim/voicemail", simHandler((*Server).simVoicemail))
 	m.HandleFunc("POST /sim/faults", simHandler((*Server).simFault))
+	m.HandleFunc("GET /sim/timings", simHandler((*Server).simTimings))
 	m.HandleFunc("/sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeSim(w, http.StatusNotFound, simError{"no such simulator route: " + r.Method + " " + r.URL.Path})
 	})
@@ -136,6 +137,8 @@ type simCall struct {
 	HangupAfter duration `json:"hangup_after"`
 	DTMF        string   `json:"dtmf"`
 	DTMFGap     duration `json:"dtmf_gap"`
+	// HangupWhenAlone is InboundCall.HangupWhenAlone; absent = never.
+	HangupWhenAlone *duration `json:"hangup_when_alone"`
 }
 
 func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
@@ -152,6 +155,7 @@ func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
 	id, err := s.PlaceCall(InboundCall{
 		Caller: c.Caller, CallerName: c.CallerName, Dialed: c.Dialed, App: c.App, Args: c.Args,
 		HangupAfter: time.Duration(c.HangupAfter), DTMF: c.DTMF, DTMFGap: time.Duration(c.DTMFGap),
+		HangupWhenAlone: (*time.Duration)(c.HangupWhenAlone),
 	})
 	if errors.Is(err, ErrStasisFailed) {
 		// The app was not there: the call went to the dialplan's fallback.
