@@ -3,6 +3,7 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +87,20 @@ func TestServerPasswordsComeFromTheirOwnVariableOrFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "from-env", cfg.Servers[0].ARI.Password)
 	require.Equal(t, "from-file", cfg.Servers[1].ARI.Password)
+}
+
+func TestLeaseCommandTellsEveryServersLease(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hotline.yaml")
+	prefix := testKeyPrefix(t) + ":lease"
+	cfg := twoServers + "lease: {key_prefix: \"" + prefix + "\"}\nredis: {url: \"" + os.Getenv("REDIS_URL") + "\"}\n"
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	var out strings.Builder
+	require.NoError(t, LeaseCommand(t.Context(), "status", path, &out))
+	require.Equal(t, "lease hotline@10.0.0.11:8088: nobody holds it; database none yet\n"+
+		"lease hl@10.0.0.12:8088: nobody holds it; database none yet\n", out.String())
+	out.Reset()
+	require.NoError(t, LeaseCommand(t.Context(), "reset", path, &out))
+	require.Equal(t, 2, strings.Count(out.String(), "forgotten"))
+	require.ErrorContains(t, LeaseCommand(t.Context(), "take", path, &out), `unknown command "take"`)
 }
