@@ -63,6 +63,7 @@ type channel struct {
 	spy, whisper string
 	recording    *liveRecording // a channel recording, if one is running
 	voicemail    *voicemail     // a message being left in the dialplan's fallback
+	placed       *PlacedCall    // a citizen's call from PlaceCall: its record
 	rtp          bool           // a SIP channel: RTP statistics at hangup
 	tone         int            // what it sounds like in recordings
 	// originator is the citizen's channel an agent leg was originated for;
@@ -215,6 +216,10 @@ func (s *Server) destroy(c *channel, cause, techCause int) {
 
 func (s *Server) removeChannel(c *channel) {
 	c.gone = true
+	if c.placed != nil {
+		at := s.now()
+		c.placed.EndedAt = &at
+	}
 	s.stopChannelTimers(c)
 	delete(s.channels, c.id)
 	if c.owner != nil {
@@ -519,11 +524,13 @@ func (s *Server) PlaceCall(in InboundCall) (string, error) {
 	}
 	if a == nil || a.conn == nil {
 		c.app, c.args = "", nil
+		s.recordPlaced(c, in.Dialed, OutcomeFallback)
 		s.fallback(c)
 		s.answered(c, false)
 		return c.id, fmt.Errorf("%w: application %q has no websocket connected; the call ran the dialplan's fallback", ErrStasisFailed, in.App)
 	}
 	a.channels[c.id] = true
+	s.recordPlaced(c, in.Dialed, OutcomeStasis)
 	c.hangupWhenAlone = in.HangupWhenAlone
 	s.timeStasis(c)
 	s.enterStasis(c)

@@ -112,6 +112,8 @@
 //	POST /sim/calls                      {"caller":"13800138000","caller_name":"","dialed":"12345",
 //	                                      "app":"hotline","args":["inbound"],"hangup_after":"30s",
 //	                                      "dtmf":"1#","dtmf_gap":"500ms"}   → 201 {"channel_id":"…"}
+//	GET  /sim/calls                      → [PlacedCall…]: every call placed, with its channel id,
+//	                                      outcome ("stasis" or "fallback"), voice message and end
 //	GET  /sim/channels                   → [ChannelInfo…]
 //	POST /sim/channels/{id}/dtmf         {"digits":"25#"}                   → 204
 //	POST /sim/channels/{id}/hangup                                          → 204 (the far end hangs up)

@@ -115,6 +115,7 @@ type Server struct {
 	connsMoved chan struct{} // closed and replaced whenever a websocket comes or goes
 	watchers   map[*Watcher]struct{}
 	messages   []Message
+	placed     []*PlacedCall // every call PlaceCall brought in
 	faults     []*routeFault
 	httpConns  map[net.Conn]struct{}
 	// Load measurements (timings.go): calls in Stasis by citizen channel,

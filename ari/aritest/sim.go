@@ -27,6 +27,7 @@ func (s *Server) simRoutes() *http.ServeMux {
 		}
 	}
 	m.HandleFunc("POST /sim/calls", simHandler((*Server).simPlaceCall))
+	m.HandleFunc("GET /sim/calls", simHandler((*Server).simPlacedCalls))
 	m.HandleFunc("GET /sim/channels", simHandler((*Server).simChannels))
 	m.HandleFunc("POST /sim/channels/{id}/dtmf", simHandler((*Server).simDTMF))
 	m.HandleFunc("POST /sim/channels/{id}/hangup", simHandler((*Server).simHangup))
@@ -165,6 +166,10 @@ func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusCreated, map[string]string{"channel_id": id}, nil
+}
+
+func (s *Server) simPlacedCalls(*http.Request) (int, any, error) {
+	return http.StatusOK, s.PlacedCalls(), nil
 }
 
 func (s *Server) simChannels(*http.Request) (int, any, error) {

@@ -44,7 +44,7 @@ func shortPrompts(t *testing.T, dir string) string {
 
 // simConfig is configs/hotline.sim.yaml pointed at this test's ports and
 // folder: the shipped file, not a copy of it, is what the test runs.
-func simConfig(t *testing.T, dir, ariAddr, httpAddr, dataDir string) string {
+func simConfig(t *testing.T, path, ariAddr, httpAddr, dataDir string) string {
 	t.Helper()
 	raw, err := os.ReadFile("../../configs/hotline.sim.yaml")
 	require.NoError(t, err)
@@ -53,7 +53,6 @@ func simConfig(t *testing.T, dir, ariAddr, httpAddr, dataDir string) string {
 		require.Contains(t, cfg, r[0])
 		cfg = strings.ReplaceAll(cfg, r[0], r[1])
 	}
-	path := filepath.Join(dir, "hotline.sim.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	return path
 }
@@ -89,7 +88,7 @@ func newSimBundle(t *testing.T, flags ...string) *simBundle {
 		dataDir: filepath.Join(dir, "data"), env: envWithout("REDIS_URL", "HOTLINE_REDIS_URL", "HOTLINE_ARI_PASSWORD")}
 	b.env = append(b.env, "HOTLINE_ARI_PASSWORD=hotline")
 	b.promptsDir = shortPrompts(t, dir)
-	b.config = simConfig(t, dir, b.ariAddr, b.httpAddr, b.dataDir)
+	b.config = simConfig(t, filepath.Join(dir, "hotline.sim.yaml"), b.ariAddr, b.httpAddr, b.dataDir)
 	b.sim = startSim(t, b, flags...)
 	user := func(stdin string, args ...string) string {
 		cmd := exec.Command(b.bin, append([]string{"user"}, append(args, "-config", b.config)...)...)
