@@ -1,6 +1,8 @@
 package recording
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -240,10 +242,11 @@ func claimToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Path returns the archive file of a recording; name must be valid.
+// Path returns the archive file of a recording; name must be valid. Both
+// archive formats are WAV files.
 func (c Config) path(name, format string) string {
-	if format == "" {
-		format = "wav"
+	if format == "" || format == FormatULaw {
+		format = FormatWAV
 	}
 	return filepath.Join(c.ArchiveDir, name+"."+format)
 }
@@ -274,18 +277,16 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording, token
 }
 
 // keep writes a recording's audio into the archive folder (through a
-// temporary file, renamed once complete) and marks its row archived with
-// size, length and SHA-256.
+// temporary file, renamed once complete), in recordings.format, and marks
+// its row archived with format, size, length and the archived file's
+// SHA-256, by the claim of token ("" when unclaimed).
 func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, token string, src io.Reader) error {
-	format := r.Format
-	final := a.cfg.path(r.Name, format)
 	tmp, err := os.CreateTemp(a.cfg.ArchiveDir, "."+r.Name+".*.part")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename; cleans up on failure
-	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(tmp, h), src)
+	format, size, sum, err := a.write(tmp, r, src)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -299,19 +300,45 @@ func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, token st
 	if err != nil {
 		return fmt.Errorf("recording %s: %w", r.Name, err)
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
+	if err := os.Rename(tmp.Name(), a.cfg.path(r.Name, format)); err != nil {
 		return err
 	}
 	r.Recording.Format = format
 	r.SizeBytes = size
 	r.Duration = dur.Seconds()
-	r.SHA256 = hex.EncodeToString(h.Sum(nil))
+	r.SHA256 = sum
 	r.ArchivedAt = a.deps.Now()
 	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording, token); err != nil {
 		return err
 	}
 	a.log.Info("recording archived", "name", r.Name, "bytes", size, "sha256", r.SHA256)
 	return nil
+}
+
+// write copies src into tmp as recordings.format asks and returns the
+// format written, its size and SHA-256. Audio that cannot be re-encoded
+// (not 16-bit linear PCM) is kept as Asterisk recorded it.
+func (a *Archiver) write(tmp *os.File, r store.ArchivedRecording, src io.Reader) (format string, size int64, sum string, err error) {
+	h := sha256.New()
+	if a.cfg.Format == FormatULaw && r.Format == FormatWAV {
+		in := bufio.NewReaderSize(src, 64<<10)
+		start, _ := in.Peek(64 << 10) // the header, from as much of the start as there is
+		f, err := readWAVHeader(bytes.NewReader(start))
+		if err == nil && f.linear16() {
+			if size, err = encodeULawWAV(tmp, in); err != nil {
+				return "", 0, "", err
+			}
+			// The hash is of the file as archived, read back.
+			if _, err = tmp.Seek(0, io.SeekStart); err == nil {
+				_, err = io.Copy(h, tmp)
+			}
+			return FormatULaw, size, hex.EncodeToString(h.Sum(nil)), err
+		}
+		a.log.Info("recording kept as recorded: it is not 16-bit linear PCM WAV", "name", r.Name, "header", f, "err", err)
+		src = in
+	}
+	size, err = io.Copy(io.MultiWriter(tmp, h), src)
+	return r.Format, size, hex.EncodeToString(h.Sum(nil)), err
 }
 
 // open returns the recording's audio: from the spool folder when

@@ -183,6 +183,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.StringVar(&opts.RedisURL, "redis", "", "the Redis to measure on (default $REDIS_URL, else an embedded one)")
 			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
 			fs.StringVar(&opts.Dir, "dir", "", "folder for the SQLite file (default a temporary one, removed after)")
+			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of each firing phase to FILE.claims and FILE.escalations")
 			if fs.Parse(args[2:]) != nil {
 				return 2
 			}
