@@ -81,8 +81,8 @@ var faultScenarios = []faultScenario{
 		r.startServe(t, "a")
 	}},
 	{name: "kill -9 mid-call and restart", run: func(t *testing.T, r *faultRig) {
-		r.startServe(t, "a")
 		r.startSim(t, "-rate", "1", "-for", "40s")
+		r.startServe(t, "a")
 		r.waitTalking(t)
 		r.wait(t, 10*time.Second)
 		r.kill(t, "a", syscall.SIGKILL)
@@ -90,25 +90,25 @@ var faultScenarios = []faultScenario{
 		r.startServe(t, "a")
 	}},
 	{name: "standby takeover", sharedRedis: true, run: func(t *testing.T, r *faultRig) {
+		r.startSim(t, "-rate", "1", "-for", "40s")
 		r.startServe(t, "a")
 		r.startStandby(t, "b")
-		r.startSim(t, "-rate", "1", "-for", "40s")
 		r.waitTalking(t)
 		r.wait(t, 10*time.Second)
 		r.kill(t, "a", syscall.SIGKILL)
 		eventually(t, "the standby active", func() bool { return roleAt(r.serves["b"].addr) == "active" })
 	}},
 	{name: "SIGTERM with live calls", run: func(t *testing.T, r *faultRig) {
-		r.startServe(t, "a")
 		r.startSim(t, "-rate", "1", "-for", "40s")
+		r.startServe(t, "a")
 		r.waitTalking(t)
 		r.wait(t, 10*time.Second)
 		r.kill(t, "a", syscall.SIGTERM)
 		r.startServe(t, "a")
 	}},
 	{name: "100 WebSocket drops", run: func(t *testing.T, r *faultRig) {
-		r.startServe(t, "a")
 		r.startSim(t, "-rate", "1", "-for", "50s")
+		r.startServe(t, "a")
 		for range 100 {
 			r.simPost(t, "/sim/faults", `{"kind": "drop_websockets"}`)
 			r.wait(t, 400*time.Millisecond)
@@ -117,8 +117,8 @@ var faultScenarios = []faultScenario{
 	{name: "30-second Asterisk outage", run: func(t *testing.T, r *faultRig) {
 		// The sim's ARI refuses every connection for 30 s, as an Asterisk
 		// whose HTTP server is down; calls meanwhile find no application.
-		r.startServe(t, "a")
 		r.startSim(t, "-rate", "1", "-for", "50s")
+		r.startServe(t, "a")
 		r.waitTalking(t)
 		r.simPost(t, "/sim/faults", `{"kind": "refuse_connections", "duration": "30s"}`)
 		r.wait(t, 30*time.Second)
@@ -127,8 +127,8 @@ var faultScenarios = []faultScenario{
 	{name: "Redis down a minute and back empty", run: func(t *testing.T, r *faultRig) {
 		redis := startRedis(t, r.dir)
 		r.redisURL = redis.url
-		r.startServe(t, "a")
 		r.startSim(t, "-rate", "1", "-for", "80s")
+		r.startServe(t, "a")
 		r.waitTalking(t)
 		redis.stop(t)
 		r.wait(t, 60*time.Second)
