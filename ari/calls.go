@@ -204,6 +204,14 @@ func (s *Calls) Active() int {
 	return len(s.active)
 }
 
+// InProgress reports whether call id is in progress here: with several
+// Asterisk servers, the service asks each server's calls which has it.
+func (s *Calls) InProgress(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active[id] != nil
+}
+
 // runOnce handles every event that no call claimed: new channels entering
 // the application, endpoint state changes, and leftovers of ended calls.
 func (s *Calls) runOnce(ctx context.Context) {

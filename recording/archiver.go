@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -36,8 +37,14 @@ type ARI struct {
 // nil HTTP is a client with no overall timeout (each fetch is bounded by
 // Config.FetchTimeout).
 type Deps struct {
-	DB         *store.DB
-	ARI        ARI
+	DB  *store.DB
+	ARI ARI
+	// Server names the Asterisk server ARI reaches: the archiver keeps the
+	// recordings it reports finished under that name and archives only
+	// those. OrUnnamed: it also archives those recorded before servers
+	// had names (the first server's archiver).
+	Server     string
+	OrUnnamed  bool
 	HTTP       *http.Client
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -121,12 +128,12 @@ func (a *Archiver) Finished(ctx context.Context, name, callID string, at time.Ti
 	if at.IsZero() {
 		at = a.deps.Now()
 	}
-	err := a.deps.DB.RecordingFinished(ctx, name, callID, "wav", at)
+	err := a.deps.DB.RecordingFinished(ctx, a.deps.Server, name, callID, "wav", at)
 	if err != nil && callID != "" && hotline.KindOf(err) == hotline.KindInvalid {
 		// The call row is missing (it may not be written yet): keep the
 		// recording without the link rather than lose it.
 		a.log.Warn("recording's call not found; kept without it", "name", name, "call", callID, "err", err)
-		err = a.deps.DB.RecordingFinished(ctx, name, "", "wav", at)
+		err = a.deps.DB.RecordingFinished(ctx, a.deps.Server, name, "", "wav", at)
 	}
 	if err != nil {
 		return err
@@ -177,19 +184,27 @@ func (a *Archiver) Stop() {
 	}
 }
 
-// runOnce tries every pending recording that is due, and returns how many
-// it archived.
+// runOnce tries up to Batch pending recordings of its server that are due,
+// and returns how many it archived. Each is claimed in the database first,
+// for one download and a minute, so two instances never write one
+// recording's file at once; a claim whose archiver died runs out.
 func (a *Archiver) runOnce(ctx context.Context) (int, error) {
-	due, err := a.deps.DB.DueRecordings(ctx, a.deps.Now(), a.cfg.Batch)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, r := range due {
+	for range a.cfg.Batch {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
 		}
-		if err := a.archive(ctx, r); err != nil {
+		now := a.deps.Now()
+		token := claimToken()
+		due, err := a.deps.DB.ClaimDueRecordings(ctx, a.deps.Server, a.deps.OrUnnamed, token, now, now.Add(a.cfg.FetchTimeout+time.Minute), 1)
+		if err != nil {
+			return n, err
+		}
+		if len(due) == 0 {
+			return n, nil
+		}
+		r := due[0]
+		if err := a.archive(ctx, r, token); err != nil {
 			a.failures.Inc()
 			if ferr := a.failed(ctx, r, err); ferr != nil {
 				return n, ferr
@@ -220,6 +235,13 @@ func (a *Archiver) failed(ctx context.Context, r store.ArchivedRecording, cause 
 	return a.deps.DB.MarkRecordingAttemptFailed(ctx, r.Name, cause.Error(), a.deps.Now().Add(wait), giveUp)
 }
 
+// claimToken names one archive attempt's claim.
+func claimToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // Path returns the archive file of a recording; name must be valid. Both
 // archive formats are WAV files.
 func (c Config) path(name, format string) string {
@@ -229,7 +251,7 @@ func (c Config) path(name, format string) string {
 	return filepath.Join(c.ArchiveDir, name+"."+format)
 }
 
-func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error {
+func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording, token string) error {
 	if err := ValidName(r.Name); err != nil {
 		return err
 	}
@@ -242,7 +264,7 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error
 		return err
 	}
 	defer src.Close()
-	if err := a.keep(ctx, r, src); err != nil {
+	if err := a.keep(ctx, r, token, src); err != nil {
 		return err
 	}
 	if *a.cfg.DeleteFromAsterisk {
@@ -257,8 +279,8 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error
 // keep writes a recording's audio into the archive folder (through a
 // temporary file, renamed once complete), in recordings.format, and marks
 // its row archived with format, size, length and the archived file's
-// SHA-256.
-func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, src io.Reader) error {
+// SHA-256, by the claim of token ("" when unclaimed).
+func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, token string, src io.Reader) error {
 	tmp, err := os.CreateTemp(a.cfg.ArchiveDir, "."+r.Name+".*.part")
 	if err != nil {
 		return err
@@ -286,7 +308,7 @@ func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, src io.R
 	r.Duration = dur.Seconds()
 	r.SHA256 = sum
 	r.ArchivedAt = a.deps.Now()
-	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording); err != nil {
+	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording, token); err != nil {
 		return err
 	}
 	a.log.Info("recording archived", "name", r.Name, "bytes", size, "sha256", r.SHA256)

@@ -515,6 +515,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		Ready    bool     `json:"ready"`
 		Role     string   `json:"role,omitempty"`
 		Standby  string   `json:"standby,omitempty"`  // why a standby waits
+		Detail   string   `json:"detail,omitempty"`   // an active instance's servers, with several
 		Degraded []string `json:"degraded,omitempty"` // the checks failing that do not stop the service
 		Checks   []result `json:"checks"`
 	}{Ready: true}
@@ -524,6 +525,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		out.Role = role.Role
 		if standby = role.Role != "active"; standby {
 			out.Standby = role.Detail
+		} else {
+			out.Detail = role.Detail
 		}
 	}
 	for _, c := range s.deps.Checks {
