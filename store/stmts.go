@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -65,12 +66,16 @@ func (db *DB) getPrepared(ctx context.Context, stmt *sqlx.NamedStmt, dest, arg a
 // statement, or, when ctx carries a lease's fence, in a transaction that
 // checks it first (inWriteTx), as every other write.
 func (db *DB) execPrepared(ctx context.Context, stmt *sqlx.NamedStmt, arg any) (sql.Result, error) {
+	kind := db.kindOf(stmt.QueryString)
 	if _, ok := FenceOf(ctx); !ok {
+		if kind != "" {
+			defer db.observeWrite(kind, time.Now())
+		}
 		res, err := stmt.ExecContext(ctx, arg)
 		return res, db.noteWrite(err)
 	}
 	var res sql.Result
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) (err error) {
+	err := db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) (err error) {
 		res, err = tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, arg)
 		return err
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline"
 )
@@ -42,6 +43,12 @@ type DB struct {
 	logger     *slog.Logger
 	plans      *PlanLog    // set by WithPlans: reads write their plans here first
 	stmts      *writeStmts // the writer's prepared statements
+	// writeSeconds is hotline_store_write_seconds (WithRegistry); nil when
+	// not exported.
+	writeSeconds *prometheus.HistogramVec
+	// group shares commits between concurrent write transactions
+	// (groupcommit.go); shared by the copies WithPlans makes.
+	group *groupCommit
 }
 
 // Option changes how Open builds a DB.
@@ -76,7 +83,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	if err := writable(cfg.Path); err != nil {
 		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: %w", cfg.Path, err))
 	}
-	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}}
+	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}, group: &groupCommit{}}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -197,21 +204,22 @@ func (db *DB) Ping(ctx context.Context) error {
 // (WithFence), the transaction first checks it and writes nothing for a
 // holder the lease has passed from.
 func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.writer.BeginTxx(ctx, nil)
-	if err != nil {
-		return db.noteWrite(err)
+	kind := ""
+	if db.writeSeconds != nil {
+		kind = txKind(1)
 	}
-	if err := checkFence(ctx, tx); err != nil {
-		_ = tx.Rollback()
-		return err
+	return db.inWriteTxAs(ctx, kind, fn)
+}
+
+// inWriteTxAs is inWriteTx, its time recorded as a write of kind.
+func (db *DB) inWriteTxAs(ctx context.Context, kind string, fn func(tx *sqlx.Tx) error) error {
+	if db.writeSeconds != nil {
+		defer db.observeWrite(kind, time.Now())
 	}
-	if err := fn(tx); err != nil {
-		// fn's error is the one the caller needs; whether or not the
-		// rollback succeeds, nothing of the transaction is committed.
-		_ = tx.Rollback()
-		return db.noteWrite(err)
+	if db.group == nil {
+		return db.writeAlone(ctx, fn)
 	}
-	return db.noteWrite(tx.Commit())
+	return db.group.write(db, ctx, fn)
 }
 
 // inReadTx runs fn in one read transaction on the reader pool, so reads that

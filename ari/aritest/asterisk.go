@@ -46,7 +46,7 @@ func (s *Server) listApplications(*request) reply {
 
 func (s *Server) appFor(q *request) (*app, *ariError) {
 	a, found := s.apps[q.param("app")]
-	if !found || a.conn == nil {
+	if !found || (a.conn == nil && !a.subscribed()) {
 		return nil, errMsg(http.StatusNotFound, "Application not found")
 	}
 	return a, nil

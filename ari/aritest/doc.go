@@ -23,6 +23,11 @@
 // event websocket's upgrade completes (the 101 is written only once it is
 // registered); nothing is sent on connect. A second websocket for the same
 // application takes it over, and the first gets ApplicationReplaced.
+// When an application's websocket goes away (the service was killed),
+// everything it made stays, as on Asterisk (trace 14): channels in Stasis,
+// bridges, live and stored recordings; GET /applications/{app} still
+// lists its channel_ids and bridge_ids, and a websocket that connects
+// again gets their events.
 // An event reaches an application once per subscription that covers its
 // object (trace 13): an app subscribed to an agent's endpoint gets the
 // events of a channel it originated to that endpoint twice, back to back,
@@ -107,6 +112,8 @@
 //	POST /sim/calls                      {"caller":"13800138000","caller_name":"","dialed":"12345",
 //	                                      "app":"hotline","args":["inbound"],"hangup_after":"30s",
 //	                                      "dtmf":"1#","dtmf_gap":"500ms"}   → 201 {"channel_id":"…"}
+//	GET  /sim/calls                      → [PlacedCall…]: every call placed, with its channel id,
+//	                                      outcome ("stasis" or "fallback"), voice message and end
 //	GET  /sim/channels                   → [ChannelInfo…]
 //	POST /sim/channels/{id}/dtmf         {"digits":"25#"}                   → 204
 //	POST /sim/channels/{id}/hangup                                          → 204 (the far end hangs up)
@@ -122,6 +129,8 @@
 //	GET  /sim/recordings                 → ["name"…]
 //	GET  /sim/voicemail                  → [{"mailbox","path","callerid","channel","at","duration"}…]
 //	POST /sim/faults                     {"kind": …}                        → 204
+//	GET  /sim/timings                    → {"active","events_sent","ari_requests","ended":[CallTiming…]}
+//	                                     (calls ended since the last read, each once: load generators)
 //
 // Behavior on the wire: {"offline","answer_after","no_answer","busy",
 // "unreachable","not_found","hangup_after","dtmf","dtmf_gap"}. Fault
@@ -130,5 +139,7 @@
 // "delay_route" with "method", "pattern" and "duration"; "undecodable" with
 // "event_type"; "end_recording" with "name"; "restart"; "clear".
 // POST /sim/calls answers {"channel_id", "stasis": "FAILED"} when the call
-// went to the dialplan's fallback.
+// went to the dialplan's fallback. Its optional "hangup_when_alone" (e.g.
+// "0s") hangs the citizen up that long after the last agent left their
+// bridge, for load runs where nobody waits for the survey.
 package aritest

@@ -37,6 +37,15 @@ func (s *Server) appNamed(name string) *app {
 	return a
 }
 
+// subscribed reports whether the application still watches something.
+// Asterisk keeps an application whose websocket went away (the service
+// died) as long as it does: its channels stay in Stasis, its bridges and
+// recordings go on, and a client that connects again finds them listed
+// and gets their events (trace 14).
+func (a *app) subscribed() bool {
+	return len(a.channels)+len(a.bridges)+len(a.endpoints)+len(a.devices) > 0
+}
+
 func (a *app) json() applicationJSON {
 	return applicationJSON{
 		Name:             a.name,
@@ -124,6 +133,7 @@ func (s *Server) emit(e event, to []*app) {
 		body := addressed(prefix, a.name)
 		if a.conn != nil {
 			a.conn.send(body)
+			s.eventsSent++
 		}
 		s.record(Emitted{Kind: KindEvent, Model: e.typ, Body: body, App: a.name})
 	}

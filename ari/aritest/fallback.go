@@ -125,6 +125,9 @@ func (s *Server) saveVoicemail(c *channel, vm *voicemail, length time.Duration) 
 	if err := writeWAV(base+".wav", length, []segment{{tones: []int{vm.tone}}}); err != nil {
 		return err
 	}
+	if c.placed != nil {
+		c.placed.Voicemail = base + ".wav"
+	}
 	mailbox, _, _ := strings.Cut(FallbackMailbox, "@")
 	at := s.now()
 	txt := fmt.Sprintf(`;
