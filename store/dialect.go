@@ -41,8 +41,9 @@ import (
 //     migrations/, in PostgreSQL's dialect (identity columns, trigger
 //     functions); goose runs them with its postgres dialect;
 //   - writing: SQLite has one writer connection per process, so writers
-//     queue in Go; PostgreSQL takes row locks itself, so the writer pool has
-//     several connections. Where a read decides a write in the same
+//     queue in Go and share commits (groupcommit.go); PostgreSQL takes row
+//     locks itself, so the writer pool has several connections and each
+//     write transaction commits alone. Where a read decides a write in the same
 //     transaction against every other writer (the audit chain's tail, a
 //     lease's fence) the transaction locks what it read (lockAuditLog,
 //     fenceTokenSQL's FOR SHARE). Claims are the same fenced
