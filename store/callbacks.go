@@ -1060,6 +1060,10 @@ SET state = 'resolved', closed_ms = ?, close_reason = ?, next_attempt_ms = 0, le
 WHERE number = ? AND ` + callbackOpenSQL + `
 RETURNING id`
 
+// hasOpenTaskSQL reads whether number has an open callback_tasks row
+// (through callback_tasks_one_open_per_number).
+var hasOpenTaskSQL = `SELECT EXISTS (SELECT 1 FROM callback_tasks WHERE number = ? AND ` + callbackOpenSQL + `)`
+
 // ResolveByInbound records that the citizen at number called again and
 // inbound call callID was answered: the open task of that number (pending,
 // or dialing) becomes resolved at now, with callID in its close reason. A
@@ -1077,8 +1081,18 @@ func (db *DB) ResolveByInbound(ctx context.Context, number, callID string, now t
 	case now.IsZero():
 		return nil, hotline.Errorf(hotline.KindInvalid, op, "the time is required")
 	}
-	nowMs := hotline.UnixMilli(now)
+	// Most answered callers owe no callback: a read on a reader tells, and
+	// spares the one writer a transaction for every answered call. A task
+	// made after this read is one made after this call was answered.
+	var open bool
+	if err := db.reader.GetContext(ctx, &open, hasOpenTaskSQL, number); err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("callback tasks of %s", number), err)
+	}
 	ids := []int64{}
+	if !open {
+		return ids, nil
+	}
+	nowMs := hotline.UnixMilli(now)
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		reason := fmt.Sprintf("citizen called in: call %s answered", callID)
 		if err := tx.SelectContext(ctx, &ids, resolveByInboundSQL, nowMs, reason, number); err != nil {
