@@ -84,6 +84,7 @@ const (
 	ActAuditRead   Action = "audit.read"
 	ActAuditVerify Action = "audit.verify"
 	ActMetricsRead Action = "metrics.read"
+	ActProfileRead Action = "profile.read"
 
 	// Accounts and tokens (hotline user …).
 	ActUserManage Action = "user.manage"
@@ -162,6 +163,9 @@ var permissions = map[Action]Permission{
 	ActAuditRead:   {Supervisor: Any, Admin: Any},
 	ActAuditVerify: {Supervisor: Any, Admin: Any},
 	ActMetricsRead: {Agent: Any, Supervisor: Any, Admin: Any},
+	// Profiles (/debug/pprof) cost CPU while they run and show the code's
+	// inner workings: an admin's, besides the metrics addresses.
+	ActProfileRead: {Admin: Any},
 
 	ActUserManage: {Admin: Any},
 }

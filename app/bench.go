@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"hotline"
@@ -41,6 +44,9 @@ type DeadlineBenchOptions struct {
 	Dir string
 	// JSONPath, when set, gets the result as JSON.
 	JSONPath string
+	// CPUProfile, when set, gets a CPU profile of each firing phase:
+	// CPUProfile + ".claims" and CPUProfile + ".escalations" (go tool pprof).
+	CPUProfile string
 	// Out gets the Markdown table, Progress a line now and then.
 	Out, Progress io.Writer
 }
@@ -66,6 +72,17 @@ type DeadlineBench struct {
 	ClaimsPerSecond      float64 `json:"claims_per_second"`
 	EscalationsPerSecond float64 `json:"escalations_per_second"`
 	PopPerSecond         float64 `json:"pop_per_second"`
+	// The same per CPU second this process spent firing (the engine, its
+	// SQLite and its Redis client; Redis's own CPU not included): what one
+	// core of its own would fire, whatever else runs on the machine.
+	ClaimsPerCPUSecond      float64 `json:"claims_per_cpu_second"`
+	EscalationsPerCPUSecond float64 `json:"escalations_per_cpu_second"`
+	// Items per second inside the store's write transactions alone (the
+	// claims' and the escalations' statements, from the call to the
+	// commit, hotline_store_write_seconds): what the single writer
+	// reaches with these statements.
+	ClaimsPerWriteSecond      float64 `json:"claims_per_store_write_second"`
+	EscalationsPerWriteSecond float64 `json:"escalations_per_store_write_second"`
 	// RedisBenchmark is redis-benchmark on the same Redis, requests per
 	// second by command; RedisBenchmarkNote says why it did not run.
 	RedisBenchmark     map[string]float64 `json:"redis_benchmark_rps,omitempty"`
@@ -122,7 +139,8 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 		dir = tmp
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	db, err := store.Open(ctx, store.Config{Path: filepath.Join(dir, "bench.db")}, quiet)
+	reg := prometheus.NewRegistry()
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(dir, "bench.db")}, quiet, store.WithRegistry(reg))
 	if err != nil {
 		return res, err
 	}
@@ -154,7 +172,6 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 	if err != nil {
 		return res, err
 	}
-	reg := prometheus.NewRegistry()
 	common := callback.Common{Redis: rdb, Calendar: cal, Notifier: callback.NotifierFuncs{}, Log: quiet, Now: now, Registry: reg}
 	prefix := fmt.Sprintf("hotline-bench:%d", time.Now().UnixNano())
 	// No periodic rebuild in the way: the clock jumps Fire seconds ahead.
@@ -202,19 +219,33 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 			Start(context.Context)
 			Stop()
 		}
-		fired func() int64
-		rate  *float64
-	}{{"callback tasks claimed", tasks, dialed.Load, &res.ClaimsPerSecond}, {"promises escalated", promises, escalated, &res.EscalationsPerSecond}} {
+		fired            func() int64
+		rate, cpu, write *float64
+		profile, tx      string // the transaction's kind in hotline_store_write_seconds
+	}{{"callback tasks claimed", tasks, dialed.Load, &res.ClaimsPerSecond, &res.ClaimsPerCPUSecond, &res.ClaimsPerWriteSecond, "claims", "tx ClaimTasks"},
+		{"promises escalated", promises, escalated, &res.EscalationsPerSecond, &res.EscalationsPerCPUSecond, &res.EscalationsPerWriteSecond,
+			"escalations", "tx Escalate"}} {
 		progress("firing %d due %s", opts.Fire, f.what)
-		t0 := time.Now()
+		stopProfile, err := startCPUProfile(opts.CPUProfile, f.profile)
+		if err != nil {
+			return res, err
+		}
+		t0, cpu0, write0 := time.Now(), ownCPU(), writeSeconds(reg, f.tx)
 		f.run.Start(ctx)
-		err := waitFired(ctx, f.fired, int64(opts.Fire), func(n int64) { progress("  %d %s", n, f.what) })
-		took := time.Since(t0)
+		err = waitFired(ctx, f.fired, int64(opts.Fire), func(n int64) { progress("  %d %s", n, f.what) })
+		took, cpu, write := time.Since(t0), ownCPU()-cpu0, writeSeconds(reg, f.tx)-write0
 		f.run.Stop()
+		err = errors.Join(err, stopProfile())
 		if err != nil {
 			return res, fmt.Errorf("bench deadlines: %s: %w", f.what, err)
 		}
 		*f.rate = float64(opts.Fire) / took.Seconds()
+		if cpu > 0 {
+			*f.cpu = float64(opts.Fire) / cpu.Seconds()
+		}
+		if write > 0 {
+			*f.write = float64(opts.Fire) / write
+		}
 	}
 
 	// Redis alone: the same pop over a set of N due ids, and redis-benchmark.
@@ -231,6 +262,41 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 		}
 	}
 	return res, nil
+}
+
+// startCPUProfile starts a CPU profile to path + "." + phase; the function
+// it returns stops it and closes the file. No path: nothing.
+func startCPUProfile(path, phase string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path + "." + phase)
+	if err != nil {
+		return nil, fmt.Errorf("bench deadlines: -cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(fmt.Errorf("bench deadlines: -cpuprofile: %w", err), f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// ownCPU is the CPU time this process has used, user and system; 0 when
+// it cannot be read.
+func ownCPU() time.Duration {
+	sec, err := processCPU(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return time.Duration(sec * float64(time.Second))
+}
+
+// writeSeconds is the time the store spent in writes of kind so far
+// (the sum of hotline_store_write_seconds).
+func writeSeconds(reg prometheus.Gatherer, kind string) float64 {
+	return seriesOfKind(reg, "hotline_store_write_seconds", kind).GetHistogram().GetSampleSum()
 }
 
 // alwaysOpen is a calendar open around the clock: the bench measures the
@@ -276,9 +342,16 @@ func waitFired(ctx context.Context, fired func() int64, want int64, report func(
 // kindValue reads the value of the counter or gauge name of reg with the
 // label kind; 0 when there is none.
 func kindValue(reg prometheus.Gatherer, name, kind string) float64 {
+	m := seriesOfKind(reg, name, kind)
+	return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+}
+
+// seriesOfKind is the series of name in reg with the label kind; nil
+// (whose values read as zero) when there is none.
+func seriesOfKind(reg prometheus.Gatherer, name, kind string) *dto.Metric {
 	families, err := reg.Gather()
 	if err != nil {
-		return 0
+		return nil
 	}
 	for _, f := range families {
 		if f.GetName() != name {
@@ -287,12 +360,12 @@ func kindValue(reg prometheus.Gatherer, name, kind string) float64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "kind" && l.GetValue() == kind {
-					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+					return m
 				}
 			}
 		}
 	}
-	return 0
+	return nil
 }
 
 // benchPop fills an index with n ids due before now and pops them all, a
@@ -446,6 +519,10 @@ func writeDeadlineTable(w io.Writer, r DeadlineBench) {
 		humanCount(r.Fired), n, r.ClaimsPerSecond, benchFireTarget, holds(r.ClaimsPerSecond >= benchFireTarget))
 	fmt.Fprintf(w, "| overdue promises escalated with their violation (%s due, %s open) | %.0f /s | ≥ %.0f /s | %s |\n",
 		humanCount(r.Fired), n, r.EscalationsPerSecond, benchFireTarget, holds(r.EscalationsPerSecond >= benchFireTarget))
+	fmt.Fprintf(w, "| the same per CPU second of this process: claims, escalations | %.0f /s, %.0f /s | | |\n",
+		r.ClaimsPerCPUSecond, r.EscalationsPerCPUSecond)
+	fmt.Fprintf(w, "| inside the store's write transactions alone: claims, escalations | %.0f /s, %.0f /s | | |\n",
+		r.ClaimsPerWriteSecond, r.EscalationsPerWriteSecond)
 	fmt.Fprintf(w, "| baseline: due ids popped from the Redis index alone (1000 a pop) | %.0f /s | | |\n", r.PopPerSecond)
 	for _, name := range []string{"ZADD", "ZRANGEBYSCORE LIMIT 0 1000"} {
 		if rps, ok := r.RedisBenchmark[name]; ok {

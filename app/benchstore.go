@@ -147,6 +147,20 @@ func BenchStore(ctx context.Context, opts BenchStoreOptions) (BenchStoreResult, 
 		return BenchStoreResult{}, err
 	}
 
+	if exists {
+		// The file may hold fewer calls than -calls says (a generation
+		// stopped early): query the span it holds.
+		n, first, last, err := db.CallSpan(ctx)
+		if err != nil {
+			return BenchStoreResult{}, err
+		}
+		if n == 0 {
+			return BenchStoreResult{}, fmt.Errorf("bench store: -reuse: %s holds no calls", path)
+		}
+		w.spanOf(first, last)
+		opts.Calls = n
+		fmt.Fprintf(opts.Out, "%s holds %d calls over %d days\n", path, n, w.days)
+	}
 	res := BenchStoreResult{Calls: opts.Calls, Days: w.days, TargetP99Ms: ms(benchTargetP99)}
 	if !exists {
 		fmt.Fprintf(opts.Out, "generating %d calls over %d days into %s …\n", opts.Calls, w.days, path)
@@ -318,6 +332,16 @@ func newBenchWorld(opts BenchStoreOptions) *benchWorld {
 	}
 	w.supervisors = []string{"2001", "2002", "2003"}
 	return w
+}
+
+// spanOf sets the days the queries draw from, and now, to what a file
+// holds: from the day of its first call to a quarter of an hour after its
+// last.
+func (w *benchWorld) spanOf(first, last time.Time) {
+	f := first.In(w.zone)
+	w.start = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, w.zone)
+	w.days = max(1, int(last.Sub(w.start)/(24*time.Hour))+1)
+	w.now = last.Add(15 * time.Minute)
 }
 
 // clock is the database's clock: the time the benchmark stands at.

@@ -78,9 +78,13 @@ func TestBenchStoreSmall(t *testing.T) {
 	// An existing file is refused, unless reused.
 	_, err = BenchStore(ctx, opts)
 	require.ErrorContains(t, err, "exists")
-	opts.Reuse, opts.JSONPath, opts.Out = true, "", nil
+	// A reused file is queried over what it holds, whatever -calls says
+	// (a generation stopped early holds fewer).
+	opts.Reuse, opts.JSONPath, opts.Out, opts.Calls = true, "", nil, 10_000
 	again, err := BenchStore(ctx, opts)
 	require.NoError(t, err)
 	require.False(t, again.Generated)
 	require.Len(t, again.Queries, 12)
+	require.Equal(t, 3000+opts.ServiceCalls, again.Calls)
+	require.Equal(t, 3, again.Days)
 }

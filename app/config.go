@@ -44,7 +44,11 @@ type Config struct {
 	Store      store.Config           `yaml:"store"`
 	Redis      callback.RedisConfig   `yaml:"redis"`
 	Lease      lease.Config           `yaml:"lease"`
-	Agents     []AgentConfig          `yaml:"agents"`
+	// Servers lists the Asterisk servers; without it the ari section is
+	// the one server, named "default". With it, the ari section holds
+	// what the servers share (each leaves out what it does not change).
+	Servers []ServerConfig `yaml:"servers"`
+	Agents  []AgentConfig  `yaml:"agents"`
 }
 
 // LogConfig selects the log output.
@@ -63,6 +67,9 @@ type AgentConfig struct {
 	Department string   `yaml:"department"`
 	Skills     []string `yaml:"skills"`
 	Role       string   `yaml:"role"` // agent (default) or supervisor
+	// Server is the Asterisk server the endpoint is registered on (a name
+	// in servers); default the first server.
+	Server string `yaml:"server"`
 }
 
 // Environment variables that override the file, so secrets stay out of it.
@@ -104,6 +111,7 @@ func (c *Config) SetDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
 	}
+	c.setServerDefaults()
 	c.HTTP.SetDefaults()
 	c.Auth.SetDefaults()
 	c.ARI.SetDefaults()
@@ -147,10 +155,18 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("log.format: %q must be json or text", c.Log.Format)
 	}
-	for _, v := range []interface{ Validate() error }{c.HTTP, c.Auth, c.ARI, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis, c.Lease} {
+	sections := []interface{ Validate() error }{c.HTTP, c.Auth, c.Calls, c.Calendar, c.Callbacks, c.Dialer, c.Promises, c.Recordings, c.Store, c.Redis, c.Lease}
+	if len(c.Servers) == 0 {
+		// With a servers list the ari section only holds what they share.
+		sections = append(sections, c.ARI)
+	}
+	for _, v := range sections {
 		if err := v.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := c.validateServers(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, a := range c.Agents {
@@ -212,6 +228,15 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 		if v != "" {
 			*sec.dst = v
+		}
+	}
+	for i := range cfg.Servers {
+		v, err := secretFromEnv(serverPasswordEnv(cfg.Servers[i].Name))
+		if err != nil {
+			return Config{}, err
+		}
+		if v != "" {
+			cfg.Servers[i].ARI.Password = v
 		}
 	}
 	cfg.SetDefaults()

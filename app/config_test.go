@@ -21,15 +21,42 @@ func TestExampleConfigLoadsAndDocumentsEveryKey(t *testing.T) {
 	_, err = ParseConfig(data)
 	require.ErrorContains(t, err, "ari.password")
 
-	var root yaml.Node
-	require.NoError(t, yaml.Unmarshal(data, &root))
-	written := keyLines(&root).byPath
+	written := writtenKeys(t, data)
 	for _, key := range yamlKeys(reflect.TypeOf(Config{}), "") {
 		if strings.HasPrefix(key, "agents.") {
 			key = strings.Replace(key, "agents.", "agents[0].", 1)
 		}
+		if strings.HasPrefix(key, "servers.") {
+			continue // shown in hotline.servers.example.yaml
+		}
 		require.Contains(t, written, key, "configs/hotline.example.yaml must show key %s with its default", key)
 	}
+}
+
+func TestServersExampleLoadsAndDocumentsEveryServerKey(t *testing.T) {
+	t.Parallel()
+	data := readFile(t, "../configs/hotline.servers.example.yaml")
+	withPassword := strings.Replace(string(data), `password: ""`, `password: "secret"`, 1)
+	_, err := ParseConfig(data)
+	require.ErrorContains(t, err, "servers[0].ari.password", "the example leaves the passwords to the environment")
+	_, err = ParseConfig([]byte(withPassword))
+	require.ErrorContains(t, err, "servers[1].ari.password", "a server without a password of its own has the ari section's")
+
+	written := writtenKeys(t, data)
+	for _, key := range yamlKeys(reflect.TypeOf(Config{}), "") {
+		if strings.HasPrefix(key, "servers.") {
+			key = strings.Replace(key, "servers.", "servers[0].", 1)
+			require.Contains(t, written, key, "configs/hotline.servers.example.yaml must show key %s", key)
+		}
+	}
+}
+
+// writtenKeys are the key paths a YAML file writes, with their lines.
+func writtenKeys(t *testing.T, data []byte) map[string]int {
+	t.Helper()
+	var root yaml.Node
+	require.NoError(t, yaml.Unmarshal(data, &root))
+	return keyLines(&root).byPath
 }
 
 func yamlKeys(t reflect.Type, prefix string) []string {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
@@ -49,31 +48,6 @@ type DemoOptions struct {
 	Started func(*Service, *aritest.Server)
 }
 
-const (
-	demoHotline   = "12345"
-	demoComplaint = "12340"
-	// demoVoicemailMax bounds voice messages, after hours and in the
-	// dialplan's fallback alike.
-	demoVoicemailMax = 5 * time.Second
-)
-
-// demoAgents are the simulated staff; their phones behave differently so
-// the summary shows every outcome. Those who answer stay on a call for
-// 50 s: a callback needs the whisper (10 s with the generated prompts),
-// the citizen's answer and the apology (17 s) before the min_talk of
-// conversation starts.
-var demoAgents = []struct {
-	cfg      AgentConfig
-	behavior aritest.Behavior
-}{
-	{AgentConfig{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Department: "社会保障", Skills: []string{"社保", "医保"}}, aritest.Behavior{AnswerAfter: 2 * time.Second, HangupAfter: 50 * time.Second}},
-	{AgentConfig{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Department: "不动产登记", Skills: []string{"不动产"}}, aritest.Behavior{AnswerAfter: 4 * time.Second, HangupAfter: 50 * time.Second}},
-	{AgentConfig{ID: "1003", Name: "李娜", Endpoint: "PJSIP/1003", Department: "市场监管", Skills: []string{"营业执照"}}, aritest.Behavior{Busy: true}},
-	{AgentConfig{ID: "1004", Name: "刘洋", Endpoint: "PJSIP/1004", Department: "公积金", Skills: []string{"公积金"}}, aritest.Behavior{NoAnswer: true}},
-	{AgentConfig{ID: "1005", Name: "陈静", Endpoint: "PJSIP/1005", Department: "户籍", Skills: []string{"户籍"}}, aritest.Behavior{Offline: true}},
-	{AgentConfig{ID: "2001", Name: "赵督察", Endpoint: "PJSIP/2001", Department: "督查室", Role: "supervisor"}, aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 10 * time.Second}},
-}
-
 // Demo runs the whole service against the fake Asterisk with simulated
 // citizens and agents until ctx ends, printing a summary line now and then.
 func Demo(ctx context.Context, opts DemoOptions) error {
@@ -100,26 +74,10 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 		logOut = f
 	}
 
-	durations, from, err := demoSoundDurations(opts.PromptsDir)
+	fake, err := startFakeAsterisk(fakeAsteriskOptions{addr: opts.ARIAddr, dataDir: opts.DataDir,
+		promptsDir: opts.PromptsDir, log: logOut, out: opts.Out})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
-	}
-	fmt.Fprintf(opts.Out, "prompts: playing %d sounds as long as %s\n", len(durations), from)
-	sounds := make([]string, 0, len(durations))
-	for s := range durations {
-		sounds = append(sounds, s)
-	}
-	fake, err := aritest.Start(aritest.Options{
-		Addr:           opts.ARIAddr,
-		RecordingsDir:  filepath.Join(opts.DataDir, "asterisk-recordings"),
-		Logger:         NewLogger(LogConfig{Level: "warn", Format: "json"}, logOut),
-		SoundDurations: durations,
-		Sounds:         sounds, // installed, as scripts/gen-prompts.sh's files would be
-		VoicemailDir:   filepath.Join(opts.DataDir, "asterisk-voicemail"),
-		VoicemailMax:   demoVoicemailMax, // voicemail.conf's maxsecs = calls.voicemail_max
-	})
-	if err != nil {
-		return fmt.Errorf("demo: start fake Asterisk on %s: %w", opts.ARIAddr, err)
 	}
 	defer fake.Close()
 	cfg := Config{
@@ -147,7 +105,6 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	}
 	for _, a := range demoAgents {
 		cfg.Agents = append(cfg.Agents, a.cfg)
-		fake.SetEndpoint(a.cfg.Endpoint, a.behavior)
 	}
 
 	if cfg.Redis.URL != "" {
@@ -206,17 +163,10 @@ func Demo(ctx context.Context, opts DemoOptions) error {
 	}
 
 	start := time.Now()
-	go simulateCitizens(runCtx, fake, opts.CallsPerSecond)
-	go answerSurveys(runCtx, fake)
+	people := simulate(runCtx, fake, opts.CallsPerSecond, 0, nil)
+	defer func() { stopService(); people.Wait() }()
 	go referSomeCalls(runCtx, fake, svc)
 	go resumePausedAgents(runCtx, svc, time.Minute)
-	go func() {
-		select {
-		case <-time.After(20 * time.Second):
-			fake.SetEndpoint("PJSIP/1005", aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: 50 * time.Second})
-		case <-runCtx.Done():
-		}
-	}()
 	tick := time.NewTicker(opts.SummaryEvery)
 	defer tick.Stop()
 	for {
@@ -270,83 +220,6 @@ func demoAccounts(ctx context.Context, svc *Service, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "demo token supervisor %s\n", token)
 	return nil
-}
-
-// simulateCitizens places calls at about rate per second: most callers
-// wait for an agent, some give up after a few seconds, some call again,
-// and one in ten calls the complaint line.
-func simulateCitizens(ctx context.Context, fake *aritest.Server, rate float64) {
-	var repeatCallers []string
-	for {
-		wait := time.Duration(mathrand.ExpFloat64() / rate * float64(time.Second))
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return
-		}
-		caller := fmt.Sprintf("13%09d", mathrand.IntN(1_000_000_000))
-		switch r := mathrand.Float64(); {
-		case r < 0.15 && len(repeatCallers) > 0:
-			caller = repeatCallers[mathrand.IntN(len(repeatCallers))]
-		case r < 0.20:
-			caller = "anonymous"
-		}
-		if len(repeatCallers) < 20 {
-			repeatCallers = append(repeatCallers, caller)
-		}
-		call := aritest.InboundCall{Caller: caller, Dialed: demoHotline}
-		// How this citizen's phone answers when the hotline calls back.
-		// A citizen who takes the callback listens to the apology (17 s with
-		// the generated prompts) and talks longer than callbacks.min_talk.
-		phone := aritest.Behavior{AnswerAfter: 3 * time.Second, HangupAfter: time.Duration(35+mathrand.IntN(25)) * time.Second}
-		switch r := mathrand.Float64(); {
-		case r < 0.15:
-			phone = aritest.Behavior{Busy: true}
-		case r < 0.25:
-			phone = aritest.Behavior{NoAnswer: true}
-		case r < 0.28:
-			phone = aritest.Behavior{NotFound: true}
-		}
-		if caller != "anonymous" {
-			fake.SetEndpoint("PJSIP/"+caller+"@trunk", phone)
-		}
-		if mathrand.Float64() < 0.1 {
-			call.Dialed = demoComplaint
-		}
-		if mathrand.Float64() < 0.25 {
-			call.HangupAfter = time.Duration(4+mathrand.IntN(12)) * time.Second // gives up waiting
-		}
-		// While the service is reconnecting, Stasis() fails and the call runs
-		// the dialplan's fallback (apology, voice message), which the service
-		// imports as a missed call (recordings.voicemail_dir).
-		_, _ = fake.PlaceCall(call)
-	}
-}
-
-// answerSurveys has most citizens press a digit when the survey prompt
-// starts on their channel; the others hang up or stay silent.
-func answerSurveys(ctx context.Context, fake *aritest.Server) {
-	w := fake.Watch()
-	defer w.Close()
-	for {
-		e, err := w.WaitFor(ctx, func(e aritest.Emitted) bool {
-			return e.Kind == aritest.KindEvent && e.Model == "PlaybackStarted" && strings.Contains(string(e.Body), `"sound:hotline/survey"`)
-		})
-		if err != nil {
-			return
-		}
-		var ev struct {
-			Playback struct {
-				TargetURI string `json:"target_uri"`
-			} `json:"playback"`
-		}
-		if json.Unmarshal(e.Body, &ev) != nil || mathrand.Float64() < 0.2 {
-			continue
-		}
-		ch := strings.TrimPrefix(ev.Playback.TargetURI, "channel:")
-		digit := []string{"1", "1", "1", "2", "2", "2", "3", "4", "5"}[mathrand.IntN(9)] // mostly satisfied
-		time.AfterFunc(time.Duration(1+mathrand.IntN(3))*time.Second, func() { _ = fake.SendDTMF(ch, digit) })
-	}
 }
 
 // referSomeCalls now and then has an agent on a call refer the citizen to

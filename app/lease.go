@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/redis/go-redis/v9"
+
 	"hotline/callback"
 	"hotline/lease"
 )
 
 // LeaseCommand runs `hotline lease status|reset -config FILE`: status
-// prints who holds the lease of the configured Asterisk server and the
+// prints who holds the lease of each configured Asterisk server and the
 // database it names; reset forgets both in Redis, for an operator who
 // replaced the database on purpose, with every instance stopped (an
 // instance on another database than the lease's refuses to start).
@@ -25,27 +27,39 @@ func LeaseCommand(ctx context.Context, what, cfgPath string, out io.Writer) erro
 		return err
 	}
 	defer closeRedis()
-	switch what {
-	case "status":
-		h, held, database, err := lease.Read(ctx, cfg.Lease, rdb)
+	if what != "status" && what != "reset" {
+		return fmt.Errorf("lease: unknown command %q (status or reset)", what)
+	}
+	// One lease per Asterisk server.
+	for _, sc := range cfg.ServerList() {
+		lc := cfg.Lease
+		lc.Name = sc.Lease
+		if err := leaseCommand(ctx, what, lc, rdb, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func leaseCommand(ctx context.Context, what string, cfg lease.Config, rdb redis.UniversalClient, out io.Writer) error {
+	if what == "status" {
+		h, held, database, err := lease.Read(ctx, cfg, rdb)
 		if err != nil {
-			return fmt.Errorf("lease %s: %w", cfg.Lease.Name, err)
+			return fmt.Errorf("lease %s: %w", cfg.Name, err)
 		}
 		if !held {
-			fmt.Fprintf(out, "lease %s: nobody holds it; database %s\n", cfg.Lease.Name, orNone(database))
+			fmt.Fprintf(out, "lease %s: nobody holds it; database %s\n", cfg.Name, orNone(database))
 			return nil
 		}
-		fmt.Fprintf(out, "lease %s: held by %s (%s) since %s with token %d; database %s\n", cfg.Lease.Name, h.Instance, h.Addr,
+		fmt.Fprintf(out, "lease %s: held by %s (%s) since %s with token %d; database %s\n", cfg.Name, h.Instance, h.Addr,
 			h.Since.Format("2006-01-02 15:04:05"), h.Token, orNone(database))
 		return nil
-	case "reset":
-		if err := lease.Forget(ctx, cfg.Lease, rdb); err != nil {
-			return fmt.Errorf("lease %s: %w", cfg.Lease.Name, err)
-		}
-		fmt.Fprintf(out, "lease %s: forgotten; the next instance to start takes it with its database\n", cfg.Lease.Name)
-		return nil
 	}
-	return fmt.Errorf("lease: unknown command %q (status or reset)", what)
+	if err := lease.Forget(ctx, cfg, rdb); err != nil {
+		return fmt.Errorf("lease %s: %w", cfg.Name, err)
+	}
+	fmt.Fprintf(out, "lease %s: forgotten; the next instance to start takes it with its database\n", cfg.Name)
+	return nil
 }
 
 func orNone(s string) string {

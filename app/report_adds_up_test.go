@@ -22,8 +22,11 @@ func TestDemoReportAddsUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *Service, 1)
 	done := make(chan error, 1)
+	// The folder is made before the cleanup that stops the demo, so it is
+	// removed after the demo stopped writing to it.
+	dir := t.TempDir()
 	go func() {
-		done <- Demo(ctx, DemoOptions{HTTPAddr: "127.0.0.1:0", ARIAddr: "127.0.0.1:0", DataDir: t.TempDir(),
+		done <- Demo(ctx, DemoOptions{HTTPAddr: "127.0.0.1:0", ARIAddr: "127.0.0.1:0", DataDir: dir,
 			CallsPerSecond: 8, SummaryEvery: time.Hour, Out: newLineWriter(t, make(chan string, 1000)),
 			Started: func(s *Service, _ *aritest.Server) { started <- s }})
 	}()

@@ -54,6 +54,9 @@ type Service struct {
 	Registry  *prometheus.Registry
 	Auth      *auth.Service
 	Lease     *lease.Keeper
+	// Servers are every configured Asterisk server's parts; ARI, Calls,
+	// Roster and Lease above are the first's.
+	Servers []*Server
 }
 
 // Run starts the service and blocks until ctx ends, then stops every part
@@ -78,7 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 
-	db, err := store.Open(ctx, cfg.Store, log)
+	db, err := store.Open(ctx, cfg.Store, log, store.WithRegistry(reg))
 	if err != nil {
 		return err
 	}
@@ -97,16 +100,6 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer closeRedis()
 
-	cli, err := ari.New(cfg.ARI, log, reg)
-	if err != nil {
-		return err
-	}
-	if err := cli.Check(ctx); err != nil {
-		if hotline.KindOf(err) == hotline.KindUnauthorized {
-			return err // retrying cannot fix a wrong password
-		}
-		log.Warn("Asterisk not reachable yet; connecting in the background", "err", err)
-	}
 	calendar, err := hotline.NewCalendar(cfg.Calendar)
 	if err != nil {
 		return err
@@ -120,38 +113,31 @@ func Run(ctx context.Context, opts Options) error {
 		log.Warn("the national holiday data ends before this year; only the weekly hours and local overrides apply", "last_year", last)
 	}
 	events := web.NewEvents()
-	calls, err := ari.NewCalls(cli, liveCallStore{CallStore: db, events: events}, roster, calendar, cfg.Calls, log, now, reg)
+	servers, err := buildServers(ctx, cfg, roster, serverDeps{cfg: cfg, db: db, calls: liveCallStore{CallStore: db, events: events},
+		calendar: calendar, log: log, now: now, reg: reg, multi: len(cfg.ServerList()) > 1})
 	if err != nil {
 		return err
 	}
-	staffing := ari.NewStaffingCheck(roster, calendar, 0, log, now, reg)
-	dialer, err := ari.NewDialer(calls, cfg.Dialer, cfg.Callbacks.CallbackPolicy, calendar, reg)
-	if err != nil {
-		return err
-	}
-	messenger := ari.NewMessenger(cli, roster, cfg.ARI.MessageFrom, reg)
-	// Only the instance that holds the lease, and whose application no
-	// other client took over, claims and fires deadline work.
-	var keeper *lease.Keeper
-	active := func() bool { return keeper != nil && keeper.Held() && !cli.Replaced() }
-	engines := callback.Common{Redis: rdb, Calendar: calendar, Notifier: messenger, Log: log, Now: now, Registry: reg, Active: active}
+	first := servers[0]
+	fl := newFleet(servers, cfg.Dialer.AgentWait, now, log)
+	// Only an instance that drives a server (holds its lease, and no other
+	// client took its application) claims and fires deadline work, and
+	// only the work its servers' agents can take.
+	engines := callback.Common{Redis: rdb, Calendar: calendar, Notifier: fl, Log: log, Now: now, Registry: reg, Active: fl.anyActive}
 	callbacks, err := callback.New(cfg.Callbacks, callback.Deps{
-		Store: liveTaskStore{Store: db, events: events}, Common: engines, Agents: dialer, Probe: dialer, Inbound: calls,
-		Dialer: callback.DialerFunc(func(ctx context.Context, t hotline.CallbackTask, l *callback.Lease) {
-			dialer.Dial(ctx, t, l)
-		}),
+		Store: liveTaskStore{Store: db, events: events}, Common: engines, Agents: fl, Probe: fl, Inbound: fl, Dialer: fl,
 	})
 	if err != nil {
 		return err
 	}
-	calls.Callbacks = callbacks
-	calls.Supervisors = messenger
-	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: cfg.ARI.URL, Username: cfg.ARI.Username, Password: cfg.ARI.Password},
-		Now: now, Logger: log, Registerer: reg}
-	archiver, err := recording.NewArchiver(cfg.Recordings, recDeps)
-	if err != nil {
-		return err
+	for _, s := range servers {
+		s.Calls.Callbacks = callbacks
+		s.Calls.Supervisors = fl
 	}
+	// Retention, playback and reviews read the shared archive folder;
+	// voice messages go through the first server's archiver.
+	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: first.Config.ARI.URL, Username: first.Config.ARI.Username,
+		Password: first.Config.ARI.Password}, Server: first.Name, OrUnnamed: true, Now: now, Logger: log, Registerer: reg}
 	retention, err := recording.NewRetention(cfg.Recordings, recDeps)
 	if err != nil {
 		return err
@@ -164,30 +150,13 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	calls.Recordings = archiver
-	// A supervisor's phone rings for monitoring as long as an agent's for a call.
-	monitors := ari.NewMonitors(calls, db, cfg.Calls.RingTimeout)
-	monitors.OnChange = func(m hotline.MonitorSession) {
-		events.Publish(web.Event{Topic: web.TopicMonitor, Agents: []string{m.SupervisorID}})
-		events.Publish(web.Event{Topic: web.TopicCalls, Agents: []string{m.SupervisorID, m.AgentID}})
-	}
-	// The lease holder ends the monitorings its predecessor left open, then
-	// monitors calls until it loses the lease.
-	startMonitors := func(ctx context.Context) {
-		if n, err := db.EndOpenMonitors(ctx, now()); err != nil {
-			log.Error("monitorings left open by the last holder not ended", "err", err)
-		} else if n > 0 {
-			log.Warn("monitorings left open by the last holder are ended", "count", n)
-		}
-		monitors.Start(ctx)
-	}
 	// Voice messages of the dialplan's fallback, when their folder is given.
 	var voiceMessages interface {
 		Start(context.Context)
 		Stop()
 	} = noService{}
 	if cfg.Recordings.VoicemailDir != "" {
-		if voiceMessages, err = recording.NewVoiceMessages(cfg.Recordings, recDeps, archiver, callbacks); err != nil {
+		if voiceMessages, err = recording.NewVoiceMessages(cfg.Recordings, recDeps, first.Archiver, callbacks); err != nil {
 			return err
 		}
 	}
@@ -201,7 +170,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	audit := auditor{db: db, log: log, now: now}
-	promiseDsk := promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: dialer, now: now, log: log,
+	promiseDsk := promiseDesk{db: db, watch: promises, cal: calendar, policy: cfg.Promises.PromisePolicy, dialer: fl, now: now, log: log,
 		audit: audit}
 	httpSrv, err := web.New(cfg.HTTP, web.Deps{
 		Promises:   promiseDsk,
@@ -209,16 +178,16 @@ func Run(ctx context.Context, opts Options) error {
 		Auth:       authAdapter{authSvc},
 		Auditor:    audit,
 		Checks: []web.Check{
-			{Name: "ari", ActiveOnly: true, Fn: func(context.Context) error { return cli.Ready() }},
+			{Name: "ari", ActiveOnly: true, Fn: fl.ready},
 			{Name: "database", Fn: db.Ping},
 			// Losing Redis delays deadlines but loses none and stops no call
 			// (the SQL poll takes over): degraded, still ready.
 			{Name: "redis", Degrades: true, Fn: redisCheck(rdb, callbacks, promises)},
 		},
 		Calls:      callReader{db},
-		Agents:     roster,
-		Control:    calls,
-		Referrer:   calls,
+		Agents:     fl,
+		Control:    fl,
+		Referrer:   fl,
 		Callbacks:  callbackDesk{db: db, queue: callbacks, now: now, log: log},
 		Violations: violationDesk{db: db, now: now},
 		Recordings: player,
@@ -227,7 +196,7 @@ func Run(ctx context.Context, opts Options) error {
 		Holds:      holdDesk{db: db},
 		Events:     events,
 		CallDetail: callDetail{db},
-		Monitor:    monitors,
+		Monitor:    fl,
 		Line:       calendar,
 		Counts:     callCounter{db},
 		Reports:    reportDesk{db: db, now: now},
@@ -235,7 +204,7 @@ func Run(ctx context.Context, opts Options) error {
 		Zone:       calendar.Location(),
 		Now:        now,
 		Gatherer:   reg,
-		Role:       func() web.Role { return roleOf(keeper) },
+		Role:       fl.role,
 	}, log)
 	if err != nil {
 		return err
@@ -243,40 +212,34 @@ func Run(ctx context.Context, opts Options) error {
 	if err := httpSrv.Start(); err != nil {
 		return err
 	}
-	// What the lease holder runs: the ARI connection (which reconciles
-	// before it takes a new call) and every job that acts on Asterisk or
-	// claims work. A standby runs only the HTTP side.
-	parts := activeParts{
-		start: []func(context.Context){func(ctx context.Context) { syncRoster(ctx, db, roster, log) }, calls.Start, startMonitors, cli.Start, staffing.Start, callbacks.Start, promises.Start,
-			archiver.Start, retention.Start, voiceMessages.Start},
-		stop: []func(){monitors.Stop, cli.Stop, staffing.Stop, callbacks.Stop, promises.Stop, dialer.Wait, voiceMessages.Stop,
-			archiver.Stop, retention.Stop, calls.Stop},
+	// What an instance that drives at least one server runs besides the
+	// servers' own parts; claims in SQL share the work among instances.
+	shared := &sharedParts{ctx: ctx, parts: activeParts{
+		start: []func(context.Context){callbacks.Start, promises.Start, retention.Start, voiceMessages.Start},
+		stop:  []func(){callbacks.Stop, promises.Stop, voiceMessages.Stop, retention.Stop},
+	}}
+	for _, s := range servers {
+		s.parts = serverParts(s, shared, db, events, log, now, len(servers) == 1)
 	}
-	keeper, err = lease.New(cfg.Lease, lease.Deps{Redis: rdb, Fences: db, Switch: &parts, Addr: httpSrv.Addr(),
-		Log: log, Now: now, Registry: reg})
-	if err != nil {
+	if err := startLeases(ctx, cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
 		_ = httpSrv.Stop(context.WithoutCancel(ctx))
 		return err
 	}
-	keeper.Start(ctx)
-	log.Info("hotline started", "http", httpSrv.Addr(), "ari", cfg.ARI.URL, "database", cfg.Store.Path, "lease", cfg.Lease.Name)
+	log.Info("hotline started", "http", httpSrv.Addr(), "servers", serverNames(servers), "database", cfg.Store.Path)
 
 	if opts.Started != nil {
-		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: roster, ARI: cli, Calls: calls, Calendar: calendar,
-			Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc, Lease: keeper})
+		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: first.Roster, ARI: first.ARI, Calls: first.Calls,
+			Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc, Lease: first.Lease, Servers: servers})
 	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case <-keeper.Refused():
-		runErr = keeper.Err()
-	}
+	runErr := waitRefused(ctx, servers)
 
 	log.Info("hotline stopping")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Stop(stopCtx)
-	keeper.Stop() // the holder stops its parts and hands the lease back
+	for _, s := range servers {
+		s.Lease.Stop() // a holder stops its parts and hands the lease back
+	}
 	return runErr
 }
 

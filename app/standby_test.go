@@ -20,6 +20,7 @@ type readyzBody struct {
 	Ready   bool   `json:"ready"`
 	Role    string `json:"role"`
 	Standby string `json:"standby"`
+	Detail  string `json:"detail"`
 }
 
 func readyzOf(t *testing.T, b *runBundle) (int, readyzBody) {

@@ -170,7 +170,9 @@ func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 		if c.finished() {
 			return
 		}
+		start := time.Now()
 		c.handle(ctx, e)
+		c.s.m.observeHandling(e, start)
 		if len(c.held) > 0 { // a prompt played meanwhile: keep the order
 			c.held = append(c.held, events[i+1:]...)
 			return
@@ -931,7 +933,7 @@ func (c *call) report() {
 		c.s.OnEnd(c.final())
 	}
 	c.s.m.calls.WithLabelValues(string(c.rec.Line), string(c.rec.State), string(c.rec.MissedReason)).Inc()
-	c.s.log.Info("call ended", "call", c.rec.ID, "line", c.rec.Line, "caller", hotline.MaskNumber(c.rec.CallerNumber), "state", c.rec.State,
+	c.s.log.Info("call ended", "call", c.rec.ID, "channel", c.citizen, "line", c.rec.Line, "caller", hotline.MaskNumber(c.rec.CallerNumber), "state", c.rec.State,
 		"reason", c.rec.MissedReason, "agent", c.rec.FirstResponsibleAgent, "wait_s", c.rec.WaitSeconds(), "talk_s", c.rec.TalkSeconds())
 }
 

@@ -129,8 +129,11 @@ type callMetrics struct {
 	active       prometheus.Gauge
 	storeErrors  prometheus.Counter
 	answerBridge prometheus.Histogram
-	ratings      *prometheus.CounterVec // score
-	referrals    *prometheus.CounterVec // outcome
+	// handling is the time our handlers spent on each event a call or the
+	// application's inbox took (its ARI requests and writes included).
+	handling  *prometheus.HistogramVec // type
+	ratings   *prometheus.CounterVec   // score
+	referrals *prometheus.CounterVec   // outcome
 	// recordingsEndedEarly counts call recordings Asterisk ended while the
 	// call went on (each went on in a new part); recordingsFailed calls
 	// that could not be recorded at all.
@@ -158,6 +161,9 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 		answerBridge: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "hotline_agent_answer_to_bridged_seconds", Help: "From the agent leg's StasisStart to the agent in the citizen's bridge.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}),
+		handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hotline_ari_event_handling_seconds", Help: "Time the service's handler spent on an ARI event, by event type (the ARI requests and database writes it made included).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}}, []string{"type"}),
 		ratings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_survey_ratings_total", Help: "Satisfaction survey answers by score (0 = not rated)."}, []string{"score"}),
 		referrals: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -174,7 +180,7 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 			[]string{"what"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.ratings, m.referrals,
+		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.handling, m.ratings, m.referrals,
 			m.recordingsEndedEarly, m.recordingsFailed, m.autopaused, m.repaired)
 	}
 	s := &Calls{
@@ -224,6 +230,14 @@ func (s *Calls) Active() int {
 	return len(s.active)
 }
 
+// InProgress reports whether call id is in progress here: with several
+// Asterisk servers, the service asks each server's calls which has it.
+func (s *Calls) InProgress(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active[id] != nil
+}
+
 // runOnce handles every event that no call claimed: new channels entering
 // the application, endpoint state changes, and leftovers of ended calls.
 func (s *Calls) runOnce(ctx context.Context) {
@@ -232,26 +246,37 @@ func (s *Calls) runOnce(ctx context.Context) {
 		return
 	}
 	for _, e := range events {
-		switch ev := e.(type) {
-		case *ari.EndpointStateChange:
-			s.endpointState(ctx, ev.Endpoint.Technology+"/"+ev.Endpoint.Resource, ev.Endpoint.State)
-		case *ari.StasisStart:
-			if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
-				// A call took the channel already: this is the StasisStart
-				// reconciliation recovered, arriving after all.
-				if !s.arrived(ev.Channel.ID) {
-					s.startCall(ctx, ev)
-				}
-				continue
-			}
-			// An agent leg whose call is gone, or a channel we do not know:
-			// nobody will ever talk on it.
-			s.log.Warn("hanging up channel that belongs to no call", "channel", ev.Channel.ID, "args", ev.Args)
-			go func(id string) {
-				_ = s.cli.ARI().Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
-			}(ev.Channel.ID)
-		}
+		s.handleInbox(ctx, e)
 	}
+}
+
+// handleInbox handles one event no call claimed.
+func (s *Calls) handleInbox(ctx context.Context, e ari.Event) {
+	defer s.m.observeHandling(e, time.Now())
+	switch ev := e.(type) {
+	case *ari.EndpointStateChange:
+		s.endpointState(ctx, ev.Endpoint.Technology+"/"+ev.Endpoint.Resource, ev.Endpoint.State)
+	case *ari.StasisStart:
+		if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
+			// A call took the channel already: this is the StasisStart
+			// reconciliation recovered, arriving after all.
+			if !s.arrived(ev.Channel.ID) {
+				s.startCall(ctx, ev)
+			}
+			return
+		}
+		// An agent leg whose call is gone, or a channel we do not know:
+		// nobody will ever talk on it.
+		s.log.Warn("hanging up channel that belongs to no call", "channel", ev.Channel.ID, "args", ev.Args)
+		go func(id string) {
+			_ = s.cli.ARI().Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
+		}(ev.Channel.ID)
+	}
+}
+
+// observeHandling records the time since start spent on e.
+func (m *callMetrics) observeHandling(e ari.Event, start time.Time) {
+	m.handling.WithLabelValues(e.GetType()).Observe(time.Since(start).Seconds())
 }
 
 func (s *Calls) newCallID() string {

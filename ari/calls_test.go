@@ -178,6 +178,15 @@ func TestCallAnsweredByTheOnlyAgent(t *testing.T) {
 	a, _ := b.roster.Get("1001")
 	require.Equal(t, hotline.AgentWrapUp, a.State)
 	require.Empty(t, b.fake.Channels(), "no channel left behind")
+
+	// The time spent on each event is observed by type: the citizen's
+	// StasisStart (no call yet) and the agent leg's (in the call).
+	require.Eventually(t, func() bool {
+		families, err := b.reg.Gather()
+		require.NoError(t, err)
+		return histogramCount(families, "hotline_ari_event_handling_seconds", "StasisStart") >= 2 &&
+			histogramCount(families, "hotline_ari_event_handling_seconds", "StasisEnd") >= 1
+	}, 5*time.Second, 10*time.Millisecond)
 }
 
 func TestCallMissedOutcomes(t *testing.T) {

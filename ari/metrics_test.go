@@ -45,6 +45,18 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 func counterWithLabel(families []*dto.MetricFamily, name, label string) float64 {
+	return metricWithLabel(families, name, label).GetCounter().GetValue()
+}
+
+// histogramCount is the sample count of the histogram name with a label
+// of value label.
+func histogramCount(families []*dto.MetricFamily, name, label string) uint64 {
+	return metricWithLabel(families, name, label).GetHistogram().GetSampleCount()
+}
+
+// metricWithLabel is the series of name with a label of value label; nil
+// (whose values read as zero) when there is none.
+func metricWithLabel(families []*dto.MetricFamily, name, label string) *dto.Metric {
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -52,10 +64,10 @@ func counterWithLabel(families []*dto.MetricFamily, name, label string) float64 
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetValue() == label {
-					return m.GetCounter().GetValue()
+					return m
 				}
 			}
 		}
 	}
-	return 0
+	return nil
 }

@@ -78,6 +78,11 @@ type Deps struct {
 	Log      *slog.Logger          // default: discard
 	Now      func() time.Time      // default: time.Now
 	Registry prometheus.Registerer // nil: metrics are not registered
+	// Busy, when set, says how many other servers' leases this instance
+	// holds. A busy instance leaves a free lease to an idle one: it takes
+	// it only after seeing it free 2 × Busy() tries in a row (2 × renew per
+	// lease it holds), so instances spread the servers among them.
+	Busy func() int
 }
 
 // Role is what an instance is for a lease.
@@ -126,6 +131,8 @@ type Keeper struct {
 
 	loopCancel context.CancelFunc
 	loopDone   chan struct{}
+	tried      chan struct{} // closed after the first attempt
+	freeSeen   int           // tries in a row a busy instance saw the lease free
 }
 
 // New builds a keeper; Start runs it.
@@ -149,7 +156,8 @@ func New(cfg Config, d Deps) (*Keeper, error) {
 		d.Now = time.Now
 	}
 	k := &Keeper{cfg: cfg, d: d, keys: newKeys(cfg.KeyPrefix, cfg.Name), log: d.Log.With("component", "lease", "lease", cfg.Name),
-		m: newMetrics(cfg.Name, d.Registry), role: Standby, why: "not tried yet", refusedC: make(chan struct{})}
+		m: newMetrics(cfg.Name, d.Registry), role: Standby, why: "not tried yet", refusedC: make(chan struct{}),
+		tried: make(chan struct{})}
 	k.self = Holder{Instance: instanceID(), Addr: d.Addr}
 	return k, nil
 }
@@ -200,8 +208,13 @@ func (k *Keeper) Start(ctx context.Context) {
 		defer close(k.loopDone)
 		t := time.NewTicker(k.cfg.Renew)
 		defer t.Stop()
+		first := true
 		for {
 			k.runOnce(ctx)
+			if first {
+				close(k.tried)
+				first = false
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -212,6 +225,9 @@ func (k *Keeper) Start(ctx context.Context) {
 		}
 	}()
 }
+
+// Tried is closed once the keeper made its first attempt (or renewal).
+func (k *Keeper) Tried() <-chan struct{} { return k.tried }
 
 // Stop ends the loop; a holder switches the work off and hands the lease
 // back, so a standby takes over at its next try instead of after TTL.
@@ -264,6 +280,9 @@ func (k *Keeper) tryAcquire(ctx context.Context) {
 		k.self.Database = id
 		k.mu.Unlock()
 	}
+	if k.yields(ctx) {
+		return
+	}
 	var floor int64
 	prev, err := k.d.Fences.GetLeaseFence(ctx, k.cfg.Name)
 	switch {
@@ -308,6 +327,34 @@ func (k *Keeper) tryAcquire(ctx context.Context) {
 		}
 	}
 	k.activate(ctx, me, prev)
+}
+
+// yields reports whether a busy instance leaves the lease, free now, to an
+// idle one for this try (Deps.Busy).
+func (k *Keeper) yields(ctx context.Context) bool {
+	busy := 0
+	if k.d.Busy != nil {
+		busy = k.d.Busy()
+	}
+	if busy == 0 {
+		return false
+	}
+	h, held, err := readHolder(ctx, k.d.Redis, k.keys)
+	switch {
+	case err != nil:
+		return false // acquire says what is wrong with Redis
+	case held:
+		k.freeSeen = 0
+		k.standby(h, "another instance holds the lease")
+		return true
+	}
+	k.freeSeen++
+	if k.freeSeen <= 2*busy {
+		k.standby(Holder{}, fmt.Sprintf("free; this instance drives %d other server(s) and leaves it to an idle instance first", busy))
+		return true
+	}
+	k.freeSeen = 0
+	return false
 }
 
 func (k *Keeper) activate(ctx context.Context, me Holder, prev store.LeaseFence) {

@@ -1,7 +1,10 @@
 package recording
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -34,8 +37,14 @@ type ARI struct {
 // nil HTTP is a client with no overall timeout (each fetch is bounded by
 // Config.FetchTimeout).
 type Deps struct {
-	DB         *store.DB
-	ARI        ARI
+	DB  *store.DB
+	ARI ARI
+	// Server names the Asterisk server ARI reaches: the archiver keeps the
+	// recordings it reports finished under that name and archives only
+	// those. OrUnnamed: it also archives those recorded before servers
+	// had names (the first server's archiver).
+	Server     string
+	OrUnnamed  bool
 	HTTP       *http.Client
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -119,12 +128,12 @@ func (a *Archiver) Finished(ctx context.Context, name, callID string, at time.Ti
 	if at.IsZero() {
 		at = a.deps.Now()
 	}
-	err := a.deps.DB.RecordingFinished(ctx, name, callID, "wav", at)
+	err := a.deps.DB.RecordingFinished(ctx, a.deps.Server, name, callID, "wav", at)
 	if err != nil && callID != "" && hotline.KindOf(err) == hotline.KindInvalid {
 		// The call row is missing (it may not be written yet): keep the
 		// recording without the link rather than lose it.
 		a.log.Warn("recording's call not found; kept without it", "name", name, "call", callID, "err", err)
-		err = a.deps.DB.RecordingFinished(ctx, name, "", "wav", at)
+		err = a.deps.DB.RecordingFinished(ctx, a.deps.Server, name, "", "wav", at)
 	}
 	if err != nil {
 		return err
@@ -175,19 +184,27 @@ func (a *Archiver) Stop() {
 	}
 }
 
-// runOnce tries every pending recording that is due, and returns how many
-// it archived.
+// runOnce tries up to Batch pending recordings of its server that are due,
+// and returns how many it archived. Each is claimed in the database first,
+// for one download and a minute, so two instances never write one
+// recording's file at once; a claim whose archiver died runs out.
 func (a *Archiver) runOnce(ctx context.Context) (int, error) {
-	due, err := a.deps.DB.DueRecordings(ctx, a.deps.Now(), a.cfg.Batch)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, r := range due {
+	for range a.cfg.Batch {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
 		}
-		if err := a.archive(ctx, r); err != nil {
+		now := a.deps.Now()
+		token := claimToken()
+		due, err := a.deps.DB.ClaimDueRecordings(ctx, a.deps.Server, a.deps.OrUnnamed, token, now, now.Add(a.cfg.FetchTimeout+time.Minute), 1)
+		if err != nil {
+			return n, err
+		}
+		if len(due) == 0 {
+			return n, nil
+		}
+		r := due[0]
+		if err := a.archive(ctx, r, token); err != nil {
 			a.failures.Inc()
 			if ferr := a.failed(ctx, r, err); ferr != nil {
 				return n, ferr
@@ -218,15 +235,23 @@ func (a *Archiver) failed(ctx context.Context, r store.ArchivedRecording, cause 
 	return a.deps.DB.MarkRecordingAttemptFailed(ctx, r.Name, cause.Error(), a.deps.Now().Add(wait), giveUp)
 }
 
-// Path returns the archive file of a recording; name must be valid.
+// claimToken names one archive attempt's claim.
+func claimToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Path returns the archive file of a recording; name must be valid. Both
+// archive formats are WAV files.
 func (c Config) path(name, format string) string {
-	if format == "" {
-		format = "wav"
+	if format == "" || format == FormatULaw {
+		format = FormatWAV
 	}
 	return filepath.Join(c.ArchiveDir, name+"."+format)
 }
 
-func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error {
+func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording, token string) error {
 	if err := ValidName(r.Name); err != nil {
 		return err
 	}
@@ -239,7 +264,7 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error
 		return err
 	}
 	defer src.Close()
-	if err := a.keep(ctx, r, src); err != nil {
+	if err := a.keep(ctx, r, token, src); err != nil {
 		return err
 	}
 	if *a.cfg.DeleteFromAsterisk {
@@ -252,18 +277,16 @@ func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) error
 }
 
 // keep writes a recording's audio into the archive folder (through a
-// temporary file, renamed once complete) and marks its row archived with
-// size, length and SHA-256.
-func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, src io.Reader) error {
-	format := r.Format
-	final := a.cfg.path(r.Name, format)
+// temporary file, renamed once complete), in recordings.format, and marks
+// its row archived with format, size, length and the archived file's
+// SHA-256, by the claim of token ("" when unclaimed).
+func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, token string, src io.Reader) error {
 	tmp, err := os.CreateTemp(a.cfg.ArchiveDir, "."+r.Name+".*.part")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename; cleans up on failure
-	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(tmp, h), src)
+	format, size, sum, err := a.write(tmp, r, src)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -277,19 +300,45 @@ func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, src io.R
 	if err != nil {
 		return fmt.Errorf("recording %s: %w", r.Name, err)
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
+	if err := os.Rename(tmp.Name(), a.cfg.path(r.Name, format)); err != nil {
 		return err
 	}
 	r.Recording.Format = format
 	r.SizeBytes = size
 	r.Duration = dur.Seconds()
-	r.SHA256 = hex.EncodeToString(h.Sum(nil))
+	r.SHA256 = sum
 	r.ArchivedAt = a.deps.Now()
-	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording); err != nil {
+	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording, token); err != nil {
 		return err
 	}
 	a.log.Info("recording archived", "name", r.Name, "bytes", size, "sha256", r.SHA256)
 	return nil
+}
+
+// write copies src into tmp as recordings.format asks and returns the
+// format written, its size and SHA-256. Audio that cannot be re-encoded
+// (not 16-bit linear PCM) is kept as Asterisk recorded it.
+func (a *Archiver) write(tmp *os.File, r store.ArchivedRecording, src io.Reader) (format string, size int64, sum string, err error) {
+	h := sha256.New()
+	if a.cfg.Format == FormatULaw && r.Format == FormatWAV {
+		in := bufio.NewReaderSize(src, 64<<10)
+		start, _ := in.Peek(64 << 10) // the header, from as much of the start as there is
+		f, err := readWAVHeader(bytes.NewReader(start))
+		if err == nil && f.linear16() {
+			if size, err = encodeULawWAV(tmp, in); err != nil {
+				return "", 0, "", err
+			}
+			// The hash is of the file as archived, read back.
+			if _, err = tmp.Seek(0, io.SeekStart); err == nil {
+				_, err = io.Copy(h, tmp)
+			}
+			return FormatULaw, size, hex.EncodeToString(h.Sum(nil)), err
+		}
+		a.log.Info("recording kept as recorded: it is not 16-bit linear PCM WAV", "name", r.Name, "header", f, "err", err)
+		src = in
+	}
+	size, err = io.Copy(io.MultiWriter(tmp, h), src)
+	return r.Format, size, hex.EncodeToString(h.Sum(nil)), err
 }
 
 // open returns the recording's audio: from the spool folder when

@@ -42,6 +42,12 @@ type Config struct {
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
 	// Batch is how many recordings one pass handles at most. Default 100.
 	Batch int `yaml:"batch"`
+	// Format is how recordings are archived: "wav", as Asterisk records
+	// them (16-bit linear PCM, 8 kHz: 57.6 MB a recorded hour), or "ulaw",
+	// re-encoded at archive time as G.711 µ-law WAV (28.8 MB an hour, the
+	// telephone network's own coding; browsers play both). The SHA-256 is
+	// of the archived file. Default "wav".
+	Format string `yaml:"format"`
 }
 
 // DefaultRetention is three years.
@@ -80,6 +86,9 @@ func (c *Config) SetDefaults() {
 	if c.Batch == 0 {
 		c.Batch = 100
 	}
+	if c.Format == "" {
+		c.Format = FormatWAV
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under
@@ -104,6 +113,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("recordings.fetch_timeout: must be positive")
 	case c.Batch < 1:
 		return fmt.Errorf("recordings.batch: must be at least 1")
+	case c.Format != FormatWAV && c.Format != FormatULaw:
+		return fmt.Errorf("recordings.format: %q must be %q or %q", c.Format, FormatWAV, FormatULaw)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"hotline"
@@ -292,10 +293,10 @@ func (f fixture) archived(t *testing.T, name, call string, audio []byte) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(f.cfg.ArchiveDir, 0o750))
 	require.NoError(t, os.WriteFile(filepath.Join(f.cfg.ArchiveDir, name+".wav"), audio, 0o640))
-	require.NoError(t, f.db.RecordingFinished(f.ctx, name, call, "wav", t0))
+	require.NoError(t, f.db.RecordingFinished(f.ctx, "", name, call, "wav", t0))
 	sum := sha256.Sum256(audio)
 	require.NoError(t, f.db.MarkRecordingArchived(f.ctx, hotline.Recording{Name: name, Format: "wav",
-		SizeBytes: int64(len(audio)), SHA256: hex.EncodeToString(sum[:]), ArchivedAt: t0}))
+		SizeBytes: int64(len(audio)), SHA256: hex.EncodeToString(sum[:]), ArchivedAt: t0}, ""))
 }
 
 func (f fixture) player(t *testing.T) *Player {
@@ -549,4 +550,62 @@ func TestReviews(t *testing.T) {
 	list, err = d.ListReviews(f.ctx, "a2")
 	require.NoError(t, err)
 	require.Empty(t, list)
+}
+
+func TestTwoInstancesArchiveEachRecordingOnceIntoTheSharedFolder(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var names []string
+	for i := range 12 {
+		names = append(names, fmt.Sprintf("c%02d", i))
+	}
+	ast := fakeAsterisk(t, names...)
+	// Two instances, each with its own archiver of the same server on the
+	// same database and archive folder.
+	one := f.archiver(t, ast)
+	f.deps.Registerer = prometheus.NewRegistry()
+	two := f.archiver(t, ast)
+	for _, n := range names {
+		require.NoError(t, one.Finished(f.ctx, n, "", t0))
+	}
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for i, a := range []*Archiver{one, two} {
+		wg.Go(func() {
+			for {
+				n, err := a.runOnce(f.ctx)
+				assert.NoError(t, err)
+				if n == 0 {
+					return
+				}
+				counts[i] += n
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, len(names), counts[0]+counts[1], "each recording archived exactly once, by one of them")
+	require.Zero(t, testutil.ToFloat64(one.failures)+testutil.ToFloat64(two.failures), "neither found a recording the other took")
+	for _, n := range names {
+		rec, err := f.db.GetRecording(f.ctx, n)
+		require.NoError(t, err)
+		require.Equal(t, hotline.RecordingArchived, rec.State)
+		data, err := os.ReadFile(filepath.Join(f.cfg.ArchiveDir, n+".wav"))
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		require.Equal(t, hex.EncodeToString(sum[:]), rec.SHA256)
+	}
+	left, err := filepath.Glob(filepath.Join(f.cfg.ArchiveDir, ".*.part"))
+	require.NoError(t, err)
+	require.Empty(t, left, "no temporary file is left")
+
+	// Another server's archiver takes none of them, nor the unnamed ones.
+	other := f.deps
+	other.Server, other.Registerer = "west", prometheus.NewRegistry()
+	other.ARI = ARI{URL: ast.ARIURL(), Username: "hotline", Password: "hotline"}
+	west, err := NewArchiver(f.cfg, other)
+	require.NoError(t, err)
+	require.NoError(t, f.db.RecordingFinished(f.ctx, "", "unnamed", "", "wav", t0))
+	n, err := west.runOnce(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }

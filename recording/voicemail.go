@@ -206,7 +206,7 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 		if err != nil {
 			return err
 		}
-		err = v.archiver.keep(ctx, rec, f)
+		err = v.archiver.keep(ctx, rec, "", f)
 		_ = f.Close()
 		if err != nil {
 			return fmt.Errorf("archive voice message %s: %w", name, err)

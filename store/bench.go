@@ -81,3 +81,22 @@ func (db *DB) SeedBenchMatters(ctx context.Context, n int, start time.Time, step
 	}
 	return wrapErr(op, fmt.Sprintf("%d bench matters", n), err)
 }
+
+// callSpanSQL reads how many calls rows there are and the first and last
+// arrived_ms.
+const callSpanSQL = `SELECT count(*) AS n, coalesce(min(arrived_ms), 0) AS first_ms, coalesce(max(arrived_ms), 0) AS last_ms FROM calls`
+
+// CallSpan says how many calls the database holds and when the first and
+// the last arrived: a benchmark that queries an existing file asks what
+// it holds rather than what it was told.
+func (db *DB) CallSpan(ctx context.Context) (n int, first, last time.Time, err error) {
+	var row struct {
+		N       int   `db:"n"`
+		FirstMs int64 `db:"first_ms"`
+		LastMs  int64 `db:"last_ms"`
+	}
+	if err := db.reader.GetContext(ctx, &row, callSpanSQL); err != nil {
+		return 0, time.Time{}, time.Time{}, wrapErr("store.CallSpan", "calls", err)
+	}
+	return row.N, hotline.FromUnixMilli(row.FirstMs), hotline.FromUnixMilli(row.LastMs), nil
+}

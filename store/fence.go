@@ -139,12 +139,16 @@ func newWriter(pool *sqlx.DB, db *DB) writer { return writer{DB: pool, db: db} }
 // ExecContext runs one statement, inside a transaction with the fence
 // check when ctx carries a fence.
 func (w writer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	kind := w.db.kindOf(query)
 	if _, ok := FenceOf(ctx); !ok {
+		if kind != "" {
+			defer w.db.observeWrite(kind, time.Now())
+		}
 		res, err := w.DB.ExecContext(ctx, query, args...)
 		return res, w.db.noteWrite(err)
 	}
 	var res sql.Result
-	err := w.db.inWriteTx(ctx, func(tx *sqlx.Tx) (err error) {
+	err := w.db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) (err error) {
 		res, err = tx.ExecContext(ctx, query, args...)
 		return err
 	})
@@ -153,24 +157,42 @@ func (w writer) ExecContext(ctx context.Context, query string, args ...any) (sql
 
 // NamedExecContext is ExecContext with named parameters.
 func (w writer) NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error) {
+	kind := w.db.kindOf(query)
 	if _, ok := FenceOf(ctx); !ok {
+		if kind != "" {
+			defer w.db.observeWrite(kind, time.Now())
+		}
 		res, err := w.DB.NamedExecContext(ctx, query, arg)
 		return res, w.db.noteWrite(err)
 	}
 	var res sql.Result
-	err := w.db.inWriteTx(ctx, func(tx *sqlx.Tx) (err error) {
+	err := w.db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) (err error) {
 		res, err = tx.NamedExecContext(ctx, query, arg)
 		return err
 	})
 	return res, err
 }
 
+// NamedGetContext runs one statement with named parameters that returns a
+// row (INSERT … RETURNING).
+func (w writer) NamedGetContext(ctx context.Context, dest any, query string, arg any) error {
+	query, args, err := w.BindNamed(query, arg)
+	if err != nil {
+		return err
+	}
+	return w.GetContext(ctx, dest, query, args...)
+}
+
 // GetContext runs one statement that returns a row (INSERT … RETURNING).
 func (w writer) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	kind := w.db.kindOf(query)
 	if _, ok := FenceOf(ctx); !ok {
+		if kind != "" {
+			defer w.db.observeWrite(kind, time.Now())
+		}
 		return w.db.noteWrite(w.DB.GetContext(ctx, dest, query, args...))
 	}
-	return w.db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+	return w.db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) error {
 		return tx.GetContext(ctx, dest, query, args...)
 	})
 }

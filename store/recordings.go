@@ -1,12 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"hotline"
 )
@@ -43,23 +47,25 @@ func (db *DB) AddRecording(ctx context.Context, r hotline.Recording) error {
 	return wrapErr(op, subject, err)
 }
 
-// recordingFinishedSQL records that Asterisk finished a recording: a new row
-// is pending; a live row becomes pending; a row in any later state keeps its
-// state (a repeated event changes nothing it should not). A call id is kept
-// once known.
+// recordingFinishedSQL records that Asterisk server finished a recording: a
+// new row is pending; a live row becomes pending; a row in any later state
+// keeps its state (a repeated event changes nothing it should not). A call
+// id and a server are kept once known.
 const recordingFinishedSQL = `
-INSERT INTO recordings (name, call_id, state, format, started_ms, finished_ms)
-VALUES (?, ?, 'pending', ?, ?, ?)
+INSERT INTO recordings (name, call_id, state, format, started_ms, finished_ms, server)
+VALUES (?, ?, 'pending', ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
     state       = CASE WHEN state = 'live' THEN 'pending' ELSE state END,
     finished_ms = CASE WHEN finished_ms = 0 THEN excluded.finished_ms ELSE finished_ms END,
-    call_id     = coalesce(call_id, excluded.call_id)`
+    call_id     = coalesce(call_id, excluded.call_id),
+    server      = CASE WHEN server = '' THEN excluded.server ELSE server END`
 
-// RecordingFinished records a finished recording as pending, or turns its
-// live row pending; see recordingFinishedSQL. The call id is optional; a
-// call id with no calls row is invalid input (the caller may retry without
-// it, so the metadata is never lost).
-func (db *DB) RecordingFinished(ctx context.Context, name, callID, format string, at time.Time) error {
+// RecordingFinished records a finished recording of Asterisk server
+// (its name in the config; "" when unnamed) as pending, or turns its live
+// row pending; see recordingFinishedSQL. The call id is optional; a call id
+// with no calls row is invalid input (the caller may retry without it, so
+// the metadata is never lost).
+func (db *DB) RecordingFinished(ctx context.Context, server, name, callID, format string, at time.Time) error {
 	const op = "store.RecordingFinished"
 	subject := fmt.Sprintf("recording %q", name)
 	if strings.TrimSpace(name) == "" || at.IsZero() {
@@ -70,7 +76,7 @@ func (db *DB) RecordingFinished(ctx context.Context, name, callID, format string
 	}
 	cid := sql.NullString{String: callID, Valid: callID != ""}
 	ms := hotline.UnixMilli(at)
-	_, err := db.writer.ExecContext(ctx, recordingFinishedSQL, name, cid, format, ms, ms)
+	_, err := db.writer.ExecContext(ctx, recordingFinishedSQL, name, cid, format, ms, ms, server)
 	return wrapErr(op, subject, err)
 }
 
@@ -140,46 +146,72 @@ func (db *DB) GetRecording(ctx context.Context, name string) (ArchivedRecording,
 	return row.recording(), nil
 }
 
-// dueRecordingsSQL reads pending recordings due for an archive attempt,
-// oldest due first (index recordings_to_archive).
-const dueRecordingsSQL = `SELECT ` + recordingColumns + ` FROM recordings
-WHERE state = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, name LIMIT ?`
+// claimRecordingsSQL claims up to a limit of pending recordings of one
+// server (or also of no server) due for an archive attempt and not claimed
+// by another archiver now, oldest due first, and returns them: it sets
+// claim_token and claim_until_ms.
+const claimRecordingsSQL = `
+UPDATE recordings SET claim_token = ?, claim_until_ms = ?
+WHERE name IN (
+    SELECT name FROM recordings
+    WHERE state = 'pending' AND next_attempt_ms <= ? AND claim_until_ms <= ? AND (server = ? OR (? AND server = ''))
+    ORDER BY next_attempt_ms, name LIMIT ?)
+RETURNING ` + recordingColumns
 
-// DueRecordings returns up to limit pending recordings whose next archive
-// attempt is at or before now.
-func (db *DB) DueRecordings(ctx context.Context, now time.Time, limit int) ([]ArchivedRecording, error) {
-	const op = "store.DueRecordings"
-	var rows []recordingRow
-	if err := db.reader.SelectContext(ctx, &rows, dueRecordingsSQL, hotline.UnixMilli(now), limit); err != nil {
-		return nil, wrapErr(op, "pending recordings", err)
+// ClaimDueRecordings claims up to limit pending recordings of Asterisk
+// server whose next archive attempt is at or before now, with token until
+// until, so that two archivers (instances) never copy one recording at the
+// same time; orUnnamed also claims those recorded before servers had names.
+// Only the claim's token marks a claimed recording archived; a claim that
+// runs out (its archiver died) lets another archiver claim it.
+func (db *DB) ClaimDueRecordings(ctx context.Context, server string, orUnnamed bool, token string, now, until time.Time, limit int) ([]ArchivedRecording, error) {
+	const op = "store.ClaimDueRecordings"
+	if token == "" || !until.After(now) {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "a claim needs a token and an end after now")
 	}
-	return recordingsOf(rows), nil
+	var rows []recordingRow
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		ms := hotline.UnixMilli(now)
+		return tx.SelectContext(ctx, &rows, claimRecordingsSQL, token, hotline.UnixMilli(until), ms, ms, server, orUnnamed, limit)
+	})
+	if err != nil {
+		return nil, wrapErr(op, "pending recordings of server "+server, err)
+	}
+	out := recordingsOf(rows)
+	slices.SortFunc(out, func(a, b ArchivedRecording) int {
+		return cmp.Or(a.NextAttempt.Compare(b.NextAttempt), strings.Compare(a.Name, b.Name))
+	})
+	return out, nil
 }
 
-// markArchivedSQL stores what the archive learned of a pending recording.
+// markArchivedSQL stores what the archive learned of a pending recording
+// its claim holds (any, for token ”).
 const markArchivedSQL = `
 UPDATE recordings SET state = 'archived', format = ?, size_bytes = ?, duration_ms = ?, sha256 = ?,
-    archived_ms = ?, last_error = ''
-WHERE name = ? AND state = 'pending'`
+    archived_ms = ?, last_error = '', claim_token = '', claim_until_ms = 0
+WHERE name = ? AND state = 'pending' AND (? = '' OR claim_token = ?)`
 
 // MarkRecordingArchived records a pending recording as archived with its
-// size, duration, format and SHA-256; NotFound when no pending recording
-// has that name.
-func (db *DB) MarkRecordingArchived(ctx context.Context, r hotline.Recording) error {
+// size, duration, format and SHA-256, by the archive attempt that claimed
+// it with token ("" when it was not claimed: tests, imports); NotFound
+// when no pending recording has that name and claim (another archiver's
+// claim took over, and it archives it).
+func (db *DB) MarkRecordingArchived(ctx context.Context, r hotline.Recording, token string) error {
 	const op = "store.MarkRecordingArchived"
 	subject := fmt.Sprintf("pending recording %q", r.Name)
 	res, err := db.writer.ExecContext(ctx, markArchivedSQL, r.Format, r.SizeBytes, int64(r.Duration*1000), r.SHA256,
-		hotline.UnixMilli(r.ArchivedAt), r.Name)
+		hotline.UnixMilli(r.ArchivedAt), r.Name, token, token)
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
 	return expectOneRow(op, subject, res)
 }
 
-// markArchiveFailedSQL counts one failed attempt; the state becomes failed
-// when giveUp is set, else the recording stays pending until next.
+// markArchiveFailedSQL counts one failed attempt and ends its claim; the
+// state becomes failed when giveUp is set, else the recording stays
+// pending until next.
 const markArchiveFailedSQL = `
-UPDATE recordings SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?,
+UPDATE recordings SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, claim_token = '', claim_until_ms = 0,
     state = CASE WHEN ? THEN 'failed' ELSE state END
 WHERE name = ? AND state = 'pending'`
 
@@ -320,26 +352,38 @@ func (db *DB) CallRecordings(ctx context.Context, callID string) ([]ArchivedReco
 	return recordingsOf(rows), nil
 }
 
-// unknownRecordingsSQL reads, of a JSON array of recording names, those
-// that have no recordings row.
-const unknownRecordingsSQL = `
-SELECT value FROM json_each(?) WHERE value NOT IN (SELECT name FROM recordings) ORDER BY value`
+// knownRecordingsSQL reads which of some recording names (the %s stands
+// for one placeholder per name) have a recordings row.
+const knownRecordingsSQL = `SELECT name FROM recordings WHERE name IN (%s)`
 
 // UnknownRecordings returns the names, of those given, that have no
-// recordings row: files Asterisk keeps that the archive never heard of
-// (their process died before it handed them on).
+// recordings row, in order: files Asterisk keeps that the archive never
+// heard of (their process died before it handed them on).
 func (db *DB) UnknownRecordings(ctx context.Context, names []string) ([]string, error) {
 	const op = "store.UnknownRecordings"
-	if len(names) == 0 {
-		return nil, nil
-	}
-	list, err := json.Marshal(names)
-	if err != nil {
-		return nil, hotline.WrapError(hotline.KindInvalid, op, err)
+	const chunk = 500 // SQLite allows 32766 parameters; keep each statement small
+	known := map[string]bool{}
+	for start := 0; start < len(names); start += chunk {
+		part := names[start:min(start+chunk, len(names))]
+		args := make([]any, len(part))
+		for i, n := range part {
+			args[i] = n
+		}
+		var found []string
+		q := fmt.Sprintf(knownRecordingsSQL, strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", "))
+		if err := db.reader.SelectContext(ctx, &found, q, args...); err != nil {
+			return nil, wrapErr(op, "recordings", err)
+		}
+		for _, n := range found {
+			known[n] = true
+		}
 	}
 	var out []string
-	if err := db.reader.SelectContext(ctx, &out, unknownRecordingsSQL, string(list)); err != nil {
-		return nil, wrapErr(op, "recordings", err)
+	for _, n := range names {
+		if !known[n] {
+			out = append(out, n)
+		}
 	}
+	sort.Strings(out)
 	return out, nil
 }

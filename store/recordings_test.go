@@ -35,11 +35,57 @@ func TestAddRecording(t *testing.T) {
 func TestUnknownRecordings(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	require.NoError(t, f.db.RecordingFinished(f.ctx, "known", "", "wav", t0))
+	require.NoError(t, f.db.AddRecording(f.ctx, hotline.Recording{Name: "known", StartedAt: t0}))
 	got, err := f.db.UnknownRecordings(f.ctx, []string{"orphan-b", "known", "orphan-a"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"orphan-a", "orphan-b"}, got)
 	got, err = f.db.UnknownRecordings(f.ctx, nil)
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+func TestClaimDueRecordingsByServerOneArchiverAtATime(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	at := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
+	require.NoError(t, f.db.RecordingFinished(f.ctx, "east", "e1", "", "wav", at))
+	require.NoError(t, f.db.RecordingFinished(f.ctx, "west", "w1", "", "wav", at))
+	require.NoError(t, f.db.RecordingFinished(f.ctx, "", "old", "", "wav", at.Add(-time.Hour)))
+	names := func(rs []ArchivedRecording) (out []string) {
+		for _, r := range rs {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	until := at.Add(time.Minute)
+
+	got, err := f.db.ClaimDueRecordings(f.ctx, "east", true, "t1", at, until, 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e1", "old"}, names(got), "its own and the unnamed ones, due first, then by name")
+	got, err = f.db.ClaimDueRecordings(f.ctx, "east", true, "t2", at, until, 10)
+	require.NoError(t, err)
+	require.Empty(t, got, "claimed: another archiver gets none of them")
+	got, err = f.db.ClaimDueRecordings(f.ctx, "west", false, "t3", at, until, 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"w1"}, names(got))
+
+	// Only the claim marks it archived; once it runs out another may claim it.
+	archived := hotline.Recording{Name: "e1", Format: "wav", SizeBytes: 1, SHA256: "ab", ArchivedAt: at}
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(f.db.MarkRecordingArchived(f.ctx, archived, "t2")))
+	got, err = f.db.ClaimDueRecordings(f.ctx, "east", false, "t4", until, until.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e1"}, names(got), "the claim ran out")
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(f.db.MarkRecordingArchived(f.ctx, archived, "t1")), "the first claim lost it")
+	require.NoError(t, f.db.MarkRecordingArchived(f.ctx, archived, "t4"))
+	rec, err := f.db.GetRecording(f.ctx, "e1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingArchived, rec.State)
+
+	// A failed attempt ends the claim: due again at its next attempt.
+	require.NoError(t, f.db.MarkRecordingAttemptFailed(f.ctx, "w1", "404", at, false))
+	got, err = f.db.ClaimDueRecordings(f.ctx, "west", false, "t5", at, until, 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"w1"}, names(got))
+	_, err = f.db.ClaimDueRecordings(f.ctx, "west", false, "", at, until, 10)
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -50,16 +51,31 @@ func (s *writeStmts) close() error {
 	return errors.Join(errs...)
 }
 
+// getPrepared runs a prepared write that returns a row (INSERT …
+// RETURNING) as execPrepared runs one that does not.
+func (db *DB) getPrepared(ctx context.Context, stmt *sqlx.NamedStmt, dest, arg any) error {
+	if _, ok := FenceOf(ctx); !ok {
+		return db.noteWrite(stmt.GetContext(ctx, dest, arg))
+	}
+	return db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		return tx.NamedStmtContext(ctx, stmt).GetContext(ctx, dest, arg)
+	})
+}
+
 // execPrepared runs a prepared write outside a transaction: as one
 // statement, or, when ctx carries a lease's fence, in a transaction that
 // checks it first (inWriteTx), as every other write.
 func (db *DB) execPrepared(ctx context.Context, stmt *sqlx.NamedStmt, arg any) (sql.Result, error) {
+	kind := db.kindOf(stmt.QueryString)
 	if _, ok := FenceOf(ctx); !ok {
+		if kind != "" {
+			defer db.observeWrite(kind, time.Now())
+		}
 		res, err := stmt.ExecContext(ctx, arg)
 		return res, db.noteWrite(err)
 	}
 	var res sql.Result
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) (err error) {
+	err := db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) (err error) {
 		res, err = tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, arg)
 		return err
 	})

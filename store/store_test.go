@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"hotline"
+	"hotline/store/storetest"
 )
 
 // t0 is the fixed start of every test clock: 09:00 in Beijing.
@@ -53,10 +54,12 @@ func setup(t testing.TB, configure ...func(*Config)) fixture {
 	return f
 }
 
-// setupUnmigrated opens a database in a fresh folder without migrating it.
+// setupUnmigrated opens a database in a fresh folder (with
+// HOTLINE_TEST_POSTGRES set: a fresh PostgreSQL schema) without migrating
+// it.
 func setupUnmigrated(t testing.TB, configure ...func(*Config)) fixture {
 	t.Helper()
-	cfg := Config{Path: filepath.Join(t.TempDir(), "data", "hotline.db")}
+	cfg := Config{Path: storetest.Path(t)}
 	cfg.SetDefaults()
 	for _, c := range configure {
 		c(&cfg)
@@ -69,13 +72,36 @@ func setupUnmigrated(t testing.TB, configure ...func(*Config)) fixture {
 	return fixture{ctx: ctx, cfg: cfg, db: db, clock: clock}
 }
 
+// onPostgres reports whether the tests run against PostgreSQL.
+func onPostgres() bool { return storetest.PostgresURL() != "" }
+
+// sqliteOnly skips a test that checks what only SQLite has, saying why.
+func sqliteOnly(t testing.TB, why string) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
+}
+
 // schemaObjects lists the names of the database's objects of a type
 // ("table", "index", "trigger"), leaving out SQLite's own.
 func (f fixture) schemaObjects(t *testing.T, typ string) []string {
 	t.Helper()
 	var names []string
-	require.NoError(t, f.db.reader.SelectContext(f.ctx, &names,
-		`SELECT name FROM sqlite_schema WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name`, typ))
+	query := `SELECT name FROM sqlite_schema WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if onPostgres() {
+		// The same objects from PostgreSQL's catalog: the indexes made by a
+		// name, not those behind a primary key or UNIQUE constraint (SQLite's
+		// sqlite_autoindex_…), and the triggers of rows.
+		query = map[string]string{
+			"table": `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND ? <> '' ORDER BY 1`,
+			"index": `SELECT indexname FROM pg_indexes i WHERE schemaname = current_schema() AND ? <> ''
+				AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY 1`,
+			"trigger": `SELECT DISTINCT trigger_name::text FROM information_schema.triggers
+				WHERE trigger_schema = current_schema() AND ? <> '' ORDER BY 1`,
+		}[typ]
+	}
+	require.NoError(t, f.db.reader.SelectContext(f.ctx, &names, query, typ))
 	return names
 }
 
@@ -114,6 +140,7 @@ func TestOpenReportsTheBadPath(t *testing.T) {
 
 func TestOpenCreatesTheFolderWhateverItsName(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "a file path")
 	f := setup(t, func(c *Config) {
 		c.Path = filepath.Join(filepath.Dir(c.Path), "a b?c#d%20e", "nested", "hotline.db")
 	})
@@ -143,7 +170,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 18, 20}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 18, 20, 22}, applied)
 
 	require.Equal(t, []string{
 		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_reminders", "callback_task_calls",
@@ -194,7 +221,8 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	require.NoError(t, err)
 	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
-		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql", "00016_call_phase.sql", "00018_instance_lease.sql", "00020_console.sql"}
+		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql", "00016_call_phase.sql", "00018_instance_lease.sql", "00020_console.sql",
+		"00022_recording_servers.sql"}
 	require.Len(t, status, len(sources))
 	for i, source := range sources {
 		var version int64
@@ -211,12 +239,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 func TestMigrateTwiceIsANoOp(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	schema := func() []string {
-		var sqls []string
-		require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls,
-			`SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`))
-		return sqls
-	}
+	schema := func() []string { return f.schemaSQL(t) }
 	before := schema()
 
 	applied, err := f.db.Migrate(f.ctx)
@@ -265,11 +288,18 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 				held = append(held, conn)
 			}
 			for _, conn := range held {
-				pragma := func(name string) string {
+				setting := func(query string) string {
 					var v string
-					require.NoError(t, conn.QueryRowContext(f.ctx, "PRAGMA "+name).Scan(&v))
+					require.NoError(t, conn.QueryRowContext(f.ctx, query).Scan(&v))
 					return v
 				}
+				if onPostgres() {
+					// PostgreSQL's settings of the same meaning.
+					require.Equal(t, "1234ms", setting("SHOW lock_timeout"))
+					require.Equal(t, map[int]string{0: "off", 1: "on"}[tt.queryOnly], setting("SHOW default_transaction_read_only"))
+					continue
+				}
+				pragma := func(name string) string { return setting("PRAGMA " + name) }
 				require.Equal(t, "wal", pragma("journal_mode"))
 				require.Equal(t, "1", pragma("foreign_keys"))
 				require.Equal(t, "1234", pragma("busy_timeout"))
@@ -290,6 +320,7 @@ func TestPing(t *testing.T) {
 	require.NoError(t, f.db.Ping(f.ctx))
 
 	// A writer held by a long transaction makes the service unready.
+	sqliteOnly(t, "PostgreSQL's writer pool has more connections than one transaction holds")
 	tx, err := f.db.writer.BeginTx(f.ctx, nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Millisecond)
@@ -314,6 +345,11 @@ func TestLockedDatabaseIsUnavailable(t *testing.T) {
 	tx, err := other.writer.BeginTx(context.WithoutCancel(f.ctx), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, tx.Rollback()) })
+	if onPostgres() {
+		// PostgreSQL locks what a transaction writes, not the database.
+		_, err := tx.ExecContext(f.ctx, `LOCK TABLE agents IN EXCLUSIVE MODE`)
+		require.NoError(t, err)
+	}
 
 	err = f.db.UpsertAgent(f.ctx, testAgent("a1"))
 	require.Equal(t, hotline.KindUnavailable, hotline.KindOf(err), "%v", err)
@@ -367,8 +403,24 @@ func TestConcurrentWritersAllSucceed(t *testing.T) {
 func (f fixture) schemaSQL(t *testing.T) []string {
 	t.Helper()
 	var sqls []string
-	require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls,
-		`SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`))
+	query := `SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`
+	if onPostgres() {
+		// The same from PostgreSQL's catalog, without the schema's name
+		// (each test has its own).
+		query = `SELECT replace(x, current_schema() || '.', '') FROM (
+SELECT 'table ' || table_name || ' ' || string_agg(column_name || ' ' || data_type || ' ' || is_nullable || ' ' ||
+       coalesce(column_default, ''), ', ' ORDER BY ordinal_position) AS x
+FROM information_schema.columns WHERE table_schema = current_schema() GROUP BY table_name
+UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+UNION ALL SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE connamespace = current_schema()::regnamespace
+UNION ALL SELECT 'view ' || viewname || ' ' || definition FROM pg_views WHERE schemaname = current_schema()
+UNION ALL SELECT 'function ' || proname || ' ' || prosrc FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+) AS s ORDER BY 1`
+	}
+	require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls, query))
 	return sqls
 }
 
@@ -400,7 +452,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 18, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 18, 20, 22}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -437,10 +489,10 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	fresh := setup(t)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t), "the same schema as a new database")
 
-	// Down to 1 drops what 00018 to 00002 added and keeps the rows; up again.
+	// Down to 1 drops what 00022 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 14)
+	require.Len(t, down, 15)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -452,6 +504,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 18, 20}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 18, 20, 22}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }

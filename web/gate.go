@@ -84,6 +84,7 @@ func (s *Server) routeTable() []route {
 		{method: get, pattern: "/readyz", open: true, handler: s.readyz},
 		{method: get, pattern: "/metrics", action: hotline.ActMetricsRead, metrics: true,
 			handler: s.needs(d.Gatherer != nil, "metrics", s.metrics)},
+		{method: get, pattern: "/debug/pprof/*", action: hotline.ActProfileRead, metrics: true, handler: profiles},
 		{method: get, pattern: "/*", open: true, handler: files.ServeHTTP},
 
 		// The console's pages (pages.go).

@@ -236,6 +236,7 @@ var whoMay = map[string][]string{
 	"GET /*":                                        {"open"},
 	"POST /api/v1/session":                          {"open"},
 	"GET /metrics":                                  {"sup", "a1001", "a1002", "adm"},
+	"GET /debug/pprof/*":                            {"adm"},
 	"GET /api/v1/session":                           {"sup", "a1001", "a1002", "adm"},
 	"DELETE /api/v1/session":                        {"sup", "a1001", "a1002", "adm"},
 	"GET /api/v1/calls":                             {"sup", "a1001", "a1002"},

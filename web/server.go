@@ -56,11 +56,12 @@ type Config struct {
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
 	// MetricsListen, when set, is an address of its own that serves only
-	// /metrics, without credentials (e.g. "127.0.0.1:9464" for a local
+	// /metrics and /debug/pprof/, without credentials (e.g. "127.0.0.1:9464" for a local
 	// Prometheus). Default unset.
 	MetricsListen string `yaml:"metrics_listen"`
 	// MetricsOpenTo are the client addresses or CIDR ranges that may read
-	// /metrics on Listen without credentials; everyone else needs a token.
+	// /metrics and /debug/pprof/ on Listen without credentials; everyone
+	// else needs a token (an admin's for the profiles).
 	// Default loopback only: 127.0.0.0/8 and ::1.
 	MetricsOpenTo []string `yaml:"metrics_open_to"`
 	// EventsKeepalive is how often a console's live stream sends a
@@ -451,6 +452,7 @@ func (s *Server) Start() error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /debug/pprof/", profiles)
 		s.metricsLn, s.metricsEnd = mln, make(chan error, 1)
 		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ReadTimeout,
 			WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: s.cfg.MaxHeaderBytes}
@@ -513,6 +515,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		Ready    bool     `json:"ready"`
 		Role     string   `json:"role,omitempty"`
 		Standby  string   `json:"standby,omitempty"`  // why a standby waits
+		Detail   string   `json:"detail,omitempty"`   // an active instance's servers, with several
 		Degraded []string `json:"degraded,omitempty"` // the checks failing that do not stop the service
 		Checks   []result `json:"checks"`
 	}{Ready: true}
@@ -522,6 +525,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		out.Role = role.Role
 		if standby = role.Role != "active"; standby {
 			out.Standby = role.Detail
+		} else {
+			out.Detail = role.Detail
 		}
 	}
 	for _, c := range s.deps.Checks {

@@ -139,6 +139,7 @@ func (s *Server) joinBridge(b *bridge, c *channel) {
 	}
 	b.members = append(b.members, c)
 	c.bridge = b
+	s.timeJoined(b)
 	for _, a := range s.channelApps(c) {
 		a.bridges[b.id] = true
 	}
@@ -166,6 +167,7 @@ func (s *Server) leaveBridge(c *channel, dissolving bool) {
 	if !dissolving {
 		s.peersChanged(b, nil)
 		s.bridgeAudioChanged(b)
+		s.timeLeft(b, c)
 	}
 }
 

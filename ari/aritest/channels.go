@@ -63,8 +63,14 @@ type channel struct {
 	spy, whisper string
 	recording    *liveRecording // a channel recording, if one is running
 	voicemail    *voicemail     // a message being left in the dialplan's fallback
+	placed       *PlacedCall    // a citizen's call from PlaceCall: its record
 	rtp          bool           // a SIP channel: RTP statistics at hangup
 	tone         int            // what it sounds like in recordings
+	// originator is the citizen's channel an agent leg was originated for;
+	// hangupWhenAlone, when set, hangs a citizen up that long after the
+	// last other party left its bridge (timings.go).
+	originator      string
+	hangupWhenAlone *time.Duration
 }
 
 func (c *channel) json() channelJSON {
@@ -210,6 +216,10 @@ func (s *Server) destroy(c *channel, cause, techCause int) {
 
 func (s *Server) removeChannel(c *channel) {
 	c.gone = true
+	if c.placed != nil {
+		at := s.now()
+		c.placed.EndedAt = &at
+	}
 	s.stopChannelTimers(c)
 	delete(s.channels, c.id)
 	if c.owner != nil {
@@ -231,6 +241,7 @@ func (s *Server) hangup(c *channel, byApp bool, cause int) {
 	if c.gone {
 		return
 	}
+	s.timeHangup(c, byApp)
 	if cause == 0 {
 		cause = causeNormal
 	}
@@ -462,8 +473,12 @@ type InboundCall struct {
 	// HangupAfter: the citizen hangs up this long after entering the app,
 	// or after the last DTMF digit if that comes later; 0 = never.
 	HangupAfter time.Duration
-	DTMF        string        // pressed in order after the channel is answered
-	DTMFGap     time.Duration // before each digit; default 200ms
+	// HangupWhenAlone, when set, hangs the citizen up this long after the
+	// last other party (an agent) left the citizen's bridge, as a caller
+	// who does not wait for the survey; nil = never.
+	HangupWhenAlone *time.Duration
+	DTMF            string        // pressed in order after the channel is answered
+	DTMFGap         time.Duration // before each digit; default 200ms
 }
 
 // PlaceCall brings a citizen's call into Stasis: StasisStart with the
@@ -509,11 +524,15 @@ func (s *Server) PlaceCall(in InboundCall) (string, error) {
 	}
 	if a == nil || a.conn == nil {
 		c.app, c.args = "", nil
+		s.recordPlaced(c, in.Dialed, OutcomeFallback)
 		s.fallback(c)
 		s.answered(c, false)
 		return c.id, fmt.Errorf("%w: application %q has no websocket connected; the call ran the dialplan's fallback", ErrStasisFailed, in.App)
 	}
 	a.channels[c.id] = true
+	s.recordPlaced(c, in.Dialed, OutcomeStasis)
+	c.hangupWhenAlone = in.HangupWhenAlone
+	s.timeStasis(c)
 	s.enterStasis(c)
 	return c.id, nil
 }

@@ -93,6 +93,7 @@ func (s *Server) originate(q *request, id string) reply {
 	if t := q.int("timeout", 30); t > 0 {
 		c.timeout = time.Duration(t) * time.Second
 	}
+	s.timeOriginate(c, q.str("originator"))
 	s.announceOnEndpoint(c, ep)
 	if appName != "" {
 		s.appNamed(appName).channels[c.id] = true
@@ -173,6 +174,7 @@ func (s *Server) answerOriginated(c *channel) {
 	}
 	c.dialplan = c.stasisDialplan()
 	s.setVar(c, "STASISSTATUS", "")
+	s.timeLegAnswered(c)
 	s.enterStasis(c)
 }
 

@@ -61,7 +61,9 @@
 // originate, 500 "Allocation failed" on snoop. When no websocket is
 // connected for the application, PlaceCall runs the dialplan's fallback
 // (fallback.go: apology, then VoiceMail(hotline@hotline) with the message
-// stored as app_voicemail stores it) and returns ErrStasisFailed.
+// stored as app_voicemail stores it) and returns ErrStasisFailed; the
+// fallback writes the call to AstDB as the kit's dialplan does, read with
+// GET /asterisk/variable and DB_KEYS, DB, DB_DELETE, DB_EXISTS (astdb.go).
 //
 // Bridges report simple_bridge with one party, native_rtp for two parties
 // bridged directly, softmix with a recorder or a third party; events carry
@@ -112,6 +114,8 @@
 //	POST /sim/calls                      {"caller":"13800138000","caller_name":"","dialed":"12345",
 //	                                      "app":"hotline","args":["inbound"],"hangup_after":"30s",
 //	                                      "dtmf":"1#","dtmf_gap":"500ms"}   → 201 {"channel_id":"…"}
+//	GET  /sim/calls                      → [PlacedCall…]: every call placed, with its channel id,
+//	                                      outcome ("stasis" or "fallback"), voice message and end
 //	GET  /sim/channels                   → [ChannelInfo…]
 //	POST /sim/channels/{id}/dtmf         {"digits":"25#"}                   → 204
 //	POST /sim/channels/{id}/hangup                                          → 204 (the far end hangs up)
@@ -127,6 +131,8 @@
 //	GET  /sim/recordings                 → ["name"…]
 //	GET  /sim/voicemail                  → [{"mailbox","path","callerid","channel","at","duration"}…]
 //	POST /sim/faults                     {"kind": …}                        → 204
+//	GET  /sim/timings                    → {"active","events_sent","ari_requests","ended":[CallTiming…]}
+//	                                     (calls ended since the last read, each once: load generators)
 //
 // Behavior on the wire: {"offline","answer_after","no_answer","busy",
 // "unreachable","not_found","hangup_after","dtmf","dtmf_gap"}. Fault
@@ -135,5 +141,7 @@
 // "delay_route" with "method", "pattern" and "duration"; "undecodable" with
 // "event_type"; "end_recording" with "name"; "restart"; "clear".
 // POST /sim/calls answers {"channel_id", "stasis": "FAILED"} when the call
-// went to the dialplan's fallback.
+// went to the dialplan's fallback. Its optional "hangup_when_alone" (e.g.
+// "0s") hangs the citizen up that long after the last agent left their
+// bridge, for load runs where nobody waits for the survey.
 package aritest

@@ -198,6 +198,7 @@ func (s *Server) serveARI(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
+	s.ariRequests++
 	rep := h(s, q)
 	s.mu.Unlock()
 

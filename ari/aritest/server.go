@@ -115,8 +115,17 @@ type Server struct {
 	connsMoved chan struct{} // closed and replaced whenever a websocket comes or goes
 	watchers   map[*Watcher]struct{}
 	messages   []Message
+	placed     []*PlacedCall     // every call PlaceCall brought in
+	astdb      map[string]string // AstDB, "family/key" → value (astdb.go)
+	globals    map[string]string // global variables
 	faults     []*routeFault
 	httpConns  map[net.Conn]struct{}
+	// Load measurements (timings.go): calls in Stasis by citizen channel,
+	// calls ended and not read yet, events sent and ARI requests served.
+	timings      map[string]*CallTiming
+	endedTimings []CallTiming
+	eventsSent   uint64
+	ariRequests  uint64
 }
 
 // counters hands out the numbers Asterisk puts into ids and names.

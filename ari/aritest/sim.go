@@ -27,6 +27,7 @@ func (s *Server) simRoutes() *http.ServeMux {
 		}
 	}
 	m.HandleFunc("POST /sim/calls", simHandler((*Server).simPlaceCall))
+	m.HandleFunc("GET /sim/calls", simHandler((*Server).simPlacedCalls))
 	m.HandleFunc("GET /sim/channels", simHandler((*Server).simChannels))
 	m.HandleFunc("POST /sim/channels/{id}/dtmf", simHandler((*Server).simDTMF))
 	m.HandleFunc("POST /sim/channels/{id}/hangup", simHandler((*Server).simHangup))
@@ -40,6 +41,7 @@ func (s *Server) simRoutes() *http.ServeMux {
 	m.HandleFunc("GET /sim/recordings", simHandler((*Server).simRecordings))
 	m.HandleFunc("GET /sim/voicemail", simHandler((*Server).simVoicemail))
 	m.HandleFunc("POST /sim/faults", simHandler((*Server).simFault))
+	m.HandleFunc("GET /sim/timings", simHandler((*Server).simTimings))
 	m.HandleFunc("/sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeSim(w, http.StatusNotFound, simError{"no such simulator route: " + r.Method + " " + r.URL.Path})
 	})
@@ -136,6 +138,8 @@ type simCall struct {
 	HangupAfter duration `json:"hangup_after"`
 	DTMF        string   `json:"dtmf"`
 	DTMFGap     duration `json:"dtmf_gap"`
+	// HangupWhenAlone is InboundCall.HangupWhenAlone; absent = never.
+	HangupWhenAlone *duration `json:"hangup_when_alone"`
 }
 
 func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
@@ -152,6 +156,7 @@ func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
 	id, err := s.PlaceCall(InboundCall{
 		Caller: c.Caller, CallerName: c.CallerName, Dialed: c.Dialed, App: c.App, Args: c.Args,
 		HangupAfter: time.Duration(c.HangupAfter), DTMF: c.DTMF, DTMFGap: time.Duration(c.DTMFGap),
+		HangupWhenAlone: (*time.Duration)(c.HangupWhenAlone),
 	})
 	if errors.Is(err, ErrStasisFailed) {
 		// The app was not there: the call went to the dialplan's fallback.
@@ -161,6 +166,10 @@ func (s *Server) simPlaceCall(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusCreated, map[string]string{"channel_id": id}, nil
+}
+
+func (s *Server) simPlacedCalls(*http.Request) (int, any, error) {
+	return http.StatusOK, s.PlacedCalls(), nil
 }
 
 func (s *Server) simChannels(*http.Request) (int, any, error) {

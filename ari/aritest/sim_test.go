@@ -59,6 +59,16 @@ func TestSimCalls(t *testing.T) {
 	status, _ = f.sim("POST", "/sim/channels/"+placed.ChannelID+"/hangup", "")
 	assert.Equal(t, http.StatusNoContent, status)
 	f.waitEvent("StasisEnd", channelEvent(placed.ChannelID))
+	status, body = f.sim("GET", "/sim/calls", "")
+	require.Equal(t, http.StatusOK, status)
+	var calls []PlacedCall
+	require.NoError(t, json.Unmarshal([]byte(body), &calls))
+	require.Len(t, calls, 1, "every call placed, ended ones too")
+	assert.Equal(t, placed.ChannelID, calls[0].ChannelID)
+	assert.Equal(t, OutcomeStasis, calls[0].Outcome)
+	assert.Equal(t, "13800138000", calls[0].Caller)
+	assert.Equal(t, "12366", calls[0].Dialed)
+	assert.NotNil(t, calls[0].EndedAt)
 
 	status, body = f.sim("GET", "/sim/bridges", "")
 	assert.Equal(t, http.StatusOK, status)
@@ -224,4 +234,21 @@ func TestSimFaults(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, status, body)
 		assert.Contains(t, got, `"error"`)
 	}
+}
+
+// Calls that find no application run the fallback; GET /sim/calls says so,
+// with the voice message they left.
+func TestSimListsFallbackCalls(t *testing.T) {
+	t.Parallel()
+	srv := NewTest(t, Options{DefaultSoundDuration: 10 * time.Millisecond, VoicemailMax: 1500 * time.Millisecond})
+	id, err := srv.PlaceCall(InboundCall{Caller: "13900139000"})
+	require.ErrorIs(t, err, ErrStasisFailed)
+	require.Eventually(t, func() bool {
+		calls := srv.PlacedCalls()
+		return len(calls) == 1 && calls[0].EndedAt != nil
+	}, 10*time.Second, 10*time.Millisecond, "the mailbox's maximum ends the call")
+	got := srv.PlacedCalls()[0]
+	assert.Equal(t, id, got.ChannelID)
+	assert.Equal(t, OutcomeFallback, got.Outcome)
+	assert.FileExists(t, got.Voicemail)
 }

@@ -181,14 +181,7 @@ func sim(t *testing.T, ariAddr, method, path, body string) {
 
 func endToEndDemo(t *testing.T, bin string) {
 	dir := t.TempDir()
-	prompts := filepath.Join(dir, "prompts")
-	require.NoError(t, os.MkdirAll(prompts, 0o750))
-	var tsv strings.Builder
-	for _, s := range []string{"after-hours", "apology", "callback-apology", "callback-whisper", "complaint", "greeting",
-		"recording-notice", "reply-greeting", "reply-whisper", "survey", "survey-invalid", "survey-thanks"} {
-		fmt.Fprintf(&tsv, "sound:hotline/%s\t0.05\n", s)
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(prompts, "durations.tsv"), []byte(tsv.String()), 0o640))
+	prompts := shortPrompts(t, dir)
 	httpAddr, ariAddr := freePort(t), freePort(t)
 	demo := start(t, bin, envWithout("REDIS_URL", "HOTLINE_REDIS_URL"), "demo", "-http", httpAddr, "-ari", ariAddr,
 		"-data", filepath.Join(dir, "data"), "-rate", "0.0001", "-summary", "1h", "-prompts", prompts)

@@ -2,6 +2,8 @@
 //
 //	hotline serve -config FILE    run the service
 //	hotline demo                  run everything against a fake Asterisk
+//	hotline sim [-ari ADDR] [-rate 0.3] [-for 2m]
+//	                              the fake Asterisk with simulated citizens and agents alone
 //	hotline migrate -config FILE  bring the database schema up to date
 //	hotline check-config -config FILE [-asterisk]
 //	                              validate the config (and what Asterisk has for it)
@@ -15,6 +17,8 @@
 //	                              staff accounts and API tokens
 //	hotline bench store [-calls N] [-json FILE]
 //	                              benchmark the store's inserts and console queries
+//	hotline bench calls [-rate 250 | -concurrency N] [-for 30s] [-json FILE]
+//	                              calls through sim and serve processes beside a bare ARI app
 //	hotline version               print the version
 package main
 
@@ -26,7 +30,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"hotline/app"
 )
@@ -41,6 +47,9 @@ const usage = `usage: hotline <command> [flags]
 commands:
   serve -config FILE     run the service
   demo [flags]           run the service against a fake Asterisk with simulated citizens and agents
+  sim [-ari 127.0.0.1:8088] [-rate 0.3] [-for 2m]
+                         the fake Asterisk with simulated citizens and agents alone, for a
+                         hotline serve -config configs/hotline.sim.yaml (HOTLINE_ARI_PASSWORD=hotline)
   migrate -config FILE   apply database migrations and exit
   check-config -config FILE [-asterisk]
                          validate the config; with -asterisk also ask ARI for the
@@ -50,7 +59,7 @@ commands:
   lease status|reset -config FILE
                          who holds the lease of the Asterisk server (one instance drives it); reset
                          forgets it, after the database was replaced on purpose with every instance stopped
-  bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]
+  bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE] [-cpuprofile FILE]
                          measure the deadline engine (index rebuild, firing) beside redis-benchmark
   user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
                          add a staff account; the password is read from the terminal or stdin
@@ -62,6 +71,9 @@ commands:
   bench store [-calls N] [-json FILE]
                          generate N calls into a fresh SQLite file, measure the insert rate and
                          the console's queries, fail when a query plan reads a whole table
+  bench calls [-rate 250 | -concurrency N] [-for 30s] [-answer 1s] [-talk 3s] [-json FILE]
+                         run hotline sim and hotline serve as processes, place calls, measure
+                         throughput, latencies, CPU and memory per call beside a bare ARI app
   version                print the version
 `
 
@@ -79,8 +91,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		cfgPath := fs.String("config", "configs/hotline.example.yaml", "config file")
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (benchmarks)")
 		if fs.Parse(args[1:]) != nil {
 			return 2
+		}
+		if *cpuProfile != "" {
+			stopProfile, perr := startCPUProfile(*cpuProfile)
+			if perr != nil {
+				fmt.Fprintln(stderr, "hotline:", perr)
+				return 1
+			}
+			defer stopProfile()
 		}
 		err = app.Run(ctx, app.Options{ConfigPath: *cfgPath})
 	case "demo":
@@ -99,6 +120,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = app.Demo(ctx, opts)
+	case "sim":
+		fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		opts := app.SimOptions{Out: stdout}
+		fs.StringVar(&opts.ARIAddr, "ari", "127.0.0.1:8088", "address of the fake Asterisk (ARI and /sim)")
+		fs.StringVar(&opts.DataDir, "data", "data/sim", "folder for the fake's recordings, voice mailbox and log")
+		fs.Float64Var(&opts.CallsPerSecond, "rate", 0.3, "simulated citizen calls per second; 0 places none")
+		fs.DurationVar(&opts.For, "for", 0, "stop placing calls after this long, then run on until stopped (default: no end)")
+		fs.BoolVar(&opts.Verbose, "v", false, "print the fake's log on stderr")
+		fs.StringVar(&opts.PromptsDir, "prompts", "", "folder made by scripts/gen-prompts.sh: the fake plays the lengths in its durations.tsv (default data/prompts if it exists)")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		err = app.Sim(ctx, opts)
 	case "migrate":
 		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -132,9 +167,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		err = app.LeaseCommand(ctx, args[1], *cfgPath, stdout)
 	case "bench":
-		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store") {
+		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store" && args[1] != "calls" && args[1] != "bare-ari") {
 			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n"+
-				"       hotline bench store [-calls N] [-json FILE]\n")
+				"       hotline bench store [-calls N] [-json FILE]\n"+
+				"       hotline bench calls [-rate 250 | -concurrency N] [-for 30s] [-json FILE]\n")
 			return 2
 		}
 		switch args[1] {
@@ -147,6 +183,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.StringVar(&opts.RedisURL, "redis", "", "the Redis to measure on (default $REDIS_URL, else an embedded one)")
 			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
 			fs.StringVar(&opts.Dir, "dir", "", "folder for the SQLite file (default a temporary one, removed after)")
+			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of each firing phase to FILE.claims and FILE.escalations")
 			if fs.Parse(args[2:]) != nil {
 				return 2
 			}
@@ -167,6 +204,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 2
 			}
 			_, err = app.BenchStore(ctx, opts)
+		case "calls":
+			fs := flag.NewFlagSet("bench calls", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			opts := app.CallBenchOptions{Out: stdout, Progress: stderr}
+			fs.Float64Var(&opts.Rate, "rate", 0, "calls placed per second, open-loop (default 250 unless -concurrency)")
+			fs.IntVar(&opts.Concurrency, "concurrency", 0, "keep this many calls up instead of -rate")
+			fs.DurationVar(&opts.For, "for", 30*time.Second, "how long calls are placed")
+			fs.DurationVar(&opts.AnswerAfter, "answer", time.Second, "agents answer after this long")
+			fs.DurationVar(&opts.Talk, "talk", 3*time.Second, "agents hang up after talking this long")
+			fs.DurationVar(&opts.Prompt, "prompt", 50*time.Millisecond, "how long each prompt plays in the fake")
+			fs.IntVar(&opts.Agents, "agents", 0, "agents (default: enough for the load)")
+			fs.BoolVar(&opts.Record, "record", true, "record every call, as the service does by default")
+			fs.BoolVar(&opts.SkipBaseline, "no-baseline", false, "measure the service alone")
+			fs.BoolVar(&opts.SkipService, "baseline-only", false, "measure the bare ARI application alone")
+			fs.IntVar(&opts.Port, "port", 0, "first of four loopback ports to use (default: free ones)")
+			fs.StringVar(&opts.Dir, "dir", "", "folder for the processes' data and logs (default a temporary one, removed after)")
+			fs.StringVar(&opts.RedisURL, "redis", "", "the service's Redis (default $REDIS_URL, else its embedded one)")
+			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "the service writes a CPU profile of its run to this file")
+			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			_, err = app.BenchCalls(ctx, opts)
+		case "bare-ari":
+			// The baseline bench calls runs: not for people, so not in the usage.
+			fs := flag.NewFlagSet("bench bare-ari", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			opts := app.BareARIOptions{Log: stderr}
+			opts.ARI.Username, opts.ARI.Password, opts.ARI.Application = "hotline", "hotline", "hotline"
+			fs.StringVar(&opts.ARI.URL, "ari", "http://127.0.0.1:8088/ari", "ARI URL")
+			fs.StringVar(&opts.MetricsAddr, "metrics", "127.0.0.1:9465", "address of /metrics")
+			agents := fs.Int("agents", 100, "agents PJSIP/b00001 … to ring")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			for i := range *agents {
+				opts.Agents = append(opts.Agents, fmt.Sprintf("PJSIP/b%05d", i+1))
+			}
+			err = app.BareARI(ctx, opts)
 		}
 	case "user":
 		if len(args) < 2 {
@@ -208,4 +284,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile profiles the process into path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

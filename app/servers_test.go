@@ -1,0 +1,207 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/ari"
+	"hotline/ari/aritest"
+	"hotline/store"
+)
+
+// twoServers is testConfig with two fake Asterisk servers: a (agents 1001
+// and 1002, trunk trunk-a) and b (agent 2001, trunk trunk-b). Each fake
+// knows only its own trunk, so a callback dialed through the wrong server
+// fails.
+func twoServerConfig(t *testing.T, a, b *aritest.Server) Config {
+	cfg := testConfig(t, a.ARIURL())
+	cfg.Servers = []ServerConfig{
+		{Name: "a", ARI: ari.Config{URL: a.ARIURL()}, Trunk: "PJSIP/%s@trunk-a"},
+		{Name: "b", ARI: ari.Config{URL: b.ARIURL()}, Trunk: "PJSIP/%s@trunk-b"},
+	}
+	cfg.Agents = []AgentConfig{
+		{ID: "1001", Name: "张伟", Endpoint: "PJSIP/1001", Server: "a"},
+		{ID: "1002", Name: "王芳", Endpoint: "PJSIP/1002", Server: "a"},
+		{ID: "2001", Name: "李娜", Endpoint: "PJSIP/2001", Server: "b"},
+	}
+	a.SetTrunkDefault("trunk-a", aritest.Behavior{AnswerAfter: 30 * time.Millisecond})
+	b.SetTrunkDefault("trunk-b", aritest.Behavior{AnswerAfter: 30 * time.Millisecond})
+	return cfg
+}
+
+// twoFakes starts the two fakes of twoServerConfig: 1001 and 2001 answer
+// and talk for talk, 1002 is offline.
+func twoFakes(t *testing.T, talk time.Duration) (a, b *aritest.Server, cfg Config) {
+	opts := aritest.Options{DefaultSoundDuration: 20 * time.Millisecond}
+	a, b = aritest.NewTest(t, opts), aritest.NewTest(t, opts)
+	a.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: talk})
+	a.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	b.SetEndpoint("PJSIP/2001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: talk})
+	return a, b, twoServerConfig(t, a, b)
+}
+
+// callOf waits for the call of the citizen's channel to reach a final
+// state. Two fakes number their channels alike: the caller tells them apart.
+func callOf(t *testing.T, db *store.DB, channel, caller string) hotline.Call {
+	t.Helper()
+	var got hotline.Call
+	require.Eventually(t, func() bool {
+		list, err := db.ListCalls(context.Background(), store.CallFilter{Limit: 100})
+		if err != nil {
+			return false
+		}
+		for _, c := range list {
+			if c.ChannelID == channel && c.CallerNumber == caller && !c.EndedAt.IsZero() {
+				got, err = db.GetCall(context.Background(), c.ID)
+				return err == nil
+			}
+		}
+		return false
+	}, 15*time.Second, 20*time.Millisecond, "call of channel %s ended", channel)
+	return got
+}
+
+func TestEachServerRingsItsOwnAgentsAndCallbacksGoThroughTheAgentsServer(t *testing.T) {
+	t.Parallel()
+	fa, fb, cfg := twoFakes(t, 300*time.Millisecond)
+	b := startService(t, cfg)
+	require.Len(t, b.svc.Servers, 2)
+	for _, s := range b.svc.Servers {
+		require.Eventually(t, s.Lease.Held, 10*time.Second, 10*time.Millisecond, "one instance alone drives both servers")
+		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	}
+	require.NotEqual(t, b.svc.Servers[0].Config.Lease, b.svc.Servers[1].Config.Lease)
+	status, body := readyzOf(t, b)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "active", body.Role)
+
+	// Each server's call is answered by its own agent.
+	chA, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	chB, err := fb.PlaceCall(aritest.InboundCall{Caller: "13900139000", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Equal(t, "1001", callOf(t, b.svc.DB, chA, "13800138000").FirstResponsibleAgent)
+	require.Equal(t, "2001", callOf(t, b.svc.DB, chB, "13900139000").FirstResponsibleAgent)
+
+	// With server a's agents away, its call is missed: server b's free
+	// agent is never rung for it.
+	status, _ = b.postJSON(t, b.base+"/api/v1/agents/1001/pause", `{"reason":"培训"}`)
+	require.Equal(t, http.StatusOK, status)
+	a2001, _ := b.svc.Servers[1].Roster.Get("2001")
+	require.Equal(t, hotline.AgentAvailable, a2001.State)
+	missedCh, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	missed := callOf(t, b.svc.DB, missedCh, "13800138000")
+	require.Equal(t, hotline.CallMissed, missed.State)
+	for _, l := range missed.Legs {
+		require.NotEqual(t, "2001", l.AgentID, "an agent of server b rang for server a's call")
+	}
+
+	// The citizen's callback belongs to 1001, who answered them: it waits
+	// for 1001 (2001 on the other server does not take it) and then goes
+	// out through server a's trunk.
+	var list struct{ Callbacks []hotline.CallbackTask }
+	require.Eventually(t, func() bool {
+		b.getJSON(t, b.base+"/api/v1/callbacks?state=pending", &list)
+		return len(list.Callbacks) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, "1001", list.Callbacks[0].AgentID)
+	// Long enough a talk for a callback that counts (callbacks.min_talk).
+	fa.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 2 * time.Second})
+	status, _ = b.postJSON(t, b.base+"/api/v1/agents/1001/resume", `{}`)
+	require.Equal(t, http.StatusOK, status)
+	var task hotline.CallbackTask
+	require.Eventually(t, func() bool {
+		b.getJSON(t, b.base+"/api/v1/callbacks/"+strconv.FormatInt(list.Callbacks[0].ID, 10), &task)
+		return task.State == hotline.CallbackConnected
+	}, 15*time.Second, 20*time.Millisecond)
+	require.Len(t, task.AttemptLog, 1, "dialed once")
+	require.Equal(t, "1001", task.AttemptLog[0].AgentID)
+	requireArchived(t, b, task.AttemptLog[0].RecordingName)
+	requireArchived(t, b, callOf(t, b.svc.DB, chB, "13900139000").RecordingName)
+
+	// The console lists every server's agents.
+	var agents struct{ Agents []hotline.Agent }
+	require.Equal(t, http.StatusOK, b.getJSON(t, b.base+"/api/v1/agents", &agents))
+	require.Len(t, agents.Agents, 3)
+}
+
+func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
+	t.Parallel()
+	fa, fb, cfg := twoFakes(t, 100*time.Millisecond)
+	// A busy instance leaves a free server alone for two renewals: long
+	// enough for the other instance to start.
+	cfg.Lease.Renew, cfg.Lease.TTL = time.Second, 3*time.Second
+
+	// The schema is made once (two instances migrating one new database at
+	// the same moment is another matter).
+	db, err := store.Open(context.Background(), cfg.Store, nil)
+	require.NoError(t, err)
+	_, err = db.Migrate(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	// Started together: each takes one server, since a busy instance
+	// leaves a free server to an idle one.
+	var wg sync.WaitGroup
+	inst := make([]*runBundle, 2)
+	for i := range inst {
+		wg.Go(func() { inst[i] = startService(t, cfg) })
+	}
+	wg.Wait()
+	holds := func(b *runBundle) (n int) {
+		for _, s := range b.svc.Servers {
+			if s.Lease.Held() {
+				n++
+			}
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return holds(inst[0]) == 1 && holds(inst[1]) == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the servers are spread over the instances")
+	for _, b := range inst {
+		require.Eventually(t, func() bool {
+			_, body := readyzOf(t, b)
+			return body.Role == "active" && regexp.MustCompile(`^drives [ab]; [ab]: instance .* holds the lease`).MatchString(body.Detail)
+		}, 5*time.Second, 20*time.Millisecond, "/readyz says which server each drives and who drives the other")
+	}
+	ownerOf := func(server int) *runBundle {
+		for _, b := range inst {
+			if b.svc.Servers[server].Lease.Held() {
+				return b
+			}
+		}
+		return nil
+	}
+	bOwner := ownerOf(1)
+	other := inst[0]
+	if other == bOwner {
+		other = inst[1]
+	}
+	chB, err := fb.PlaceCall(aritest.InboundCall{Caller: "13900139000", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Equal(t, "2001", callOf(t, other.svc.DB, chB, "13900139000").FirstResponsibleAgent, "either instance reads the shared call log")
+
+	// The instance that drives b stops: the other takes b over and drives both.
+	start := time.Now()
+	require.NoError(t, bOwner.stop())
+	require.Eventually(t, func() bool { return holds(other) == 2 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, other.svc.Servers[1].ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	took := time.Since(start)
+	t.Logf("server b taken over %s after its instance stopped", took.Round(time.Millisecond))
+	require.Less(t, took, 10*time.Second)
+	chB2, err := fb.PlaceCall(aritest.InboundCall{Caller: "13900139001", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Equal(t, hotline.CallCompleted, callOf(t, other.svc.DB, chB2, "13900139001").State)
+	chA, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138001", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Equal(t, "1001", callOf(t, other.svc.DB, chA, "13800138001").FirstResponsibleAgent)
+}

@@ -1,0 +1,465 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the service's own driver, read-only here
+	"github.com/stretchr/testify/require"
+
+	"hotline"
+	"hotline/ari/aritest"
+)
+
+// Fault scenarios through real processes: `hotline sim` (the fake
+// Asterisk, its citizens and agents) and one or two `hotline serve` on
+// configs/hotline.sim.yaml, killed, stopped or cut while calls flow. After
+// each, the sim stops placing calls, every call ends, the service drains
+// and stops, and every call the sim placed is looked up in the SQLite
+// call log. Each prints one line:
+//
+//	<scenario>: lost N · duplicated N · stuck N (detail)
+//
+// lost: a call placed with no row (or, when it ran the dialplan's
+// fallback, no imported row), or a missed call with a callable number and
+// no callback task; duplicated: two rows for one channel, or one task
+// dialed twice at once; stuck: a call row not final (ringing, answered), a
+// task left dialing, an attempt never ended. Any non-zero fails.
+//
+// HOTLINE_FAULTS=1 runs every scenario (scripts/faults.sh); otherwise
+// only the short one runs.
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	all := os.Getenv("HOTLINE_FAULTS") == "1"
+	if testing.Short() && !all {
+		t.Skip("runs processes for half a minute")
+	}
+	bin := buildHotline(t)
+	for _, sc := range faultScenarios {
+		if !all && !sc.short {
+			continue
+		}
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			rig := newFaultRig(t, bin, sc.sharedRedis)
+			sc.run(t, rig)
+			rig.drainAndStop(t)
+			res := rig.account(t)
+			line := fmt.Sprintf("%s: lost %d · duplicated %d · stuck %d (%s)", sc.name, res.lost, res.duplicated, res.stuck, res.detail)
+			fmt.Println("FAULT " + line)
+			t.Log(line)
+			if res.lost+res.duplicated+res.stuck != 0 {
+				t.Errorf("%s", line)
+			}
+		})
+	}
+}
+
+type faultScenario struct {
+	name        string
+	short       bool // in the default test run
+	sharedRedis bool // the serve processes share a Redis the rig starts (standby, lease)
+	run         func(t *testing.T, r *faultRig)
+}
+
+var faultScenarios = []faultScenario{
+	{name: "calls during downtime", short: true, run: func(t *testing.T, r *faultRig) {
+		// Nothing takes calls for 10 s: they run the dialplan's fallback.
+		r.startSim(t, "-rate", "1", "-for", "20s")
+		r.wait(t, 10*time.Second)
+		r.startServe(t, "a")
+	}},
+	{name: "kill -9 mid-call and restart", run: func(t *testing.T, r *faultRig) {
+		r.startSim(t, "-rate", "1", "-for", "40s")
+		r.startServe(t, "a")
+		r.waitTalking(t)
+		r.wait(t, 10*time.Second)
+		r.kill(t, "a", syscall.SIGKILL)
+		r.wait(t, 2*time.Second)
+		r.startServe(t, "a")
+	}},
+	{name: "standby takeover", sharedRedis: true, run: func(t *testing.T, r *faultRig) {
+		r.startSim(t, "-rate", "1", "-for", "40s")
+		r.startServe(t, "a")
+		r.startStandby(t, "b")
+		r.waitTalking(t)
+		r.wait(t, 10*time.Second)
+		r.kill(t, "a", syscall.SIGKILL)
+		eventually(t, "the standby active", func() bool { return roleAt(r.serves["b"].addr) == "active" })
+	}},
+	{name: "SIGTERM with live calls", run: func(t *testing.T, r *faultRig) {
+		r.startSim(t, "-rate", "1", "-for", "40s")
+		r.startServe(t, "a")
+		r.waitTalking(t)
+		r.wait(t, 10*time.Second)
+		r.kill(t, "a", syscall.SIGTERM)
+		r.startServe(t, "a")
+	}},
+	{name: "100 WebSocket drops", run: func(t *testing.T, r *faultRig) {
+		r.startSim(t, "-rate", "1", "-for", "50s")
+		r.startServe(t, "a")
+		for range 100 {
+			r.simPost(t, "/sim/faults", `{"kind": "drop_websockets"}`)
+			r.wait(t, 400*time.Millisecond)
+		}
+	}},
+	{name: "30-second Asterisk outage", run: func(t *testing.T, r *faultRig) {
+		// The sim's ARI refuses every connection for 30 s, as an Asterisk
+		// whose HTTP server is down; calls meanwhile find no application.
+		r.startSim(t, "-rate", "1", "-for", "50s")
+		r.startServe(t, "a")
+		r.waitTalking(t)
+		r.simPost(t, "/sim/faults", `{"kind": "refuse_connections", "duration": "30s"}`)
+		r.wait(t, 30*time.Second)
+		eventually(t, "the service active again", func() bool { return roleAt(r.serves["a"].addr) == "active" })
+	}},
+	{name: "Redis down a minute and back empty", run: func(t *testing.T, r *faultRig) {
+		redis := startRedis(t, r.dir)
+		r.redisURL = redis.url
+		r.startSim(t, "-rate", "1", "-for", "80s")
+		r.startServe(t, "a")
+		r.waitTalking(t)
+		redis.stop(t)
+		r.wait(t, 60*time.Second)
+		redis.restart(t) // no persistence: it comes back empty
+	}},
+	{name: "two instances started together", sharedRedis: true, run: func(t *testing.T, r *faultRig) {
+		r.startSim(t, "-rate", "1", "-for", "30s")
+		var wg sync.WaitGroup
+		for _, name := range []string{"a", "b"} {
+			wg.Add(1)
+			go func() { defer wg.Done(); r.launch(t, name) }()
+		}
+		wg.Wait()
+		eventually(t, "one of them active", func() bool {
+			return roleAt(r.serves["a"].addr) == "active" || roleAt(r.serves["b"].addr) == "active"
+		})
+		require.False(t, roleAt(r.serves["a"].addr) == "active" && roleAt(r.serves["b"].addr) == "active", "both drive Asterisk")
+	}},
+}
+
+// faultRig is one scenario's processes and folder.
+type faultRig struct {
+	bin, dir, dataDir, promptsDir string
+	ariAddr, config               string
+	env                           []string
+	redisURL                      string // "" = each serve its own embedded Redis
+	sim                           *process
+	mu                            sync.Mutex
+	serves                        map[string]*serveProc
+}
+
+type serveProc struct {
+	p    *process
+	addr string
+	cfg  string
+}
+
+func newFaultRig(t *testing.T, bin string, sharedRedis bool) *faultRig {
+	dir := t.TempDir()
+	r := &faultRig{bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"), ariAddr: freePort(t), serves: map[string]*serveProc{},
+		env: append(envWithout("REDIS_URL", "HOTLINE_REDIS_URL", "HOTLINE_ARI_PASSWORD"), "HOTLINE_ARI_PASSWORD=hotline")}
+	r.promptsDir = shortPrompts(t, dir)
+	if sharedRedis {
+		r.redisURL = startRedis(t, dir).url
+	}
+	return r
+}
+
+func (r *faultRig) wait(t *testing.T, d time.Duration) {
+	t.Helper()
+	<-time.After(d)
+}
+
+// startSim starts `hotline sim` and shortens the agents' calls so the
+// scenario drains within seconds.
+func (r *faultRig) startSim(t *testing.T, flags ...string) {
+	t.Helper()
+	b := &simBundle{bin: r.bin, ariAddr: r.ariAddr, dataDir: r.dataDir, promptsDir: r.promptsDir, env: r.env}
+	r.sim = startSim(t, b, flags...)
+	for ep, b := range map[string]string{
+		"1001": `{"answer_after": "1s", "hangup_after": "8s"}`,
+		"1002": `{"answer_after": "2s", "hangup_after": "8s"}`,
+		"2001": `{"answer_after": "1s", "hangup_after": "5s"}`,
+	} {
+		sim(t, r.ariAddr, http.MethodPut, "/sim/endpoints/PJSIP/"+ep, b)
+	}
+}
+
+func (r *faultRig) simPost(t *testing.T, path, body string) {
+	t.Helper()
+	sim(t, r.ariAddr, http.MethodPost, path, body)
+}
+
+// launch starts `hotline serve` name on its own port, sharing the rig's
+// database (and Redis, if any).
+func (r *faultRig) launch(t *testing.T, name string) *serveProc {
+	t.Helper()
+	r.mu.Lock()
+	s := r.serves[name]
+	if s == nil {
+		s = &serveProc{addr: freePort(t)}
+		s.cfg = simConfig(t, filepath.Join(r.dir, "serve-"+name+".yaml"), r.ariAddr, s.addr, r.dataDir)
+		r.serves[name] = s
+	}
+	env := r.env
+	if r.redisURL != "" {
+		env = append(append([]string{}, env...), "HOTLINE_REDIS_URL="+r.redisURL)
+	}
+	r.mu.Unlock()
+	p := start(t, r.bin, env, "serve", "-config", s.cfg)
+	r.mu.Lock()
+	s.p = p
+	r.mu.Unlock()
+	return s
+}
+
+// startServe starts serve name and waits until it drives the sim.
+func (r *faultRig) startServe(t *testing.T, name string) {
+	t.Helper()
+	s := r.launch(t, name)
+	eventually(t, "serve "+name+" active", func() bool { return roleAt(s.addr) == "active" })
+}
+
+// startStandby starts serve name and waits until it is a ready standby.
+func (r *faultRig) startStandby(t *testing.T, name string) {
+	t.Helper()
+	s := r.launch(t, name)
+	eventually(t, "serve "+name+" standby", func() bool { return roleAt(s.addr) == "standby" })
+}
+
+// kill signals serve name and waits for it to exit.
+func (r *faultRig) kill(t *testing.T, name string, sig syscall.Signal) {
+	t.Helper()
+	s := r.serves[name]
+	require.NoError(t, s.p.cmd.Process.Signal(sig))
+	done := make(chan struct{})
+	go func() { _ = s.p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = s.p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// waitTalking waits until a citizen talks to an agent (a bridge with two parties).
+func (r *faultRig) waitTalking(t *testing.T) {
+	t.Helper()
+	eventually(t, "a call answered", func() bool {
+		var bridges []struct {
+			Channels []string `json:"channels"`
+		}
+		if getSim(r.ariAddr, "/sim/bridges", &bridges) != nil {
+			return false
+		}
+		for _, b := range bridges {
+			if len(b.Channels) >= 2 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func getSim(ariAddr, path string, out any) error {
+	resp, err := http.Get("http://" + ariAddr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// drainAndStop waits until the sim has stopped placing calls and every
+// call it placed has ended, gives the service time to settle them, and
+// stops every serve process with SIGTERM.
+func (r *faultRig) drainAndStop(t *testing.T) {
+	t.Helper()
+	deadline := time.After(3 * time.Minute)
+	for stopped := false; !stopped; {
+		select {
+		case line, ok := <-r.sim.lines:
+			require.True(t, ok, "sim ended: %s", r.sim.stderr)
+			stopped = strings.Contains(line, "stopped placing calls")
+		case <-deadline:
+			t.Fatal("the sim never stopped placing calls")
+		}
+	}
+	ended := func() bool {
+		var calls []aritest.PlacedCall
+		if getSim(r.ariAddr, "/sim/calls", &calls) != nil {
+			return false
+		}
+		for _, c := range calls {
+			if c.EndedAt == nil {
+				return false
+			}
+		}
+		return true
+	}
+	until := time.Now().Add(2 * time.Minute)
+	for !ended() && time.Now().Before(until) {
+		<-time.After(200 * time.Millisecond)
+	}
+	// The service writes a call's end a moment after its hangup, and
+	// imports voice messages every recordings.poll_interval (15 s).
+	<-time.After(20 * time.Second)
+	for name, s := range r.serves {
+		if s.p.cmd.ProcessState == nil {
+			r.kill(t, name, syscall.SIGTERM)
+		}
+	}
+}
+
+type faultResult struct {
+	lost, duplicated, stuck int
+	detail                  string
+}
+
+// account compares the calls the sim placed with the service's database.
+func (r *faultRig) account(t *testing.T) faultResult {
+	t.Helper()
+	var placed []aritest.PlacedCall
+	require.NoError(t, getSim(r.ariAddr, "/sim/calls", &placed))
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(r.dataDir, "hotline.db")+"?mode=ro&_busy_timeout=5000")
+	require.NoError(t, err)
+	defer db.Close()
+
+	type row struct {
+		id, channel, callerRaw, callerNumber, state string
+		arrived                                     int64
+		task                                        sql.NullInt64
+		used                                        bool
+	}
+	rows, err := db.Query(`SELECT c.id, c.channel_id, c.caller_raw, c.caller_number, c.state, c.arrived_ms, t.task_id
+		FROM calls c LEFT JOIN callback_task_calls t ON t.call_id = c.id`)
+	require.NoError(t, err)
+	var all []*row
+	byChannel := map[string][]*row{}
+	for rows.Next() {
+		var x row
+		require.NoError(t, rows.Scan(&x.id, &x.channel, &x.callerRaw, &x.callerNumber, &x.state, &x.arrived, &x.task))
+		all = append(all, &x)
+		if x.channel != "" {
+			byChannel[x.channel] = append(byChannel[x.channel], &x)
+		}
+	}
+	require.NoError(t, rows.Err())
+
+	var noRow, notImported, dupRows, fallbacks, noTask, notFinal int
+	for _, p := range placed {
+		if p.Outcome == aritest.OutcomeFallback {
+			fallbacks++
+			// An imported fallback call has no channel of its own: the
+			// caller's row that arrived while the call lasted.
+			end := time.Now()
+			if p.EndedAt != nil {
+				end = *p.EndedAt
+			}
+			found := false
+			for _, x := range all {
+				if !x.used && x.channel == "" && x.callerRaw == p.Caller &&
+					x.arrived >= p.PlacedAt.Add(-2*time.Second).UnixMilli() && x.arrived <= end.Add(2*time.Second).UnixMilli() {
+					x.used, found = true, true
+					break
+				}
+			}
+			if !found {
+				notImported++
+			}
+			continue
+		}
+		switch got := byChannel[p.ChannelID]; {
+		case len(got) == 0:
+			noRow++
+		case len(got) > 1:
+			dupRows += len(got) - 1
+		}
+	}
+	for _, x := range all {
+		switch x.state {
+		case string(hotline.CallRinging), string(hotline.CallAnswered):
+			notFinal++
+		case string(hotline.CallMissed):
+			if x.callerNumber != "" && !x.task.Valid {
+				noTask++
+			}
+		}
+	}
+	var dialedTwice, dialing, openAttempts int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM callback_attempts a JOIN callback_attempts b
+		ON a.task_id = b.task_id AND a.id < b.id AND b.started_ms < (CASE a.ended_ms WHEN 0 THEN 9e15 ELSE a.ended_ms END)`).Scan(&dialedTwice))
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM callback_tasks WHERE state = 'dialing'`).Scan(&dialing))
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM callback_attempts WHERE ended_ms = 0`).Scan(&openAttempts))
+
+	res := faultResult{lost: noRow + notImported + noTask, duplicated: dupRows + dialedTwice, stuck: notFinal + dialing + openAttempts}
+	res.detail = fmt.Sprintf("placed %d, %d to the fallback; rows %d", len(placed), fallbacks, len(all))
+	for _, part := range []struct {
+		n    int
+		what string
+	}{
+		{noRow, "with no row"}, {notImported, "fallback calls not imported"}, {noTask, "missed without a task"},
+		{dupRows, "extra rows"}, {dialedTwice, "tasks dialed twice"},
+		{notFinal, "rows ringing or answered"}, {dialing, "tasks left dialing"}, {openAttempts, "attempts never ended"},
+	} {
+		if part.n > 0 {
+			res.detail += fmt.Sprintf("; %d %s", part.n, part.what)
+		}
+	}
+	return res
+}
+
+// ownRedis is a redis-server this test starts on a free port, without
+// persistence, so it can be stopped and come back empty.
+type ownRedis struct {
+	url, port, dir string
+	cmd            *exec.Cmd
+}
+
+func startRedis(t *testing.T, dir string) *ownRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not installed")
+	}
+	_, port, _ := net.SplitHostPort(freePort(t))
+	r := &ownRedis{url: "redis://127.0.0.1:" + port + "/0", port: port, dir: dir}
+	r.restart(t)
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *ownRedis) restart(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no", "--dir", r.dir)
+	require.NoError(t, r.cmd.Start())
+	eventually(t, "redis-server on "+r.port, func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+r.port)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+func (r *ownRedis) stop(t *testing.T) {
+	if r.cmd == nil || r.cmd.ProcessState != nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+}
