@@ -59,7 +59,7 @@ commands:
   lease status|reset -config FILE
                          who holds the lease of the Asterisk server (one instance drives it); reset
                          forgets it, after the database was replaced on purpose with every instance stopped
-  bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]
+  bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE] [-cpuprofile FILE]
                          measure the deadline engine (index rebuild, firing) beside redis-benchmark
   user add -config FILE -id ID -role agent|supervisor|admin[,…] -name NAME
                          add a staff account; the password is read from the terminal or stdin
