@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"hotline/store/storetest"
 )
 
 // The whole, through real processes (scripts/cluster.sh): three `hotline
@@ -31,8 +32,9 @@ import (
 // takeover: from the SIGKILL until another instance drives the killed
 // one's server with its ARI connected (/readyz ready with "drives …").
 //
-// The database is one SQLite file all three open: they run on one
-// machine. HOTLINE_CLUSTER=1 runs it.
+// The database is PostgreSQL (a schema of its own in the database
+// HOTLINE_TEST_POSTGRES names, default postgres://postgres@127.0.0.1:5432/test).
+// HOTLINE_CLUSTER=1 runs it.
 func TestCluster(t *testing.T) {
 	if os.Getenv("HOTLINE_CLUSTER") != "1" {
 		t.Skip("runs five processes for two minutes: HOTLINE_CLUSTER=1 (scripts/cluster.sh)")
@@ -43,7 +45,13 @@ func TestCluster(t *testing.T) {
 	env := append(envWithout("REDIS_URL", "HOTLINE_REDIS_URL", "HOTLINE_ARI_PASSWORD"), "HOTLINE_ARI_PASSWORD=hotline",
 		"HOTLINE_REDIS_URL="+redis.url)
 	prompts := shortPrompts(t, dir)
-	dbPath, archive := filepath.Join(dir, "hotline.db"), filepath.Join(dir, "recordings")
+	// PostgreSQL: a schema of its own in HOTLINE_TEST_POSTGRES's database
+	// (default the machine's test database).
+	base := storetest.PostgresURL()
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	dbPath, archive := storetest.Schema(t, base), filepath.Join(dir, "recordings")
 
 	// Two fake Asterisk servers with their citizens. West's own agents
 	// (3001, 3002, supervisor 3009) are phones added to its fake: an
@@ -246,8 +254,7 @@ func allEnded(addr string) bool {
 // attempts name that are not archived, or whose archived file is missing.
 func unarchivedRecordings(t *testing.T, dbPath, archive string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=5000")
-	require.NoError(t, err)
+	db := openAccounting(t, dbPath)
 	defer db.Close()
 	rows, err := db.Query(`SELECT n.name, coalesce(r.state, ''), coalesce(r.sha256, '') FROM (
 		SELECT recording_name AS name FROM calls WHERE recording_name <> ''

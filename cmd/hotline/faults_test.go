@@ -348,8 +348,7 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 		require.NoError(t, getSim(addr, "/sim/calls", &some))
 		placed = append(placed, some...)
 	}
-	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=5000")
-	require.NoError(t, err)
+	db := openAccounting(t, dbPath)
 	defer db.Close()
 
 	type row struct {
@@ -434,6 +433,19 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 		}
 	}
 	return res
+}
+
+// openAccounting opens the service's database read-only (SQLite) or as
+// is (a postgres:// URL) to count what it holds.
+func openAccounting(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000"
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		driver, dsn = "pgx", path
+	}
+	db, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	return db
 }
 
 // ownRedis is a redis-server this test starts on a free port, without
