@@ -33,8 +33,10 @@ type Config struct {
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
 	// MaxIdleConns is how many idle HTTP connections to Asterisk are kept
-	// for reuse. Asterisk refuses past 100 HTTP sessions, so keep it under
-	// that. Default 64.
+	// for reuse, and the most opened at once (more requests at a time wait
+	// for a free one: one opened past the idle pool would be closed after
+	// a single request). Asterisk refuses past 100 HTTP sessions, so keep it
+	// under that. Default 64.
 	MaxIdleConns int `yaml:"max_idle_conns"`
 	// MessageFrom is the sender of SIP MESSAGEs pushed to softphones.
 	// Default "sip:hotline@localhost".

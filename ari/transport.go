@@ -18,6 +18,11 @@ import (
 // maxConnsPerHost keeps us below Asterisk's limit of 100 HTTP sessions
 // (http.conf sessionlimit): past it Asterisk answers "HTTP session count
 // exceeded" and stops serving. Requests beyond it wait for a free connection.
+// The pool opens no more than it keeps idle (Config.MaxIdleConns) either:
+// a connection opened past the idle pool is closed after its one request,
+// so under bursts every request past the pool opened a new connection
+// (18–55 new connections per 1,000 requests at 50 calls/s on a loaded
+// machine, against ≤ 1 wanted).
 const maxConnsPerHost = 90
 
 // drainLimit is how much of an unread response body is read on Close so the
@@ -40,7 +45,7 @@ func newHTTPClient(cfg Config, m *metrics) *http.Client {
 		},
 		MaxIdleConns:          cfg.MaxIdleConns,
 		MaxIdleConnsPerHost:   cfg.MaxIdleConns,
-		MaxConnsPerHost:       maxConnsPerHost,
+		MaxConnsPerHost:       min(cfg.MaxIdleConns, maxConnsPerHost),
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: cfg.RequestTimeout,
 		DisableCompression:    true,

@@ -164,6 +164,9 @@ func (db *DB) AppendAudit(ctx context.Context, e hotline.AuditEntry) (hotline.Au
 		Detail:  capText(e.Detail, maxAuditDetail),
 	}
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.lockAuditLog(ctx, tx); err != nil {
+			return err
+		}
 		err := tx.GetContext(ctx, &row.PrevHash, lastAuditHashSQL)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err

@@ -218,18 +218,31 @@ func TestAppendAuditConcurrentlyKeepsOneChain(t *testing.T) {
 	require.Zero(t, brokenAt)
 }
 
+// rawSQL is a statement with ? parameters in the form rawConn's driver
+// takes.
+func rawSQL(query string) string {
+	if onPostgres() {
+		return pgRewrite(query)
+	}
+	return query
+}
+
 // rawConn opens the database file outside the store, as someone with
 // access to the file would, without the append-only triggers.
 func (f fixture) rawConn(t *testing.T) *sql.DB {
 	t.Helper()
-	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: f.cfg.Path}).EscapedPath()+"?_busy_timeout=5000")
+	driver, dsn, drop := "sqlite3", "file:"+(&url.URL{Path: f.cfg.Path}).EscapedPath()+"?_busy_timeout=5000", "DROP TRIGGER %s"
+	if onPostgres() {
+		driver, dsn, drop = "pgx", f.cfg.Path, "DROP TRIGGER %s ON audit_log"
+	}
+	raw, err := sql.Open(driver, dsn)
 	require.NoError(t, err)
 	raw.SetMaxOpenConns(1)
 	t.Cleanup(func() { require.NoError(t, raw.Close()) })
-	_, err = raw.ExecContext(f.ctx, `DROP TRIGGER audit_log_no_update`)
-	require.NoError(t, err)
-	_, err = raw.ExecContext(f.ctx, `DROP TRIGGER audit_log_no_delete`)
-	require.NoError(t, err)
+	for _, trigger := range []string{"audit_log_no_update", "audit_log_no_delete"} {
+		_, err = raw.ExecContext(f.ctx, fmt.Sprintf(drop, trigger))
+		require.NoError(t, err)
+	}
 	return raw
 }
 
@@ -257,7 +270,7 @@ func TestVerifyAuditFindsTheFirstBrokenEntry(t *testing.T) {
 			var r auditRow
 			require.NoError(t, f.db.reader.GetContext(f.ctx, &r, `SELECT * FROM audit_log WHERE id = 3`))
 			r.Object = "r999"
-			_, err := raw.ExecContext(f.ctx, `UPDATE audit_log SET object = ?, hash = ? WHERE id = 3`, r.Object, auditHash(r))
+			_, err := raw.ExecContext(f.ctx, rawSQL(`UPDATE audit_log SET object = ?, hash = ? WHERE id = 3`), r.Object, auditHash(r))
 			require.NoError(t, err)
 		}, 4},
 		{"an entry deleted", func(t *testing.T, f fixture, raw *sql.DB) {

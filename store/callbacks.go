@@ -174,7 +174,8 @@ WHERE id = ?`
 const createTaskSQL = `
 INSERT INTO callback_tasks (number, state, agent_id, missed_count, first_missed_ms, deadline_ms,
                             next_attempt_ms, created_ms)
-VALUES (?, 'pending', ?, 1, ?, ?, ?, ?)`
+VALUES (?, 'pending', ?, 1, ?, ?, ?, ?)
+RETURNING id`
 
 // linkTaskCallSQL inserts one callback_task_calls row.
 const linkTaskCallSQL = `INSERT INTO callback_task_calls (call_id, task_id) VALUES (?, ?)`
@@ -227,12 +228,8 @@ func (db *DB) AddMissedCall(ctx context.Context, m MissedCall) (task hotline.Cal
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, createTaskSQL, m.Number, nullString(m.AgentID), missedMs, deadlineMs,
-				hotline.UnixMilli(m.DueAt), db.nowMs())
-			if err != nil {
-				return err
-			}
-			if taskID, err = res.LastInsertId(); err != nil {
+			if err := tx.GetContext(ctx, &taskID, createTaskSQL, m.Number, nullString(m.AgentID), missedMs, deadlineMs,
+				hotline.UnixMilli(m.DueAt), db.nowMs()); err != nil {
 				return err
 			}
 			created = true
@@ -295,13 +292,13 @@ SELECT id FROM (
         SELECT id, next_attempt_ms AS due_ms
         FROM callback_tasks INDEXED BY callback_tasks_open_by_next_attempt
         WHERE ` + callbackOpenSQL + ` AND state = 'pending' AND next_attempt_ms <= ?
-        ORDER BY next_attempt_ms, id LIMIT ?)
+        ORDER BY next_attempt_ms, id LIMIT ?) AS pending
     UNION ALL
     SELECT * FROM (
         SELECT id, lease_until_ms AS due_ms FROM callback_tasks
         WHERE state = 'dialing' AND lease_until_ms < ?
-        ORDER BY lease_until_ms, id LIMIT ?)
-)
+        ORDER BY lease_until_ms, id LIMIT ?) AS lapsed
+) AS due
 ORDER BY due_ms, id LIMIT ?`
 
 // DueTaskIDs returns up to limit ids of tasks due at now, oldest due first:
@@ -600,7 +597,7 @@ UPDATE callback_tasks SET agent_id = coalesce(agent_id, ?)
 WHERE id = ? AND state = 'dialing' AND lease_token = ?`
 
 // startAttemptSQL inserts one active callback_attempts row.
-const startAttemptSQL = `INSERT INTO callback_attempts (task_id, agent_id, started_ms) VALUES (?, ?, ?)`
+const startAttemptSQL = `INSERT INTO callback_attempts (task_id, agent_id, started_ms) VALUES (?, ?, ?) RETURNING id`
 
 // StartAttempt records a new attempt on task id by agentID at now, under the
 // claim of token, and returns its id; the task takes agentID as its agent
@@ -623,12 +620,7 @@ func (db *DB) StartAttempt(ctx context.Context, id int64, token, agentID string,
 		if err := execFenced(ctx, tx, op, id, token, assignTaskAgentSQL, agentID, id, token); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, startAttemptSQL, id, agentID, hotline.UnixMilli(now))
-		if err != nil {
-			return err
-		}
-		attemptID, err = res.LastInsertId()
-		return err
+		return tx.GetContext(ctx, &attemptID, startAttemptSQL, id, agentID, hotline.UnixMilli(now))
 	})
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
@@ -1068,6 +1060,10 @@ SET state = 'resolved', closed_ms = ?, close_reason = ?, next_attempt_ms = 0, le
 WHERE number = ? AND ` + callbackOpenSQL + `
 RETURNING id`
 
+// hasOpenTaskSQL reads whether number has an open callback_tasks row
+// (through callback_tasks_one_open_per_number).
+var hasOpenTaskSQL = `SELECT EXISTS (SELECT 1 FROM callback_tasks WHERE number = ? AND ` + callbackOpenSQL + `)`
+
 // ResolveByInbound records that the citizen at number called again and
 // inbound call callID was answered: the open task of that number (pending,
 // or dialing) becomes resolved at now, with callID in its close reason. A
@@ -1085,8 +1081,18 @@ func (db *DB) ResolveByInbound(ctx context.Context, number, callID string, now t
 	case now.IsZero():
 		return nil, hotline.Errorf(hotline.KindInvalid, op, "the time is required")
 	}
-	nowMs := hotline.UnixMilli(now)
+	// Most answered callers owe no callback: a read on a reader tells, and
+	// spares the one writer a transaction for every answered call. A task
+	// made after this read is one made after this call was answered.
+	var open bool
+	if err := db.reader.GetContext(ctx, &open, hasOpenTaskSQL, number); err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("callback tasks of %s", number), err)
+	}
 	ids := []int64{}
+	if !open {
+		return ids, nil
+	}
+	nowMs := hotline.UnixMilli(now)
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		reason := fmt.Sprintf("citizen called in: call %s answered", callID)
 		if err := tx.SelectContext(ctx, &ids, resolveByInboundSQL, nowMs, reason, number); err != nil {

@@ -423,10 +423,12 @@ func notUnless(yes bool) string {
 	return "NOT "
 }
 
-// addLegSQL inserts one call_legs row; SQLite picks its id.
+// addLegSQL inserts one call_legs row and reads the id the database
+// picked.
 const addLegSQL = `
 INSERT INTO call_legs (call_id, agent_id, channel_id, outcome, cause, rung_ms, answered_ms, ended_ms)
-VALUES (:call_id, :agent_id, :channel_id, :outcome, :cause, :rung_ms, :answered_ms, :ended_ms)`
+VALUES (:call_id, :agent_id, :channel_id, :outcome, :cause, :rung_ms, :answered_ms, :ended_ms)
+RETURNING id`
 
 // AddLeg stores a new leg of an existing call to an existing agent and
 // returns its id. A second leg on the same channel is a conflict.
@@ -437,12 +439,8 @@ func (db *DB) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
-	res, err := db.execPrepared(ctx, stmt, legToRow(l))
-	if err != nil {
-		return 0, wrapErr(op, subject, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := db.getPrepared(ctx, stmt, &id, legToRow(l)); err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
 	return id, nil
@@ -535,10 +533,10 @@ type AgentStats struct {
 // leg through call_legs_by_agent for the GROUP BY.
 const agentCallStatsSQL = `
 SELECT agent_id,
-       SUM(outcome IN ('answered', 'completed')) AS answered,
-       SUM(outcome = 'busy')                     AS declined,
-       SUM(outcome = 'no_answer')                AS not_answered,
-       MAX(rung_ms)                              AS last_rung_ms
+       count(*) FILTER (WHERE outcome IN ('answered', 'completed')) AS answered,
+       count(*) FILTER (WHERE outcome = 'busy')                     AS declined,
+       count(*) FILTER (WHERE outcome = 'no_answer')                AS not_answered,
+       MAX(rung_ms)                                                 AS last_rung_ms
 FROM call_legs INDEXED BY call_legs_by_rung
 WHERE rung_ms >= ?
 GROUP BY agent_id`

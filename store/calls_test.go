@@ -670,6 +670,7 @@ func TestListCallsFiltersOfTheCallLog(t *testing.T) {
 // never walks the whole table to find a few rows.
 func TestListCallsChoosesItsIndex(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	f := setup(t)
 	log := &PlanLog{}
 	db := f.db.WithPlans(log)

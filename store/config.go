@@ -9,18 +9,21 @@ import (
 // Config says where the database lives and how long a write waits for a
 // lock held by another process.
 type Config struct {
-	// Path is the SQLite database file; its folder is created when missing.
-	// A relative path is relative to the working directory. Default
+	// Path is the database: a postgres:// (or postgresql://) URL for
+	// PostgreSQL, e.g. "postgres://hotline@db.example:5432/hotline", with
+	// pgx's parameters (sslmode, search_path, …); anything else is the
+	// SQLite database file, whose folder is created when missing. A
+	// relative path is relative to the working directory. Default
 	// "data/hotline.db".
 	Path string `yaml:"path"`
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// connection (e.g. `hotline migrate` run beside the service) before it
-	// fails as unavailable. Default 5s.
+	// fails as unavailable (PostgreSQL: lock_timeout). Default 5s.
 	BusyTimeout time.Duration `yaml:"busy_timeout"`
-	// CacheMiB is the page cache of each connection (the writer and every
-	// reader), in MiB: pages beyond it are read from the operating
+	// CacheMiB is the page cache of each SQLite connection (the writer and
+	// every reader), in MiB: pages beyond it are read from the operating
 	// system's file cache. Default 32; millions of calls write faster
-	// with more.
+	// with more. PostgreSQL's cache is the server's (shared_buffers).
 	CacheMiB int `yaml:"cache_mib"`
 }
 
@@ -39,6 +42,11 @@ func (c *Config) SetDefaults() {
 
 // Validate reports the first bad field, named by its YAML key under "store.".
 func (c Config) Validate() error {
+	if dialectOf(c.Path) == postgresDialect {
+		if err := validatePostgresURL(c.Path); err != nil {
+			return err
+		}
+	}
 	switch {
 	case strings.TrimSpace(c.Path) == "":
 		return fmt.Errorf("store.path: must not be empty")

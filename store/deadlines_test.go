@@ -226,6 +226,7 @@ func TestEscalateOnceWithItsViolation(t *testing.T) {
 // indexes repeat the state vocabulary's IN lists word for word.
 func TestDeadlineStatementsUseTheirIndexes(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	f := setup(t)
 	for _, k := range matterKinds {
 		mt := k.table()

@@ -22,6 +22,8 @@ import (
 //   - the file is locked by another writer, or ctx ran out: unavailable,
 //     which is retryable.
 //
+// PostgreSQL's codes map to the same kinds (classifyPostgres).
+//
 // Errors that already carry a kind pass through unchanged.
 func wrapErr(op, subject string, err error) error {
 	if err == nil {
@@ -40,6 +42,9 @@ func wrapErr(op, subject string, err error) error {
 func kindOf(err error) hotline.ErrorKind {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return hotline.KindUnavailable
+	}
+	if kind, ok := classifyPostgres(err); ok {
+		return kind
 	}
 	var sqliteErr sqlite3.Error
 	if !errors.As(err, &sqliteErr) {

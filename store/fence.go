@@ -173,6 +173,16 @@ func (w writer) NamedExecContext(ctx context.Context, query string, arg any) (sq
 	return res, err
 }
 
+// NamedGetContext runs one statement with named parameters that returns a
+// row (INSERT … RETURNING).
+func (w writer) NamedGetContext(ctx context.Context, dest any, query string, arg any) error {
+	query, args, err := w.BindNamed(query, arg)
+	if err != nil {
+		return err
+	}
+	return w.GetContext(ctx, dest, query, args...)
+}
+
 // GetContext runs one statement that returns a row (INSERT … RETURNING).
 func (w writer) GetContext(ctx context.Context, dest any, query string, args ...any) error {
 	kind := w.db.kindOf(query)

@@ -34,6 +34,9 @@ type writeHealth struct {
 // storageProblem says in plain words what a storage failure is, or "" for
 // any other error.
 func storageProblem(path string, err error) string {
+	if problem := pgStorageProblem(path, err); problem != "" {
+		return problem
+	}
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return ""
@@ -105,8 +108,10 @@ func (db *DB) writesFailing(ctx context.Context) error {
 	}
 	failed := func() error { return fmt.Errorf("writes fail since %s: %w", since.Format(time.RFC3339), failing) }
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(filepath.Dir(db.path), &st); err == nil && st.Bavail*uint64(st.Bsize) < minFreeBytes {
-		return failed()
+	if db.dialect == sqliteDialect {
+		if err := syscall.Statfs(filepath.Dir(db.path), &st); err == nil && st.Bavail*uint64(st.Bsize) < minFreeBytes {
+			return failed()
+		}
 	}
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, probeGrowthSQL); err != nil {

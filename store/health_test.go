@@ -25,6 +25,7 @@ func (f fixture) integrityOK(t *testing.T) {
 
 func TestStorageFailuresRefuseWritesWholeSayWhyAndMakeTheDatabaseNotReady(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "the failures are made with SQLite's pragmas (page count, query_only) on the file")
 	tests := []struct {
 		name   string
 		break_ string // run on the writer's connection
@@ -99,6 +100,7 @@ func TestStorageFailuresRefuseWritesWholeSayWhyAndMakeTheDatabaseNotReady(t *tes
 const permissionDirEnv = "HOTLINE_STORE_TEST_PERMISSION_DIR"
 
 func TestOpenSaysPermissionDeniedForWhatTheServiceMayNotWrite(t *testing.T) {
+	sqliteOnly(t, "file permissions of the database's folder")
 	base := os.Getenv(permissionDirEnv)
 	if base == "" {
 		t.Parallel()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -9,25 +10,26 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 )
 
 // The schema ships inside the binary, so a deployed service can always bring
 // its database up to the version it expects.
 //
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // newMigrationProvider builds a goose provider over the embedded migrations
-// on the writer. Migrations run on the writer's single connection, so they
-// queue behind the service's own writes instead of racing them.
-func newMigrationProvider(writer *sqlx.DB, logger *slog.Logger) (*goose.Provider, error) {
-	files, err := fs.Sub(migrationFiles, "migrations")
+// of dialect d on conn. On SQLite that is the writer's single connection,
+// so migrations queue behind the service's own writes instead of racing
+// them.
+func newMigrationProvider(conn *sql.DB, d dialect, logger *slog.Logger) (*goose.Provider, error) {
+	gooseDialect, folder := d.goose()
+	files, err := fs.Sub(migrationFiles, folder)
 	if err != nil {
 		return nil, fmt.Errorf("store: embedded migrations: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, writer.DB, files,
+	provider, err := goose.NewProvider(gooseDialect, conn, files,
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(logger),
 	)

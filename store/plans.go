@@ -70,7 +70,9 @@ const explainSQL = `EXPLAIN QUERY PLAN `
 // selectOn runs a read on q (the reader pool or a read transaction),
 // writing its plan into the DB's PlanLog first when there is one.
 func (db *DB) selectOn(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
-	if db.plans != nil {
+	// The plans are SQLite's (EXPLAIN QUERY PLAN); PostgreSQL's EXPLAIN
+	// says other words, so a PostgreSQL store plans nothing into the log.
+	if db.plans != nil && db.dialect == sqliteDialect {
 		var steps []struct {
 			ID      int    `db:"id"`
 			Parent  int    `db:"parent"`

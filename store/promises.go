@@ -129,7 +129,8 @@ const promiseCallSQL = `SELECT first_responsible_agent, caller_number FROM calls
 const createPromiseSQL = `
 INSERT INTO promises (call_id, number, agent_id, created_by, summary, department, state,
                       deadline_ms, original_deadline_ms, created_ms)
-VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)
+RETURNING id`
 
 // CreatePromise stores a promise made on call p.CallID and returns it as
 // stored. The owner is the call's first-responsible agent, read in the same
@@ -182,13 +183,9 @@ func (db *DB) CreatePromise(ctx context.Context, p hotline.Promise) (hotline.Pro
 			number = call.Number
 		}
 		deadlineMs := hotline.UnixMilli(p.Deadline)
-		res, err := tx.ExecContext(ctx, createPromiseSQL, p.CallID, number, call.Agent.String, p.CreatedBy, summary,
-			strings.TrimSpace(p.Department), deadlineMs, deadlineMs, hotline.UnixMilli(p.CreatedAt))
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		var id int64
+		if err := tx.GetContext(ctx, &id, createPromiseSQL, p.CallID, number, call.Agent.String, p.CreatedBy, summary,
+			strings.TrimSpace(p.Department), deadlineMs, deadlineMs, hotline.UnixMilli(p.CreatedAt)); err != nil {
 			return err
 		}
 		created, err = readPromise(ctx, tx, id)

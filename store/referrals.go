@@ -57,10 +57,12 @@ func validReferralOutcome(o hotline.ReferralOutcome) bool {
 	return false
 }
 
-// addReferralSQL inserts one referrals row; SQLite picks its id.
+// addReferralSQL inserts one referrals row and reads the id the database
+// picked.
 const addReferralSQL = `
 INSERT INTO referrals (call_id, from_agent, to_agent, to_department, requested_ms, outcome, ended_ms)
-VALUES (:call_id, :from_agent, :to_agent, :to_department, :requested_ms, :outcome, :ended_ms)`
+VALUES (:call_id, :from_agent, :to_agent, :to_department, :requested_ms, :outcome, :ended_ms)
+RETURNING id`
 
 // AddReferral stores a new link in the referral chain of an existing call
 // and returns its id; r.ID is ignored. An empty outcome is stored as
@@ -85,12 +87,8 @@ func (db *DB) AddReferral(ctx context.Context, r hotline.Referral) (int64, error
 	case !validReferralOutcome(r.Outcome):
 		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: unknown outcome %q", subject, r.Outcome)
 	}
-	res, err := db.writer.NamedExecContext(ctx, addReferralSQL, referralToRow(r))
-	if err != nil {
-		return 0, wrapErr(op, subject, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := db.writer.NamedGetContext(ctx, &id, addReferralSQL, referralToRow(r)); err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
 	return id, nil

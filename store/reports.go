@@ -119,7 +119,7 @@ var factSumsSQL = func() string {
 		arms = append(arms, "SELECT agent_id, "+strings.Join(cols, ", ")+" FROM "+v.view+" WHERE at_ms >= ?1 AND at_ms < ?2")
 	}
 	return "SELECT agent_id, " + sumsOf() + " FROM (\n" + strings.Join(arms, "\nUNION ALL\n") +
-		"\n) WHERE ?3 = '' OR agent_id = ?3 GROUP BY agent_id"
+		"\n) AS facts WHERE ?3 = '' OR agent_id = ?3 GROUP BY agent_id"
 }()
 
 // factSumsOver reads the sums of [fromMs, endMs) per staff member: whole
@@ -242,7 +242,7 @@ FROM (
     SELECT agent_id, 0, 1
     FROM promises
     WHERE ` + promiseUnfinishedSQL + ` AND deadline_ms >= ?1 AND deadline_ms < ?2 AND deadline_ms <= ?3
-)
+) AS open_dues
 WHERE ?4 = '' OR agent_id = ?4
 GROUP BY agent_id`
 

@@ -206,6 +206,7 @@ func TestReferralOutcomeIsChecked(t *testing.T) {
 // statistics, read through an index and never scan a whole table.
 func TestStatementsUseTheirIndexes(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	f := setup(t)
 	tests := []struct {
 		name  string

@@ -51,6 +51,17 @@ func (s *writeStmts) close() error {
 	return errors.Join(errs...)
 }
 
+// getPrepared runs a prepared write that returns a row (INSERT …
+// RETURNING) as execPrepared runs one that does not.
+func (db *DB) getPrepared(ctx context.Context, stmt *sqlx.NamedStmt, dest, arg any) error {
+	if _, ok := FenceOf(ctx); !ok {
+		return db.noteWrite(stmt.GetContext(ctx, dest, arg))
+	}
+	return db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		return tx.NamedStmtContext(ctx, stmt).GetContext(ctx, dest, arg)
+	})
+}
+
 // execPrepared runs a prepared write outside a transaction: as one
 // statement, or, when ctx carries a lease's fence, in a transaction that
 // checks it first (inWriteTx), as every other write.

@@ -1,13 +1,15 @@
-// Package store keeps every fact of the hotline in SQLite: the schema and its
-// migrations, and every SQL statement the service runs.
+// Package store keeps every fact of the hotline in SQLite or PostgreSQL: the
+// schema and its migrations, and every SQL statement the service runs.
 //
-// One writer connection serialises all writes in the process, so writers
-// queue in Go instead of failing with SQLITE_BUSY; WAL lets a separate pool of
-// read-only connections run beside it without blocking or being blocked.
+// On SQLite, one writer connection serialises all writes in the process, so
+// writers queue in Go instead of failing with SQLITE_BUSY; WAL lets a
+// separate pool of read-only connections run beside it without blocking or
+// being blocked. What differs on PostgreSQL is in dialect.go.
 package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,10 +29,12 @@ import (
 	"hotline"
 )
 
-// DB is the hotline database: one writer connection and a pool of readers
-// over the same SQLite file.
+// DB is the hotline database: the writer pool (one connection on SQLite)
+// and a pool of readers over the same database.
 type DB struct {
-	path       string
+	path       string // the SQLite file, or the PostgreSQL URL without its password
+	dialect    dialect
+	rawPool    *sql.DB // PostgreSQL: the migrations' connection, without statement rewriting
 	writer     writer
 	reader     *sqlx.DB
 	health     *writeHealth // shared by the copies WithPlans makes
@@ -56,8 +60,10 @@ func WithClock(now func() time.Time) Option {
 	return func(db *DB) { db.now = now }
 }
 
-// Open opens (creating when missing) the database file at cfg.Path and its
-// folder. It does not migrate: call Migrate before using the statements.
+// Open opens the database cfg.Path names: a PostgreSQL database for a
+// postgres:// URL, else the SQLite file at that path (created when missing,
+// with its folder). It does not migrate: call Migrate before using the
+// statements.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (*DB, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -65,6 +71,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if dialectOf(cfg.Path) == postgresDialect {
+		return openPostgresDB(ctx, cfg, logger, opts)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: create its folder: %w", cfg.Path, err))
@@ -99,11 +108,38 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	reader.SetMaxIdleConns(readers)
 
 	db.writer, db.reader = newWriter(writer, db), reader
-	db.migrations, err = newMigrationProvider(writer, logger)
+	db.migrations, err = newMigrationProvider(writer.DB, sqliteDialect, logger)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	logger.Debug("database opened", "path", cfg.Path, "readers", readers)
+	return db, nil
+}
+
+// openPostgresDB is Open for a PostgreSQL URL.
+func openPostgresDB(ctx context.Context, cfg Config, logger *slog.Logger, opts []Option) (*DB, error) {
+	writer, reader, raw, err := openPostgres(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	where := redactURL(cfg.Path)
+	db := &DB{path: where, dialect: postgresDialect, rawPool: raw, now: time.Now, logger: logger,
+		stmts: &writeStmts{}, health: &writeHealth{}}
+	for _, opt := range opts {
+		opt(db)
+	}
+	conns := postgresDialect.writerConns()
+	writer.SetMaxOpenConns(conns)
+	writer.SetMaxIdleConns(conns)
+	readers := max(4, runtime.NumCPU())
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	db.writer, db.reader = newWriter(writer, db), reader
+	db.migrations, err = newMigrationProvider(raw, postgresDialect, logger)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	logger.Debug("database opened", "url", where, "readers", readers, "writers", conns)
 	return db, nil
 }
 
@@ -140,7 +176,11 @@ func openPool(ctx context.Context, cfg Config, extra url.Values) (*sqlx.DB, erro
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	return errors.Join(db.stmts.close(), db.reader.Close(), db.writer.Close())
+	errs := []error{db.stmts.close(), db.reader.Close(), db.writer.Close()}
+	if db.rawPool != nil {
+		errs = append(errs, db.rawPool.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Ping reports whether both the writer and a reader connection can be had

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"hotline"
+	"hotline/store/storetest"
 )
 
 // t0 is the fixed start of every test clock: 09:00 in Beijing.
@@ -53,10 +54,12 @@ func setup(t testing.TB, configure ...func(*Config)) fixture {
 	return f
 }
 
-// setupUnmigrated opens a database in a fresh folder without migrating it.
+// setupUnmigrated opens a database in a fresh folder (with
+// HOTLINE_TEST_POSTGRES set: a fresh PostgreSQL schema) without migrating
+// it.
 func setupUnmigrated(t testing.TB, configure ...func(*Config)) fixture {
 	t.Helper()
-	cfg := Config{Path: filepath.Join(t.TempDir(), "data", "hotline.db")}
+	cfg := Config{Path: storetest.Path(t)}
 	cfg.SetDefaults()
 	for _, c := range configure {
 		c(&cfg)
@@ -69,13 +72,36 @@ func setupUnmigrated(t testing.TB, configure ...func(*Config)) fixture {
 	return fixture{ctx: ctx, cfg: cfg, db: db, clock: clock}
 }
 
+// onPostgres reports whether the tests run against PostgreSQL.
+func onPostgres() bool { return storetest.PostgresURL() != "" }
+
+// sqliteOnly skips a test that checks what only SQLite has, saying why.
+func sqliteOnly(t testing.TB, why string) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
+}
+
 // schemaObjects lists the names of the database's objects of a type
 // ("table", "index", "trigger"), leaving out SQLite's own.
 func (f fixture) schemaObjects(t *testing.T, typ string) []string {
 	t.Helper()
 	var names []string
-	require.NoError(t, f.db.reader.SelectContext(f.ctx, &names,
-		`SELECT name FROM sqlite_schema WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name`, typ))
+	query := `SELECT name FROM sqlite_schema WHERE type = ? AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if onPostgres() {
+		// The same objects from PostgreSQL's catalog: the indexes made by a
+		// name, not those behind a primary key or UNIQUE constraint (SQLite's
+		// sqlite_autoindex_…), and the triggers of rows.
+		query = map[string]string{
+			"table": `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND ? <> '' ORDER BY 1`,
+			"index": `SELECT indexname FROM pg_indexes i WHERE schemaname = current_schema() AND ? <> ''
+				AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY 1`,
+			"trigger": `SELECT DISTINCT trigger_name::text FROM information_schema.triggers
+				WHERE trigger_schema = current_schema() AND ? <> '' ORDER BY 1`,
+		}[typ]
+	}
+	require.NoError(t, f.db.reader.SelectContext(f.ctx, &names, query, typ))
 	return names
 }
 
@@ -114,6 +140,7 @@ func TestOpenReportsTheBadPath(t *testing.T) {
 
 func TestOpenCreatesTheFolderWhateverItsName(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "a file path")
 	f := setup(t, func(c *Config) {
 		c.Path = filepath.Join(filepath.Dir(c.Path), "a b?c#d%20e", "nested", "hotline.db")
 	})
@@ -212,12 +239,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 func TestMigrateTwiceIsANoOp(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	schema := func() []string {
-		var sqls []string
-		require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls,
-			`SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`))
-		return sqls
-	}
+	schema := func() []string { return f.schemaSQL(t) }
 	before := schema()
 
 	applied, err := f.db.Migrate(f.ctx)
@@ -266,11 +288,18 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 				held = append(held, conn)
 			}
 			for _, conn := range held {
-				pragma := func(name string) string {
+				setting := func(query string) string {
 					var v string
-					require.NoError(t, conn.QueryRowContext(f.ctx, "PRAGMA "+name).Scan(&v))
+					require.NoError(t, conn.QueryRowContext(f.ctx, query).Scan(&v))
 					return v
 				}
+				if onPostgres() {
+					// PostgreSQL's settings of the same meaning.
+					require.Equal(t, "1234ms", setting("SHOW lock_timeout"))
+					require.Equal(t, map[int]string{0: "off", 1: "on"}[tt.queryOnly], setting("SHOW default_transaction_read_only"))
+					continue
+				}
+				pragma := func(name string) string { return setting("PRAGMA " + name) }
 				require.Equal(t, "wal", pragma("journal_mode"))
 				require.Equal(t, "1", pragma("foreign_keys"))
 				require.Equal(t, "1234", pragma("busy_timeout"))
@@ -291,6 +320,7 @@ func TestPing(t *testing.T) {
 	require.NoError(t, f.db.Ping(f.ctx))
 
 	// A writer held by a long transaction makes the service unready.
+	sqliteOnly(t, "PostgreSQL's writer pool has more connections than one transaction holds")
 	tx, err := f.db.writer.BeginTx(f.ctx, nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Millisecond)
@@ -315,6 +345,11 @@ func TestLockedDatabaseIsUnavailable(t *testing.T) {
 	tx, err := other.writer.BeginTx(context.WithoutCancel(f.ctx), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, tx.Rollback()) })
+	if onPostgres() {
+		// PostgreSQL locks what a transaction writes, not the database.
+		_, err := tx.ExecContext(f.ctx, `LOCK TABLE agents IN EXCLUSIVE MODE`)
+		require.NoError(t, err)
+	}
 
 	err = f.db.UpsertAgent(f.ctx, testAgent("a1"))
 	require.Equal(t, hotline.KindUnavailable, hotline.KindOf(err), "%v", err)
@@ -368,8 +403,24 @@ func TestConcurrentWritersAllSucceed(t *testing.T) {
 func (f fixture) schemaSQL(t *testing.T) []string {
 	t.Helper()
 	var sqls []string
-	require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls,
-		`SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`))
+	query := `SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name`
+	if onPostgres() {
+		// The same from PostgreSQL's catalog, without the schema's name
+		// (each test has its own).
+		query = `SELECT replace(x, current_schema() || '.', '') FROM (
+SELECT 'table ' || table_name || ' ' || string_agg(column_name || ' ' || data_type || ' ' || is_nullable || ' ' ||
+       coalesce(column_default, ''), ', ' ORDER BY ordinal_position) AS x
+FROM information_schema.columns WHERE table_schema = current_schema() GROUP BY table_name
+UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+UNION ALL SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE connamespace = current_schema()::regnamespace
+UNION ALL SELECT 'view ' || viewname || ' ' || definition FROM pg_views WHERE schemaname = current_schema()
+UNION ALL SELECT 'function ' || proname || ' ' || prosrc FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+) AS s ORDER BY 1`
+	}
+	require.NoError(t, f.db.reader.SelectContext(f.ctx, &sqls, query))
 	return sqls
 }
 

@@ -91,7 +91,8 @@ const violationColumns = `id, kind, agent_id, call_id, task_id, promise_id, at_m
 // addViolationSQL inserts one open violations row; SQLite picks its id.
 const addViolationSQL = `
 INSERT INTO violations (kind, agent_id, call_id, task_id, promise_id, at_ms, detail)
-VALUES (:kind, :agent_id, :call_id, :task_id, :promise_id, :at_ms, :detail)`
+VALUES (:kind, :agent_id, :call_id, :task_id, :promise_id, :at_ms, :detail)
+RETURNING id`
 
 // AddViolation records an occurrence against an agent, still open (no
 // disposition), and returns its id; v.ID is ignored. The kind, agent and
@@ -110,7 +111,11 @@ func (db *DB) AddViolation(ctx context.Context, v hotline.Violation) (int64, err
 	case v.Disposition != hotline.DispositionOpen || v.DisposedBy != "" || !v.DisposedAt.IsZero() || v.DisposeReason != "":
 		return 0, hotline.Errorf(hotline.KindInvalid, op, "%s: a violation is recorded open; DisposeViolation decides it", subject)
 	}
-	id, err := insertViolation(ctx, db.writer, v)
+	var id int64
+	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) (err error) {
+		id, err = insertViolation(ctx, tx, v)
+		return err
+	})
 	if err != nil {
 		return 0, wrapErr(op, subject, err)
 	}
@@ -179,15 +184,16 @@ func insertViolations(ctx context.Context, tx *sqlx.Tx, vs []hotline.Violation) 
 	return out, nil
 }
 
-// insertViolation runs addViolationSQL through e (the writer, or a
+// insertViolation runs addViolationSQL in tx (its own, or the one that
 // transaction that records the violation with what caused it) and returns
 // the new id.
-func insertViolation(ctx context.Context, e sqlx.ExtContext, v hotline.Violation) (int64, error) {
-	res, err := sqlx.NamedExecContext(ctx, e, addViolationSQL, violationToRow(v))
+func insertViolation(ctx context.Context, tx *sqlx.Tx, v hotline.Violation) (int64, error) {
+	query, args, err := tx.BindNamed(addViolationSQL, violationToRow(v))
 	if err != nil {
 		return 0, err
 	}
-	return res.LastInsertId()
+	var id int64
+	return id, tx.GetContext(ctx, &id, query, args...)
 }
 
 // ViolationFilter selects violations for ListViolations; zero fields select
