@@ -416,14 +416,14 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 	gen := &generator{opts: opts, fake: fake, sem: make(chan struct{}, 2048), reqCtx: ctx}
 	var ended []aritest.CallTiming
 	var mu sync.Mutex
-	var active atomic.Int64
+	var endedN atomic.Int64 // len(ended), for the generator
 	peak := memSample{}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	genDone := make(chan struct{})
 	start := time.Now()
 	go func() {
 		defer close(genDone)
-		gen.run(loadCtx, &active)
+		gen.run(loadCtx, &endedN)
 	}()
 	poll := time.NewTicker(50 * time.Millisecond)
 	defer poll.Stop()
@@ -457,11 +457,11 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 			return run, err
 		}
 		last = t
-		active.Store(int64(t.Active))
 		mu.Lock()
 		ended = append(ended, t.Ended...)
 		n := len(ended)
 		mu.Unlock()
+		endedN.Store(int64(n))
 		if time.Since(lastProgress) >= time.Second {
 			lastProgress = time.Now()
 			if drainBy.IsZero() && t.Active > peak.active {
@@ -672,7 +672,7 @@ type generator struct {
 	inflight atomic.Int64
 }
 
-func (g *generator) run(ctx context.Context, active *atomic.Int64) {
+func (g *generator) run(ctx context.Context, ended *atomic.Int64) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	place := func() {
@@ -695,8 +695,9 @@ func (g *generator) run(ctx context.Context, active *atomic.Int64) {
 				return
 			case <-tick.C:
 			}
-			// The fake's count lags the posts in flight: count both.
-			for n := int64(g.opts.Concurrency) - active.Load() - g.inflight.Load(); n > 0; n-- {
+			// Up: placed and not seen ended, and the posts in flight.
+			up := g.placed.Load() + g.inflight.Load() - ended.Load()
+			for n := int64(g.opts.Concurrency) - up; n > 0; n-- {
 				place()
 			}
 		}
@@ -801,6 +802,7 @@ func startProcess(ctx context.Context, exe, logPath string, env []string, args .
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), env...)
+	dieWithParent(cmd)
 	cmd.Stdout = logFile
 	pipe, err := cmd.StderrPipe()
 	if err != nil {

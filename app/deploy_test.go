@@ -166,6 +166,9 @@ func TestAsteriskConfigsAgreeWithExampleConfig(t *testing.T) {
 		// The fake Asterisk runs the same fallback (aritest/fallback.go).
 		require.Contains(t, all, "Playback("+strings.TrimPrefix(aritest.FallbackPrompt, "sound:")+")")
 		require.Contains(t, all, "VoiceMail("+aritest.FallbackMailbox+",")
+		// Every fallback call is on record in AstDB, as the fake writes it (aritest/astdb.go).
+		require.Contains(t, all, "Set(DB("+aritest.FallbackFamily+"/${UNIQUEID})=${CALLERID(num)}|${FALLBACK_AT}|)")
+		require.Contains(t, all, "Set(DB("+aritest.FallbackFamily+"/${UNIQUEID})=${CALLERID(num)}|${FALLBACK_AT}|${VM_MESSAGEFILE})")
 		require.Equal(t, cfg.Calls.Prompts.Apology.Sound, aritest.FallbackPrompt, "the fallback plays the service's apology")
 		require.Contains(t, extens(conf, "agents-outbound"), "@trunk")
 		require.Contains(t, extens(conf, "agents-messages"), "MessageSend(")

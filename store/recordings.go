@@ -49,15 +49,16 @@ func (db *DB) AddRecording(ctx context.Context, r hotline.Recording) error {
 // recordingFinishedSQL records that Asterisk server finished a recording: a
 // new row is pending; a live row becomes pending; a row in any later state
 // keeps its state (a repeated event changes nothing it should not). A call
-// id and a server are kept once known.
+// id and a server are kept once known. The existing row's columns are named
+// with their table, which PostgreSQL needs beside excluded's.
 const recordingFinishedSQL = `
 INSERT INTO recordings (name, call_id, state, format, started_ms, finished_ms, server)
 VALUES (?, ?, 'pending', ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
-    state       = CASE WHEN state = 'live' THEN 'pending' ELSE state END,
-    finished_ms = CASE WHEN finished_ms = 0 THEN excluded.finished_ms ELSE finished_ms END,
-    call_id     = coalesce(call_id, excluded.call_id),
-    server      = CASE WHEN server = '' THEN excluded.server ELSE server END`
+    state       = CASE WHEN recordings.state = 'live' THEN 'pending' ELSE recordings.state END,
+    finished_ms = CASE WHEN recordings.finished_ms = 0 THEN excluded.finished_ms ELSE recordings.finished_ms END,
+    call_id     = coalesce(recordings.call_id, excluded.call_id),
+    server      = CASE WHEN recordings.server = '' THEN excluded.server ELSE recordings.server END`
 
 // RecordingFinished records a finished recording of Asterisk server
 // (its name in the config; "" when unnamed) as pending, or turns its live

@@ -61,7 +61,9 @@
 // originate, 500 "Allocation failed" on snoop. When no websocket is
 // connected for the application, PlaceCall runs the dialplan's fallback
 // (fallback.go: apology, then VoiceMail(hotline@hotline) with the message
-// stored as app_voicemail stores it) and returns ErrStasisFailed.
+// stored as app_voicemail stores it) and returns ErrStasisFailed; the
+// fallback writes the call to AstDB as the kit's dialplan does, read with
+// GET /asterisk/variable and DB_KEYS, DB, DB_DELETE, DB_EXISTS (astdb.go).
 //
 // Bridges report simple_bridge with one party, native_rtp for two parties
 // bridged directly, softmix with a recorder or a third party; events carry

@@ -48,6 +48,7 @@ type voicemail struct {
 // fallback runs the dialplan's fallback on an inbound channel that
 // Stasis() refused. Callers hold s.mu.
 func (s *Server) fallback(c *channel) {
+	s.recordFallback(c, "")
 	c.answeredAt = s.now()
 	c.state = stateUp
 	apology, _ := s.mediaDuration(FallbackPrompt)
@@ -128,6 +129,7 @@ func (s *Server) saveVoicemail(c *channel, vm *voicemail, length time.Duration) 
 	if c.placed != nil {
 		c.placed.Voicemail = base + ".wav"
 	}
+	s.recordFallback(c, base) // the h extension, with VM_MESSAGEFILE
 	mailbox, _, _ := strings.Cut(FallbackMailbox, "@")
 	at := s.now()
 	txt := fmt.Sprintf(`;

@@ -19,6 +19,8 @@ var routes = buildRoutes([]struct {
 }{
 	{"GET", "/asterisk/info", (*Server).getInfo},
 	{"GET", "/asterisk/ping", (*Server).getPing},
+	{"GET", "/asterisk/variable", (*Server).getGlobalVar},
+	{"POST", "/asterisk/variable", (*Server).setGlobalVar},
 
 	{"GET", "/applications", (*Server).listApplications},
 	{"GET", "/applications/{app}", (*Server).getApplication},

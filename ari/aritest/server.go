@@ -115,7 +115,9 @@ type Server struct {
 	connsMoved chan struct{} // closed and replaced whenever a websocket comes or goes
 	watchers   map[*Watcher]struct{}
 	messages   []Message
-	placed     []*PlacedCall // every call PlaceCall brought in
+	placed     []*PlacedCall     // every call PlaceCall brought in
+	astdb      map[string]string // AstDB, "family/key" → value (astdb.go)
+	globals    map[string]string // global variables
 	faults     []*routeFault
 	httpConns  map[net.Conn]struct{}
 	// Load measurements (timings.go): calls in Stasis by citizen channel,

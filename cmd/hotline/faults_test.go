@@ -334,10 +334,21 @@ type faultResult struct {
 // account compares the calls the sim placed with the service's database.
 func (r *faultRig) account(t *testing.T) faultResult {
 	t.Helper()
+	return accountCalls(t, filepath.Join(r.dataDir, "hotline.db"), r.ariAddr)
+}
+
+// accountCalls compares the calls the sims at ariAddrs placed with the
+// service's database at dbPath. Two fakes number their channels alike: a
+// call is its channel and its caller.
+func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
+	t.Helper()
 	var placed []aritest.PlacedCall
-	require.NoError(t, getSim(r.ariAddr, "/sim/calls", &placed))
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(r.dataDir, "hotline.db")+"?mode=ro&_busy_timeout=5000")
-	require.NoError(t, err)
+	for _, addr := range ariAddrs {
+		var some []aritest.PlacedCall
+		require.NoError(t, getSim(addr, "/sim/calls", &some))
+		placed = append(placed, some...)
+	}
+	db := openAccounting(t, dbPath)
 	defer db.Close()
 
 	type row struct {
@@ -356,7 +367,7 @@ func (r *faultRig) account(t *testing.T) faultResult {
 		require.NoError(t, rows.Scan(&x.id, &x.channel, &x.callerRaw, &x.callerNumber, &x.state, &x.arrived, &x.task))
 		all = append(all, &x)
 		if x.channel != "" {
-			byChannel[x.channel] = append(byChannel[x.channel], &x)
+			byChannel[x.channel+"|"+x.callerRaw] = append(byChannel[x.channel+"|"+x.callerRaw], &x)
 		}
 	}
 	require.NoError(t, rows.Err())
@@ -384,7 +395,7 @@ func (r *faultRig) account(t *testing.T) faultResult {
 			}
 			continue
 		}
-		switch got := byChannel[p.ChannelID]; {
+		switch got := byChannel[p.ChannelID+"|"+p.Caller]; {
 		case len(got) == 0:
 			noRow++
 		case len(got) > 1:
@@ -422,6 +433,19 @@ func (r *faultRig) account(t *testing.T) faultResult {
 		}
 	}
 	return res
+}
+
+// openAccounting opens the service's database read-only (SQLite) or as
+// is (a postgres:// URL) to count what it holds.
+func openAccounting(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000"
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		driver, dsn = "pgx", path
+	}
+	db, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	return db
 }
 
 // ownRedis is a redis-server this test starts on a free port, without
