@@ -83,7 +83,7 @@ func (d dialect) goose() (goose.Dialect, string) {
 // writerConns is how many connections write at once.
 func (d dialect) writerConns() int {
 	if d == postgresDialect {
-		return 8
+		return 4
 	}
 	return 1
 }
