@@ -220,6 +220,12 @@ func Run(ctx context.Context, opts Options) error {
 	}}
 	for _, s := range servers {
 		s.parts = serverParts(s, shared, db, events, log, now, len(servers) == 1)
+		// Calls the dialplan's fallback took while no instance drove this
+		// server, on record in its AstDB, become missed calls.
+		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: cfg.Recordings.VoicemailDir != "",
+			Interval: cfg.Recordings.PollInterval, Log: log.With("component", "ari.fallback", "server", s.Name), Now: now}
+		s.parts.start = append(s.parts.start, fb.Start)
+		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
 	if err := startLeases(ctx, cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
 		_ = httpSrv.Stop(context.WithoutCancel(ctx))

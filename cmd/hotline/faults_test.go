@@ -66,6 +66,10 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// processStart bounds the wait for a process to be up: the scenarios run
+// side by side, several processes starting at once on a busy machine.
+const processStart = time.Minute
+
 type faultScenario struct {
 	name        string
 	short       bool // in the default test run
@@ -96,7 +100,7 @@ var faultScenarios = []faultScenario{
 		r.waitTalking(t)
 		r.wait(t, 10*time.Second)
 		r.kill(t, "a", syscall.SIGKILL)
-		eventually(t, "the standby active", func() bool { return roleAt(r.serves["b"].addr) == "active" })
+		eventuallyWithin(t, processStart, "the standby active", func() bool { return roleAt(r.serves["b"].addr) == "active" })
 	}},
 	{name: "SIGTERM with live calls", run: func(t *testing.T, r *faultRig) {
 		r.startSim(t, "-rate", "1", "-for", "40s")
@@ -122,7 +126,7 @@ var faultScenarios = []faultScenario{
 		r.waitTalking(t)
 		r.simPost(t, "/sim/faults", `{"kind": "refuse_connections", "duration": "30s"}`)
 		r.wait(t, 30*time.Second)
-		eventually(t, "the service active again", func() bool { return roleAt(r.serves["a"].addr) == "active" })
+		eventuallyWithin(t, processStart, "the service active again", func() bool { return roleAt(r.serves["a"].addr) == "active" })
 	}},
 	{name: "Redis down a minute and back empty", run: func(t *testing.T, r *faultRig) {
 		redis := startRedis(t, r.dir)
@@ -142,7 +146,7 @@ var faultScenarios = []faultScenario{
 			go func() { defer wg.Done(); r.launch(t, name) }()
 		}
 		wg.Wait()
-		eventually(t, "one of them active", func() bool {
+		eventuallyWithin(t, processStart, "one of them active", func() bool {
 			return roleAt(r.serves["a"].addr) == "active" || roleAt(r.serves["b"].addr) == "active"
 		})
 		require.False(t, roleAt(r.serves["a"].addr) == "active" && roleAt(r.serves["b"].addr) == "active", "both drive Asterisk")
@@ -229,14 +233,14 @@ func (r *faultRig) launch(t *testing.T, name string) *serveProc {
 func (r *faultRig) startServe(t *testing.T, name string) {
 	t.Helper()
 	s := r.launch(t, name)
-	eventually(t, "serve "+name+" active", func() bool { return roleAt(s.addr) == "active" })
+	eventuallyWithin(t, processStart, "serve "+name+" active", func() bool { return roleAt(s.addr) == "active" })
 }
 
 // startStandby starts serve name and waits until it is a ready standby.
 func (r *faultRig) startStandby(t *testing.T, name string) {
 	t.Helper()
 	s := r.launch(t, name)
-	eventually(t, "serve "+name+" standby", func() bool { return roleAt(s.addr) == "standby" })
+	eventuallyWithin(t, processStart, "serve "+name+" standby", func() bool { return roleAt(s.addr) == "standby" })
 }
 
 // kill signals serve name and waits for it to exit.
@@ -257,7 +261,7 @@ func (r *faultRig) kill(t *testing.T, name string, sig syscall.Signal) {
 // waitTalking waits until a citizen talks to an agent (a bridge with two parties).
 func (r *faultRig) waitTalking(t *testing.T) {
 	t.Helper()
-	eventually(t, "a call answered", func() bool {
+	eventuallyWithin(t, processStart, "a call answered", func() bool {
 		var bridges []struct {
 			Channels []string `json:"channels"`
 		}
@@ -376,8 +380,13 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 	for _, p := range placed {
 		if p.Outcome == aritest.OutcomeFallback {
 			fallbacks++
-			// An imported fallback call has no channel of its own: the
-			// caller's row that arrived while the call lasted.
+			// Its AstDB entry imported: a row for its channel. Its voice
+			// message imported: a row with no channel, from the caller,
+			// that arrived while the call lasted.
+			if got := byChannel[p.ChannelID]; len(got) > 0 {
+				dupRows += len(got) - 1
+				continue
+			}
 			end := time.Now()
 			if p.EndedAt != nil {
 				end = *p.EndedAt
@@ -471,7 +480,7 @@ func (r *ownRedis) restart(t *testing.T) {
 	t.Helper()
 	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no", "--dir", r.dir)
 	require.NoError(t, r.cmd.Start())
-	eventually(t, "redis-server on "+r.port, func() bool {
+	eventuallyWithin(t, processStart, "redis-server on "+r.port, func() bool {
 		c, err := net.Dial("tcp", "127.0.0.1:"+r.port)
 		if err == nil {
 			c.Close()
