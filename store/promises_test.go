@@ -160,7 +160,7 @@ func TestCreatePromiseRefuses(t *testing.T) {
 			_, err := f.db.CreatePromise(f.ctx, tt.in)
 			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
 			require.ErrorContains(t, err, "store.CreatePromise")
-			require.ErrorContains(t, err, tt.wantMsg)
+			require.ErrorContains(t, err, dbMessageOr(tt.wantMsg))
 			var n int
 			require.NoError(t, f.db.reader.GetContext(f.ctx, &n, `SELECT count(*) FROM promises`))
 			require.Zero(t, n, "nothing stored")
@@ -296,7 +296,7 @@ func TestExtendPromise(t *testing.T) {
 			if tt.wantKind != "" {
 				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
 				require.ErrorContains(t, err, "store.ExtendPromise")
-				require.ErrorContains(t, err, tt.wantMsg)
+				require.ErrorContains(t, err, dbMessageOr(tt.wantMsg))
 				after, err := f.db.GetPromise(f.ctx, id)
 				require.NoError(t, err)
 				require.Equal(t, before, after, "unchanged")
@@ -420,7 +420,7 @@ func TestFulfilPromise(t *testing.T) {
 			if tt.wantKind != "" {
 				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
 				require.ErrorContains(t, err, "store.FulfilPromise")
-				require.ErrorContains(t, err, tt.wantMsg)
+				require.ErrorContains(t, err, dbMessageOr(tt.wantMsg))
 				after, err := f.db.GetPromise(f.ctx, id)
 				require.NoError(t, err)
 				require.Equal(t, before, after, "unchanged")
@@ -469,7 +469,7 @@ func TestClosePromise(t *testing.T) {
 			if tt.wantKind != "" {
 				require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
 				require.ErrorContains(t, err, "store.ClosePromise")
-				require.ErrorContains(t, err, tt.wantMsg)
+				require.ErrorContains(t, err, dbMessageOr(tt.wantMsg))
 				after, err := f.db.GetPromise(f.ctx, id)
 				require.NoError(t, err)
 				require.Equal(t, before, after, "unchanged")
@@ -544,7 +544,7 @@ func TestPromiseRecordIsKeptBySchema(t *testing.T) {
 				return
 			}
 			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
-			require.ErrorContains(t, err, tt.wantMsg)
+			require.ErrorContains(t, err, dbMessageOr(tt.wantMsg))
 		})
 	}
 }
