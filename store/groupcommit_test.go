@@ -18,6 +18,7 @@ import (
 // is refused without touching the others.
 func TestGroupCommit(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "commits are shared on SQLite's one writer connection; PostgreSQL writes on several")
 	f := setup(t)
 	_, err := f.db.writer.ExecContext(f.ctx, `CREATE TABLE gc (x INTEGER PRIMARY KEY)`)
 	require.NoError(t, err)

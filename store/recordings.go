@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -350,4 +351,40 @@ func (db *DB) CallRecordings(ctx context.Context, callID string) ([]ArchivedReco
 		return nil, wrapErr(op, fmt.Sprintf("recordings of call %q", callID), err)
 	}
 	return recordingsOf(rows), nil
+}
+
+// knownRecordingsSQL reads which of some recording names (the %s stands
+// for one placeholder per name) have a recordings row.
+const knownRecordingsSQL = `SELECT name FROM recordings WHERE name IN (%s)`
+
+// UnknownRecordings returns the names, of those given, that have no
+// recordings row, in order: files Asterisk keeps that the archive never
+// heard of (their process died before it handed them on).
+func (db *DB) UnknownRecordings(ctx context.Context, names []string) ([]string, error) {
+	const op = "store.UnknownRecordings"
+	const chunk = 500 // SQLite allows 32766 parameters; keep each statement small
+	known := map[string]bool{}
+	for start := 0; start < len(names); start += chunk {
+		part := names[start:min(start+chunk, len(names))]
+		args := make([]any, len(part))
+		for i, n := range part {
+			args[i] = n
+		}
+		var found []string
+		q := fmt.Sprintf(knownRecordingsSQL, strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", "))
+		if err := db.reader.SelectContext(ctx, &found, q, args...); err != nil {
+			return nil, wrapErr(op, "recordings", err)
+		}
+		for _, n := range found {
+			known[n] = true
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !known[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
