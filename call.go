@@ -31,6 +31,31 @@ const (
 	MissedFailed     MissedReason = "failed"      // the system could not handle the call
 )
 
+// CallPhase is where a call in progress is. It only moves forward and is
+// stored with the call, so that after a crash the next process can take
+// the call over where it was, or end it properly.
+type CallPhase string
+
+const (
+	PhaseGreeting CallPhase = "greeting" // answered; the greeting and notices play
+	PhaseQueued   CallPhase = "queued"   // on hold while agents ring
+	PhaseTalking  CallPhase = "talking"  // an agent answered
+	PhaseSurvey   CallPhase = "survey"   // the last agent left; the citizen rates the service
+	// PhaseEnding: the end is decided and stored (state, times); what the
+	// call holds in Asterisk is being released and the record handed on.
+	PhaseEnding CallPhase = "ending"
+	PhaseEnded  CallPhase = "ended" // finished: the record is final and handed on
+)
+
+// Live reports whether a call in phase p still has a citizen to serve.
+func (p CallPhase) Live() bool {
+	switch p {
+	case PhaseGreeting, PhaseQueued, PhaseTalking, PhaseSurvey:
+		return true
+	}
+	return false
+}
+
 // Call is one citizen call into the hotline, from arrival to hangup.
 type Call struct {
 	ID           string       `json:"id"`
@@ -50,10 +75,21 @@ type Call struct {
 	// is then the first. Empty when the recording is whole.
 	RecordingParts []string `json:"recording_parts,omitempty"`
 	// VoicemailName is the citizen's message left after hours, if any.
-	VoicemailName string     `json:"voicemail_name,omitempty"`
-	ArrivedAt     time.Time  `json:"arrived_at"`
-	AnsweredAt    time.Time  `json:"answered_at,omitzero"`
-	EndedAt       time.Time  `json:"ended_at,omitzero"`
+	VoicemailName string    `json:"voicemail_name,omitempty"`
+	ArrivedAt     time.Time `json:"arrived_at"`
+	AnsweredAt    time.Time `json:"answered_at,omitzero"`
+	EndedAt       time.Time `json:"ended_at,omitzero"`
+	// Phase is where the call is; "" for calls stored before phases were.
+	Phase CallPhase `json:"phase,omitempty"`
+	// BridgeID and SnoopID are the call's bridge and the snoop channel
+	// recording it in Asterisk, "" when it has none: what a process taking
+	// the call over after a crash must find again, or release.
+	BridgeID string `json:"-"`
+	SnoopID  string `json:"-"`
+	// InterruptedAt is when the service found the call's channels gone
+	// after it had lost track of them (a crash, a lost connection): the
+	// call then ended unobserved, at the last time it was known alive.
+	InterruptedAt time.Time  `json:"interrupted_at,omitzero"`
 	Legs          []CallLeg  `json:"legs,omitempty"`
 	Referrals     []Referral `json:"referrals,omitempty"`
 	Rating        *Rating    `json:"rating,omitempty"`

@@ -134,8 +134,7 @@ func Run(ctx context.Context, opts Options) error {
 		s.Calls.Callbacks = callbacks
 		s.Calls.Supervisors = fl
 	}
-	// Retention, playback and reviews read the shared archive folder;
-	// voice messages go through the first server's archiver.
+	// Retention, playback and reviews read the shared archive folder.
 	recDeps := recording.Deps{DB: db, ARI: recording.ARI{URL: first.Config.ARI.URL, Username: first.Config.ARI.Username,
 		Password: first.Config.ARI.Password}, Server: first.Name, OrUnnamed: true, Now: now, Logger: log, Registerer: reg}
 	retention, err := recording.NewRetention(cfg.Recordings, recDeps)
@@ -150,13 +149,14 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	// Voice messages of the dialplan's fallback, when their folder is given.
-	var voiceMessages interface {
-		Start(context.Context)
-		Stop()
-	} = noService{}
-	if cfg.Recordings.VoicemailDir != "" {
-		if voiceMessages, err = recording.NewVoiceMessages(cfg.Recordings, recDeps, first.Archiver, callbacks); err != nil {
+	// Voice messages of each server's dialplan fallback, when its folder is given.
+	for _, s := range servers {
+		if s.Config.VoicemailDir == "" {
+			continue
+		}
+		rc := cfg.Recordings
+		rc.VoicemailDir = s.Config.VoicemailDir
+		if s.voice, err = recording.NewVoiceMessages(rc, s.recDeps, s.Archiver, callbacks); err != nil {
 			return err
 		}
 	}
@@ -215,11 +215,17 @@ func Run(ctx context.Context, opts Options) error {
 	// What an instance that drives at least one server runs besides the
 	// servers' own parts; claims in SQL share the work among instances.
 	shared := &sharedParts{ctx: ctx, parts: activeParts{
-		start: []func(context.Context){callbacks.Start, promises.Start, retention.Start, voiceMessages.Start},
-		stop:  []func(){callbacks.Stop, promises.Stop, voiceMessages.Stop, retention.Stop},
+		start: []func(context.Context){callbacks.Start, promises.Start, retention.Start},
+		stop:  []func(){callbacks.Stop, promises.Stop, retention.Stop},
 	}}
 	for _, s := range servers {
 		s.parts = serverParts(s, shared, db, events, log, now, len(servers) == 1)
+		// Calls the dialplan's fallback took while no instance drove this
+		// server, on record in its AstDB, become missed calls.
+		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: cfg.Recordings.VoicemailDir != "",
+			Interval: cfg.Recordings.PollInterval, Log: log.With("component", "ari.fallback", "server", s.Name), Now: now}
+		s.parts.start = append(s.parts.start, fb.Start)
+		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
 	if err := startLeases(ctx, cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
 		_ = httpSrv.Stop(context.WithoutCancel(ctx))

@@ -28,6 +28,7 @@ import (
 	"hotline/lease"
 	"hotline/recording"
 	"hotline/store"
+	"hotline/store/storetest"
 	"hotline/web"
 )
 
@@ -47,7 +48,8 @@ func testConfig(t *testing.T, ariURL string) Config {
 		Auth:  auth.Config{BcryptCost: 4}, // a slow hash only slows the tests
 		ARI:   ari.Config{URL: ariURL, Password: "hotline", ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
 		Calls: ari.CallConfig{RingTimeout: time.Second, MaxWait: 3 * time.Second, WrapUp: 100 * time.Millisecond, SurveyTimeout: 200 * time.Millisecond},
-		Store: store.Config{Path: filepath.Join(t.TempDir(), "hotline.db")},
+		// PostgreSQL when HOTLINE_TEST_POSTGRES is set.
+		Store: store.Config{Path: storetest.Path(t)},
 		Redis: callback.RedisConfig{URL: os.Getenv("REDIS_URL")},
 		// Tests run at any hour: the line is open around the clock.
 		Calendar: alwaysOpenCalendar(),

@@ -40,6 +40,12 @@ type Server struct {
 
 	staffing *ari.StaffingCheck
 	parts    activeParts
+	recDeps  recording.Deps
+	// voice imports the voice messages of the server's dialplan fallback.
+	voice interface {
+		Start(context.Context)
+		Stop()
+	}
 
 	mu  sync.Mutex
 	ctx context.Context // the lease's (fenced) context while held
@@ -99,7 +105,7 @@ func newServer(sc ServerConfig, first bool, agents []hotline.Agent, d serverDeps
 			reg = prometheus.WrapRegistererWith(prometheus.Labels{"server": sc.Name}, reg)
 		}
 	}
-	s := &Server{Name: sc.Name, Config: sc, Roster: hotline.NewRoster(d.now, agents)}
+	s := &Server{Name: sc.Name, Config: sc, Roster: hotline.NewRoster(d.now, agents), voice: noService{}}
 	var err error
 	if s.ARI, err = ari.New(sc.ARI, log, reg); err != nil {
 		return nil, fmt.Errorf("server %s: %w", sc.Name, err)
@@ -121,6 +127,7 @@ func newServer(sc ServerConfig, first bool, agents []hotline.Agent, d serverDeps
 	// made before servers had names).
 	recDeps := recording.Deps{DB: d.db, ARI: recording.ARI{URL: sc.ARI.URL, Username: sc.ARI.Username, Password: sc.ARI.Password},
 		Server: sc.Name, OrUnnamed: first, Now: d.now, Logger: log, Registerer: reg}
+	s.recDeps = recDeps
 	if s.Archiver, err = recording.NewArchiver(d.cfg.Recordings, recDeps); err != nil {
 		return nil, err
 	}
@@ -443,7 +450,8 @@ func buildServers(ctx context.Context, cfg Config, roster *hotline.Roster, d ser
 
 // serverParts is what a server's lease holder runs: the ARI connection
 // (which reconciles before it takes a new call), the calls, monitoring,
-// the staffing check and the archive of its recordings, plus the shared
+// the staffing check, the archive of its recordings and the import of its
+// fallback's voice messages, plus the shared
 // rounds while it is the instance's first lease.
 func serverParts(s *Server, shared *sharedParts, db *store.DB, events *web.Events, log *slog.Logger, now func() time.Time, only bool) activeParts {
 	s.Monitors.OnChange = func(m hotline.MonitorSession) {
@@ -465,8 +473,8 @@ func serverParts(s *Server, shared *sharedParts, db *store.DB, events *web.Event
 	}
 	return activeParts{
 		start: []func(context.Context){func(ctx context.Context) { syncRoster(ctx, db, s.Roster, log) }, s.Calls.Start, startMonitors,
-			s.ARI.Start, s.staffing.Start, s.Archiver.Start, func(context.Context) { shared.hold() }},
-		stop: []func(){s.Monitors.Stop, s.ARI.Stop, s.staffing.Stop, shared.release, s.Dialer.Wait, s.Archiver.Stop, s.Calls.Stop},
+			s.ARI.Start, s.staffing.Start, s.Archiver.Start, s.voice.Start, func(context.Context) { shared.hold() }},
+		stop: []func(){s.Monitors.Stop, s.ARI.Stop, s.staffing.Stop, shared.release, s.Dialer.Wait, s.voice.Stop, s.Archiver.Stop, s.Calls.Stop},
 	}
 }
 

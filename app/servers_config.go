@@ -33,6 +33,10 @@ type ServerConfig struct {
 	// Lease names the server's lease; default ari.application@host:port of
 	// its ari.url. Instances that drive the same server must agree on it.
 	Lease string `yaml:"lease"`
+	// VoicemailDir is the mailbox of this server's dialplan fallback (as
+	// recordings.voicemail_dir, which is the first server's default): the
+	// instance that drives the server imports its voice messages.
+	VoicemailDir string `yaml:"voicemail_dir"`
 }
 
 // DefaultServerName is the name of the one server a config without a
@@ -52,7 +56,7 @@ func (c Config) ServerList() []ServerConfig {
 	if len(c.Servers) > 0 {
 		return c.Servers
 	}
-	return []ServerConfig{{Name: DefaultServerName, ARI: c.ARI, Trunk: c.Dialer.Trunk, Lease: c.Lease.Name}}
+	return []ServerConfig{{Name: DefaultServerName, ARI: c.ARI, Trunk: c.Dialer.Trunk, Lease: c.Lease.Name, VoicemailDir: c.Recordings.VoicemailDir}}
 }
 
 // setServerDefaults fills each server's unset keys from the top-level ari
@@ -81,6 +85,9 @@ func (c *Config) setServerDefaults() {
 	first := DefaultServerName
 	if len(c.Servers) > 0 {
 		first = c.Servers[0].Name
+		if c.Servers[0].VoicemailDir == "" {
+			c.Servers[0].VoicemailDir = c.Recordings.VoicemailDir
+		}
 		if c.Lease.Name == "" {
 			c.Lease.Name = c.Servers[0].Lease
 		}
@@ -132,7 +139,7 @@ func inheritARI(dst *ari.Config, base ari.Config) {
 // error names the key.
 func (c Config) validateServers() error {
 	names := map[string]bool{}
-	leases := map[string]string{}
+	leases, mailboxes := map[string]string{}, map[string]string{}
 	for i, s := range c.Servers {
 		key := fmt.Sprintf("servers[%d]", i)
 		switch {
@@ -156,6 +163,10 @@ func (c Config) validateServers() error {
 			return fmt.Errorf("%s.lease: %q is also server %s's: two servers need two leases (same ari.url and application twice?)", key, s.Lease, other)
 		}
 		leases[s.Lease] = s.Name
+		if other, ok := mailboxes[s.VoicemailDir]; ok && s.VoicemailDir != "" {
+			return fmt.Errorf("%s.voicemail_dir: %q is also server %s's", key, s.VoicemailDir, other)
+		}
+		mailboxes[s.VoicemailDir] = s.Name
 	}
 	if len(c.Servers) > 0 && c.Lease.Name != c.Servers[0].Lease {
 		return fmt.Errorf("lease.name: with a servers list each server names its lease (servers[i].lease); leave lease.name out")

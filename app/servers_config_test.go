@@ -68,6 +68,8 @@ func TestServersConfigErrorsNameTheKey(t *testing.T) {
 		{"a bad trunk", "ari: {password: x}\nservers:\n  - {name: a, trunk: nodial}\n", `servers[0].trunk: "nodial" must look like`},
 		{"no password", "servers:\n  - {name: a}\n", `servers[0].ari.password: must not be empty (set HOTLINE_ARI_PASSWORD_A or HOTLINE_ARI_PASSWORD)`},
 		{"lease.name beside a list", "ari: {password: x}\nlease: {name: mine}\nservers:\n  - {name: a}\n", `lease.name: with a servers list`},
+		{"one mailbox twice", "ari: {password: x}\nrecordings: {voicemail_dir: /vm}\nservers:\n  - {name: a, ari: {url: \"http://h1:1/ari\"}}\n  - {name: b, ari: {url: \"http://h2:1/ari\"}, voicemail_dir: /vm}\n",
+			`servers[1].voicemail_dir: "/vm" is also server a's`},
 		{"unknown key", "ari: {password: x}\nservers:\n  - {name: a, lease_name: x}\n", `unknown key "servers[0].lease_name"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,17 +16,6 @@ import (
 	"hotline"
 )
 
-// callPhase is where a call is in its life. It only moves forward.
-type callPhase int
-
-const (
-	phaseGreeting callPhase = iota // answered; the greeting and notices play
-	phaseQueued                    // on hold while agents ring
-	phaseTalking                   // an agent answered
-	phaseSurvey                    // the last agent left; the citizen rates the service
-	phaseEnded                     // finished: the record is final
-)
-
 // call is one inbound call's state, owned by its goroutine: every event,
 // timer and API request for the call is handled there, one at a time, so
 // "the first agent leg to answer wins" needs no lock.
@@ -39,7 +28,8 @@ type call struct {
 	citizen  string
 	bridge   string
 	role     hotline.Role // who answers this line
-	phase    callPhase
+	// The call's phase is rec.Phase (hotline.CallPhase): stored with the
+	// call, so that another process can take it over after a crash.
 	// waiting: the citizen is on the line and no agent has answered yet
 	// (greeting, queued), read by Calls.Waiting from other goroutines.
 	waiting atomic.Bool
@@ -54,11 +44,11 @@ type call struct {
 	seq   int            // numbers the channel ids the call makes
 
 	recorder *recorder // nil when the call is not recorded
-	// Resources the call holds in Asterisk.
-	moh        bool
-	haveBridge bool
-	maxWait    *time.Timer // runs from the start of the hold
-	retry      *time.Timer // next ringing round
+	// Resources the call holds in Asterisk; its bridge is rec.BridgeID
+	// once made.
+	moh     bool
+	maxWait *time.Timer // runs from the start of the hold
+	retry   *time.Timer // next ringing round
 }
 
 // nextID names a channel the call makes: the call id, '-', a kind letter
@@ -72,7 +62,9 @@ func (c *call) nextID(kind byte) string {
 	return fmt.Sprintf("%s-%c%03d", c.rec.ID, kind, c.seq)
 }
 
-func (c *call) finished() bool { return c.phase == phaseEnded }
+// finished reports whether the call's end is decided: nothing but the
+// steps of its end runs any more.
+func (c *call) finished() bool { return !c.rec.Phase.Live() }
 
 type leg struct {
 	rec      hotline.CallLeg
@@ -100,11 +92,7 @@ func key(kind, id string) *ari.Key { return ari.NewKey(kind, id) }
 func (c *call) run(ctx context.Context) {
 	defer c.cleanup()
 	c.persist(ctx, true)
-	c.maxWait = time.NewTimer(time.Hour)
-	c.maxWait.Stop()
 	defer c.maxWait.Stop()
-	c.retry = time.NewTimer(time.Hour)
-	c.retry.Stop()
 	defer c.retry.Stop()
 
 	if err := c.s.cli.ARI().Channel().Answer(key(ari.ChannelKey, c.citizen)); err != nil {
@@ -134,7 +122,13 @@ func (c *call) run(ctx context.Context) {
 	}
 	// The hold starts: max_wait counts from here, not from the arrival, so
 	// the prompts do not eat into the time agents have to answer.
-	c.setPhase(phaseQueued)
+	c.queue(ctx)
+}
+
+// queue puts the citizen on hold and rings agents until one answers.
+func (c *call) queue(ctx context.Context) {
+	c.setPhase(hotline.PhaseQueued)
+	c.persist(ctx, false)
 	c.maxWait.Reset(c.s.cfg.MaxWait)
 	c.startMOH()
 	c.startRinging(ctx)
@@ -191,11 +185,13 @@ func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 // prompts, agents, referrals and the survey (see recorder).
 func (c *call) setup() error {
 	cl := c.s.cli.ARI()
+	// Routed first: reconciliation destroys an empty bridge nobody owns.
+	c.s.cli.Dispatcher().Route(ari.BridgeKey, c.bridge, c.mb)
 	if _, err := cl.Bridge().Create(key(ari.BridgeKey, c.bridge), "mixing", c.rec.ID); err != nil {
 		return fmt.Errorf("create bridge %s: %w", c.bridge, err)
 	}
-	c.haveBridge = true
-	c.s.cli.Dispatcher().Route(ari.BridgeKey, c.bridge, c.mb)
+	c.rec.BridgeID = c.bridge
+	c.persist(context.Background(), false)
 	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, c.bridge), c.citizen); err != nil {
 		return fmt.Errorf("add citizen to bridge: %w", err)
 	}
@@ -210,6 +206,7 @@ func (c *call) setup() error {
 			return nil
 		}
 		c.rec.RecordingName = r.name
+		c.rec.SnoopID = r.snoop
 		c.persist(context.Background(), false)
 	}
 	return nil
@@ -234,8 +231,9 @@ func (c *call) recordingEndedEarly(ctx context.Context) {
 	}
 	if len(r.parts) > 1 {
 		c.rec.RecordingParts = append([]string{}, r.parts...)
-		c.persist(ctx, false)
 	}
+	c.rec.SnoopID = r.snoop
+	c.persist(ctx, false)
 }
 
 // afterHours tells the caller the line is closed and that they will be
@@ -490,7 +488,7 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 // first-responsible agent (3.1) and joins the citizen's bridge; everyone
 // else still ringing is cancelled.
 func (c *call) connect(ctx context.Context, l *leg) {
-	c.setPhase(phaseTalking)
+	c.setPhase(hotline.PhaseTalking)
 	c.maxWait.Stop()
 	c.retry.Stop()
 	if err := c.rec.Answer(l.rec.AgentID, l.rec.AnsweredAt); err != nil {
@@ -627,7 +625,8 @@ func (c *call) agentLeft(ctx context.Context) {
 		}
 	}
 	if c.rec.Line == hotline.LineHotline && !c.gone {
-		c.setPhase(phaseSurvey)
+		c.setPhase(hotline.PhaseSurvey)
+		c.persist(ctx, false)
 		c.survey(ctx)
 	}
 	c.finish(ctx, "")
@@ -801,29 +800,46 @@ func legOutcomeForCause(cause int) hotline.LegOutcome {
 	}
 }
 
-// finish ends the call once, in steps: the legs, the citizen's channel,
-// the recording, the bridge, the final record, and what follows a missed
-// call. reason applies only when no agent answered.
+// finish ends the call once: the end is decided and stored first (final
+// state and times, phase ending), then endSteps release and hand on the
+// rest. reason applies only when no agent answered.
 func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
+	c.endAt(ctx, c.s.now(), reason)
+}
+
+// endAt ends the call as at at; see finish.
+func (c *call) endAt(ctx context.Context, at time.Time, reason hotline.MissedReason) {
 	if c.finished() {
 		return
 	}
-	c.setPhase(phaseEnded)
 	c.maxWait.Stop()
 	c.retry.Stop()
-	c.rec.End(c.s.now(), reason)
+	c.rec.End(at, reason)
+	c.setPhase(hotline.PhaseEnding)
 	c.endLegs(ctx)
+	c.persist(ctx, false)
+	c.endSteps(ctx)
+}
+
+// endSteps finish a call whose end is stored (phase ending), one job
+// each. Every step may run again without harm (a hangup or delete of
+// what is gone answers 404, the archive and the callback queue take a
+// call once), so reconciliation runs them again for a call whose process
+// died in the middle. The phase turns ended last.
+func (c *call) endSteps(ctx context.Context) {
 	if !c.gone {
 		c.hangup(c.citizen)
 	}
 	c.stopRecording()
 	c.deleteBridge()
-	c.persist(ctx, false)
 	c.archiveRecordings(ctx)
 	if c.rec.VoicemailName != "" {
 		c.s.recordingStopped(ctx, c.rec.VoicemailName, c.rec.ID)
 	}
 	c.handOver(ctx)
+	c.setPhase(hotline.PhaseEnded)
+	c.persist(ctx, false)
+	c.report()
 }
 
 // endLegs cancels the legs still ringing, hangs up the agents still
@@ -864,10 +880,10 @@ func (c *call) stopRecording() {
 }
 
 func (c *call) deleteBridge() {
-	if !c.haveBridge {
+	if c.rec.BridgeID == "" {
 		return
 	}
-	if err := c.s.cli.ARI().Bridge().Delete(key(ari.BridgeKey, c.bridge)); err != nil && httpStatus(err) != 404 {
+	if err := c.s.cli.ARI().Bridge().Delete(key(ari.BridgeKey, c.rec.BridgeID)); err != nil && httpStatus(err) != 404 {
 		c.s.log.Debug("delete bridge", "call", c.rec.ID, "err", err)
 	}
 }
@@ -883,17 +899,9 @@ func (c *call) archiveRecordings(ctx context.Context) {
 	}
 }
 
-// handOver passes the final record on: a missed call to the callback
-// queue (6.1), every call to OnEnd, the metrics and the log.
+// handOver passes a missed call to the callback queue (6.1).
 func (c *call) handOver(ctx context.Context) {
-	final := c.rec
-	for _, l := range c.legs {
-		final.Legs = append(final.Legs, l.rec)
-		if l.referral != nil {
-			final.Referrals = append(final.Referrals, *l.referral)
-		}
-	}
-	sort.Slice(final.Legs, func(i, j int) bool { return final.Legs[i].RungAt.Before(final.Legs[j].RungAt) })
+	final := c.final()
 	if q := c.s.Callbacks; q != nil && final.State == hotline.CallMissed {
 		offeredTo := ""
 		if len(final.Legs) > 0 {
@@ -904,8 +912,25 @@ func (c *call) handOver(ctx context.Context) {
 			c.s.log.Error("hand missed call to the callback queue", "call", c.rec.ID, "err", err)
 		}
 	}
+}
+
+// final is the call's record with its legs and referrals.
+func (c *call) final() hotline.Call {
+	final := c.rec
+	for _, l := range c.legs {
+		final.Legs = append(final.Legs, l.rec)
+		if l.referral != nil {
+			final.Referrals = append(final.Referrals, *l.referral)
+		}
+	}
+	sort.Slice(final.Legs, func(i, j int) bool { return final.Legs[i].RungAt.Before(final.Legs[j].RungAt) })
+	return final
+}
+
+// report tells OnEnd, the metrics and the log of the ended call.
+func (c *call) report() {
 	if c.s.OnEnd != nil {
-		c.s.OnEnd(final)
+		c.s.OnEnd(c.final())
 	}
 	c.s.m.calls.WithLabelValues(string(c.rec.Line), string(c.rec.State), string(c.rec.MissedReason)).Inc()
 	c.s.log.Info("call ended", "call", c.rec.ID, "channel", c.citizen, "line", c.rec.Line, "caller", hotline.MaskNumber(c.rec.CallerNumber), "state", c.rec.State,

@@ -31,6 +31,13 @@ type CallStore interface {
 	// matter (open promise, open callback, or a call since since), or a
 	// NotFound error.
 	ResponsibleAgent(ctx context.Context, number string, since time.Time) (string, error)
+	// UnfinishedCalls are the calls in progress or with an end not
+	// finished (phase ending), legs included: reconciliation's work.
+	UnfinishedCalls(ctx context.Context) ([]hotline.Call, error)
+	GetCall(ctx context.Context, id string) (hotline.Call, error)
+	// UnknownRecordings are the names, of those given, the archive has no
+	// row for.
+	UnknownRecordings(ctx context.Context, names []string) ([]string, error)
 }
 
 // CallbackQueue takes the calls nobody answered, and hears of citizens who
@@ -101,8 +108,20 @@ type Calls struct {
 	mu     sync.Mutex
 	active map[string]*call
 	wg     sync.WaitGroup
+	runCtx context.Context // Start's: adopted calls run on it
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// While a reconciliation runs after a connection (holding > 0), new
+	// events wait in held: no call is taken before the store and Asterisk
+	// agree, and events about adopted calls reach them once routed.
+	holdMu      sync.Mutex
+	holding     int
+	held        []ari.Event
+	reconcileMu sync.Mutex
+	seenMu      sync.Mutex
+	seen        map[string]time.Time // citizens' channel ids taken as calls (arrived)
+	seenPruned  time.Time
 }
 
 type callMetrics struct {
@@ -112,15 +131,16 @@ type callMetrics struct {
 	answerBridge prometheus.Histogram
 	// handling is the time our handlers spent on each event a call or the
 	// application's inbox took (its ARI requests and writes included).
-	handling *prometheus.HistogramVec // type
-	ratings      *prometheus.CounterVec // score
-	referrals    *prometheus.CounterVec // outcome
+	handling  *prometheus.HistogramVec // type
+	ratings   *prometheus.CounterVec   // score
+	referrals *prometheus.CounterVec   // outcome
 	// recordingsEndedEarly counts call recordings Asterisk ended while the
 	// call went on (each went on in a new part); recordingsFailed calls
 	// that could not be recorded at all.
 	recordingsEndedEarly prometheus.Counter
 	recordingsFailed     prometheus.Counter
 	autopaused           prometheus.Counter
+	repaired             *prometheus.CounterVec // what
 }
 
 // NewCalls wires the call flow to the client; Start begins taking calls.
@@ -154,18 +174,23 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 			Name: "hotline_call_recordings_failed_total", Help: "Calls whose recording could not be started."}),
 		autopaused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_agents_autopaused_total", Help: "Agents paused for declining or not answering calls.autopause_after rings in a row."}),
+		repaired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_reconcile_repaired_total",
+			Help: "What reconciliation with Asterisk repaired: vanished, adopted, interrupted, end_resumed, arrival_recovered, bridge_destroyed, snoop_hungup, recording_archived."},
+			[]string{"what"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.handling, m.ratings, m.referrals,
-			m.recordingsEndedEarly, m.recordingsFailed, m.autopaused)
+			m.recordingsEndedEarly, m.recordingsFailed, m.autopaused, m.repaired)
 	}
 	s := &Calls{
 		cli: cli, store: store, roster: roster, hours: hours, cfg: cfg, log: log.With("component", "calls"), now: now, m: m,
-		inbox: NewMailbox(), active: make(map[string]*call),
+		inbox: NewMailbox(), active: make(map[string]*call), seen: make(map[string]time.Time),
 		tag: strconv.FormatInt(now().UnixNano()%(36*36*36), 36),
 	}
 	cli.Dispatcher().SetFallback(s.inbox)
-	cli.OnConnect(s.reconcile)
+	cli.OnConnected(s.hold)
+	cli.OnConnect(s.reconcileOnConnect)
 	cli.OnConnect(s.syncPresence)
 	return s, nil
 }
@@ -173,6 +198,7 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 // Start takes calls until Stop.
 func (s *Calls) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.runCtx = ctx
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -215,7 +241,11 @@ func (s *Calls) InProgress(id string) bool {
 // runOnce handles every event that no call claimed: new channels entering
 // the application, endpoint state changes, and leftovers of ended calls.
 func (s *Calls) runOnce(ctx context.Context) {
-	for _, e := range s.inbox.Take() {
+	events := s.inbox.Take()
+	if s.holdEvents(events) {
+		return
+	}
+	for _, e := range events {
 		s.handleInbox(ctx, e)
 	}
 }
@@ -228,7 +258,11 @@ func (s *Calls) handleInbox(ctx context.Context, e ari.Event) {
 		s.endpointState(ctx, ev.Endpoint.Technology+"/"+ev.Endpoint.Resource, ev.Endpoint.State)
 	case *ari.StasisStart:
 		if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
-			s.startCall(ctx, ev)
+			// A call took the channel already: this is the StasisStart
+			// reconciliation recovered, arriving after all.
+			if !s.arrived(ev.Channel.ID) {
+				s.startCall(ctx, ev)
+			}
 			return
 		}
 		// An agent leg whose call is gone, or a channel we do not know:
@@ -252,33 +286,17 @@ func (s *Calls) newCallID() string {
 func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 	ch := start.Channel
 	line := s.cfg.lineFor(ch.Dialplan.Exten)
-	c := &call{
-		s:        s,
-		cmds:     make(chan func(), 4),
-		timeouts: make(chan string, 64),
-		citizen:  ch.ID,
-		role:     hotline.RoleAgent,
-		legs:     make(map[string]*leg),
-		tried:    make(map[string]bool),
-		done:     make(map[string]bool),
-		rings:    make(map[string]int),
-		rec: hotline.Call{
-			ID: s.newCallID(), ChannelID: ch.ID, CallerRaw: ch.Caller.Number,
-			CallerNumber: hotline.NormalizeNumber(ch.Caller.Number).Number,
-			DialedNumber: ch.Dialplan.Exten, Line: line, State: hotline.CallRinging, ArrivedAt: s.now(),
-		},
-	}
-	if line == hotline.LineComplaint {
-		c.role = hotline.RoleSupervisor
-	}
+	id := s.newCallID()
+	c := s.newCall(hotline.Call{
+		ID: id, ChannelID: ch.ID, CallerRaw: ch.Caller.Number,
+		CallerNumber: hotline.NormalizeNumber(ch.Caller.Number).Number,
+		DialedNumber: ch.Dialplan.Exten, Line: line, State: hotline.CallRinging, ArrivedAt: s.now(),
+		Phase: hotline.PhaseGreeting,
+	})
 	c.bridge = c.rec.ID + "-bridge"
-	c.session = session{cli: s.cli, mb: NewMailbox(), idBase: c.rec.ID, isGone: c.isCitizenGone}
 	c.waiting.Store(true)
 	s.cli.Dispatcher().Route(ari.ChannelKey, ch.ID, c.mb)
-	s.mu.Lock()
-	s.active[c.rec.ID] = c
-	s.mu.Unlock()
-	s.m.active.Inc()
+	s.track(c)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -286,28 +304,41 @@ func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 	}()
 }
 
-// reconcile runs after every reconnection: events lost while the websocket
-// was down would leave calls waiting forever, so each call checks that its
-// channels still exist and treats a vanished one as hung up.
-func (s *Calls) reconcile(ctx context.Context) {
+// newCall is the state of the call rec, with no legs yet.
+func (s *Calls) newCall(rec hotline.Call) *call {
+	c := &call{
+		s:        s,
+		cmds:     make(chan func(), 4),
+		timeouts: make(chan string, 64),
+		citizen:  rec.ChannelID,
+		role:     hotline.RoleAgent,
+		legs:     make(map[string]*leg),
+		tried:    make(map[string]bool),
+		done:     make(map[string]bool),
+		rings:    make(map[string]int),
+		rec:      rec,
+		maxWait:  stoppedTimer(),
+		retry:    stoppedTimer(),
+	}
+	if rec.Line == hotline.LineComplaint {
+		c.role = hotline.RoleSupervisor
+	}
+	c.session = session{cli: s.cli, mb: NewMailbox(), idBase: c.rec.ID, isGone: c.isCitizenGone}
+	return c
+}
+
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+// track counts c among the calls in progress.
+func (s *Calls) track(c *call) {
 	s.mu.Lock()
-	calls := make([]*call, 0, len(s.active))
-	for _, c := range s.active {
-		calls = append(calls, c)
-	}
+	s.active[c.rec.ID] = c
 	s.mu.Unlock()
-	for _, c := range calls {
-		for _, id := range c.channelIDs() {
-			if ctx.Err() != nil {
-				return
-			}
-			_, err := s.cli.ARI().Channel().Data(ari.NewKey(ari.ChannelKey, id))
-			if httpStatus(err) == 404 {
-				c.mb.Put(&ari.ChannelDestroyed{EventData: ari.EventData{Type: ari.Events.ChannelDestroyed},
-					Channel: ari.ChannelData{ID: id}, CauseTxt: "vanished while ARI was disconnected"})
-			}
-		}
-	}
+	s.m.active.Inc()
 }
 
 // Refer rings another agent, or an available agent of a department, into a

@@ -86,6 +86,24 @@ func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...ag
 	reg := prometheus.NewRegistry()
 	cli, err := hari.New(fastConfig(fake.ARIURL()), nil, reg)
 	require.NoError(t, err)
+	cfg = withFlowDefaults(cfg)
+	calls, err := hari.NewCalls(cli, db, roster, opts.hours, cfg, nil, opts.now, reg)
+	require.NoError(t, err)
+	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, reg: reg, ended: make(chan hotline.Call, 16)}
+	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
+	if opts.supervisors {
+		calls.Supervisors = hari.NewMessenger(cli, roster, "sip:hotline@127.0.0.1", nil)
+	}
+	calls.Start(ctx)
+	cli.Start(ctx)
+	t.Cleanup(func() { cli.Stop(); calls.Stop() })
+	require.NoError(t, cli.WaitConnected(withTimeout(t, 5*time.Second)))
+	require.NoError(t, fake.WaitRegistered(withTimeout(t, 5*time.Second), "hotline"))
+	return b
+}
+
+// withFlowDefaults fills in the test timings cfg leaves out.
+func withFlowDefaults(cfg hari.CallConfig) hari.CallConfig {
 	if cfg.RingTimeout == 0 {
 		cfg.RingTimeout = 2 * time.Second
 	}
@@ -101,19 +119,7 @@ func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...ag
 	if cfg.PromptTimeout == 0 {
 		cfg.PromptTimeout = 2 * time.Second
 	}
-	calls, err := hari.NewCalls(cli, db, roster, opts.hours, cfg, nil, opts.now, reg)
-	require.NoError(t, err)
-	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, reg: reg, ended: make(chan hotline.Call, 16)}
-	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
-	if opts.supervisors {
-		calls.Supervisors = hari.NewMessenger(cli, roster, "sip:hotline@127.0.0.1", nil)
-	}
-	calls.Start(ctx)
-	cli.Start(ctx)
-	t.Cleanup(func() { cli.Stop(); calls.Stop() })
-	require.NoError(t, cli.WaitConnected(withTimeout(t, 5*time.Second)))
-	require.NoError(t, fake.WaitRegistered(withTimeout(t, 5*time.Second), "hotline"))
-	return b
+	return cfg
 }
 
 func withTimeout(t *testing.T, d time.Duration) context.Context {

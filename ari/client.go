@@ -46,7 +46,9 @@ type Client struct {
 	lastErr     error
 	entityID    string
 	connectedCh chan struct{} // closed while connected; replaced on disconnect
+	downSince   time.Time     // when an established connection dropped; zero while connected or never connected
 	onConnect   []func(ctx context.Context)
+	onConnected []func()
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -89,6 +91,16 @@ func (c *Client) Application() string { return c.cfg.Application }
 func (c *Client) OnConnect(fn func(ctx context.Context)) {
 	c.mu.Lock()
 	c.onConnect = append(c.onConnect, fn)
+	c.mu.Unlock()
+}
+
+// OnConnected registers fn to run on every (re)connection before any
+// event of the new connection is dispatched, in the connection loop: it
+// must return at once (Calls uses it to hold new calls until it has
+// reconciled).
+func (c *Client) OnConnected(fn func()) {
+	c.mu.Lock()
+	c.onConnected = append(c.onConnected, fn)
 	c.mu.Unlock()
 }
 
@@ -145,17 +157,25 @@ func (c *Client) Stop() {
 	c.http.CloseIdleConnections()
 }
 
+// run connects again at once after a connection drops, and backs off only
+// while connecting fails: every moment disconnected is calls that never
+// reach the service (Asterisk sends them to the dialplan's fallback). A
+// connection that drops before ReconnectMin counts as a failure, so a
+// server that accepts and drops at once is not hammered.
 func (c *Client) run(ctx context.Context) {
 	backoff := c.cfg.ReconnectMin
 	var lastLogged string
+	again := false
 	for ctx.Err() == nil {
-		start := time.Now()
-		err := c.runOnce(ctx)
+		connectedAt, err := c.runOnce(ctx, again)
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) > 10*c.cfg.ReconnectMax {
-			backoff = c.cfg.ReconnectMin // a long-lived connection dropped: retry quickly
+		again = !connectedAt.IsZero() && time.Since(connectedAt) >= c.cfg.ReconnectMin
+		if again {
+			backoff, lastLogged = c.cfg.ReconnectMin, ""
+			c.m.reconnects.Inc()
+			continue
 		}
 		// One line per distinct failure, not one per attempt.
 		if msg := err.Error(); msg != lastLogged {
@@ -172,13 +192,15 @@ func (c *Client) run(ctx context.Context) {
 	}
 }
 
-// runOnce connects, reads events until the connection ends and reports why.
-func (c *Client) runOnce(ctx context.Context) error {
-	ws, err := c.connect(ctx)
+// runOnce connects, reads events until the connection ends and reports
+// when it connected (zero when it did not) and why it ended.
+func (c *Client) runOnce(ctx context.Context, again bool) (time.Time, error) {
+	ws, err := c.connect(ctx, again)
 	if err != nil {
 		c.setDisconnected(err)
-		return err
+		return time.Time{}, err
 	}
+	connectedAt := time.Now()
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	defer stop()
 	defer ws.Close()
@@ -189,7 +211,11 @@ func (c *Client) runOnce(ctx context.Context) error {
 	defer cancelHooks()
 	c.mu.Lock()
 	hooks := append([]func(context.Context){}, c.onConnect...)
+	first := append([]func(){}, c.onConnected...)
 	c.mu.Unlock()
+	for _, fn := range first {
+		fn()
+	}
 	for _, fn := range hooks {
 		go fn(connCtx)
 	}
@@ -197,17 +223,27 @@ func (c *Client) runOnce(ctx context.Context) error {
 	err = c.readEvents(ws)
 	c.setDisconnected(err)
 	if ctx.Err() == nil {
-		c.log.Warn("ARI websocket closed", "err", err)
+		c.log.Warn("ARI websocket closed; reconnecting", "err", err)
 	}
-	return err
+	return connectedAt, err
 }
 
 // connect checks credentials over REST first, since a failed websocket
 // upgrade does not say why, then opens the websocket. Both are bounded by
 // ConnectTimeout.
-func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
+//
+// Right after a connection dropped, the websocket is dialed first: the
+// credentials were good a moment ago, and the REST round trip would
+// lengthen the gap in which calls go to the dialplan's fallback. Should
+// that dial fail, the REST check says why.
+func (c *Client) connect(ctx context.Context, again bool) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
+	if again {
+		if ws, err := c.dialEvents(ctx); err == nil {
+			return ws, nil
+		}
+	}
 	info, err := c.asteriskInfo(ctx)
 	if err != nil {
 		return nil, err
@@ -215,6 +251,11 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
 	c.mu.Lock()
 	c.entityID = info.SystemInfo.EntityID
 	c.mu.Unlock()
+	return c.dialEvents(ctx)
+}
+
+// dialEvents opens the events websocket.
+func (c *Client) dialEvents(ctx context.Context) (*websocket.Conn, error) {
 
 	q := url.Values{"app": {c.cfg.Application}}
 	wsCfg, err := websocket.NewConfig(c.cfg.WebsocketURL+"?"+q.Encode(), "http://localhost/")
@@ -350,6 +391,10 @@ func (c *Client) setConnected() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.connected, c.replaced, c.lastErr = true, false, nil
+	if !c.downSince.IsZero() {
+		c.m.disconnected.Add(time.Since(c.downSince).Seconds())
+		c.downSince = time.Time{}
+	}
 	close(c.connectedCh)
 	c.m.connected.Set(1)
 	c.m.replaced.Set(0)
@@ -360,6 +405,7 @@ func (c *Client) setDisconnected(err error) {
 	defer c.mu.Unlock()
 	if c.connected {
 		c.connectedCh = make(chan struct{})
+		c.downSince = time.Now()
 	}
 	c.connected, c.lastErr = false, err
 	c.m.connected.Set(0)
@@ -373,6 +419,35 @@ func (c *Client) setReplaced() {
 	c.m.connected.Set(0)
 	c.log.Error("another ARI client connected with our application name and took every event from us; the service is not ready until it is gone. Give each instance its own application name.",
 		"application", c.cfg.Application)
+}
+
+// getJSON reads one ARI resource (path under the ARI URL) into v, bounded
+// by ConnectTimeout. Reconciliation reads whole lists this way: the
+// library reads them one object per request.
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+path, nil)
+	if err != nil {
+		return hotline.WrapError(hotline.KindInvalid, "ari.get", err)
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Retryable: true, Message: "GET " + path, Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Retryable: true, Message: "GET " + path, Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &statusError{resp.StatusCode, string(body)}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Message: "GET " + path + ": not the JSON expected", Err: err}
+	}
+	return nil
 }
 
 // Check makes one bounded request to Asterisk and reports whether it answers

@@ -593,10 +593,11 @@ func (a *attempt) channelEnded(id string) func(ari.Event) bool {
 
 func (a *attempt) setupBridge() error {
 	cl := a.d.cli.ARI()
+	// Routed first: reconciliation destroys an empty bridge nobody owns.
+	a.d.cli.Dispatcher().Route(ari.BridgeKey, a.bridge, a.mb)
 	if _, err := cl.Bridge().Create(key(ari.BridgeKey, a.bridge), "mixing", a.idBase); err != nil {
 		return err
 	}
-	a.d.cli.Dispatcher().Route(ari.BridgeKey, a.bridge, a.mb)
 	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, a.bridge), a.agentCh); err != nil {
 		return err
 	}

@@ -79,6 +79,14 @@ func (d *Dispatcher) Route(kind, id string, mb *Mailbox) {
 	d.mu.Unlock()
 }
 
+// Routed reports whether events keyed kind/id have a route: something in
+// this process owns that object.
+func (d *Dispatcher) Routed(kind, id string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.routes[routeKey{kind, id}] != nil
+}
+
 // Unroute removes the route for kind/id.
 func (d *Dispatcher) Unroute(kind, id string) {
 	d.mu.Lock()

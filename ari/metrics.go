@@ -8,6 +8,8 @@ type metrics struct {
 	connected       prometheus.Gauge
 	replaced        prometheus.Gauge
 	connects        *prometheus.CounterVec // result=ok|unauthorized|unreachable|error
+	reconnects      prometheus.Counter
+	disconnected    prometheus.Counter
 	events          *prometheus.CounterVec // type
 	undecodable     *prometheus.CounterVec // type
 	duplicates      *prometheus.CounterVec // type
@@ -25,6 +27,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hotline_ari_application_replaced", Help: "1 after another client took our application name (ApplicationReplaced)."}),
 		connects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_ari_connect_attempts_total", Help: "ARI connection attempts by result."}, []string{"result"}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_ari_connections_dropped_total", Help: "Established ARI event websockets that dropped (each reconnected at once, then reconciled)."}),
+		disconnected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_ari_disconnected_seconds_total", Help: "Time spent reconnecting after established ARI websockets dropped; calls arriving meanwhile go to the dialplan's fallback."}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_ari_events_received_total", Help: "ARI events received and decoded, by type."}, []string{"type"}),
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -42,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.replaced, m.connects, m.events, m.undecodable, m.duplicates, m.unrouted,
+		reg.MustRegister(m.connected, m.replaced, m.connects, m.reconnects, m.disconnected, m.events, m.undecodable, m.duplicates, m.unrouted,
 			m.httpConnsOpened, m.httpRequests, m.httpDuration)
 	}
 	return m

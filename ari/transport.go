@@ -112,6 +112,10 @@ func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Statu
 // which wraps it in several layers (eris, Cause() chains); 0 when none.
 func httpStatus(err error) int {
 	for err != nil {
+		var se *statusError
+		if errors.As(err, &se) {
+			return se.Status
+		}
 		var re native.RequestError
 		if errors.As(err, &re) {
 			return re.Code()

@@ -1,12 +1,12 @@
 package ari
 
-// setPhase moves the call on; once an agent has answered (or the call
-// ended) its citizen no longer waits.
-func (c *call) setPhase(p callPhase) {
-	c.phase = p
-	if p >= phaseTalking {
-		c.waiting.Store(false)
-	}
+import "hotline"
+
+// setPhase moves the call on (the caller stores it); once an agent has
+// answered (or the call ended) its citizen no longer waits.
+func (c *call) setPhase(p hotline.CallPhase) {
+	c.rec.Phase = p
+	c.waiting.Store(p == hotline.PhaseGreeting || p == hotline.PhaseQueued)
 }
 
 // Waiting is how many citizens are on the line with no agent yet (in the

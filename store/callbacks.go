@@ -211,6 +211,9 @@ func (db *DB) AddMissedCall(ctx context.Context, m MissedCall) (task hotline.Cal
 	}
 	missedMs, deadlineMs := hotline.UnixMilli(m.MissedAt), hotline.UnixMilli(m.Deadline)
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.lockKey(ctx, tx, "missed-call:"+m.Number); err != nil {
+			return err
+		}
 		var taskID int64
 		err := tx.GetContext(ctx, &taskID, taskOfCallSQL, m.CallID)
 		if err == nil {

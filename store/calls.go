@@ -29,6 +29,10 @@ type callRow struct {
 	ArrivedMs             int64          `db:"arrived_ms"`
 	AnsweredMs            int64          `db:"answered_ms"`
 	EndedMs               int64          `db:"ended_ms"`
+	Phase                 string         `db:"phase"`
+	BridgeID              string         `db:"bridge_id"`
+	SnoopID               string         `db:"snoop_id"`
+	InterruptedMs         int64          `db:"interrupted_ms"`
 }
 
 func callToRow(c hotline.Call) callRow {
@@ -48,6 +52,10 @@ func callToRow(c hotline.Call) callRow {
 		ArrivedMs:             hotline.UnixMilli(c.ArrivedAt),
 		AnsweredMs:            hotline.UnixMilli(c.AnsweredAt),
 		EndedMs:               hotline.UnixMilli(c.EndedAt),
+		Phase:                 string(c.Phase),
+		BridgeID:              c.BridgeID,
+		SnoopID:               c.SnoopID,
+		InterruptedMs:         hotline.UnixMilli(c.InterruptedAt),
 	}
 }
 
@@ -68,6 +76,10 @@ func (r callRow) call() hotline.Call {
 		ArrivedAt:             hotline.FromUnixMilli(r.ArrivedMs),
 		AnsweredAt:            hotline.FromUnixMilli(r.AnsweredMs),
 		EndedAt:               hotline.FromUnixMilli(r.EndedMs),
+		Phase:                 hotline.CallPhase(r.Phase),
+		BridgeID:              r.BridgeID,
+		SnoopID:               r.SnoopID,
+		InterruptedAt:         hotline.FromUnixMilli(r.InterruptedMs),
 	}
 }
 
@@ -136,10 +148,10 @@ type callWrite struct {
 const createCallSQL = `
 INSERT INTO calls (id, channel_id, caller_raw, caller_number, dialed_number, line, state,
                    missed_reason, first_responsible_agent, recording_name, recording_parts, voicemail_name,
-                   arrived_ms, answered_ms, ended_ms, updated_ms)
+                   arrived_ms, answered_ms, ended_ms, phase, bridge_id, snoop_id, interrupted_ms, updated_ms)
 VALUES (:id, :channel_id, :caller_raw, :caller_number, :dialed_number, :line, :state,
         :missed_reason, :first_responsible_agent, :recording_name, :recording_parts, :voicemail_name,
-        :arrived_ms, :answered_ms, :ended_ms, :now_ms)`
+        :arrived_ms, :answered_ms, :ended_ms, :phase, :bridge_id, :snoop_id, :interrupted_ms, :now_ms)`
 
 // CreateCall stores a new call. Its legs are stored by AddLeg, not here. A
 // second call with the same id is a conflict.
@@ -184,6 +196,10 @@ UPDATE calls SET
     voicemail_name          = :voicemail_name,
     answered_ms             = :answered_ms,
     ended_ms                = :ended_ms,
+    phase                   = :phase,
+    bridge_id               = :bridge_id,
+    snoop_id                = :snoop_id,
+    interrupted_ms          = :interrupted_ms,
     updated_ms              = :now_ms
 WHERE id = :id
   AND (first_responsible_agent IS NULL OR first_responsible_agent = :first_responsible_agent)`
@@ -226,7 +242,8 @@ func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 }
 
 const callColumns = `id, channel_id, caller_raw, caller_number, dialed_number, line, state, missed_reason,
-    first_responsible_agent, recording_name, recording_parts, voicemail_name, arrived_ms, answered_ms, ended_ms`
+    first_responsible_agent, recording_name, recording_parts, voicemail_name, arrived_ms, answered_ms, ended_ms,
+    phase, bridge_id, snoop_id, interrupted_ms`
 
 // getCallSQL reads one calls row by id.
 const getCallSQL = `SELECT ` + callColumns + ` FROM calls WHERE id = ?`
@@ -275,6 +292,35 @@ func (db *DB) GetCall(ctx context.Context, id string) (hotline.Call, error) {
 		return hotline.Call{}, wrapErr(op, fmt.Sprintf("call %q", id), err)
 	}
 	return call, nil
+}
+
+// unfinishedCallsSQL reads the ids of the calls rows still in progress
+// (ringing, answered) or whose end is stored but not finished (phase
+// ending), oldest first.
+const unfinishedCallsSQL = `SELECT id FROM calls INDEXED BY calls_unfinished
+WHERE state IN ('ringing', 'answered') OR phase = 'ending' ORDER BY arrived_ms, id`
+
+// UnfinishedCalls returns, with their legs, the calls still in progress and
+// those whose end was stored but not finished: after a crash, the calls
+// reconciliation with Asterisk must take over or close.
+func (db *DB) UnfinishedCalls(ctx context.Context) ([]hotline.Call, error) {
+	const op = "store.UnfinishedCalls"
+	var ids []string
+	if err := db.reader.SelectContext(ctx, &ids, unfinishedCallsSQL); err != nil {
+		return nil, wrapErr(op, "calls", err)
+	}
+	out := make([]hotline.Call, 0, len(ids))
+	for _, id := range ids {
+		c, err := db.GetCall(ctx, id)
+		if hotline.KindOf(err) == hotline.KindNotFound {
+			continue // deleted meanwhile (retention)
+		}
+		if err != nil {
+			return nil, wrapErr(op, fmt.Sprintf("call %q", id), err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // Page sizes of ListCalls.

@@ -705,3 +705,42 @@ func TestListCallsChoosesItsIndex(t *testing.T) {
 		require.Contains(t, planned[0].Plan, tt.step, "%+v", tt.filter)
 	}
 }
+
+// TestUnfinishedCalls: the calls reconciliation must look at are the ones
+// in progress and the ones whose end is stored but not finished; the
+// phase, bridge and snoop round-trip.
+func TestUnfinishedCalls(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1")
+
+	talking := testCall("talking", "13900000001", t0)
+	require.NoError(t, f.db.CreateCall(f.ctx, talking))
+	talking = answered(t, talking, "a1", t0.Add(time.Second))
+	talking.Phase, talking.BridgeID, talking.SnoopID = hotline.PhaseTalking, "talking-bridge", "talking-s002"
+	require.NoError(t, f.db.UpdateCall(f.ctx, talking))
+	leg := hotline.CallLeg{CallID: "talking", AgentID: "a1", ChannelID: "talking-a001-a1", Outcome: hotline.LegAnswered,
+		RungAt: t0, AnsweredAt: t0.Add(time.Second)}
+	var err error
+	leg.ID, err = f.db.AddLeg(f.ctx, leg)
+	require.NoError(t, err)
+	talking.Legs = []hotline.CallLeg{leg}
+
+	ending := testCall("ending", "13900000002", t0.Add(time.Minute))
+	ending.End(t0.Add(2*time.Minute), hotline.MissedAbandoned)
+	ending.Phase = hotline.PhaseEnding
+	require.NoError(t, f.db.CreateCall(f.ctx, ending))
+
+	ended := testCall("ended", "13900000003", t0.Add(3*time.Minute))
+	ended.End(t0.Add(4*time.Minute), hotline.MissedNoAnswer)
+	ended.Phase, ended.InterruptedAt = hotline.PhaseEnded, t0.Add(5*time.Minute)
+	require.NoError(t, f.db.CreateCall(f.ctx, ended))
+
+	got, err := f.db.UnfinishedCalls(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, []hotline.Call{talking, ending}, got, "oldest first; the ended call is not there")
+
+	back, err := f.db.GetCall(f.ctx, "ended")
+	require.NoError(t, err)
+	require.Equal(t, ended, back, "phase and interruption round-trip")
+}

@@ -45,8 +45,8 @@ import (
 //     locks itself, so the writer pool has several connections and each
 //     write transaction commits alone. Where a read decides a write in the same
 //     transaction against every other writer (the audit chain's tail, a
-//     lease's fence) the transaction locks what it read (lockAuditLog,
-//     fenceTokenSQL's FOR SHARE). Claims are the same fenced
+//     lease's fence, the open task of a number) the transaction locks what
+//     it read (lockAuditLog, fenceTokenSQL's FOR SHARE, lockKey). Claims are the same fenced
 //     UPDATE … RETURNING on both.
 
 // dialect is the kind of database a DB talks to.
@@ -83,7 +83,7 @@ func (d dialect) goose() (goose.Dialect, string) {
 // writerConns is how many connections write at once.
 func (d dialect) writerConns() int {
 	if d == postgresDialect {
-		return 8
+		return 4
 	}
 	return 1
 }
@@ -206,6 +206,8 @@ func pgRewrite(query string) string {
 	q = plannerHints.ReplaceAllString(q, "")
 	q = jsonIDList.ReplaceAllString(q, "SELECT value::bigint FROM json_array_elements_text($1::json) AS value")
 	q = scalarMinMax(q)
+	// nullif(?, 0) would take its parameter for an int4.
+	q = nullifZero.ReplaceAllString(q, "nullif(${1}::bigint, 0)")
 	q = qualifyUpsert(q)
 	pgRewritten.Store(query, q)
 	return q
@@ -217,6 +219,7 @@ var (
 	plannerHints = regexp.MustCompile(`(?i)\s(INDEXED BY\s+\w+|NOT INDEXED)\b`)
 	// jsonIDList is the subquery that reads a JSON array of ids.
 	jsonIDList = regexp.MustCompile(`SELECT value FROM json_each\((\$\d+)\)`)
+	nullifZero = regexp.MustCompile(`nullif\((\$\d+), 0\)`)
 	// upsertSum is "c = c + excluded.c" in an upsert's SET.
 	upsertSum  = regexp.MustCompile(`\b(\w+) = (\w+) \+ excluded\.(\w+)`)
 	insertInto = regexp.MustCompile(`(?i)INSERT INTO (\w+)`)
@@ -348,6 +351,21 @@ var pgStatements = map[string]string{
 FROM audit_log`,
 	// The growth probe makes a table of 64 KiB, rolled back.
 	probeGrowthSQL: `CREATE TABLE storage_probe AS SELECT convert_to(repeat('0', 65536), 'UTF8') AS filler`,
+	// The benchmark's seed: a series instead of SQLite's recursive count,
+	// lpad instead of printf, parameters typed where the first use would
+	// make them int4.
+	seedBenchTasksSQL: `
+INSERT INTO callback_tasks (number, state, agent_id, missed_count, first_missed_ms, deadline_ms, next_attempt_ms, created_ms)
+SELECT '1' || lpad(i::text, 10, '0'), 'pending', '` + BenchAgent + `', 1, CAST(?2 AS BIGINT), ?2 + i * CAST(?3 AS BIGINT) + 86400000, ?2 + i * ?3, ?2
+FROM generate_series(1, CAST(?1 AS BIGINT)) AS i`,
+	seedBenchPromisesSQL: `
+INSERT INTO promises (call_id, number, agent_id, created_by, summary, state, deadline_ms, original_deadline_ms, created_ms)
+SELECT '` + BenchCall + `', '1' || lpad(i::text, 10, '0'), '` + BenchAgent + `', '` + BenchAgent + `', 'bench', 'open',
+       CAST(?2 AS BIGINT) + i * CAST(?3 AS BIGINT), ?2 + i * ?3, ?2
+FROM generate_series(1, CAST(?1 AS BIGINT)) AS i`,
+	// After the seed PostgreSQL needs its statistics more than a
+	// checkpoint (which only a superuser may ask for).
+	checkpointSQL: `ANALYZE callback_tasks, promises`,
 	// Violations from a JSON array: PostgreSQL's JSON operators take a key,
 	// not a path.
 	addViolationsSQL: `INSERT INTO violations (kind, agent_id, call_id, task_id, promise_id, at_ms, detail)
@@ -374,6 +392,19 @@ func (db *DB) lockAuditLog(ctx context.Context, tx *sqlx.Tx) error {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE`)
+	return err
+}
+
+// lockKey makes the write transactions that lock key run one at a time on
+// PostgreSQL (a transaction-scoped advisory lock): for a read that decides
+// a write, such as "merge into the open task of this number, else create
+// one", which would otherwise race. SQLite's one writer has the lock
+// already.
+func (db *DB) lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
+	if db.dialect != postgresDialect {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -49,15 +50,16 @@ func (db *DB) AddRecording(ctx context.Context, r hotline.Recording) error {
 // recordingFinishedSQL records that Asterisk server finished a recording: a
 // new row is pending; a live row becomes pending; a row in any later state
 // keeps its state (a repeated event changes nothing it should not). A call
-// id and a server are kept once known.
+// id and a server are kept once known. The existing row's columns are named
+// with their table, which PostgreSQL needs beside excluded's.
 const recordingFinishedSQL = `
 INSERT INTO recordings (name, call_id, state, format, started_ms, finished_ms, server)
 VALUES (?, ?, 'pending', ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
-    state       = CASE WHEN state = 'live' THEN 'pending' ELSE state END,
-    finished_ms = CASE WHEN finished_ms = 0 THEN excluded.finished_ms ELSE finished_ms END,
-    call_id     = coalesce(call_id, excluded.call_id),
-    server      = CASE WHEN server = '' THEN excluded.server ELSE server END`
+    state       = CASE WHEN recordings.state = 'live' THEN 'pending' ELSE recordings.state END,
+    finished_ms = CASE WHEN recordings.finished_ms = 0 THEN excluded.finished_ms ELSE recordings.finished_ms END,
+    call_id     = coalesce(recordings.call_id, excluded.call_id),
+    server      = CASE WHEN recordings.server = '' THEN excluded.server ELSE recordings.server END`
 
 // RecordingFinished records a finished recording of Asterisk server
 // (its name in the config; "" when unnamed) as pending, or turns its live
@@ -349,4 +351,40 @@ func (db *DB) CallRecordings(ctx context.Context, callID string) ([]ArchivedReco
 		return nil, wrapErr(op, fmt.Sprintf("recordings of call %q", callID), err)
 	}
 	return recordingsOf(rows), nil
+}
+
+// knownRecordingsSQL reads which of some recording names (the %s stands
+// for one placeholder per name) have a recordings row.
+const knownRecordingsSQL = `SELECT name FROM recordings WHERE name IN (%s)`
+
+// UnknownRecordings returns the names, of those given, that have no
+// recordings row, in order: files Asterisk keeps that the archive never
+// heard of (their process died before it handed them on).
+func (db *DB) UnknownRecordings(ctx context.Context, names []string) ([]string, error) {
+	const op = "store.UnknownRecordings"
+	const chunk = 500 // SQLite allows 32766 parameters; keep each statement small
+	known := map[string]bool{}
+	for start := 0; start < len(names); start += chunk {
+		part := names[start:min(start+chunk, len(names))]
+		args := make([]any, len(part))
+		for i, n := range part {
+			args[i] = n
+		}
+		var found []string
+		q := fmt.Sprintf(knownRecordingsSQL, strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", "))
+		if err := db.reader.SelectContext(ctx, &found, q, args...); err != nil {
+			return nil, wrapErr(op, "recordings", err)
+		}
+		for _, n := range found {
+			known[n] = true
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !known[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

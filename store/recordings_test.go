@@ -32,6 +32,18 @@ func TestAddRecording(t *testing.T) {
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "the call must exist")
 }
 
+func TestUnknownRecordings(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	require.NoError(t, f.db.AddRecording(f.ctx, hotline.Recording{Name: "known", StartedAt: t0}))
+	got, err := f.db.UnknownRecordings(f.ctx, []string{"orphan-b", "known", "orphan-a"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"orphan-a", "orphan-b"}, got)
+	got, err = f.db.UnknownRecordings(f.ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
 func TestClaimDueRecordingsByServerOneArchiverAtATime(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -503,7 +504,7 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 			arms = append(arms, fmt.Sprintf("SELECT (at_ms + %d) / %d AS day, agent_id, %s FROM %s",
 				offset.Milliseconds(), dayMs, strings.Join(sel, ", "), v.view))
 		}
-		return fmt.Sprintf("SELECT day, agent_id, %s FROM (%s) GROUP BY day, agent_id HAVING %s ORDER BY day, agent_id",
+		return fmt.Sprintf("SELECT day, agent_id, %s FROM (%s) AS facts GROUP BY day, agent_id HAVING %s ORDER BY day, agent_id",
 			sumsOf(), strings.Join(arms, " UNION ALL "), nonZero(cols, "sum"))
 	}
 	stored := fmt.Sprintf("SELECT day, agent_id, %s FROM agent_days WHERE %s ORDER BY day, agent_id",
@@ -516,6 +517,15 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 		for r.Next() {
 			row, err := r.SliceScan()
 			require.NoError(t, err)
+			for i, v := range row {
+				// PostgreSQL's sum of a bigint is a numeric, which comes as
+				// its text.
+				if s, ok := v.(string); ok {
+					if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+						row[i] = n
+					}
+				}
+			}
 			out = append(out, row)
 		}
 		require.NoError(t, r.Err())

@@ -23,6 +23,28 @@ func (f fixture) exec(t *testing.T, statements ...string) error {
 	return nil
 }
 
+// dbMessage is the part of a constraint's error that names it, as SQLite
+// words it, in the words of the database the tests run on.
+func dbMessage(sqlite string) string {
+	if !onPostgres() {
+		return sqlite
+	}
+	return map[string]string{
+		"UNIQUE":                "duplicate key value violates unique constraint",
+		"CHECK":                 "violates check constraint",
+		"FOREIGN KEY":           "violates foreign key constraint",
+		"callback_tasks.number": "callback_tasks_one_open_per_number",
+	}[sqlite]
+}
+
+// dbMessageOr is dbMessage for a constraint's words, else msg itself.
+func dbMessageOr(msg string) string {
+	if m := dbMessage(msg); m != "" {
+		return m
+	}
+	return msg
+}
+
 func TestAtMostOneOpenCallbackTaskPerNumber(t *testing.T) {
 	t.Parallel()
 	const insert = `INSERT INTO callback_tasks (number, state, lease_token, first_missed_ms, deadline_ms, created_ms) VALUES `
@@ -59,7 +81,7 @@ func TestAtMostOneOpenCallbackTaskPerNumber(t *testing.T) {
 				return
 			}
 			require.Equal(t, tt.wantKind, hotline.KindOf(err), "%v", err)
-			require.ErrorContains(t, err, "callback_tasks.number")
+			require.ErrorContains(t, err, dbMessage("callback_tasks.number"))
 		})
 	}
 }

@@ -171,6 +171,10 @@ func openPool(ctx context.Context, cfg Config, extra url.Values) (*sqlx.DB, erro
 	return pool, nil
 }
 
+// Where names the database in messages: the SQLite file, or the
+// PostgreSQL URL without its password.
+func (db *DB) Where() string { return db.path }
+
 // Close closes every connection.
 func (db *DB) Close() error {
 	errs := []error{db.stmts.close(), db.reader.Close(), db.writer.Close()}

@@ -11,7 +11,7 @@ import (
 // fallback uses it and ARI reads it: GET /asterisk/variable evaluates a
 // dialplan function, so DB_KEYS(family), DB(family/key) and
 // DB_DELETE(family/key) list, read and delete entries; POST sets a global
-// variable. It lives on disk in Asterisk: a Restart keeps it.
+// variable, or with DB(family/key) an entry. It lives on disk in Asterisk: a Restart keeps it.
 //
 // The fallback of configs/asterisk/extensions.conf writes one entry per
 // call it takes, in family FallbackFamily under the channel's uniqueid:
@@ -81,6 +81,14 @@ func (s *Server) setGlobalVar(q *request) reply {
 	name := q.str("variable")
 	if name == "" {
 		return errMsg(http.StatusBadRequest, "Missing variable parameter.").reply()
+	}
+	if arg, isDB := strings.CutPrefix(name, "DB("); isDB && strings.HasSuffix(arg, ")") {
+		// Writing DB(family/key) sets an AstDB entry, as Set(DB(...)=...) does.
+		if s.astdb == nil {
+			s.astdb = make(map[string]string)
+		}
+		s.astdb[strings.Trim(strings.TrimSuffix(arg, ")"), "/")] = q.str("value")
+		return noContent()
 	}
 	if s.globals == nil {
 		s.globals = make(map[string]string)

@@ -3,6 +3,7 @@ package aritest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -194,4 +195,38 @@ func (s *Server) VoiceMessages() []VoiceMessage {
 		out = append(out, m)
 	}
 	return slices.Clip(out)
+}
+
+// continueChannel serves POST /channels/{id}/continue: the channel leaves
+// Stasis (StasisEnd) and goes on in the dialplan. An inbound call sent to
+// the fallback extension (a service that drains before it stops sends new
+// calls there) runs the fallback like a call Stasis() refused; the fake's
+// dialplan has nothing anywhere else, so the channel hangs up.
+func (s *Server) continueChannel(q *request) reply {
+	c, err := s.channelFor(q)
+	if err != nil {
+		return err.reply()
+	}
+	if !c.inStasis {
+		return errMsg(http.StatusConflict, "Channel not in Stasis application").reply()
+	}
+	for _, p := range slices.Clone(c.playbacks) {
+		s.finishPlayback(p, "done")
+	}
+	if c.bridge != nil {
+		s.leaveBridge(c, false)
+	}
+	c.inStasis = false
+	s.emitStasis("StasisEnd", c)
+	s.forgetChannel(c.id)
+	if c.kind == kindInbound && q.str("extension") == fallbackExten {
+		c.app, c.args = "", nil
+		if c.state != stateUp {
+			s.answered(c, false)
+		}
+		s.fallback(c)
+		return noContent()
+	}
+	s.hangup(c, true, causeNormal)
+	return noContent()
 }

@@ -35,6 +35,7 @@ var routes = buildRoutes([]struct {
 	{"POST", "/channels/{id}", (*Server).postOriginateWithID},
 	{"DELETE", "/channels/{id}", (*Server).deleteChannel},
 	{"POST", "/channels/{id}/answer", (*Server).answerChannel},
+	{"POST", "/channels/{id}/continue", (*Server).continueChannel},
 	{"POST", "/channels/{id}/ring", (*Server).channelNoop},
 	{"DELETE", "/channels/{id}/ring", (*Server).channelNoop},
 	{"POST", "/channels/{id}/moh", (*Server).channelNoop},

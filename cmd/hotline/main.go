@@ -5,6 +5,7 @@
 //	hotline sim [-ari ADDR] [-rate 0.3] [-for 2m]
 //	                              the fake Asterisk with simulated citizens and agents alone
 //	hotline migrate -config FILE  bring the database schema up to date
+//	hotline migrate -from FILE -to URL  move a SQLite database into a new PostgreSQL one
 //	hotline check-config -config FILE [-asterisk]
 //	                              validate the config (and what Asterisk has for it)
 //	hotline audit verify -config FILE
@@ -51,6 +52,8 @@ commands:
                          the fake Asterisk with simulated citizens and agents alone, for a
                          hotline serve -config configs/hotline.sim.yaml (HOTLINE_ARI_PASSWORD=hotline)
   migrate -config FILE   apply database migrations and exit
+  migrate -from FILE -to URL
+                         copy a SQLite database into a new PostgreSQL one
   check-config -config FILE [-asterisk]
                          validate the config; with -asterisk also ask ARI for the
                          application, the agents' endpoints and the prompt sounds
@@ -138,10 +141,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		cfgPath := fs.String("config", "configs/hotline.example.yaml", "config file")
+		from := fs.String("from", "", "a SQLite database file whose rows move into the PostgreSQL database of -to")
+		to := fs.String("to", "", "a new, empty PostgreSQL database (postgres:// URL) to copy -from into")
 		if fs.Parse(args[1:]) != nil {
 			return 2
 		}
-		err = app.Migrate(ctx, *cfgPath, stdout)
+		switch {
+		case *from != "" && *to != "":
+			err = app.MigrateCopy(ctx, *from, *to, stdout)
+		case *from != "" || *to != "":
+			fmt.Fprintf(stderr, "hotline: migrate -from FILE -to URL: both are needed\n")
+			return 2
+		default:
+			err = app.Migrate(ctx, *cfgPath, stdout)
+		}
 	case "audit":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprintf(stderr, "hotline: usage: hotline audit verify -config FILE\n")
