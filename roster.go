@@ -172,6 +172,23 @@ func (r *Roster) Release(id, callID string) {
 func (r *Roster) SetState(id string, state AgentState, reason string) (Agent, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.setState(id, state, reason)
+}
+
+// SetStateIf changes an agent's state to state only while it is from, in
+// one step: a wrap-up that ends must not undo a pause set meanwhile. It
+// reports the agent and whether it changed.
+func (r *Roster) SetStateIf(id string, from, state AgentState) (Agent, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.agents[id]; !ok || e.agent.State != from {
+		return Agent{}, false
+	}
+	return r.setState(id, state, "")
+}
+
+// setState is SetState; callers hold r.mu.
+func (r *Roster) setState(id string, state AgentState, reason string) (Agent, bool) {
 	e, ok := r.agents[id]
 	if !ok {
 		return Agent{}, false

@@ -238,6 +238,9 @@ func Run(ctx context.Context, opts Options) error {
 			Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc, Lease: first.Lease, Servers: servers})
 	}
 	runErr := waitRefused(ctx, servers)
+	if runErr == nil {
+		drain(ctx, servers, cfg.Calls.DrainTimeout, log)
+	}
 
 	log.Info("hotline stopping")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -472,4 +475,29 @@ func (r auditReader) VerifyAudit(ctx context.Context) (int64, error) { return r.
 
 func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotline.AuditEntry, error) {
 	return r.db.ListAudit(ctx, store.AuditFilter{Actor: f.Actor, Action: f.Action, Object: f.Object, Since: f.Since, Limit: f.Limit, Offset: f.Offset})
+}
+
+// drain lets the calls in progress finish, up to timeout, while new calls
+// go to the dialplan's fallback; then the service stops (a second SIGTERM
+// or SIGINT ends the process at once: cmd/hotline). Calls still going at
+// the timeout are ended by the stop.
+func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n := s.Calls.Active(); n > 0 {
+				log.Info("draining: new calls go to the dialplan's fallback; waiting for the calls in progress", "server", s.Name, "calls", n, "timeout", timeout)
+			}
+			if left := s.Calls.Drain(ctx); left > 0 {
+				log.Warn("drain timeout: calls still in progress are ended", "server", s.Name, "calls", left)
+			}
+		}()
+	}
+	wg.Wait()
+	log.Info("drained", "took", time.Since(start).Round(time.Millisecond))
 }

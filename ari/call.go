@@ -22,8 +22,9 @@ import (
 type call struct {
 	session
 	s        *Calls
-	cmds     chan func() // API requests (referrals), run on the call goroutine
-	timeouts chan string // leg ids whose ring time is up
+	cmds     chan func()   // API requests (referrals), run on the call goroutine
+	ended    chan struct{} // closed once the call's goroutine is done: no command runs any more
+	timeouts chan string   // leg ids whose ring time is up
 	rec      hotline.Call
 	citizen  string
 	bridge   string
@@ -1014,6 +1015,9 @@ func (c *call) cleanup() {
 	c.mb.Close()
 	c.s.mu.Lock()
 	delete(c.s.active, c.rec.ID)
+	close(c.s.idle) // Drain waits for calls to end
+	c.s.idle = make(chan struct{})
 	c.s.mu.Unlock()
+	close(c.ended) // a referral queued meanwhile is answered
 	c.s.m.active.Dec()
 }

@@ -119,6 +119,10 @@ type Calls struct {
 	holding     int
 	held        []ari.Event
 	reconcileMu sync.Mutex
+	draining    atomic.Bool   // Drain: new calls go to the dialplan's fallback
+	idle        chan struct{} // closed and replaced when a call ends (Drain waits on it)
+	wrapMu      sync.Mutex
+	wrapTimers  map[string]*time.Timer // agent → the timer ending their wrap-up
 	seenMu      sync.Mutex
 	seen        map[string]time.Time // citizens' channel ids taken as calls (arrived)
 	seenPruned  time.Time
@@ -186,6 +190,7 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 	s := &Calls{
 		cli: cli, store: store, roster: roster, hours: hours, cfg: cfg, log: log.With("component", "calls"), now: now, m: m,
 		inbox: NewMailbox(), active: make(map[string]*call), seen: make(map[string]time.Time),
+		idle: make(chan struct{}), wrapTimers: make(map[string]*time.Timer),
 		tag: strconv.FormatInt(now().UnixNano()%(36*36*36), 36),
 	}
 	cli.Dispatcher().SetFallback(s.inbox)
@@ -221,6 +226,7 @@ func (s *Calls) Stop() {
 	s.cancel()
 	<-s.done
 	s.wg.Wait()
+	s.stopWrapUps()
 }
 
 // Active is the number of calls in progress.
@@ -260,7 +266,11 @@ func (s *Calls) handleInbox(ctx context.Context, e ari.Event) {
 		if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
 			// A call took the channel already: this is the StasisStart
 			// reconciliation recovered, arriving after all.
-			if !s.arrived(ev.Channel.ID) {
+			switch {
+			case s.arrived(ev.Channel.ID):
+			case s.draining.Load():
+				go s.toFallback(ev.Channel.ID)
+			default:
 				s.startCall(ctx, ev)
 			}
 			return
@@ -309,6 +319,7 @@ func (s *Calls) newCall(rec hotline.Call) *call {
 	c := &call{
 		s:        s,
 		cmds:     make(chan func(), 4),
+		ended:    make(chan struct{}),
 		timeouts: make(chan string, 64),
 		citizen:  rec.ChannelID,
 		role:     hotline.RoleAgent,
@@ -365,14 +376,25 @@ func (s *Calls) Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartm
 		ref, err := c.refer(ctx, fromAgent, toAgent, toDepartment)
 		reply <- result{ref, err}
 	}
+	callEnded := hotline.Errorf(hotline.KindConflict, op, "call %s has ended", callID)
 	select {
 	case c.cmds <- cmd:
+	case <-c.ended:
+		return hotline.Referral{}, callEnded
 	case <-ctx.Done():
 		return hotline.Referral{}, hotline.WrapError(hotline.KindUnavailable, op, ctx.Err())
 	}
+	// A request queued just as the call ends is never run: answer it.
 	select {
 	case r := <-reply:
 		return r.ref, r.err
+	case <-c.ended:
+		select {
+		case r := <-reply:
+			return r.ref, r.err
+		default:
+			return hotline.Referral{}, callEnded
+		}
 	case <-ctx.Done():
 		return hotline.Referral{}, hotline.WrapError(hotline.KindUnavailable, op, ctx.Err())
 	}
@@ -480,11 +502,43 @@ func (s *Calls) setAgentState(ctx context.Context, id string, state hotline.Agen
 
 // startWrapUp keeps the agent from being rung for the wrap-up time, then
 // makes them available unless their state changed meanwhile.
+//
+// One timer per agent: a new wrap-up replaces the last one's, which would
+// end it early. The timer makes the agent available only if they are
+// still in wrap-up (a pause set meanwhile stays), and Stop stops every
+// timer, so none changes an agent after the service stopped.
 func (s *Calls) startWrapUp(ctx context.Context, agentID string) {
 	s.setAgentState(ctx, agentID, hotline.AgentWrapUp)
-	time.AfterFunc(s.cfg.WrapUp, func() {
-		if a, ok := s.roster.Get(agentID); ok && a.State == hotline.AgentWrapUp {
-			s.setAgentState(context.WithoutCancel(ctx), agentID, hotline.AgentAvailable)
+	s.wrapMu.Lock()
+	defer s.wrapMu.Unlock()
+	if t := s.wrapTimers[agentID]; t != nil {
+		t.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(s.cfg.WrapUp, func() {
+		s.wrapMu.Lock()
+		if s.wrapTimers[agentID] != t {
+			s.wrapMu.Unlock()
+			return // replaced or stopped
+		}
+		delete(s.wrapTimers, agentID)
+		s.wrapMu.Unlock()
+		if _, ok := s.roster.SetStateIf(agentID, hotline.AgentWrapUp, hotline.AgentAvailable); ok {
+			if err := s.store.SetAgentState(context.WithoutCancel(ctx), agentID, hotline.AgentAvailable, "", s.now()); err != nil {
+				s.m.storeErrors.Inc()
+				s.log.Error("store agent state", "agent", agentID, "state", hotline.AgentAvailable, "err", err)
+			}
 		}
 	})
+	s.wrapTimers[agentID] = t
+}
+
+// stopWrapUps stops every wrap-up timer.
+func (s *Calls) stopWrapUps() {
+	s.wrapMu.Lock()
+	defer s.wrapMu.Unlock()
+	for id, t := range s.wrapTimers {
+		t.Stop()
+		delete(s.wrapTimers, id)
+	}
 }

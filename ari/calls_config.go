@@ -72,6 +72,16 @@ type CallConfig struct {
 	// referred it away before a referral loop (推诿) is recorded against the
 	// agent passing it on. Default 2.
 	ReferralLoopLimit int `yaml:"referral_loop_limit"`
+	// DrainTimeout is how long a stopping service (SIGTERM) lets the calls
+	// in progress finish while new calls go to the dialplan's fallback;
+	// calls still going then are ended. Default 60s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// Fallback is where in the dialplan a draining service sends new
+	// calls (POST /channels/{id}/continue): by default the fallback of
+	// configs/asterisk/extensions.conf after its STASISSTATUS test
+	// (hotline-inbound, fallback, priority 2), which records the call and
+	// takes a voice message like any call the service missed.
+	Fallback DialplanTarget `yaml:"fallback"`
 	// Prompts are the sounds the citizen hears, each with its Chinese text.
 	Prompts Prompts `yaml:"prompts"`
 }
@@ -122,7 +132,26 @@ func (p *Prompts) each(fn func(key string, pr *Prompt)) {
 }
 
 // SetDefaults fills unset fields.
+// DialplanTarget is a place in the dialplan.
+type DialplanTarget struct {
+	Context   string `yaml:"context"`   // default hotline-inbound
+	Extension string `yaml:"extension"` // default fallback
+	Priority  int    `yaml:"priority"`  // default 2
+}
+
 func (c *CallConfig) SetDefaults() {
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 60 * time.Second
+	}
+	if c.Fallback.Context == "" {
+		c.Fallback.Context = "hotline-inbound"
+	}
+	if c.Fallback.Extension == "" {
+		c.Fallback.Extension = "fallback"
+	}
+	if c.Fallback.Priority == 0 {
+		c.Fallback.Priority = 2
+	}
 	if c.HotlineNumbers == nil {
 		c.HotlineNumbers = []string{"12345"}
 	}
@@ -188,6 +217,9 @@ func (c *CallConfig) SetDefaults() {
 
 // Validate reports the first bad field, named by its YAML key under "calls.".
 func (c CallConfig) Validate() error {
+	if c.DrainTimeout < 0 || c.Fallback.Priority < 0 {
+		return fmt.Errorf("calls.drain_timeout and calls.fallback.priority must not be negative")
+	}
 	lines := map[string]string{}
 	for key, nums := range map[string][]string{"hotline_numbers": c.HotlineNumbers, "complaint_numbers": c.ComplaintNumbers} {
 		for i, n := range nums {

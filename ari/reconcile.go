@@ -537,3 +537,37 @@ func (c *call) resume(ctx context.Context) {
 		c.loop(ctx)
 	}
 }
+
+// Drain stops taking new calls and waits until the calls in progress have
+// ended or ctx ends; it returns how many are still going. Each citizen
+// who arrives meanwhile goes back to the dialplan's fallback
+// (CallConfig.Fallback): the apology and a voice message, recorded like
+// any call the service missed, instead of a service about to stop.
+func (s *Calls) Drain(ctx context.Context) int {
+	s.draining.Store(true)
+	for {
+		s.mu.Lock()
+		n := len(s.active)
+		ch := s.idle
+		s.mu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-ch:
+		}
+	}
+}
+
+// toFallback sends a new citizen back to the dialplan's fallback.
+func (s *Calls) toFallback(id string) {
+	f := s.cfg.Fallback
+	err := s.cli.ARI().Channel().Continue(key(ari.ChannelKey, id), f.Context, f.Extension, f.Priority)
+	if err != nil {
+		s.log.Error("draining: could not send a new call to the dialplan's fallback", "channel", id, "err", err)
+		return
+	}
+	s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+}

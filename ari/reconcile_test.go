@@ -341,11 +341,11 @@ func TestManyWebsocketDropsUnderLoad(t *testing.T) {
 		drops, total.Round(time.Millisecond), 100*fraction, outage.Round(100*time.Microsecond),
 		100*(1-outage.Seconds()/5), placed, fellBack, b.repaired("arrival_recovered"), b.repaired("vanished"))
 	// The gap is the reconnection's round trips and the machine's load
-	// (2 ms on an idle machine, 35 ms with -race on a loaded one); at the
-	// rate of drops of a bad network (one every 5 s), 50 ms is 99 %
-	// connected. The bound here only says that each drop reconnected at
-	// once, well before the next.
-	require.Less(t, outage, 100*time.Millisecond, "a drop reconnects at once")
+	// (2 ms on an idle machine, 35-110 ms with -race on an overloaded
+	// one); at the rate of drops of a bad network (one every 5 s), 50 ms
+	// is 99 % connected. The bound here only says that each drop
+	// reconnected at once, before the next.
+	require.Less(t, outage, 200*time.Millisecond, "a drop reconnects at once")
 
 	var stuck []string
 	require.Eventually(t, func() bool {
@@ -371,4 +371,52 @@ func TestManyWebsocketDropsUnderLoad(t *testing.T) {
 	}, 30*time.Second, 20*time.Millisecond, "every call that reached the service ends with a final record: %v", &stuck)
 	require.Eventually(t, func() bool { return len(b.fake.Channels()) == 0 }, 10*time.Second, 10*time.Millisecond, "no channel left behind")
 	require.Equal(t, 0, b.calls.Active())
+}
+
+// TestDrainSendsNewCallsToTheFallback: a stopping service lets the call in
+// progress finish while a new citizen goes back to the dialplan's
+// fallback (apology and voice message), and Drain returns once the call
+// has ended. A referral asked of an ended call is answered, not left
+// hanging.
+func TestDrainSendsNewCallsToTheFallback(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, hari.CallConfig{}, agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: 20 * time.Millisecond}})
+	_, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	talking := b.waitStored(t, func(c hotline.Call) bool { return c.Phase == hotline.PhaseTalking })
+
+	drained := make(chan int, 1)
+	go func() { drained <- b.calls.Drain(withTimeout(t, 10*time.Second)) }()
+	require.Eventually(t, func() bool { return b.calls.Active() == 1 }, time.Second, time.Millisecond)
+	newcomer, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13900139000", Dialed: "12345"})
+	require.NoError(t, err, "Stasis takes the call: the service is still connected")
+	require.Eventually(t, func() bool {
+		for k := range b.fake.AstDB() {
+			if strings.HasSuffix(k, "/"+newcomer) {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond, "the newcomer runs the fallback, which records it in AstDB: %v", b.fake.AstDB())
+	ch, alive := b.fake.Channel(newcomer)
+	require.True(t, alive, "the newcomer is not hung up")
+	require.Empty(t, ch.Args, "out of Stasis")
+	select {
+	case n := <-drained:
+		t.Fatalf("Drain returned with the call still going (%d left)", n)
+	default:
+	}
+	require.NoError(t, b.fake.Hangup(agentLeg(talking)))
+	select {
+	case n := <-drained:
+		require.Zero(t, n)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain did not return once the call ended")
+	}
+	calls, err := b.db.ListCalls(context.Background(), store.CallFilter{})
+	require.NoError(t, err)
+	require.Len(t, calls, 1, "the newcomer is not a call of the service")
+
+	_, err = b.calls.Refer(context.Background(), talking.ID, "1001", "1002", "")
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "the call is over: %v", err)
 }

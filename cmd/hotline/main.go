@@ -87,6 +87,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal stops the service gracefully (serve drains its
+	// calls); a second one ends the process at once, as signals do by
+	// default: reconciliation repairs the rest on the next start.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 
 	var err error
 	switch args[0] {
