@@ -113,6 +113,9 @@ func newServer(sc ServerConfig, first bool, agents []hotline.Agent, d serverDeps
 	if s.Calls, err = ari.NewCalls(s.ARI, d.calls, s.Roster, d.calendar, d.cfg.Calls, log, d.now, reg); err != nil {
 		return nil, err
 	}
+	if d.multi {
+		s.Calls.Server = sc.Name
+	}
 	s.staffing = ari.NewStaffingCheck(s.Roster, d.calendar, 0, log, d.now, reg)
 	dcfg := d.cfg.Dialer
 	dcfg.Trunk = sc.Trunk

@@ -19,10 +19,10 @@ import (
 //	    ari: {url: http://10.0.0.1:8088/ari}
 //	    trunk: PJSIP/%s@trunk-east
 type ServerConfig struct {
-	// Name identifies the server in agents' server key, the logs and the
-	// metrics' server label: letters, digits, "-" and "_". Its ARI
-	// password may come from HOTLINE_ARI_PASSWORD_<NAME> (upper case, "-"
-	// as "_"), or the file HOTLINE_ARI_PASSWORD_<NAME>_FILE names.
+	// Name identifies the server in agents' server key, the logs, the
+	// metrics' server label and its calls' ids: 1 to 20 letters and
+	// digits. Its ARI password may come from HOTLINE_ARI_PASSWORD_<NAME>
+	// (upper case), or the file HOTLINE_ARI_PASSWORD_<NAME>_FILE names.
 	Name string `yaml:"name"`
 	// ARI is how to reach the server; every key left out is the top-level
 	// ari section's (websocket_url only when url is left out too).
@@ -43,11 +43,13 @@ type ServerConfig struct {
 // "servers" list has: its "ari" section.
 const DefaultServerName = "default"
 
-var serverNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+// serverNameRE: a server's name starts its calls' ids (ari.Calls.Server),
+// where "-" and "_" have meanings of their own.
+var serverNameRE = regexp.MustCompile(`^[A-Za-z0-9]{1,20}$`)
 
 // serverPasswordEnv is the variable that holds server name's ARI password.
 func serverPasswordEnv(name string) string {
-	return EnvARIPassword + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	return EnvARIPassword + "_" + strings.ToUpper(name)
 }
 
 // ServerList is the Asterisk servers the service drives: the "servers"
@@ -144,7 +146,7 @@ func (c Config) validateServers() error {
 		key := fmt.Sprintf("servers[%d]", i)
 		switch {
 		case !serverNameRE.MatchString(s.Name):
-			return fmt.Errorf("%s.name: %q must be 1 to 40 letters, digits, - or _", key, s.Name)
+			return fmt.Errorf("%s.name: %q must be 1 to 20 letters and digits", key, s.Name)
 		case names[s.Name]:
 			return fmt.Errorf("%s.name: %q is used twice", key, s.Name)
 		}

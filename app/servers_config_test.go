@@ -61,7 +61,7 @@ func TestServersConfigErrorsNameTheKey(t *testing.T) {
 			`agents[0].server: "east" is not a configured server (default)`},
 		{"a name twice", "ari: {password: x}\nservers:\n  - {name: a, ari: {url: \"http://h1:1/ari\"}}\n  - {name: a, ari: {url: \"http://h2:1/ari\"}}\n",
 			`servers[1].name: "a" is used twice`},
-		{"a bad name", "ari: {password: x}\nservers:\n  - {name: \"a b\"}\n", `servers[0].name: "a b" must be`},
+		{"a bad name", "ari: {password: x}\nservers:\n  - {name: \"a b\"}\n", `servers[0].name: "a b" must be 1 to 20 letters and digits`},
 		{"one server twice", "ari: {password: x}\nservers:\n  - {name: a, ari: {url: \"http://h1:1/ari\"}}\n  - {name: b, ari: {url: \"http://h1:1/ari\"}}\n",
 			`servers[1].lease: "hotline@h1:1" is also server a's`},
 		{"a bad url", "ari: {password: x}\nservers:\n  - {name: a, ari: {url: \"nohost\"}}\n", `servers[0].ari.url: "nohost" is not an absolute URL`},

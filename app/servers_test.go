@@ -205,3 +205,31 @@ func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1001", callOf(t, other.svc.DB, chA, "13800138001").FirstResponsibleAgent)
 }
+
+func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
+	t.Parallel()
+	fa, fb, cfg := twoFakes(t, 6*time.Second)
+	b := startService(t, cfg)
+	for _, s := range b.svc.Servers {
+		require.Eventually(t, s.Lease.Held, 10*time.Second, 10*time.Millisecond)
+		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	}
+	ch, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+		return err == nil && len(list) == 1
+	}, 10*time.Second, 20*time.Millisecond, "the call on a is answered")
+
+	// Server b's connection drops and comes back: it reconciles with its
+	// Asterisk, where a's call does not exist.
+	fb.DropWebsockets()
+	require.Eventually(t, func() bool { return b.svc.Servers[1].ARI.Ready() == nil }, 10*time.Second, 10*time.Millisecond)
+	list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+	require.NoError(t, err)
+	require.Len(t, list, 1, "still talking after b reconciled")
+	c := callOf(t, b.svc.DB, ch, "13800138000")
+	require.Equal(t, hotline.CallCompleted, c.State, "a's call ends as it would have")
+	require.Equal(t, "1001", c.FirstResponsibleAgent)
+	require.Regexp(t, `^ca_`, c.ID, "a's calls are named after it")
+}

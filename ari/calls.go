@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +105,11 @@ type Calls struct {
 	// Supervisors, when set before Start, is told of every agent paused
 	// for refusing rings.
 	Supervisors Supervisors
+	// Server, set before Start when the service drives several Asterisk
+	// servers, is this one's name (letters and digits): call ids start
+	// with "c<Server>_", and reconciliation adopts or closes only the
+	// stored calls whose id does, leaving the other servers' alone.
+	Server string
 
 	mu     sync.Mutex
 	active map[string]*call
@@ -290,7 +296,22 @@ func (m *callMetrics) observeHandling(e ari.Event, start time.Time) {
 }
 
 func (s *Calls) newCallID() string {
-	return "c" + strconv.FormatInt(s.now().UnixMilli(), 36) + s.tag + strconv.FormatUint(s.seq.Add(1), 36)
+	return "c" + s.idServer() + strconv.FormatInt(s.now().UnixMilli(), 36) + s.tag + strconv.FormatUint(s.seq.Add(1), 36)
+}
+
+// idServer is what starts a call id after its "c" with several servers:
+// the server's name and "_".
+func (s *Calls) idServer() string {
+	if s.Server == "" {
+		return ""
+	}
+	return s.Server + "_"
+}
+
+// owns reports whether a stored call is this server's: with one server,
+// every call; with several, those whose id names it (newCallID).
+func (s *Calls) owns(callID string) bool {
+	return s.Server == "" || strings.HasPrefix(callID, "c"+s.idServer())
 }
 
 func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {

@@ -176,8 +176,8 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		if ctx.Err() != nil {
 			return done, ctx.Err()
 		}
-		if s.isActive(rec.ID) {
-			continue
+		if s.isActive(rec.ID) || !s.owns(rec.ID) {
+			continue // running here, or another Asterisk server's
 		}
 		// A call of this process may have ended since the list was read
 		// (it leaves the active calls only once its end is stored).

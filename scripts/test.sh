@@ -16,6 +16,6 @@ HOTLINE_TEST_POSTGRES= go test -race -count=1 -timeout 8m ./... "$@"
 # again on PostgreSQL, each test in a schema of its own (the tests wait on
 # the server, so more of them run at once), and the service on it.
 if [ -n "${HOTLINE_TEST_POSTGRES:-}" ]; then
-  go test -race -count=1 -timeout 15m -parallel 4 ./store "$@"
+  go test -race -count=1 -timeout 30m -parallel 4 ./store "$@"
   go test -race -count=1 -timeout 5m ./app -run 'TestRunServesCallsAndBecomesReady|TestRunCallRecordsNormalisedCaller|TestMigrateCopy' "$@"
 fi
