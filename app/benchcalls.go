@@ -702,9 +702,8 @@ func (g *generator) run(ctx context.Context, ended *atomic.Int64) {
 			}
 		}
 	}
-	interval := time.Duration(float64(time.Second) / g.opts.Rate)
 	for i := 0; ; i++ {
-		at := start.Add(time.Duration(i) * interval)
+		at := start.Add(time.Duration(float64(i) * float64(time.Second) / g.opts.Rate))
 		if at.Sub(start) >= g.opts.For {
 			return
 		}

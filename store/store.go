@@ -46,9 +46,6 @@ type DB struct {
 	// writeSeconds is hotline_store_write_seconds (WithRegistry); nil when
 	// not exported.
 	writeSeconds *prometheus.HistogramVec
-	// group shares commits between concurrent write transactions
-	// (groupcommit.go); shared by the copies WithPlans makes.
-	group *groupCommit
 }
 
 // Option changes how Open builds a DB.
@@ -83,7 +80,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	if err := writable(cfg.Path); err != nil {
 		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: %w", cfg.Path, err))
 	}
-	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}, group: &groupCommit{}}
+	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -220,10 +217,21 @@ func (db *DB) inWriteTxAs(ctx context.Context, kind string, fn func(tx *sqlx.Tx)
 	if db.writeSeconds != nil {
 		defer db.observeWrite(kind, time.Now())
 	}
-	if db.group == nil {
-		return db.writeAlone(ctx, fn)
+	tx, err := db.writer.BeginTxx(ctx, nil)
+	if err != nil {
+		return db.noteWrite(err)
 	}
-	return db.group.write(db, ctx, fn)
+	if err := checkFence(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := fn(tx); err != nil {
+		// fn's error is the one the caller needs; whether or not the
+		// rollback succeeds, nothing of the transaction is committed.
+		_ = tx.Rollback()
+		return db.noteWrite(err)
+	}
+	return db.noteWrite(tx.Commit())
 }
 
 // inReadTx runs fn in one read transaction on the reader pool, so reads that

@@ -17,7 +17,7 @@ import (
 func TestSimTimings(t *testing.T) {
 	t.Parallel()
 	f := setup(t, Options{})
-	f.srv.SetEndpoint("PJSIP/1001", Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 50 * time.Millisecond})
+	f.srv.SetEndpoint("PJSIP/1001", Behavior{AnswerAfter: 20 * time.Millisecond})
 
 	status, body := f.sim("POST", "/sim/calls", `{"caller":"13800138000","hangup_when_alone":"0s","hangup_after":"1m"}`)
 	require.Equal(t, http.StatusCreated, status, body)
@@ -45,7 +45,9 @@ func TestSimTimings(t *testing.T) {
 	require.NoError(t, err)
 	f.waitEvent("StasisStart", channelEvent("leg-1"))
 	require.NoError(t, cl.Bridge().AddChannel(bridge, "leg-1"))
-	f.waitEvent("StasisEnd", channelEvent(citizen)) // the agent hung up, then the citizen
+	f.waitEvent("ChannelEnteredBridge", channelEvent("leg-1"))
+	require.NoError(t, f.srv.Hangup("leg-1"))       // the agent's phone hangs up…
+	f.waitEvent("StasisEnd", channelEvent(citizen)) // …and the citizen, alone, too
 
 	got := f.srv.Timings()
 	assert.Zero(t, got.Active)

@@ -109,7 +109,7 @@ func newSimBundle(t *testing.T, flags ...string) *simBundle {
 func (b *simBundle) startServe(t *testing.T) *process {
 	t.Helper()
 	p := start(t, b.bin, b.env, "serve", "-config", b.config)
-	eventually(t, "serve active on the sim", func() bool { return roleAt(b.httpAddr) == "active" })
+	eventuallyWithin(t, processStart, "serve active on the sim", func() bool { return roleAt(b.httpAddr) == "active" })
 	return p
 }
 
