@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,12 +50,20 @@ type Server struct {
 
 	mu  sync.Mutex
 	ctx context.Context // the lease's (fenced) context while held
+
+	// keeperRef is Lease for readers that run while the other servers'
+	// keepers start (they ask whether this server is driven here).
+	keeperRef atomic.Pointer[lease.Keeper]
 }
+
+// keeper is the server's lease keeper, nil until it has started.
+func (s *Server) keeper() *lease.Keeper { return s.keeperRef.Load() }
 
 // Active reports whether this instance drives the server now: it holds
 // the lease and no other client took the application.
 func (s *Server) Active() bool {
-	return s.Lease != nil && s.Lease.Held() && !s.ARI.Replaced()
+	k := s.keeper()
+	return k != nil && k.Held() && !s.ARI.Replaced()
 }
 
 // activeCtx is the lease's context while this instance drives the server.
@@ -350,7 +359,7 @@ func (f *fleet) End(id int64) error {
 func (f *fleet) ready(context.Context) error {
 	var errs []error
 	for _, s := range f.list {
-		if s.Lease != nil && s.Lease.Held() {
+		if k := s.keeper(); k != nil && k.Held() {
 			if err := s.ARI.Ready(); err != nil {
 				errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
 			}
@@ -363,19 +372,20 @@ func (f *fleet) ready(context.Context) error {
 // at least one server, with which ones and who drives the others.
 func (f *fleet) role() web.Role {
 	if len(f.list) == 1 {
-		return roleOf(f.list[0].Lease)
+		return roleOf(f.list[0].keeper())
 	}
 	var held, others []string
 	for _, s := range f.list {
-		if s.Lease == nil {
+		k := s.keeper()
+		if k == nil {
 			others = append(others, s.Name+": starting")
 			continue
 		}
-		if s.Lease.Held() {
+		if k.Held() {
 			held = append(held, s.Name)
 			continue
 		}
-		others = append(others, s.Name+": "+roleOf(s.Lease).Detail)
+		others = append(others, s.Name+": "+roleOf(k).Detail)
 	}
 	r := web.Role{Role: string(lease.Standby)}
 	if len(held) > 0 {
@@ -492,7 +502,7 @@ func startLeases(ctx context.Context, cfg Config, servers []*Server, rdb redis.U
 		busy := func() int {
 			n := 0
 			for _, o := range servers {
-				if o != s && o.Lease != nil && o.Lease.Held() {
+				if k := o.keeper(); o != s && k != nil && k.Held() {
 					n++
 				}
 			}
@@ -508,6 +518,7 @@ func startLeases(ctx context.Context, cfg Config, servers []*Server, rdb redis.U
 			return fmt.Errorf("server %s: %w", s.Name, err)
 		}
 		s.Lease = k
+		s.keeperRef.Store(k)
 		k.Start(ctx)
 		select {
 		case <-k.Tried():
