@@ -596,16 +596,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 // getCall: GET /api/v1/calls/{id}[?numbers=full] → the call with its legs,
 // referrals and rating.
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
-	const op = "web.getCall"
-	err := checkQuery(op, r.URL.Query(), "numbers")
-	full, ferr := wantFullNumbers(op, r)
-	if err == nil {
-		err = ferr
-	}
-	var c hotline.Call
-	if err == nil {
-		c, err = s.deps.Calls.GetCall(r.Context(), chi.URLParam(r, "id"))
-	}
+	c, full, err := s.requestedCall("web.getCall", r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -614,6 +605,20 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 	out := newCallJSON(c, view)
 	view.audit()
 	writeJSON(w, http.StatusOK, out)
+}
+
+// requestedCall reads the call a /calls/{id} route names and whether the
+// request asks for numbers whole (?numbers=full, the only query allowed).
+func (s *Server) requestedCall(op string, r *http.Request) (hotline.Call, bool, error) {
+	if err := checkQuery(op, r.URL.Query(), "numbers"); err != nil {
+		return hotline.Call{}, false, err
+	}
+	full, err := wantFullNumbers(op, r)
+	if err != nil {
+		return hotline.Call{}, false, err
+	}
+	c, err := s.deps.Calls.GetCall(r.Context(), chi.URLParam(r, "id"))
+	return c, full, err
 }
 
 // callJSON is a call as the API shows it: the domain fields, the caller's

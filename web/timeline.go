@@ -74,16 +74,7 @@ var monitorEndNames = map[hotline.MonitorEnd]string{hotline.MonitorNotAnswered: 
 // monitorings, the survey, the end), its recordings with their legal
 // hold, and the reviews the actor may read.
 func (s *Server) callTimeline(w http.ResponseWriter, r *http.Request) {
-	const op = "web.callTimeline"
-	err := checkQuery(op, r.URL.Query(), "numbers")
-	full, ferr := wantFullNumbers(op, r)
-	if err == nil {
-		err = ferr
-	}
-	var c hotline.Call
-	if err == nil {
-		c, err = s.deps.Calls.GetCall(r.Context(), chi.URLParam(r, "id"))
-	}
+	c, full, err := s.requestedCall("web.callTimeline", r)
 	out := timelineJSON{Recordings: []CallRecording{}, Reviews: []hotline.Review{}, Monitors: []hotline.MonitorSession{}}
 	if err == nil && s.deps.CallDetail != nil {
 		out.Recordings, out.Reviews, out.Monitors, err = s.callDetail(r, c.ID)
