@@ -235,7 +235,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	if opts.Started != nil {
 		opts.Started(&Service{Config: cfg, HTTPAddr: httpSrv.Addr(), DB: db, Roster: first.Roster, ARI: first.ARI, Calls: first.Calls,
-			Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc, Lease: first.Lease, Servers: servers})
+			Calendar: calendar, Callbacks: callbacks, Redis: rdb, Registry: reg, Auth: authSvc, Lease: first.Lease(), Servers: servers})
 	}
 	runErr := waitRefused(ctx, servers)
 	if runErr == nil {
@@ -247,7 +247,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer cancel()
 	_ = httpSrv.Stop(stopCtx)
 	for _, s := range servers {
-		s.Lease.Stop() // a holder stops its parts and hands the lease back
+		s.Lease().Stop() // a holder stops its parts and hands the lease back
 	}
 	return runErr
 }

@@ -37,7 +37,6 @@ type Server struct {
 	Messenger *ari.Messenger
 	Monitors  *ari.Monitors
 	Archiver  *recording.Archiver
-	Lease     *lease.Keeper
 
 	staffing *ari.StaffingCheck
 	parts    activeParts
@@ -51,18 +50,18 @@ type Server struct {
 	mu  sync.Mutex
 	ctx context.Context // the lease's (fenced) context while held
 
-	// keeperRef is Lease for readers that run while the other servers'
-	// keepers start (they ask whether this server is driven here).
-	keeperRef atomic.Pointer[lease.Keeper]
+	// keeper is read while the other servers' keepers start (they ask
+	// whether this server is driven here), hence atomic.
+	keeper atomic.Pointer[lease.Keeper]
 }
 
-// keeper is the server's lease keeper, nil until it has started.
-func (s *Server) keeper() *lease.Keeper { return s.keeperRef.Load() }
+// Lease is the server's lease keeper, nil until it has started.
+func (s *Server) Lease() *lease.Keeper { return s.keeper.Load() }
 
 // Active reports whether this instance drives the server now: it holds
 // the lease and no other client took the application.
 func (s *Server) Active() bool {
-	k := s.keeper()
+	k := s.Lease()
 	return k != nil && k.Held() && !s.ARI.Replaced()
 }
 
@@ -359,7 +358,7 @@ func (f *fleet) End(id int64) error {
 func (f *fleet) ready(context.Context) error {
 	var errs []error
 	for _, s := range f.list {
-		if k := s.keeper(); k != nil && k.Held() {
+		if k := s.Lease(); k != nil && k.Held() {
 			if err := s.ARI.Ready(); err != nil {
 				errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
 			}
@@ -372,11 +371,11 @@ func (f *fleet) ready(context.Context) error {
 // at least one server, with which ones and who drives the others.
 func (f *fleet) role() web.Role {
 	if len(f.list) == 1 {
-		return roleOf(f.list[0].keeper())
+		return roleOf(f.list[0].Lease())
 	}
 	var held, others []string
 	for _, s := range f.list {
-		k := s.keeper()
+		k := s.Lease()
 		if k == nil {
 			others = append(others, s.Name+": starting")
 			continue
@@ -502,7 +501,7 @@ func startLeases(ctx context.Context, cfg Config, servers []*Server, rdb redis.U
 		busy := func() int {
 			n := 0
 			for _, o := range servers {
-				if k := o.keeper(); o != s && k != nil && k.Held() {
+				if k := o.Lease(); o != s && k != nil && k.Held() {
 					n++
 				}
 			}
@@ -511,14 +510,13 @@ func startLeases(ctx context.Context, cfg Config, servers []*Server, rdb redis.U
 		k, err := lease.New(lc, lease.Deps{Redis: rdb, Fences: db, Switch: s, Addr: addr, Log: log, Now: now, Registry: reg, Busy: busy})
 		if err != nil {
 			for _, o := range servers {
-				if o.Lease != nil {
-					o.Lease.Stop()
+				if k := o.Lease(); k != nil {
+					k.Stop()
 				}
 			}
 			return fmt.Errorf("server %s: %w", s.Name, err)
 		}
-		s.Lease = k
-		s.keeperRef.Store(k)
+		s.keeper.Store(k)
 		k.Start(ctx)
 		select {
 		case <-k.Tried():
@@ -541,7 +539,7 @@ func waitRefused(ctx context.Context, servers []*Server) error {
 				refused <- k.Err()
 			case <-stop:
 			}
-		}(s.Lease)
+		}(s.Lease())
 	}
 	select {
 	case <-ctx.Done():

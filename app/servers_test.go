@@ -75,7 +75,7 @@ func TestEachServerRingsItsOwnAgentsAndCallbacksGoThroughTheAgentsServer(t *test
 	b := startService(t, cfg)
 	require.Len(t, b.svc.Servers, 2)
 	for _, s := range b.svc.Servers {
-		require.Eventually(t, s.Lease.Held, 10*time.Second, 10*time.Millisecond, "one instance alone drives both servers")
+		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond, "one instance alone drives both servers")
 		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
 	}
 	require.NotEqual(t, b.svc.Servers[0].Config.Lease, b.svc.Servers[1].Config.Lease)
@@ -159,7 +159,7 @@ func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 	wg.Wait()
 	holds := func(b *runBundle) (n int) {
 		for _, s := range b.svc.Servers {
-			if s.Lease.Held() {
+			if s.Lease().Held() {
 				n++
 			}
 		}
@@ -175,7 +175,7 @@ func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 	}
 	ownerOf := func(server int) *runBundle {
 		for _, b := range inst {
-			if b.svc.Servers[server].Lease.Held() {
+			if b.svc.Servers[server].Lease().Held() {
 				return b
 			}
 		}
@@ -211,7 +211,7 @@ func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
 	fa, fb, cfg := twoFakes(t, 6*time.Second)
 	b := startService(t, cfg)
 	for _, s := range b.svc.Servers {
-		require.Eventually(t, s.Lease.Held, 10*time.Second, 10*time.Millisecond)
+		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
 		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
 	}
 	ch, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
