@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	cari "github.com/CyCoreSystems/ari/v5"
 	"github.com/stretchr/testify/require"
 
 	"hotline"
@@ -232,4 +234,78 @@ func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
 	require.Equal(t, hotline.CallCompleted, c.State, "a's call ends as it would have")
 	require.Equal(t, "1001", c.FirstResponsibleAgent)
 	require.Regexp(t, `^ca_`, c.ID, "a's calls are named after it")
+}
+
+// An instance that died while supervisors listened in left their
+// monitorings open (rows, bridges). Each server's reconciliation ends
+// those of its own calls, and only those: the other server's stay until
+// that server reconciles.
+func TestEachServersReconciliationEndsTheMonitoringsADeadInstanceLeftOfItsCalls(t *testing.T) {
+	t.Parallel()
+	fa, fb, cfg := twoFakes(t, time.Minute)
+	b := startService(t, cfg)
+	for _, s := range b.svc.Servers {
+		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
+		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	}
+	_, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	_, err = fb.PlaceCall(aritest.InboundCall{Caller: "13900139000", Dialed: "12345"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	var onA, onB hotline.Call
+	require.Eventually(t, func() bool {
+		list, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
+		if err != nil || len(list) != 2 {
+			return false
+		}
+		for _, c := range list {
+			if c.CallerNumber == "13800138000" {
+				onA = c
+			} else {
+				onB = c
+			}
+		}
+		return true
+	}, 10*time.Second, 20*time.Millisecond, "both calls answered")
+
+	// What the dead instance left: a monitoring of each call on record
+	// (agent 1002 listening in), and on server a the bridge of one.
+	left := map[string]int64{}
+	for _, c := range []hotline.Call{onA, onB} {
+		id, err := b.svc.DB.StartMonitor(ctx, hotline.MonitorSession{CallID: c.ID, SupervisorID: "1002", AgentID: c.FirstResponsibleAgent,
+			Mode: hotline.MonitorListen, RequestedAt: time.Now()})
+		require.NoError(t, err)
+		left[c.ID] = id
+	}
+	const deadBridge = "mx00000007-brg"
+	_, err = b.svc.Servers[0].ARI.ARI().Bridge().Create(cari.NewKey(cari.BridgeKey, deadBridge), "mixing", deadBridge)
+	require.NoError(t, err)
+	monitoring := func(callID string) hotline.MonitorSession {
+		list, err := b.svc.DB.CallMonitors(ctx, callID)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		return list[0]
+	}
+	hasBridge := func(f *aritest.Server, id string) bool {
+		return slices.ContainsFunc(f.Bridges(), func(br aritest.BridgeInfo) bool { return br.ID == id })
+	}
+	require.True(t, hasBridge(fa, deadBridge))
+
+	// Server a reconnects and reconciles: a's monitoring ends, b's stays.
+	fa.DropWebsockets()
+	require.Eventually(t, func() bool { return !monitoring(onA.ID).EndedAt.IsZero() }, 10*time.Second, 10*time.Millisecond,
+		"server a's reconciliation ends the monitoring of its call")
+	require.Equal(t, hotline.MonitorServiceStopping, monitoring(onA.ID).EndReason)
+	require.Eventually(t, func() bool { return !hasBridge(fa, deadBridge) }, 5*time.Second, 10*time.Millisecond, "its bridge is removed")
+	require.True(t, monitoring(onB.ID).EndedAt.IsZero(), "server b's monitoring is not server a's to end")
+
+	// Server b reconnects: its own is ended too.
+	fb.DropWebsockets()
+	require.Eventually(t, func() bool { return !monitoring(onB.ID).EndedAt.IsZero() }, 10*time.Second, 10*time.Millisecond,
+		"server b's reconciliation ends the monitoring of its call")
+	require.Equal(t, left[onB.ID], monitoring(onB.ID).ID)
+	answered, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
+	require.NoError(t, err)
+	require.Len(t, answered, 2, "the calls themselves go on")
 }

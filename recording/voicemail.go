@@ -167,6 +167,12 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 	}
 	audio := strings.TrimSuffix(infoPath, ".txt") + ".wav"
 	name := "vm-" + msg.id
+	if v.deps.Server != "" && !v.deps.OrUnnamed {
+		// Each Asterisk numbers its messages alike (the time and a counter
+		// of its own): another server's name says which mailbox it is
+		// from. The first server's keep the name they always had.
+		name = "vm-" + v.deps.Server + "-" + msg.id
+	}
 	if err := ValidName(name); err != nil {
 		return fmt.Errorf("%s: msg_id %q: %w", infoPath, msg.id, err)
 	}
