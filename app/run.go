@@ -229,7 +229,10 @@ func Run(ctx context.Context, opts Options) error {
 		s.parts.start = append(s.parts.start, fb.Start)
 		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
-	if err := startLeases(ctx, cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
+	// The leases, and what runs under them, outlive the stop signal: the
+	// drain keeps calls and callbacks going on them, fenced, until
+	// Lease().Stop hands them back.
+	if err := startLeases(context.WithoutCancel(ctx), cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
 		_ = httpSrv.Stop(context.WithoutCancel(ctx))
 		return err
 	}

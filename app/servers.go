@@ -331,9 +331,17 @@ func (f *fleet) callServer(id string) *Server {
 	return f.list[0]
 }
 
-// Refer refers a call on the server it is in progress on (web).
+// Refer refers a call on the server it is in progress on (web). An agent
+// whose phone is on another server cannot join the call's bridge: that
+// is refused, saying why and what to do instead.
 func (f *fleet) Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartment string) (hotline.Referral, error) {
-	return f.callServer(callID).Calls.Refer(ctx, callID, fromAgent, toAgent, toDepartment)
+	s := f.callServer(callID)
+	if to := f.byAgent[toAgent]; to != nil && to != s && s.Calls.InProgress(callID) {
+		return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, "app.Refer",
+			"%s's phone is on Asterisk server %s and call %s is on server %s: a referral stays on the call's server; refer to one of its agents or to a department, or make a promise for %s to call the citizen back",
+			toAgent, to.Name, callID, s.Name, toAgent)
+	}
+	return s.Calls.Refer(ctx, callID, fromAgent, toAgent, toDepartment)
 }
 
 // Monitor starts monitoring a call through the server it is on (web).

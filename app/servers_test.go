@@ -216,24 +216,48 @@ func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
 		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
 		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
 	}
+	ctx := context.Background()
 	ch, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
+	var talking hotline.Call
 	require.Eventually(t, func() bool {
-		list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
-		return err == nil && len(list) == 1
-	}, 10*time.Second, 20*time.Millisecond, "the call on a is answered")
+		list, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
+		if err != nil || len(list) != 1 {
+			return false
+		}
+		talking, err = b.svc.DB.GetCall(ctx, list[0].ID)
+		return err == nil && talking.Phase == hotline.PhaseTalking
+	}, 10*time.Second, 20*time.Millisecond, "the call on a is answered and talking")
+	// What a's call is, in the database and in a's Asterisk, while b
+	// reconnects: its row and legs, its bridge with the citizen and the
+	// agent, its recording going on.
+	bridges, recordings := fa.Bridges(), fa.LiveRecordings()
+	require.True(t, slices.ContainsFunc(bridges, func(br aritest.BridgeInfo) bool {
+		return slices.Contains(br.Channels, ch) && len(br.Channels) == 2
+	}), "the citizen and the agent are bridged: %+v", bridges)
+	require.Equal(t, []string{talking.RecordingName}, recordings)
 
 	// Server b's connection drops and comes back: it reconciles with its
-	// Asterisk, where a's call does not exist.
+	// Asterisk, where a's call does not exist. A second pass waits for the
+	// reconnection's own and must find nothing of b's to repair either.
 	fb.DropWebsockets()
 	require.Eventually(t, func() bool { return b.svc.Servers[1].ARI.Ready() == nil }, 10*time.Second, 10*time.Millisecond)
-	list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+	repaired, err := b.svc.Servers[1].Calls.Reconcile(ctx)
 	require.NoError(t, err)
-	require.Len(t, list, 1, "still talking after b reconciled")
+	require.Empty(t, repaired, "b has nothing to repair: a's call is not b's")
+
+	after, err := b.svc.DB.GetCall(ctx, talking.ID)
+	require.NoError(t, err)
+	require.Equal(t, talking, after, "a's call row and legs are untouched")
+	require.Equal(t, bridges, fa.Bridges(), "a's bridges are untouched")
+	require.Equal(t, recordings, fa.LiveRecordings(), "a's recording goes on")
+	require.True(t, slices.ContainsFunc(fa.Channels(), func(c aritest.ChannelInfo) bool { return c.ID == ch }), "the citizen is still on the line")
+
 	c := callOf(t, b.svc.DB, ch, "13800138000")
 	require.Equal(t, hotline.CallCompleted, c.State, "a's call ends as it would have")
 	require.Equal(t, "1001", c.FirstResponsibleAgent)
 	require.Regexp(t, `^ca_`, c.ID, "a's calls are named after it")
+	requireArchived(t, b, c.RecordingName)
 }
 
 // An instance that died while supervisors listened in left their
@@ -308,4 +332,39 @@ func TestEachServersReconciliationEndsTheMonitoringsADeadInstanceLeftOfItsCalls(
 	answered, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
 	require.NoError(t, err)
 	require.Len(t, answered, 2, "the calls themselves go on")
+}
+
+// A referral to an agent whose phone is on another server is refused,
+// saying why and what to do instead; one to an agent of the call's own
+// server is the call's business as with one server.
+func TestAReferralToAnotherServersAgentIsRefusedSayingWhy(t *testing.T) {
+	t.Parallel()
+	fa, _, cfg := twoFakes(t, time.Minute)
+	b := startService(t, cfg)
+	for _, s := range b.svc.Servers {
+		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
+		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	}
+	_, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	var id string
+	require.Eventually(t, func() bool {
+		list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+		if err != nil || len(list) != 1 {
+			return false
+		}
+		id = list[0].ID
+		return true
+	}, 10*time.Second, 20*time.Millisecond, "1001 answers the call on a")
+	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
+
+	status, body := postJSONAs(t, b.base+"/api/v1/calls/"+id+"/referrals", agent, `{"to_agent": "2001"}`)
+	require.Equal(t, http.StatusConflict, status, "%v", body)
+	require.Contains(t, body["error"], "2001's phone is on Asterisk server b and call "+id+" is on server a", "%v", body)
+	require.Contains(t, body["error"], "refer to one of its agents or to a department", "%v", body)
+
+	// 1002 is a's: the referral is a's own business (refused here only
+	// because 1002 is offline).
+	_, body = postJSONAs(t, b.base+"/api/v1/calls/"+id+"/referrals", agent, `{"to_agent": "1002"}`)
+	require.Equal(t, "agent 1002 is not available", body["error"])
 }

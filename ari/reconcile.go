@@ -387,6 +387,10 @@ func (s *Calls) isActive(id string) bool {
 // ones cancelled), its bridge, its recorder and the numbering of the
 // channel ids it makes.
 func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]ariChannel) *call {
+	// The citizen's channel is this call's: once it ends here, a later
+	// reconciliation that still sees the channel in Stasis (hanging up)
+	// must not take it for a lost arrival and make a second call of it.
+	s.arrived(rec.ChannelID)
 	c := s.newCall(rec)
 	c.bridge = rec.BridgeID
 	if c.bridge == "" {
