@@ -459,6 +459,12 @@ func (c *call) handle(ctx context.Context, e ari.Event) {
 	case *ari.StasisEnd:
 		c.channelGone(ctx, ev.Channel.ID, 0)
 	case *ari.ChannelDestroyed:
+		if ev.Channel.ID == c.citizen && ev.CauseTxt == causeVanished && !c.gone {
+			c.gone = true
+			c.rec.InterruptedAt = c.s.now()
+			c.finish(ctx, hotline.MissedInterrupted)
+			return
+		}
 		c.channelGone(ctx, ev.Channel.ID, ev.Cause)
 	}
 }

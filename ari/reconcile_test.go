@@ -263,7 +263,7 @@ func TestVanishedCallsAreClosedAsInterrupted(t *testing.T) {
 
 	gotRing := b.stored(t, ringing.ID)
 	require.Equal(t, hotline.CallMissed, gotRing.State)
-	require.Equal(t, hotline.MissedFailed, gotRing.MissedReason)
+	require.Equal(t, hotline.MissedInterrupted, gotRing.MissedReason)
 	require.False(t, gotRing.InterruptedAt.IsZero())
 	require.Equal(t, []string{ringing.ID}, queue.list(), "the unanswered call is owed a callback")
 	for _, l := range gotRing.Legs {
