@@ -567,6 +567,15 @@ func (s *Calls) Drain(ctx context.Context) int {
 	}
 }
 
+// LeaveLive makes Stop leave the calls still in progress to Asterisk
+// instead of ending them: after the drain timeout, a conversation is not
+// cut because the service stops. Their goroutines end without a request
+// to Asterisk or a write; Asterisk keeps the channels, bridge and
+// recording (trace 14), and the next process to connect, a standby
+// taking over or this one restarted, adopts them (Reconcile): the agent
+// stays responsible, the recording goes on or is archived.
+func (s *Calls) LeaveLive() { s.leaveLive.Store(true) }
+
 // toFallback sends a new citizen back to the dialplan's fallback.
 func (s *Calls) toFallback(id string) {
 	f := s.cfg.Fallback
