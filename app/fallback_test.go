@@ -55,7 +55,7 @@ func TestCallsWhileTheServiceIsDownBecomeMissedCallsWithTasks(t *testing.T) {
 			c := byCaller[caller]
 			require.Equal(t, "fb-"+keys[i], c.ID)
 			require.Equal(t, keys[i], c.ChannelID)
-			require.Equal(t, hotline.MissedFailed, c.MissedReason)
+			require.Equal(t, hotline.MissedServiceDown, c.MissedReason)
 		}
 		tasks, err := b.svc.DB.ListTasks(ctx, store.TaskFilter{})
 		require.NoError(t, err)

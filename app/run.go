@@ -480,7 +480,8 @@ func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotlin
 // drain lets the calls in progress finish, up to timeout, while new calls
 // go to the dialplan's fallback; then the service stops (a second SIGTERM
 // or SIGINT ends the process at once: cmd/hotline). Calls still going at
-// the timeout are ended by the stop.
+// the timeout are left live in Asterisk, not hung up: the next holder of
+// the lease (a standby, or this service restarted) adopts them.
 func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
@@ -494,7 +495,9 @@ func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *s
 				log.Info("draining: new calls go to the dialplan's fallback; waiting for the calls in progress", "server", s.Name, "calls", n, "timeout", timeout)
 			}
 			if left := s.Calls.Drain(ctx); left > 0 {
-				log.Warn("drain timeout: calls still in progress are ended", "server", s.Name, "calls", left)
+				s.Calls.LeaveLive()
+				log.Warn("drain timeout: calls still in progress are left live in Asterisk for the next holder to adopt",
+					"server", s.Name, "calls", left)
 			}
 		}()
 	}

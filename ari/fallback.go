@@ -162,7 +162,7 @@ func (f *FallbackImport) importOne(ctx context.Context, key string) (bool, error
 	if fc.Voicemail == "" || !f.VoicemailImported {
 		call := hotline.Call{
 			ID: "fb-" + key, ChannelID: key, CallerRaw: fc.Caller, CallerNumber: hotline.NormalizeNumber(fc.Caller).Number,
-			Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedFailed,
+			Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedServiceDown,
 			ArrivedAt: fc.At, EndedAt: fc.At,
 		}
 		switch err := f.Store.CreateCall(ctx, call); {

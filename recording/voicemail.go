@@ -34,7 +34,7 @@ type MissedCalls interface {
 // (Config.VoicemailDir). Each message becomes, in steps that can be
 // repeated after a crash:
 //
-//   - a missed call (reason failed: the service could not take it) from
+//   - a missed call (reason service_down: the service could not take it) from
 //     the caller id of the message, at its time, with the message as its
 //     voice message;
 //   - that message archived like every recording (SHA-256, playable,
@@ -172,7 +172,7 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 	}
 	call := hotline.Call{
 		ID: name, CallerRaw: msg.caller, CallerNumber: hotline.NormalizeNumber(msg.caller).Number,
-		Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedFailed,
+		Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedServiceDown,
 		ArrivedAt: msg.at, EndedAt: msg.at.Add(msg.duration), VoicemailName: name,
 	}
 	db := v.deps.DB
