@@ -222,8 +222,13 @@ func Run(ctx context.Context, opts Options) error {
 		s.parts = serverParts(s, shared, db, events, log, now, len(servers) == 1)
 		// Calls the dialplan's fallback took while no instance drove this
 		// server, on record in its AstDB, become missed calls.
-		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: cfg.Recordings.VoicemailDir != "",
+		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: s.Config.VoicemailDir != "",
 			Interval: cfg.Recordings.PollInterval, Log: log.With("component", "ari.fallback", "server", s.Name), Now: now}
+		// A voice message left in the fallback is its call's: the entry's
+		// import attaches it, the mailbox's pass leaves it alone.
+		if vm, ok := s.voice.(*recording.VoiceMessages); ok {
+			fb.Voice, vm.Claims = vm, fb.Claims
+		}
 		s.parts.start = append(s.parts.start, fb.Start)
 		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
