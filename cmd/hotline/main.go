@@ -16,7 +16,7 @@
 //	                              measure the deadline engine
 //	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
 //	                              staff accounts and API tokens
-//	hotline bench store [-calls N] [-json FILE]
+//	hotline bench store [-calls N] [-json FILE] [-cpuprofile FILE]
 //	                              benchmark the store's inserts and console queries
 //	hotline bench calls [-rate 250 | -concurrency N] [-for 30s] [-json FILE]
 //	                              calls through sim and serve processes beside a bare ARI app
@@ -220,6 +220,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.IntVar(&opts.ServiceCalls, "service-calls", 2_000, "calls written one statement at a time, as the service does")
 			fs.IntVar(&opts.CacheMiB, "cache-mib", 1024, "SQLite page cache of each connection, MiB")
 			fs.StringVar(&opts.JSONPath, "json", "", "also write the results as JSON to this file")
+			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the generation to this file")
 			if fs.Parse(args[2:]) != nil {
 				return 2
 			}
