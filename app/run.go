@@ -221,11 +221,14 @@ func Run(ctx context.Context, opts Options) error {
 	for _, s := range servers {
 		s.parts = serverParts(s, shared, db, events, log)
 		// Calls the dialplan's fallback took while no instance drove this
-		// server, on record in its AstDB, become missed calls; those that
-		// left a voice message are the server's mailbox import's, when it
-		// has one (else the call would be made twice).
+		// server, on record in its AstDB, become missed calls.
 		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: s.Config.VoicemailDir != "",
 			Interval: cfg.Recordings.PollInterval, Log: log.With("component", "ari.fallback", "server", s.Name), Now: now}
+		// A voice message left in the fallback is its call's: the entry's
+		// import attaches it, the mailbox's pass leaves it alone.
+		if vm, ok := s.voice.(*recording.VoiceMessages); ok {
+			fb.Voice, vm.Claims = vm, fb.Claims
+		}
 		s.parts.start = append(s.parts.start, fb.Start)
 		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
@@ -509,7 +512,9 @@ func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotlin
 // instances take them); callback and reply calls in progress finish too,
 // and the recordings they made are archived. Then the service stops (a
 // second SIGTERM or SIGINT ends the process at once: cmd/hotline). Calls
-// still going at the timeout are ended by the stop.
+// still going at the timeout are left live in Asterisk, not hung up: the
+// next holder of the lease (a standby, or this service restarted) adopts
+// them.
 func drain(ctx context.Context, fl *fleet, timeout time.Duration, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
@@ -524,7 +529,9 @@ func drain(ctx context.Context, fl *fleet, timeout time.Duration, log *slog.Logg
 				log.Info("draining: new calls go to the dialplan's fallback; waiting for the calls in progress", "server", s.Name, "calls", n, "timeout", timeout)
 			}
 			if left := s.Calls.Drain(ctx); left > 0 {
-				log.Warn("drain timeout: calls still in progress are ended", "server", s.Name, "calls", left)
+				s.Calls.LeaveLive()
+				log.Warn("drain timeout: calls still in progress are left live in Asterisk for the next holder to adopt",
+					"server", s.Name, "calls", left)
 			}
 			if !waitDialer(ctx, s.Dialer) {
 				log.Warn("drain timeout: callback calls still in progress are ended", "server", s.Name)

@@ -50,6 +50,30 @@ func twoFakes(t *testing.T, talk time.Duration) (a, b *aritest.Server, cfg Confi
 	return a, b, twoServerConfig(t, a, b)
 }
 
+// startDrivingBoth starts one instance on cfg and waits until it drives
+// both servers.
+func startDrivingBoth(t *testing.T, cfg Config) *runBundle {
+	t.Helper()
+	b := startService(t, cfg)
+	for _, s := range b.svc.Servers {
+		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
+		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	}
+	return b
+}
+
+// answeredCalls waits until n calls are answered, and returns them.
+func answeredCalls(t *testing.T, db *store.DB, n int) []hotline.Call {
+	t.Helper()
+	var list []hotline.Call
+	require.Eventually(t, func() bool {
+		var err error
+		list, err = db.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+		return err == nil && len(list) == n
+	}, 10*time.Second, 20*time.Millisecond, "%d calls answered", n)
+	return list
+}
+
 // callOf waits for the call of the citizen's channel to reach a final
 // state. Two fakes number their channels alike: the caller tells them apart.
 func callOf(t *testing.T, db *store.DB, channel, caller string) hotline.Call {
@@ -211,11 +235,7 @@ func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
 	t.Parallel()
 	fa, fb, cfg := twoFakes(t, 6*time.Second)
-	b := startService(t, cfg)
-	for _, s := range b.svc.Servers {
-		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
-		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
-	}
+	b := startDrivingBoth(t, cfg)
 	ctx := context.Background()
 	ch, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
@@ -267,31 +287,17 @@ func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
 func TestEachServersReconciliationEndsTheMonitoringsADeadInstanceLeftOfItsCalls(t *testing.T) {
 	t.Parallel()
 	fa, fb, cfg := twoFakes(t, time.Minute)
-	b := startService(t, cfg)
-	for _, s := range b.svc.Servers {
-		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
-		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
-	}
+	b := startDrivingBoth(t, cfg)
 	_, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
 	_, err = fb.PlaceCall(aritest.InboundCall{Caller: "13900139000", Dialed: "12345"})
 	require.NoError(t, err)
 	ctx := context.Background()
-	var onA, onB hotline.Call
-	require.Eventually(t, func() bool {
-		list, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
-		if err != nil || len(list) != 2 {
-			return false
-		}
-		for _, c := range list {
-			if c.CallerNumber == "13800138000" {
-				onA = c
-			} else {
-				onB = c
-			}
-		}
-		return true
-	}, 10*time.Second, 20*time.Millisecond, "both calls answered")
+	both := answeredCalls(t, b.svc.DB, 2)
+	onA, onB := both[0], both[1]
+	if onA.CallerNumber != "13800138000" {
+		onA, onB = onB, onA
+	}
 
 	// What the dead instance left: a monitoring of each call on record
 	// (agent 1002 listening in), and on server a the bridge of one.
@@ -340,22 +346,10 @@ func TestEachServersReconciliationEndsTheMonitoringsADeadInstanceLeftOfItsCalls(
 func TestAReferralToAnotherServersAgentIsRefusedSayingWhy(t *testing.T) {
 	t.Parallel()
 	fa, _, cfg := twoFakes(t, time.Minute)
-	b := startService(t, cfg)
-	for _, s := range b.svc.Servers {
-		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
-		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
-	}
+	b := startDrivingBoth(t, cfg)
 	_, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
-	var id string
-	require.Eventually(t, func() bool {
-		list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
-		if err != nil || len(list) != 1 {
-			return false
-		}
-		id = list[0].ID
-		return true
-	}, 10*time.Second, 20*time.Millisecond, "1001 answers the call on a")
+	id := answeredCalls(t, b.svc.DB, 1)[0].ID
 	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
 
 	status, body := postJSONAs(t, b.base+"/api/v1/calls/"+id+"/referrals", agent, `{"to_agent": "2001"}`)

@@ -46,12 +46,12 @@ type flowOptions struct {
 	supervisors bool
 }
 
-func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
+func setupCalls(t testing.TB, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
 	t.Helper()
 	return setupFlow(t, cfg, flowOptions{}, agents...)
 }
 
-func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...agentSpec) *callBundle {
+func setupFlow(t testing.TB, cfg hari.CallConfig, opts flowOptions, agents ...agentSpec) *callBundle {
 	t.Helper()
 	if opts.now == nil {
 		opts.now = time.Now
@@ -122,7 +122,7 @@ func withFlowDefaults(cfg hari.CallConfig) hari.CallConfig {
 	return cfg
 }
 
-func withTimeout(t *testing.T, d time.Duration) context.Context {
+func withTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
