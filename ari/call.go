@@ -474,8 +474,9 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 		l.rec.Outcome = hotline.LegCancelled
 		c.hangup(l.rec.ChannelID)
 	case l.referral != nil:
-		c.joinBridge(ctx, l)
-		c.endReferral(ctx, l.referral, hotline.ReferralAnswered)
+		if c.joinBridge(ctx, l) {
+			c.endReferral(ctx, l.referral, hotline.ReferralAnswered)
+		}
 	case c.rec.FirstResponsibleAgent != "":
 		// Answered a moment after another agent: the first answer wins.
 		l.rec.Outcome = hotline.LegLost
@@ -489,13 +490,15 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 // first-responsible agent (3.1) and joins the citizen's bridge; everyone
 // else still ringing is cancelled.
 func (c *call) connect(ctx context.Context, l *leg) {
+	if !c.joinBridge(ctx, l) {
+		return
+	}
 	c.setPhase(hotline.PhaseTalking)
 	c.maxWait.Stop()
 	c.retry.Stop()
 	if err := c.rec.Answer(l.rec.AgentID, l.rec.AnsweredAt); err != nil {
 		c.s.log.Error("answer call", "call", c.rec.ID, "err", err)
 	}
-	c.joinBridge(ctx, l)
 	c.persist(ctx, false)
 	if q := c.s.Callbacks; q != nil && c.rec.CallerNumber != "" {
 		if err := q.Answered(context.WithoutCancel(ctx), c.rec.CallerNumber, c.rec.ID); err != nil {
@@ -510,11 +513,24 @@ func (c *call) connect(ctx context.Context, l *leg) {
 	}
 }
 
-func (c *call) joinBridge(ctx context.Context, l *leg) {
+// joinBridge puts an answered leg in the citizen's bridge and reports
+// whether it is there. A leg that cannot be added has left already (the
+// agent hung up before we got to it: Asterisk answers 400 for a channel
+// it no longer has) and never talked with the citizen: it is not the
+// call's agent; its ChannelDestroyed rings on, and the citizen hears the
+// hold music again meanwhile.
+func (c *call) joinBridge(ctx context.Context, l *leg) bool {
 	start := time.Now()
 	c.stopMOH()
 	if err := c.s.cli.ARI().Bridge().AddChannel(key(ari.BridgeKey, c.bridge), l.rec.ChannelID); err != nil {
-		c.s.log.Error("could not bridge agent", "call", c.rec.ID, "agent", l.rec.AgentID, "err", err)
+		c.s.log.Warn("answered agent leg could not be bridged; ringing on", "call", c.rec.ID, "agent", l.rec.AgentID,
+			"channel", l.rec.ChannelID, "err", err)
+		l.rec.Outcome = hotline.LegFailed
+		c.hangup(l.rec.ChannelID)
+		if c.bridgedAgents() == 0 {
+			c.startMOH()
+		}
+		return false
 	}
 	c.s.m.answerBridge.Observe(time.Since(start).Seconds())
 	c.mu.Lock() // monitoring reads which leg talks from other goroutines
@@ -523,6 +539,7 @@ func (c *call) joinBridge(ctx context.Context, l *leg) {
 	l.rec.Outcome = hotline.LegAnswered
 	c.s.setAgentState(ctx, l.rec.AgentID, hotline.AgentOnCall)
 	c.saveLeg(ctx, l, false)
+	return true
 }
 
 func (c *call) channelGone(ctx context.Context, id string, cause int) {
@@ -1013,6 +1030,7 @@ func (c *call) cleanup() {
 		d.Unroute(ari.ChannelKey, id)
 	}
 	c.mb.Close()
+	c.setWaiting(false)
 	c.s.mu.Lock()
 	delete(c.s.active, c.rec.ID)
 	close(c.s.idle) // Drain waits for calls to end

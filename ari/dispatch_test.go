@@ -2,6 +2,7 @@ package ari
 
 import (
 	"testing"
+	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -62,4 +63,23 @@ func TestMailboxNeverBlocksAndKeepsOrder(t *testing.T) {
 	for i, e := range got {
 		require.Equal(t, itoa(i), e.(*ari.Dial).Dialstatus)
 	}
+}
+
+// TestMailboxReportsHowLongItsOldestEventWaited: each Take with events
+// reports the wait of the oldest one, which admission control reads as
+// how far behind the call is; an empty Take reports nothing.
+func TestMailboxReportsHowLongItsOldestEventWaited(t *testing.T) {
+	t.Parallel()
+	mb := NewMailbox()
+	var lags []time.Duration
+	mb.lag = func(d time.Duration) { lags = append(lags, d) }
+	before := time.Now()
+	mb.Put(&ari.Dial{EventData: ari.EventData{Type: "Dial"}})
+	mb.Put(&ari.Dial{EventData: ari.EventData{Type: "Dial"}})
+	require.Len(t, mb.Take(), 2)
+	require.Len(t, lags, 1)
+	require.GreaterOrEqual(t, lags[0], time.Duration(0))
+	require.LessOrEqual(t, lags[0], time.Since(before))
+	require.Empty(t, mb.Take())
+	require.Len(t, lags, 1, "nothing taken, nothing reported")
 }

@@ -561,13 +561,16 @@ func (s *Calls) Drain(ctx context.Context) int {
 	}
 }
 
-// toFallback sends a new citizen back to the dialplan's fallback.
-func (s *Calls) toFallback(id string) {
+// toFallback sends a new citizen back to the dialplan's fallback, for
+// reason (Calls.admit).
+func (s *Calls) toFallback(id, reason string) {
 	f := s.cfg.Fallback
 	err := s.cli.ARI().Channel().Continue(key(ari.ChannelKey, id), f.Context, f.Extension, f.Priority)
 	if err != nil {
-		s.log.Error("draining: could not send a new call to the dialplan's fallback", "channel", id, "err", err)
+		s.log.Error("could not send a new call to the dialplan's fallback", "channel", id, "reason", reason, "err", err)
 		return
 	}
-	s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+	if reason == "draining" {
+		s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+	}
 }
