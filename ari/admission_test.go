@@ -100,6 +100,7 @@ func TestAdmissionRefusesCallsWhileTheServiceIsBehind(t *testing.T) {
 	require.Equal(t, first, ended.ChannelID)
 	require.Equal(t, hotline.CallCompleted, ended.State, "the call taken is served")
 	require.Equal(t, "1001", ended.FirstResponsibleAgent)
+	require.Eventually(t, func() bool { return b.calls.Active() == 0 }, 5*time.Second, time.Millisecond)
 	require.Equal(t, "max_lag", b.calls.Admit(), "the service's clock has not moved")
 	offset.Store(int64(2 * time.Second))
 	require.Empty(t, b.calls.Admit(), "a second without a late event: calls are taken again")

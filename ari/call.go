@@ -44,6 +44,12 @@ type call struct {
 	rings map[string]int // rings per agent on this call
 	seq   int            // numbers the channel ids the call makes
 
+	// Writes of the step in progress, stored together in one transaction
+	// with the call's next persist, or on their own before the call waits
+	// (flush): one transaction a step instead of one a row.
+	pendLegs   []*leg
+	pendAgents []hotline.AgentStateChange
+
 	recorder *recorder // nil when the call is not recorded
 	// Resources the call holds in Asterisk; its bridge is rec.BridgeID
 	// once made.
@@ -69,6 +75,7 @@ func (c *call) finished() bool { return !c.rec.Phase.Live() }
 
 type leg struct {
 	rec      hotline.CallLeg
+	saved    hotline.CallLeg // rec as last stored: an unchanged leg is not written again
 	timer    *time.Timer
 	gone     bool
 	answered bool
@@ -142,6 +149,7 @@ func (c *call) loop(ctx context.Context) {
 			c.handleAll(ctx, held)
 			continue
 		}
+		c.flush(ctx)
 		select {
 		case <-ctx.Done():
 			c.finish(context.WithoutCancel(ctx), hotline.MissedFailed)
@@ -276,6 +284,7 @@ func (c *call) play(ctx context.Context, kind, id string, prompt Prompt) bool {
 	if c.gone {
 		return false
 	}
+	c.flush(ctx)
 	if _, err := c.session.play(ctx, kind, id, prompt, c.s.cfg.PromptTimeout); err != nil {
 		c.promptFailed(kind, prompt, err)
 	}
@@ -406,7 +415,7 @@ func (c *call) ring(ctx context.Context, agent hotline.Agent, timeout time.Durat
 		c.legEnded(l, hotline.LegFailed)
 		c.s.cli.Dispatcher().Unroute(ari.ChannelKey, id)
 		if httpStatus(err) == 500 {
-			c.s.setAgentState(ctx, agent.ID, hotline.AgentOffline)
+			c.setAgentState(agent.ID, hotline.AgentOffline)
 		}
 		c.saveLeg(ctx, l, false)
 		return false
@@ -537,7 +546,7 @@ func (c *call) joinBridge(ctx context.Context, l *leg) bool {
 	l.bridged = true
 	c.mu.Unlock()
 	l.rec.Outcome = hotline.LegAnswered
-	c.s.setAgentState(ctx, l.rec.AgentID, hotline.AgentOnCall)
+	c.setAgentState(l.rec.AgentID, hotline.AgentOnCall)
 	c.saveLeg(ctx, l, false)
 	return true
 }
@@ -561,7 +570,7 @@ func (c *call) channelGone(ctx context.Context, id string, cause int) {
 	switch {
 	case l.bridged:
 		c.legEnded(l, hotline.LegCompleted)
-		c.s.startWrapUp(ctx, l.rec.AgentID)
+		c.startWrapUp(ctx, l.rec.AgentID)
 		c.saveLeg(ctx, l, false)
 		c.agentLeft(ctx)
 		return
@@ -682,6 +691,7 @@ func (c *call) survey(ctx context.Context) {
 // collectDigit plays prompt and returns the first digit the citizen
 // presses, during the prompt or within the survey timeout after it.
 func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
+	c.flush(ctx)
 	pbID, err := c.startPlayback(ari.ChannelKey, c.citizen, prompt)
 	if err != nil {
 		c.promptFailed(ari.ChannelKey, prompt, err)
@@ -869,7 +879,7 @@ func (c *call) endLegs(ctx context.Context) {
 		case l.gone:
 		case l.bridged:
 			c.legEnded(l, hotline.LegCompleted)
-			c.s.startWrapUp(ctx, l.rec.AgentID)
+			c.startWrapUp(ctx, l.rec.AgentID)
 			c.hangup(id)
 		default: // answered too late and already hung up: free the agent now
 			c.legEnded(l, l.rec.Outcome)
@@ -887,9 +897,14 @@ func (c *call) endLegs(ctx context.Context) {
 }
 
 // stopRecording ends the recording with the call. The citizen's hangup
-// has ended it already; this stops whatever is left.
+// ends the snoop on their channel and its recording (trace 15): then there
+// is nothing to stop, and two requests would only be answered 404.
 func (c *call) stopRecording() {
 	if c.recorder == nil {
+		return
+	}
+	if c.gone {
+		c.recorder.stopped = true
 		return
 	}
 	if err := c.recorder.stop(); err != nil {
@@ -962,39 +977,88 @@ func (c *call) hangup(id string) {
 	}
 }
 
+// persist stores the call's record: created the first time, then
+// updated together with the writes of the step (see flush).
 func (c *call) persist(ctx context.Context, create bool) {
 	ctx = context.WithoutCancel(ctx)
-	var err error
 	if create {
-		err = c.s.store.CreateCall(ctx, c.rec)
-	} else {
-		err = c.s.store.UpdateCall(ctx, c.rec)
+		if err := c.s.store.CreateCall(ctx, c.rec); err != nil {
+			c.s.m.storeErrors.Inc()
+			c.s.log.Error("store call", "call", c.rec.ID, "err", err)
+		}
+		return
 	}
-	if err != nil {
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store call", "call", c.rec.ID, "err", err)
+	rec := c.rec
+	c.save(ctx, &rec)
+}
+
+// flush stores the writes of the step that no persist took along: before
+// the call waits for Asterisk, so what happened is on disk meanwhile.
+func (c *call) flush(ctx context.Context) {
+	if len(c.pendLegs) > 0 || len(c.pendAgents) > 0 {
+		c.save(context.WithoutCancel(ctx), nil)
 	}
 }
 
+// save stores rec (nil: the call's row is unchanged) with the pending
+// legs and agent states, in one transaction. A failed write is logged and
+// counted, not retried, as every write of the call flow.
+func (c *call) save(ctx context.Context, rec *hotline.Call) {
+	pend, agents := c.pendLegs, c.pendAgents
+	c.pendLegs, c.pendAgents = nil, nil
+	legs := make([]hotline.CallLeg, len(pend))
+	for i, l := range pend {
+		legs[i] = l.rec
+	}
+	if err := c.s.store.SaveCall(ctx, rec, legs, agents); err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store call", "call", c.rec.ID, "legs", len(legs), "agent_states", len(agents), "err", err)
+		return
+	}
+	for i, l := range pend {
+		l.saved = legs[i]
+	}
+}
+
+// saveLeg stores a new leg at once (its id is needed), and queues a
+// changed leg for the step's transaction (persist, flush).
 func (c *call) saveLeg(ctx context.Context, l *leg, create bool) {
-	ctx = context.WithoutCancel(ctx)
 	if create {
-		id, err := c.s.store.AddLeg(ctx, l.rec)
-		if err == nil {
-			l.rec.ID = id
+		id, err := c.s.store.AddLeg(context.WithoutCancel(ctx), l.rec)
+		if err != nil {
+			c.s.m.storeErrors.Inc()
+			c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
 			return
 		}
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
+		l.rec.ID = id
+		l.saved = l.rec
 		return
 	}
-	if l.rec.ID == 0 {
+	if l.rec.ID == 0 || l.rec == l.saved {
 		return
 	}
-	if err := c.s.store.UpdateLeg(ctx, l.rec); err != nil {
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
+	for _, p := range c.pendLegs {
+		if p == l {
+			return
+		}
 	}
+	c.pendLegs = append(c.pendLegs, l)
+}
+
+// setAgentState changes an agent's state in the roster at once and
+// queues its write for the step's transaction.
+func (c *call) setAgentState(id string, state hotline.AgentState) {
+	if _, ok := c.s.roster.SetState(id, state, ""); !ok {
+		return
+	}
+	c.pendAgents = append(c.pendAgents, hotline.AgentStateChange{AgentID: id, State: state, At: c.s.now()})
+}
+
+// startWrapUp is Calls.startWrapUp with the agent's state written in the
+// step's transaction.
+func (c *call) startWrapUp(ctx context.Context, agentID string) {
+	c.setAgentState(agentID, hotline.AgentWrapUp)
+	c.s.wrapUpTimer(ctx, agentID)
 }
 
 // endReferral records how a referral turned out. An answered referral
@@ -1020,6 +1084,7 @@ func (c *call) saveReferral(ctx context.Context, r *hotline.Referral) {
 
 // cleanup removes the call's routes and forgets it.
 func (c *call) cleanup() {
+	c.flush(context.Background())
 	d := c.s.cli.Dispatcher()
 	d.Unroute(ari.ChannelKey, c.citizen)
 	d.Unroute(ari.BridgeKey, c.bridge)

@@ -23,6 +23,10 @@ type CallStore interface {
 	UpdateCall(ctx context.Context, c hotline.Call) error
 	AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error)
 	UpdateLeg(ctx context.Context, l hotline.CallLeg) error
+	// SaveCall stores, in one transaction, the call's state (nil: not
+	// changed), legs' outcomes and times and agents' states: the writes
+	// of one step of a call.
+	SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.CallLeg, agents []hotline.AgentStateChange) error
 	AddReferral(ctx context.Context, r hotline.Referral) (int64, error)
 	UpdateReferral(ctx context.Context, r hotline.Referral) error
 	SaveRating(ctx context.Context, r hotline.Rating) error
@@ -618,6 +622,11 @@ func (s *Calls) setAgentState(ctx context.Context, id string, state hotline.Agen
 // timer, so none changes an agent after the service stopped.
 func (s *Calls) startWrapUp(ctx context.Context, agentID string) {
 	s.setAgentState(ctx, agentID, hotline.AgentWrapUp)
+	s.wrapUpTimer(ctx, agentID)
+}
+
+// wrapUpTimer starts (or restarts) the timer that ends the agent's wrap-up.
+func (s *Calls) wrapUpTimer(ctx context.Context, agentID string) {
 	s.wrapMu.Lock()
 	defer s.wrapMu.Unlock()
 	if t := s.wrapTimers[agentID]; t != nil {

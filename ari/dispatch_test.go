@@ -83,3 +83,22 @@ func TestMailboxReportsHowLongItsOldestEventWaited(t *testing.T) {
 	require.Empty(t, mb.Take())
 	require.Len(t, lags, 1, "nothing taken, nothing reported")
 }
+
+// TestFrameTypeReadsTheEventTypeWithoutDecoding: the type of a frame is
+// read from its first key "type", whatever the spacing, and a frame whose
+// type cannot be read plainly is left to the full decoder.
+func TestFrameTypeReadsTheEventTypeWithoutDecoding(t *testing.T) {
+	t.Parallel()
+	// frame → the type read; "" when the full decoder is left to it.
+	for frame, want := range map[string]string{
+		`{"type":"ChannelVarset","variable":"x"}`:                       "ChannelVarset",
+		"{\n  \"channel\": {\"id\": \"1\"},\n  \"type\" :\t\"Dial\"\n}": "Dial",
+		`{"value":"\"type\":\"Dial\"","type":"ChannelVarset"}`:          "ChannelVarset",
+		`{"bridge":{"bridge_type":"mixing"},"type":"BridgeCreated"}`:    "BridgeCreated",
+		`{"type":5}`: "", `{"type":"Dial\"x"}`: "", `{"type":`: "", `{"channel":{}}`: "", `null`: "",
+	} {
+		typ, ok := frameType([]byte(frame))
+		require.Equal(t, want != "", ok, frame)
+		require.Equal(t, want, typ, frame)
+	}
+}

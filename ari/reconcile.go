@@ -371,7 +371,7 @@ func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]
 		c.bridge = rec.ID + "-bridge"
 	}
 	for _, l := range rec.Legs {
-		lg := &leg{rec: l, gone: !l.EndedAt.IsZero()}
+		lg := &leg{rec: l, saved: l, gone: !l.EndedAt.IsZero()}
 		lg.answered = !l.AnsweredAt.IsZero()
 		lg.bridged = l.Outcome == hotline.LegAnswered
 		c.legs[l.ChannelID] = lg
@@ -389,6 +389,7 @@ func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]
 			c.saveLeg(ctx, lg, false)
 		}
 	}
+	c.flush(ctx)
 	c.seq = max(c.seq, idNumber(rec.ID, rec.SnoopID))
 	if rec.RecordingName != "" {
 		r := &recorder{cli: s.cli, mb: c.mb, target: c.citizen, name: rec.ID, newID: c.nextID, parts: rec.RecordingParts}

@@ -212,33 +212,92 @@ const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id =
 // call was never created. Legs are stored by AddLeg and UpdateLeg.
 func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 	const op = "store.UpdateCall"
-	subject := fmt.Sprintf("call %q", c.ID)
 	stmt, err := db.namedWrite(ctx, updateCallSQL)
+	if err != nil {
+		return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
+	}
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error { return db.updateCallIn(ctx, tx, stmt, op, c) })
+	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
+}
+
+// updateCallIn is UpdateCall's statement in tx; stmt is updateCallSQL's.
+func (db *DB) updateCallIn(ctx context.Context, tx *sqlx.Tx, stmt *sqlx.NamedStmt, op string, c hotline.Call) error {
+	subject := fmt.Sprintf("call %q", c.ID)
+	res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// No row matched: the call is missing (NotFound from the read) or
+	// has another first-responsible agent.
+	var stored sql.NullString
+	if err := tx.GetContext(ctx, &stored, callResponsibleSQL, c.ID); err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return hotline.Errorf(hotline.KindConflict, op,
+		"call %q: first responsible agent is %s and cannot become %q", c.ID, stored.String, c.FirstResponsibleAgent)
+}
+
+// SaveCall writes what one step of a call changed in one transaction: the
+// call's state (as UpdateCall; nil when it did not change), its legs'
+// outcomes and times (as UpdateLeg) and agents' states (as
+// SetAgentState). One transaction instead of one each is what lets the
+// one writer keep up with many calls; either all of it is stored or
+// nothing.
+func (db *DB) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.CallLeg, agents []hotline.AgentStateChange) error {
+	const op = "store.SaveCall"
+	for _, a := range agents {
+		if !a.State.Valid() {
+			return hotline.Errorf(hotline.KindInvalid, op, "agent %q: unknown state %q", a.AgentID, a.State)
+		}
+	}
+	callStmt, err := db.namedWrite(ctx, updateCallSQL)
+	if err != nil {
+		return wrapErr(op, "calls", err)
+	}
+	legStmt, err := db.namedWrite(ctx, updateLegSQL)
+	if err != nil {
+		return wrapErr(op, "call legs", err)
+	}
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
-		if err != nil {
-			return err
+		if c != nil {
+			if err := db.updateCallIn(ctx, tx, callStmt, op, *c); err != nil {
+				return err
+			}
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
+		for _, l := range legs {
+			subject := fmt.Sprintf("leg %d", l.ID)
+			res, err := tx.NamedStmtContext(ctx, legStmt).ExecContext(ctx, legToRow(l))
+			if err != nil {
+				return wrapErr(op, subject, err)
+			}
+			if err := expectOneRow(op, subject, res); err != nil {
+				return err
+			}
 		}
-		if n == 1 {
-			return nil
+		for _, a := range agents {
+			subject := fmt.Sprintf("agent %q", a.AgentID)
+			reason := a.Reason
+			if a.State != hotline.AgentPaused {
+				reason = ""
+			}
+			res, err := tx.ExecContext(ctx, setAgentStateSQL, a.State, reason, hotline.UnixMilli(a.At), db.nowMs(), a.AgentID)
+			if err != nil {
+				return wrapErr(op, subject, err)
+			}
+			if err := expectOneRow(op, subject, res); err != nil {
+				return err
+			}
 		}
-		// No row matched: the call is missing (NotFound from the read) or
-		// has another first-responsible agent.
-		var stored sql.NullString
-		if err := tx.GetContext(ctx, &stored, callResponsibleSQL, c.ID); err != nil {
-			return err
-		}
-		return hotline.Errorf(hotline.KindConflict, op,
-			"call %q: first responsible agent is %s and cannot become %q", c.ID, stored.String, c.FirstResponsibleAgent)
+		return nil
 	})
-	return wrapErr(op, subject, err)
+	return wrapErr(op, "call changes", err)
 }
 
 const callColumns = `id, channel_id, caller_raw, caller_number, dialed_number, line, state, missed_reason,
