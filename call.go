@@ -29,6 +29,13 @@ const (
 	MissedAbandoned  MissedReason = "abandoned"   // the citizen hung up while waiting
 	MissedAfterHours MissedReason = "after_hours" // the line was closed
 	MissedFailed     MissedReason = "failed"      // the system could not handle the call
+	// MissedServiceDown: the service was not connected (stopped, restarting,
+	// its websocket down); the dialplan's fallback took the call.
+	MissedServiceDown MissedReason = "service_down"
+	// MissedInterrupted: the service lost track of the call (it died, or
+	// its connection dropped) and found the citizen's channel gone: the
+	// call ended unobserved before an agent answered.
+	MissedInterrupted MissedReason = "interrupted"
 )
 
 // CallPhase is where a call in progress is. It only moves forward and is

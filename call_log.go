@@ -15,14 +15,16 @@ const (
 	OutcomeMissed     CallOutcome = "missed"      // ended without an agent, for any reason
 	OutcomeInProgress CallOutcome = "in_progress" // not ended: ringing or talking
 	// The reasons a call was missed (MissedReason) are outcomes too:
-	// "no_answer", "no_agent", "abandoned", "after_hours", "failed".
+	// "no_answer", "no_agent", "abandoned", "after_hours", "failed",
+	// "service_down", "interrupted".
 )
 
 // CallOutcomes lists every outcome the call log knows, broad ones first.
 func CallOutcomes() []CallOutcome {
 	return []CallOutcome{OutcomeAnswered, OutcomeMissed, OutcomeInProgress,
 		CallOutcome(MissedNoAnswer), CallOutcome(MissedNoAgent), CallOutcome(MissedAbandoned),
-		CallOutcome(MissedAfterHours), CallOutcome(MissedFailed)}
+		CallOutcome(MissedAfterHours), CallOutcome(MissedFailed), CallOutcome(MissedServiceDown),
+		CallOutcome(MissedInterrupted)}
 }
 
 // Valid reports whether o is one of CallOutcomes.

@@ -79,28 +79,32 @@ func TestCallOutcomes(t *testing.T) {
 		"completed": {State: hotline.CallCompleted},
 		"abandoned": {State: hotline.CallMissed, MissedReason: hotline.MissedAbandoned},
 		"no_agent":  {State: hotline.CallMissed, MissedReason: hotline.MissedNoAgent},
+		"down":      {State: hotline.CallMissed, MissedReason: hotline.MissedServiceDown},
+		"cut":       {State: hotline.CallMissed, MissedReason: hotline.MissedInterrupted},
 	}
 	tests := []struct {
 		outcome hotline.CallOutcome
 		want    []string // the calls it matches
 	}{
-		{"", []string{"abandoned", "completed", "no_agent", "ringing", "talking"}},
+		{"", []string{"abandoned", "completed", "cut", "down", "no_agent", "ringing", "talking"}},
 		{hotline.OutcomeAnswered, []string{"completed", "talking"}},
-		{hotline.OutcomeMissed, []string{"abandoned", "no_agent"}},
+		{hotline.OutcomeMissed, []string{"abandoned", "cut", "down", "no_agent"}},
 		{hotline.OutcomeInProgress, []string{"ringing", "talking"}},
 		{hotline.CallOutcome(hotline.MissedAbandoned), []string{"abandoned"}},
 		{hotline.CallOutcome(hotline.MissedFailed), nil},
+		{hotline.CallOutcome(hotline.MissedServiceDown), []string{"down"}},
+		{hotline.CallOutcome(hotline.MissedInterrupted), []string{"cut"}},
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, name := range []string{"abandoned", "completed", "no_agent", "ringing", "talking"} {
+		for _, name := range []string{"abandoned", "completed", "cut", "down", "no_agent", "ringing", "talking"} {
 			if tt.outcome.Matches(calls[name]) {
 				got = append(got, name)
 			}
 		}
 		require.Equal(t, tt.want, got, "outcome %q", tt.outcome)
 	}
-	require.Len(t, hotline.CallOutcomes(), 8)
+	require.Len(t, hotline.CallOutcomes(), 10)
 	for _, o := range hotline.CallOutcomes() {
 		require.True(t, o.Valid())
 	}

@@ -231,7 +231,9 @@ func (d promiseDesk) ReplyCall(ctx context.Context, id int64) error {
 	case p.Number == "":
 		return hotline.Errorf(hotline.KindConflict, op, "promise %d has no callable number", id)
 	}
-	d.dialer.ReplyCall(context.WithoutCancel(ctx), p, &replyLease{desk: d, promise: p})
+	// The dialer runs the call on a context of its own that a stop cancels
+	// (fleet.ReplyCall): the request's ends with its answer.
+	d.dialer.ReplyCall(ctx, p, &replyLease{desk: d, promise: p})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestCallsWhileTheServiceIsDownBecomeMissedCallsWithTasks(t *testing.T) {
 			c := byCaller[caller]
 			require.Equal(t, "fb-"+keys[i], c.ID)
 			require.Equal(t, keys[i], c.ChannelID)
-			require.Equal(t, hotline.MissedFailed, c.MissedReason)
+			require.Equal(t, hotline.MissedServiceDown, c.MissedReason)
 		}
 		tasks, err := b.svc.DB.ListTasks(ctx, store.TaskFilter{})
 		require.NoError(t, err)
@@ -83,4 +84,47 @@ func TestCallsWhileTheServiceIsDownBecomeMissedCallsWithTasks(t *testing.T) {
 	require.Len(t, fake.AstDB(), 2)
 	require.Eventually(t, func() bool { return len(fake.AstDB()) == 0 }, 10*time.Second, 10*time.Millisecond, "read again and deleted")
 	check()
+}
+
+// A citizen who leaves a voice message in the fallback is one call: the
+// AstDB entry's import stores the missed call with the message as its
+// voice message, archived and linked to it, and one callback task; the
+// mailbox's own pass leaves the message to it (no second, vm-… row).
+func TestFallbackCallWithAVoiceMessageIsOneCall(t *testing.T) {
+	t.Parallel()
+	spool := t.TempDir()
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond, VoicemailDir: spool, VoicemailMax: 1500 * time.Millisecond})
+	key, err := fake.PlaceCall(aritest.InboundCall{Caller: "13800138000"}) // talks until the mailbox's maximum
+	require.ErrorIs(t, err, aritest.ErrStasisFailed)
+	require.Eventually(t, func() bool { return len(fake.Channels()) == 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Len(t, fake.VoiceMessages(), 1)
+	require.NotEmpty(t, strings.Split(fake.AstDB()[aritest.FallbackFamily+"/"+key], "|")[2], "the entry names the message")
+
+	cfg := testConfig(t, fake.ARIURL())
+	cfg.Recordings.VoicemailDir = filepath.Join(spool, "hotline", "hotline")
+	cfg.Recordings.PollInterval = 50 * time.Millisecond
+	b := startService(t, cfg)
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return len(fake.AstDB()) == 0 && len(fake.VoiceMessages()) == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the entry and the message are imported")
+
+	calls, err := b.svc.DB.ListCalls(ctx, store.CallFilter{})
+	require.NoError(t, err)
+	require.Len(t, calls, 1, "one citizen call, one row")
+	c, err := b.svc.DB.GetCall(ctx, calls[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, "fb-"+key, c.ID)
+	require.Equal(t, hotline.MissedServiceDown, c.MissedReason)
+	require.True(t, strings.HasPrefix(c.VoicemailName, "vm-"), "the call carries its voice message: %+v", c)
+	requireArchived(t, b, c.VoicemailName)
+	rec, err := b.svc.DB.GetRecording(ctx, c.VoicemailName)
+	require.NoError(t, err)
+	require.Equal(t, c.ID, rec.CallID, "the message is the call's recording")
+
+	tasks, err := b.svc.DB.ListTasks(ctx, store.TaskFilter{})
+	require.NoError(t, err)
+	require.Len(t, tasks, 1, "one callback task")
+	full, err := b.svc.DB.GetTask(ctx, tasks[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{c.ID}, full.CallIDs)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,67 @@ func TestPromiseStateFiltersMeanWhatTheySay(t *testing.T) {
 	require.Equal(t, []float64{soon}, ids("state=overdue"))
 	require.Equal(t, []float64{soon}, ids("overdue=true"), "the flag and the state agree")
 	require.Equal(t, []float64{soon, later}, ids("state=unfinished"))
+}
+
+// A stop does not wait on a reply call whose parties talk on: the call
+// runs on the lease's context, which the stop cancels; it is hung up and
+// settled like one that ended (its outcome audited; a connected call
+// fulfils the promise, any other leaves the reply owed).
+func TestStopEndsAReplyCallInProgressAndSettlesIt(t *testing.T) {
+	t.Parallel()
+	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
+	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
+	fake.SetTrunkDefault("trunk", aritest.Behavior{AnswerAfter: 30 * time.Millisecond}) // the citizen never hangs up
+	cfg := testConfig(t, fake.ARIURL())
+	b := startService(t, cfg)
+	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
+	call := answeredCall(t, b, fake, "13800138000")
+
+	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
+	status, body := postJSONAs(t, b.base+"/api/v1/promises", agent, `{"call_id":"`+call.ID+`","summary":"社保转移进度","due_in_working_days":2}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	id := int64(body["id"].(float64))
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond}) // the agent talks on too
+	status, body = postJSONAs(t, b.base+"/api/v1/promises/"+strconv.FormatInt(id, 10)+"/reply-call", agent, `{}`)
+	require.Equal(t, http.StatusAccepted, status, body)
+	replyBridged := func() bool {
+		for _, br := range fake.Bridges() {
+			if strings.HasPrefix(br.ID, "rp") && len(br.Channels) == 2 {
+				return true
+			}
+		}
+		return false
+	}
+	require.Eventually(t, replyBridged, 15*time.Second, 20*time.Millisecond, "the agent and the citizen talk")
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.stop() }()
+	select {
+	case err := <-stopped:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stop waits on the reply call")
+	}
+	require.False(t, replyBridged(), "the reply call was hung up")
+
+	db, err := store.Open(context.Background(), cfg.Store, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	entries, err := db.ListAudit(context.Background(), store.AuditFilter{Action: "promise.reply_call"})
+	require.NoError(t, err)
+	var settled []hotline.AuditEntry
+	for _, e := range entries {
+		if e.Actor == systemActor.ID { // the service's record of the call, not the request's
+			settled = append(settled, e)
+		}
+	}
+	require.Len(t, settled, 1, "the attempt is settled: its outcome is on record")
+	p, err := db.GetPromise(context.Background(), id)
+	require.NoError(t, err)
+	if settled[0].Result == string(hotline.AttemptConnected) {
+		require.Equal(t, hotline.PromiseFulfilled, p.State)
+	} else {
+		require.Equal(t, hotline.PromiseOpen, p.State, "the reply is still owed: %s", settled[0].Result)
+	}
 }

@@ -222,8 +222,13 @@ func Run(ctx context.Context, opts Options) error {
 		s.parts = serverParts(s, shared, db, events, log, now, len(servers) == 1)
 		// Calls the dialplan's fallback took while no instance drove this
 		// server, on record in its AstDB, become missed calls.
-		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: cfg.Recordings.VoicemailDir != "",
+		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: s.Config.VoicemailDir != "",
 			Interval: cfg.Recordings.PollInterval, Log: log.With("component", "ari.fallback", "server", s.Name), Now: now}
+		// A voice message left in the fallback is its call's: the entry's
+		// import attaches it, the mailbox's pass leaves it alone.
+		if vm, ok := s.voice.(*recording.VoiceMessages); ok {
+			fb.Voice, vm.Claims = vm, fb.Claims
+		}
 		s.parts.start = append(s.parts.start, fb.Start)
 		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
@@ -480,7 +485,8 @@ func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotlin
 // drain lets the calls in progress finish, up to timeout, while new calls
 // go to the dialplan's fallback; then the service stops (a second SIGTERM
 // or SIGINT ends the process at once: cmd/hotline). Calls still going at
-// the timeout are ended by the stop.
+// the timeout are left live in Asterisk, not hung up: the next holder of
+// the lease (a standby, or this service restarted) adopts them.
 func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
@@ -494,7 +500,9 @@ func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *s
 				log.Info("draining: new calls go to the dialplan's fallback; waiting for the calls in progress", "server", s.Name, "calls", n, "timeout", timeout)
 			}
 			if left := s.Calls.Drain(ctx); left > 0 {
-				log.Warn("drain timeout: calls still in progress are ended", "server", s.Name, "calls", left)
+				s.Calls.LeaveLive()
+				log.Warn("drain timeout: calls still in progress are left live in Asterisk for the next holder to adopt",
+					"server", s.Name, "calls", left)
 			}
 		}()
 	}

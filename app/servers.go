@@ -236,10 +236,12 @@ func (f *fleet) Dial(_ context.Context, task hotline.CallbackTask, l *callback.L
 // ReplyCall makes a promised reply call through the owner's server when
 // this instance drives it, else through another driven server (whose
 // agents may help near the deadline).
+// The call runs on the server's lease context, not the request's: it
+// outlives the request, and a stop (or the lease's loss) cancels it.
 func (f *fleet) ReplyCall(ctx context.Context, p hotline.Promise, l ari.CallbackLease) {
 	for _, s := range f.order(p.AgentID) {
-		if _, ok := s.activeCtx(); ok {
-			s.Dialer.ReplyCall(ctx, p, l)
+		if active, ok := s.activeCtx(); ok {
+			s.Dialer.ReplyCall(active, p, l)
 			return
 		}
 	}

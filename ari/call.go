@@ -56,6 +56,24 @@ type call struct {
 	moh     bool
 	maxWait *time.Timer // runs from the start of the hold
 	retry   *time.Timer // next ringing round
+	// left: the service stopped while the call went on and left it to
+	// Asterisk (Calls.LeaveLive); the goroutine ends without touching it.
+	left bool
+}
+
+// leftLive reports whether the call is left to Asterisk as it is: the
+// service is stopping after its drain timeout (Calls.LeaveLive). Then
+// nothing more is asked of Asterisk nor written: the call stays as
+// stored (phase, legs, recording), the citizen and agent stay connected,
+// the recording goes on, and the next process to connect adopts the call
+// (reconciliation).
+func (c *call) leftLive() bool {
+	if !c.left && c.s.leaveLive.Load() && c.s.runCtx.Err() != nil {
+		c.left = true
+		c.s.log.Info("service stopping: call left live in Asterisk for the next process to take over",
+			"call", c.rec.ID, "phase", c.rec.Phase, "agent", c.rec.FirstResponsibleAgent)
+	}
+	return c.left
 }
 
 // nextID names a channel the call makes: the call id, '-', a kind letter
@@ -135,6 +153,9 @@ func (c *call) run(ctx context.Context) {
 
 // queue puts the citizen on hold and rings agents until one answers.
 func (c *call) queue(ctx context.Context) {
+	if c.leftLive() {
+		return
+	}
 	c.setPhase(hotline.PhaseQueued)
 	c.persist(ctx, false)
 	c.maxWait.Reset(c.s.cfg.MaxWait)
@@ -144,7 +165,7 @@ func (c *call) queue(ctx context.Context) {
 }
 
 func (c *call) loop(ctx context.Context) {
-	for !c.finished() {
+	for !c.finished() && !c.left {
 		if held := c.takeHeld(); len(held) > 0 {
 			c.handleAll(ctx, held)
 			continue
@@ -468,6 +489,12 @@ func (c *call) handle(ctx context.Context, e ari.Event) {
 	case *ari.StasisEnd:
 		c.channelGone(ctx, ev.Channel.ID, 0)
 	case *ari.ChannelDestroyed:
+		if ev.Channel.ID == c.citizen && ev.CauseTxt == causeVanished && !c.gone {
+			c.gone = true
+			c.rec.InterruptedAt = c.s.now()
+			c.finish(ctx, hotline.MissedInterrupted)
+			return
+		}
 		c.channelGone(ctx, ev.Channel.ID, ev.Cause)
 	}
 }
@@ -676,6 +703,9 @@ func (c *call) survey(ctx context.Context) {
 		}
 		prompt = c.s.cfg.Prompts.SurveyInvalid
 	}
+	if c.leftLive() {
+		return // not asked to the end: the next process asks again
+	}
 	rating := hotline.Rating{CallID: c.rec.ID, AgentID: c.rec.FirstResponsibleAgent, Score: hotline.Satisfaction(score), RatedAt: c.s.now()}
 	c.rec.Rating = &rating
 	if err := c.s.store.SaveRating(context.WithoutCancel(ctx), rating); err != nil {
@@ -837,7 +867,7 @@ func (c *call) finish(ctx context.Context, reason hotline.MissedReason) {
 
 // endAt ends the call as at at; see finish.
 func (c *call) endAt(ctx context.Context, at time.Time, reason hotline.MissedReason) {
-	if c.finished() {
+	if c.finished() || c.leftLive() {
 		return
 	}
 	c.maxWait.Stop()
@@ -1084,7 +1114,9 @@ func (c *call) saveReferral(ctx context.Context, r *hotline.Referral) {
 
 // cleanup removes the call's routes and forgets it.
 func (c *call) cleanup() {
-	c.flush(context.Background())
+	if !c.left { // a call left live is left as stored
+		c.flush(context.Background())
+	}
 	d := c.s.cli.Dispatcher()
 	d.Unroute(ari.ChannelKey, c.citizen)
 	d.Unroute(ari.BridgeKey, c.bridge)

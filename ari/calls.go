@@ -130,6 +130,7 @@ type Calls struct {
 	held        []ari.Event
 	reconcileMu sync.Mutex
 	draining    atomic.Bool   // Drain: new calls go to the dialplan's fallback
+	leaveLive   atomic.Bool   // LeaveLive: Stop leaves the calls in progress to Asterisk
 	idle        chan struct{} // closed and replaced when a call ends (Drain waits on it)
 	wrapMu      sync.Mutex
 	wrapTimers  map[string]*time.Timer // agent → the timer ending their wrap-up

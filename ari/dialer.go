@@ -39,6 +39,10 @@ type DialerConfig struct {
 	// their tasks go to other agents. Answering one clears them. Default
 	// 10m.
 	RefusalMemory time.Duration `yaml:"refusal_memory"`
+	// MaxCall is the longest a callback or reply call may last, ringing
+	// included: then it is hung up and settled like one that ended.
+	// Default 2h.
+	MaxCall time.Duration `yaml:"max_call"`
 }
 
 // SetDefaults fills unset fields.
@@ -61,6 +65,9 @@ func (c *DialerConfig) SetDefaults() {
 	if c.RefusalMemory == 0 {
 		c.RefusalMemory = 10 * time.Minute
 	}
+	if c.MaxCall == 0 {
+		c.MaxCall = 2 * time.Hour
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under "dialer.".
@@ -78,6 +85,8 @@ func (c DialerConfig) Validate() error {
 		return fmt.Errorf("dialer.agent_wait: must be positive")
 	case c.RefusalMemory < 0:
 		return fmt.Errorf("dialer.refusal_memory: must not be negative")
+	case c.MaxCall < c.AgentRing+c.CitizenRing:
+		return fmt.Errorf("dialer.max_call: %s is shorter than the two rings", c.MaxCall)
 	}
 	return nil
 }
@@ -181,10 +190,16 @@ type dialJob struct {
 	passable bool
 }
 
+// start runs the attempt on ctx, bounded by MaxCall: the caller's ctx
+// must be one that stopping the service cancels (the lease's), so a stop
+// never waits on a call without end; the attempt is then settled as one
+// that ended (lease.Finish).
 func (d *Dialer) start(ctx context.Context, job dialJob, lease CallbackLease) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
+		ctx, cancel := context.WithTimeout(ctx, d.cfg.MaxCall)
+		defer cancel()
 		d.dial(ctx, job, lease)
 	}()
 }
@@ -449,7 +464,8 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 	if cause, answered := a.waitAnswer(ctx, a.agentCh, a.d.cfg.AgentRing); !answered {
 		a.hangup(a.agentCh)
 		a.d.calls.roster.Release(a.agent.ID, a.job.key)
-		a.refused, a.agentCause = true, cause
+		// A ring cut short by a stop is not the agent's refusal.
+		a.refused, a.agentCause = ctx.Err() == nil, cause
 		return hotline.AttemptAgentNoAnswer
 	}
 	a.rec.AgentAnsweredAt = a.d.now()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,18 +40,29 @@ type FallbackQueue interface {
 	MissedCall(ctx context.Context, call hotline.Call, offeredTo string) error
 }
 
+// FallbackVoice stores a fallback call with the voice message the citizen
+// left (recording.VoiceMessages.Attach): file is the message's name in
+// the mailbox, as the entry gives it (VM_MESSAGEFILE); it returns the
+// call as stored.
+type FallbackVoice interface {
+	Attach(ctx context.Context, call hotline.Call, file string) (hotline.Call, error)
+}
+
 // FallbackImport turns the fallback's AstDB entries into missed calls with
 // callback tasks: on every (re)connection and every Interval while
 // connected. Each entry is deleted (DB_DELETE) only after its call is
 // committed, and a call's id is derived from the entry's key, so an entry
 // imported twice (a crash between the two) makes one call. An entry whose
-// channel still exists is a call in progress, left for a later pass. When
-// voice messages are imported from the mailbox (VoiceMessages), an entry
-// naming a message is theirs: it is deleted without a call of its own.
+// channel still exists is a call in progress, left for a later pass. An
+// entry naming a voice message makes one call that carries the message
+// (Voice): one citizen call, one row, one callback task. Without Voice,
+// when voice messages are imported from the mailbox on their own
+// (VoicemailImported), such an entry is deleted without a call.
 type FallbackImport struct {
 	Client            *Client
 	Store             FallbackStore
 	Queue             FallbackQueue
+	Voice             FallbackVoice // nil: voice messages are not read here
 	VoicemailImported bool
 	Interval          time.Duration // default 15s
 	Log               *slog.Logger
@@ -159,13 +171,22 @@ func (f *FallbackImport) importOne(ctx context.Context, key string) (bool, error
 		return false, nil
 	}
 	made := false
-	if fc.Voicemail == "" || !f.VoicemailImported {
-		call := hotline.Call{
-			ID: "fb-" + key, ChannelID: key, CallerRaw: fc.Caller, CallerNumber: hotline.NormalizeNumber(fc.Caller).Number,
-			Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedFailed,
-			ArrivedAt: fc.At, EndedAt: fc.At,
+	call := hotline.Call{
+		ID: "fb-" + key, ChannelID: key, CallerRaw: fc.Caller, CallerNumber: hotline.NormalizeNumber(fc.Caller).Number,
+		Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedServiceDown,
+		ArrivedAt: fc.At, EndedAt: fc.At,
+	}
+	if fc.Voicemail == "" || f.Voice != nil || !f.VoicemailImported {
+		var err error
+		if fc.Voicemail != "" && f.Voice != nil {
+			var stored hotline.Call
+			if stored, err = f.Voice.Attach(ctx, call, fc.Voicemail); err == nil {
+				call = stored
+			}
+		} else {
+			err = f.Store.CreateCall(ctx, call)
 		}
-		switch err := f.Store.CreateCall(ctx, call); {
+		switch {
 		case hotline.KindOf(err) == hotline.KindConflict: // imported before a crash: the task step again
 		case err != nil:
 			return false, fmt.Errorf("call of fallback entry %s: %w", key, err)
@@ -176,12 +197,48 @@ func (f *FallbackImport) importOne(ctx context.Context, key string) (bool, error
 			return false, err
 		}
 		f.Log.Info("call taken by the fallback imported as a missed call", "call", call.ID,
-			"caller", hotline.MaskNumber(call.CallerNumber), "at", fc.At)
+			"caller", hotline.MaskNumber(call.CallerNumber), "at", fc.At, "voice_message", call.VoicemailName)
 	}
 	if _, err := vars.Get(ari.NewKey(ari.VariableKey, "DB_DELETE("+FallbackFamily+"/"+key+")")); err != nil {
 		return made, fmt.Errorf("delete AstDB %s/%s: %w", FallbackFamily, key, err)
 	}
 	return made, nil
+}
+
+// Claims reads the fallback's entries for the mailbox's import
+// (recording.VoiceMessages.Claims): the messages they name (file names
+// without folder or .wav), which their calls take, and busy while an
+// entry's caller is still on the line and may be leaving one.
+func (f *FallbackImport) Claims(ctx context.Context) (map[string]bool, bool, error) {
+	if err := f.Client.Ready(); err != nil {
+		return nil, false, err
+	}
+	vars := f.Client.ARI().Asterisk().Variables()
+	keys, err := vars.Get(ari.NewKey(ari.VariableKey, "DB_KEYS("+FallbackFamily+")"))
+	if err != nil {
+		return nil, false, fmt.Errorf("read AstDB %s: %w", FallbackFamily, err)
+	}
+	claimed, busy := map[string]bool{}, false
+	for _, key := range strings.Split(keys, ",") {
+		if key = strings.TrimSpace(key); key == "" || ctx.Err() != nil {
+			continue
+		}
+		raw, err := vars.Get(ari.NewKey(ari.VariableKey, "DB("+FallbackFamily+"/"+key+")"))
+		if err != nil {
+			return nil, false, fmt.Errorf("read AstDB %s/%s: %w", FallbackFamily, key, err)
+		}
+		fc, err := ParseFallbackCall(key, raw)
+		switch {
+		case err != nil:
+		case fc.Voicemail != "":
+			claimed[path.Base(fc.Voicemail)] = true
+		default:
+			if _, err := f.Client.ARI().Channel().Data(ari.NewKey(ari.ChannelKey, key)); err == nil {
+				busy = true
+			}
+		}
+	}
+	return claimed, busy, ctx.Err()
 }
 
 // ParseFallbackCall reads an entry's value "caller|epoch|voicemail".

@@ -25,8 +25,9 @@ import (
 //     line is adopted: it goes on from its stored phase, its agent stays
 //     responsible, its recording goes on or is archived.
 //   - Such a call whose citizen is gone is closed as interrupted, at the
-//     last time it was known alive; unanswered, it is missed and owed a
-//     callback like any other.
+//     last time it was known alive; unanswered, it is missed (reason
+//     interrupted) and owed a callback like any other; answered, it is
+//     completed with interrupted_at set.
 //   - A call whose end was stored but not finished (phase ending) gets the
 //     remaining steps of its end.
 //   - Empty bridges and snoop channels nothing in this process owns are
@@ -46,6 +47,11 @@ const (
 	repairRecording = "recording_archived" // a stored recording the archive did not know
 	repairArrival   = "arrival_recovered"  // a citizen in Stasis whose StasisStart was lost
 )
+
+// causeVanished marks the ChannelDestroyed reconciliation makes up for a
+// channel that vanished while nobody listened: a citizen's ends the call
+// as interrupted, not abandoned, since nobody saw how it ended.
+const causeVanished = "vanished while ARI was disconnected"
 
 // Summary is what one reconciliation found and repaired, by repair.
 type Summary map[string]int
@@ -162,7 +168,7 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 			if _, ok := alive[id]; !ok {
 				repaired(repairVanished)
 				c.mb.Put(&ari.ChannelDestroyed{EventData: ari.EventData{Type: ari.Events.ChannelDestroyed},
-					Channel: ari.ChannelData{ID: id}, CauseTxt: "vanished while ARI was disconnected"})
+					Channel: ari.ChannelData{ID: id}, CauseTxt: causeVanished})
 			}
 		}
 	}
@@ -477,7 +483,7 @@ func (s *Calls) closeInterrupted(ctx context.Context, rec hotline.Call, alive ma
 	last := lastSeen(rec)
 	s.log.Warn("call ended while the service was away; closed as interrupted", "call", rec.ID, "state", rec.State,
 		"agent", rec.FirstResponsibleAgent, "last_seen", last)
-	c.endAt(ctx, last, hotline.MissedFailed)
+	c.endAt(ctx, last, hotline.MissedInterrupted)
 }
 
 // lastSeen is the last time a stored call is known to have been alive.
@@ -561,6 +567,15 @@ func (s *Calls) Drain(ctx context.Context) int {
 		}
 	}
 }
+
+// LeaveLive makes Stop leave the calls still in progress to Asterisk
+// instead of ending them: after the drain timeout, a conversation is not
+// cut because the service stops. Their goroutines end without a request
+// to Asterisk or a write; Asterisk keeps the channels, bridge and
+// recording (trace 14), and the next process to connect, a standby
+// taking over or this one restarted, adopts them (Reconcile): the agent
+// stays responsible, the recording goes on or is archived.
+func (s *Calls) LeaveLive() { s.leaveLive.Store(true) }
 
 // toFallback sends a new citizen back to the dialplan's fallback, for
 // reason (Calls.admit).

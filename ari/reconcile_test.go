@@ -181,6 +181,54 @@ func TestKilledMidConversationIsAdopted(t *testing.T) {
 	require.Empty(t, again, "a second reconciliation finds nothing to repair")
 }
 
+// TestCallLeftLiveAtTheDrainTimeoutIsAdopted: the service stops while a
+// citizen talks with an agent and the drain timeout passes; the call is
+// left live in Asterisk (not hung up), and the next process adopts it: the
+// agent stays responsible, the recording goes on and is archived at the
+// end.
+func TestCallLeftLiveAtTheDrainTimeoutIsAdopted(t *testing.T) {
+	t.Parallel()
+	a := setupCalls(t, slowCalls, agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: 20 * time.Millisecond}})
+	citizen, err := a.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	talking := a.waitStored(t, func(c hotline.Call) bool { return c.Phase == hotline.PhaseTalking && c.SnoopID != "" })
+
+	require.Equal(t, 1, a.calls.Drain(withTimeout(t, 50*time.Millisecond)), "the drain timeout passes with the call going on")
+	a.calls.LeaveLive()
+	stopped := make(chan struct{})
+	go func() { a.calls.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stop waits on the call")
+	}
+	a.kill(t)
+
+	_, alive := a.fake.Channel(citizen)
+	require.True(t, alive, "the citizen was not hung up")
+	_, alive = a.fake.Channel(agentLeg(talking))
+	require.True(t, alive, "nor the agent")
+	require.Contains(t, a.fake.LiveRecordings(), talking.ID, "the recording goes on")
+	left := a.stored(t, talking.ID)
+	require.Equal(t, hotline.PhaseTalking, left.Phase, "nothing was written as the service left")
+	require.Equal(t, hotline.CallAnswered, left.State)
+
+	b := a.successor(t, hari.CallConfig{SurveyTimeout: 100 * time.Millisecond}, nil)
+	b.waitRepaired(t, "adopted", 1)
+	require.Equal(t, 1, b.calls.Active())
+	require.NoError(t, a.fake.Hangup(agentLeg(talking)))
+	ended := b.waitEnded(t)
+	require.Equal(t, talking.ID, ended.ID)
+	got := b.stored(t, talking.ID)
+	require.Equal(t, hotline.CallCompleted, got.State)
+	require.Equal(t, "1001", got.FirstResponsibleAgent, "the agent stays responsible")
+	require.True(t, got.InterruptedAt.IsZero(), "the end was seen")
+	require.NotNil(t, got.Rating, "the citizen was asked to rate")
+	require.Eventually(t, func() bool { return contains(a.fake.StoredRecordings(), talking.ID) }, 5*time.Second, 10*time.Millisecond,
+		"the recording ends with the call and is stored")
+	require.Eventually(t, func() bool { return len(a.fake.Channels()) == 0 && len(a.fake.Bridges()) == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
 // TestKilledWhileRingingIsAdopted: the service dies while agents ring; the
 // next process rings again and the call goes on to an answer.
 func TestKilledWhileRingingIsAdopted(t *testing.T) {
@@ -269,7 +317,7 @@ func TestVanishedCallsAreClosedAsInterrupted(t *testing.T) {
 
 	gotRing := b.stored(t, ringing.ID)
 	require.Equal(t, hotline.CallMissed, gotRing.State)
-	require.Equal(t, hotline.MissedFailed, gotRing.MissedReason)
+	require.Equal(t, hotline.MissedInterrupted, gotRing.MissedReason)
 	require.False(t, gotRing.InterruptedAt.IsZero())
 	require.Equal(t, []string{ringing.ID}, queue.list(), "the unanswered call is owed a callback")
 	for _, l := range gotRing.Legs {

@@ -34,7 +34,7 @@ type MissedCalls interface {
 // (Config.VoicemailDir). Each message becomes, in steps that can be
 // repeated after a crash:
 //
-//   - a missed call (reason failed: the service could not take it) from
+//   - a missed call (reason service_down: the service could not take it) from
 //     the caller id of the message, at its time, with the message as its
 //     voice message;
 //   - that message archived like every recording (SHA-256, playable,
@@ -44,6 +44,11 @@ type MissedCalls interface {
 //
 // and then leaves the mailbox. Messages without a callable number are
 // imported too; the callback service counts them as uncallable.
+//
+// A message whose fallback call is on record in Asterisk (AstDB, read by
+// ari.FallbackImport) belongs to that call: one citizen call, one row.
+// The fallback's import attaches it (Attach), and the mailbox's pass
+// leaves it alone (Claims).
 type VoiceMessages struct {
 	cfg      Config
 	deps     Deps
@@ -52,6 +57,11 @@ type VoiceMessages struct {
 	log      *slog.Logger
 	imported prometheus.Counter
 	failures prometheus.Counter
+	// Claims, when set, names the messages (their file names without
+	// .wav, as msg0003) that fallback calls on record will take, and
+	// reports busy while a fallback call may still be leaving one; an
+	// error or busy skips the pass (the messages wait: none is lost).
+	Claims func(ctx context.Context) (claimed map[string]bool, busy bool, err error)
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -136,10 +146,24 @@ func (v *VoiceMessages) runOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sort.Strings(infos)
+	var claimed map[string]bool
+	if v.Claims != nil && len(infos) > 0 {
+		var busy bool
+		claimed, busy, err = v.Claims(ctx)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("which voice messages fallback calls take: %w", err)
+		case busy:
+			return 0, nil // a fallback call is still on the line; its message may be among these
+		}
+	}
 	n := 0
 	for _, info := range infos {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
+		}
+		if claimed[strings.TrimSuffix(filepath.Base(info), ".txt")] {
+			continue // its fallback call's import attaches it
 		}
 		if err := v.importOne(ctx, info); err != nil {
 			v.failures.Inc()
@@ -165,27 +189,90 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 	if err != nil {
 		return err
 	}
-	audio := strings.TrimSuffix(infoPath, ".txt") + ".wav"
 	name := "vm-" + msg.id
-	if err := ValidName(name); err != nil {
-		return fmt.Errorf("%s: msg_id %q: %w", infoPath, msg.id, err)
-	}
 	call := hotline.Call{
 		ID: name, CallerRaw: msg.caller, CallerNumber: hotline.NormalizeNumber(msg.caller).Number,
-		Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedFailed,
+		Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedServiceDown,
 		ArrivedAt: msg.at, EndedAt: msg.at.Add(msg.duration), VoicemailName: name,
+	}
+	if err := v.keep(ctx, infoPath, msg, call); err != nil {
+		return err
+	}
+	if err := v.queue.MissedCall(ctx, call, ""); err != nil {
+		return err
+	}
+	if err := v.release(infoPath); err != nil {
+		return err
+	}
+	v.log.Info("voice message imported as a missed call", "call", name, "caller", hotline.MaskNumber(call.CallerNumber),
+		"at", msg.at, "seconds", msg.duration.Seconds())
+	return nil
+}
+
+// Attach makes the voice message the fallback left in the mailbox as
+// file (its name without .wav, as VM_MESSAGEFILE ends: msg0003) the voice
+// message of call, a fallback call on record in AstDB: the call is stored
+// with it (or found stored) and the message archived as its recording;
+// the mailbox then lets go of it. It returns the call as stored. A
+// message no longer there (attached before a crash) or not the
+// citizen's (the mailbox numbers messages again once they are gone)
+// leaves call without one. The caller owes the callback and clears the
+// AstDB entry.
+func (v *VoiceMessages) Attach(ctx context.Context, call hotline.Call, file string) (hotline.Call, error) {
+	db := v.deps.DB
+	switch had, err := db.GetCall(ctx, call.ID); {
+	case err == nil:
+		if had.VoicemailName != "" {
+			return had, nil // attached before a crash: its files are gone or going
+		}
+	case hotline.KindOf(err) != hotline.KindNotFound:
+		return call, err
+	}
+	info := filepath.Join(v.cfg.VoicemailDir, "INBOX", filepath.Base(file)+".txt")
+	msg, err := readVoiceMessage(info)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return call, db.CreateCall(ctx, call)
+	case err != nil:
+		return call, err
+	case msg.at.Before(call.ArrivedAt) || (msg.caller != call.CallerRaw && call.CallerRaw != ""):
+		v.log.Warn("voice message in the mailbox is not the fallback call's; imported on its own", "file", info, "call", call.ID)
+		return call, db.CreateCall(ctx, call)
+	}
+	call.VoicemailName = "vm-" + msg.id
+	call.EndedAt = msg.at.Add(msg.duration)
+	if err := v.keep(ctx, info, msg, call); err != nil {
+		return call, err
+	}
+	if err := v.release(info); err != nil {
+		return call, err
+	}
+	v.imported.Inc()
+	v.log.Info("voice message attached to its fallback call", "call", call.ID, "voice_message", call.VoicemailName,
+		"seconds", msg.duration.Seconds())
+	return call, nil
+}
+
+// keep stores call (or finds it stored from a pass cut short) and
+// archives the message of infoPath as its recording call.VoicemailName.
+// Each step is a no-op the second time.
+func (v *VoiceMessages) keep(ctx context.Context, infoPath string, msg voiceMessage, call hotline.Call) error {
+	audio := strings.TrimSuffix(infoPath, ".txt") + ".wav"
+	name := call.VoicemailName
+	if err := ValidName(name); err != nil {
+		return fmt.Errorf("%s: msg_id %q: %w", infoPath, msg.id, err)
 	}
 	db := v.deps.DB
 	switch err := db.CreateCall(ctx, call); {
 	case hotline.KindOf(err) == hotline.KindConflict:
 		// Imported before a crash, or another message with the same id:
 		// only the first goes on; the other stays in the inbox, reported.
-		had, gerr := db.GetCall(ctx, name)
+		had, gerr := db.GetCall(ctx, call.ID)
 		if gerr != nil {
 			return gerr
 		}
 		if !had.ArrivedAt.Equal(call.ArrivedAt) || had.CallerRaw != call.CallerRaw || had.VoicemailName != name {
-			return fmt.Errorf("voice message %s: call %s already holds another message", infoPath, name)
+			return fmt.Errorf("voice message %s: call %s already holds another message", infoPath, call.ID)
 		}
 	case err != nil:
 		return fmt.Errorf("call of voice message %s: %w", name, err)
@@ -193,7 +280,7 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 	rec, err := db.GetRecording(ctx, name)
 	switch {
 	case hotline.KindOf(err) == hotline.KindNotFound:
-		rec = store.ArchivedRecording{Recording: hotline.Recording{Name: name, CallID: name, State: hotline.RecordingPending,
+		rec = store.ArchivedRecording{Recording: hotline.Recording{Name: name, CallID: call.ID, State: hotline.RecordingPending,
 			Format: "wav", Duration: msg.duration.Seconds(), StartedAt: msg.at, FinishedAt: call.EndedAt}}
 		if err := db.AddRecording(ctx, rec.Recording); err != nil {
 			return err
@@ -212,21 +299,17 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 			return fmt.Errorf("archive voice message %s: %w", name, err)
 		}
 	}
-	if err := v.queue.MissedCall(ctx, call, ""); err != nil {
-		return err
-	}
-	// Imported: the mailbox lets go of it (the .txt last, so a crash in
-	// between leaves it to be found again, and each step above is a no-op
-	// the second time).
+	return nil
+}
+
+// release lets the mailbox go of an imported message: the .txt last, so
+// a crash in between leaves it to be found again.
+func (v *VoiceMessages) release(infoPath string) error {
+	audio := strings.TrimSuffix(infoPath, ".txt") + ".wav"
 	if err := os.Remove(audio); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err := os.Remove(infoPath); err != nil {
-		return err
-	}
-	v.log.Info("voice message imported as a missed call", "call", name, "caller", hotline.MaskNumber(call.CallerNumber),
-		"at", msg.at, "seconds", msg.duration.Seconds())
-	return nil
+	return os.Remove(infoPath)
 }
 
 // readVoiceMessage reads msgNNNN.txt: "key=value" lines under [message].

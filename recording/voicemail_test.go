@@ -97,7 +97,7 @@ func TestVoiceMessagesFromTheFallbackBecomeMissedCalls(t *testing.T) {
 	call, err := f.db.GetCall(f.ctx, byNumber["13800138000"].ID)
 	require.NoError(t, err)
 	require.Equal(t, hotline.CallMissed, call.State)
-	require.Equal(t, hotline.MissedFailed, call.MissedReason)
+	require.Equal(t, hotline.MissedServiceDown, call.MissedReason)
 	require.Equal(t, "13800138000", call.CallerNumber)
 	require.Equal(t, call.ID, call.VoicemailName)
 	rec, err := f.db.GetRecording(f.ctx, call.VoicemailName)

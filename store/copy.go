@@ -107,15 +107,7 @@ func (db *DB) CopyTo(ctx context.Context, target *DB) (CopyReport, error) {
 		if err := resetSequences(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, clearDaysSQL); err != nil {
-			return err
-		}
-		for _, q := range rebuildDaysSQL() {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("count agent_days again: %w", err)
-			}
-		}
-		return nil
+		return recountDays(ctx, tx)
 	})
 	if err != nil {
 		return CopyReport{}, wrapErr(op, db.path+" into "+target.path, err)

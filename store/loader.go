@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -26,6 +28,9 @@ type Loader struct {
 	pending int
 	tx      *sqlx.Tx
 	stmts   map[string]*sqlx.Stmt
+	// dropped are the definitions of the indexes and triggers a bulk
+	// load dropped, made again on Close; nil for an ordinary Loader.
+	dropped []string
 }
 
 // Loader statements: each inserts one row of its table, all columns the
@@ -62,6 +67,100 @@ func (db *DB) NewLoader(ctx context.Context, batch int) (*Loader, error) {
 		return nil, hotline.Errorf(hotline.KindInvalid, "store.NewLoader", "batch %d must be at least 1", batch)
 	}
 	return &Loader{ctx: ctx, db: db, batch: batch}, nil
+}
+
+// loadedTables are the tables a Loader writes.
+var loadedTables = []string{"calls", "call_legs", "ratings", "callback_tasks", "callback_task_calls", "promises",
+	"violations", "reviews", "complaints"}
+
+// bulkDroppedSQL reads the definitions of the indexes of the tables a
+// Loader writes (those of constraints excepted: they have no sql) and of
+// the triggers that keep agent_days, from sqlite_master; indexes last, so
+// that they are made again first.
+const bulkDroppedSQL = `
+SELECT type, name, sql FROM sqlite_master
+WHERE sql IS NOT NULL AND (
+    (type = 'index' AND tbl_name IN (SELECT value FROM json_each(?)))
+    OR (type = 'trigger' AND sql LIKE '%agent_days%'))
+ORDER BY type = 'index', name`
+
+// syncOffSQL lets the writer's commits return before the disk has them (a
+// crash may lose the last ones); syncNormalSQL is the store's usual
+// setting again.
+const (
+	syncOffSQL    = `PRAGMA synchronous = OFF`
+	syncNormalSQL = `PRAGMA synchronous = NORMAL`
+)
+
+// NewBulkLoader is NewLoader for filling a database that holds no calls
+// yet with millions of rows (the store benchmark), at the cost of what the
+// service needs while it runs: it drops the indexes of the tables it
+// writes and the triggers that keep agent_days, writes without waiting for
+// the disk (synchronous off), and Close builds the indexes again, makes the
+// triggers again and counts agent_days from the rows, as a change of the
+// report's zone does. A bulk load stopped before Close leaves a database
+// without those indexes and triggers: it is for benchmarks only. SQLite
+// only.
+func (db *DB) NewBulkLoader(ctx context.Context, batch int) (*Loader, error) {
+	const op = "store.NewBulkLoader"
+	if db.dialect != sqliteDialect {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "a bulk load is for SQLite only")
+	}
+	l, err := db.NewLoader(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	var defs []struct {
+		Type string `db:"type"`
+		Name string `db:"name"`
+		SQL  string `db:"sql"`
+	}
+	tables, _ := json.Marshal(loadedTables) // strings always marshal
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &defs, bulkDroppedSQL, string(tables)); err != nil {
+			return err
+		}
+		for _, d := range defs {
+			// DROP INDEX / DROP TRIGGER of a name read from sqlite_master.
+			if _, err := tx.ExecContext(ctx, "DROP "+strings.ToUpper(d.Type)+" "+quoteIdent(d.Name)); err != nil {
+				return err
+			}
+			l.dropped = append(l.dropped, d.SQL)
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = db.writer.ExecContext(ctx, syncOffSQL)
+	}
+	if err != nil {
+		return nil, wrapErr(op, "indexes and triggers", err)
+	}
+	// Made again last to first: the indexes before the triggers.
+	slices.Reverse(l.dropped)
+	return l, nil
+}
+
+// quoteIdent quotes a SQL identifier.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// finishBulk makes the dropped indexes and triggers again, counts
+// agent_days from the rows and waits for the disk again.
+func (l *Loader) finishBulk() error {
+	if l.dropped == nil {
+		return nil
+	}
+	ctx := l.ctx
+	err := l.db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		for _, q := range l.dropped {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return recountDays(ctx, tx)
+	})
+	l.dropped = nil
+	_, syncErr := l.db.writer.ExecContext(ctx, syncNormalSQL)
+	return errors.Join(err, syncErr)
 }
 
 // exec runs one of the loader's statements in the current transaction,
@@ -111,9 +210,13 @@ func (l *Loader) commit() error {
 	return tx.Commit()
 }
 
-// Close commits what is pending.
+// Close commits what is pending, and ends a bulk load (NewBulkLoader).
 func (l *Loader) Close() error {
-	return wrapErr("store.Loader.Close", "loaded rows", l.commit())
+	err := l.commit()
+	if err == nil {
+		err = l.finishBulk()
+	}
+	return wrapErr("store.Loader.Close", "loaded rows", err)
 }
 
 // Call writes c with its Legs and its Rating (when not nil).

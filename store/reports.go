@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -178,6 +179,20 @@ const setReportZoneSQL = `UPDATE report_zone SET name = ?, offset_ms = ? WHERE i
 // clearDaysSQL deletes every agent_days row.
 const clearDaysSQL = `DELETE FROM agent_days`
 
+// recountDays counts agent_days again from the rows, in tx: after a change
+// of the report's zone, a copy, a bulk load.
+func recountDays(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, clearDaysSQL); err != nil {
+		return fmt.Errorf("clear agent_days: %w", err)
+	}
+	for _, q := range rebuildDaysSQL() {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("count agent_days again: %w", err)
+		}
+	}
+	return nil
+}
+
 // StandardOffset is loc's offset from UTC outside daylight saving time in
 // year: the smaller of its offsets on 1 January and 1 July.
 func StandardOffset(loc *time.Location, year int) time.Duration {
@@ -213,15 +228,7 @@ func (db *DB) SetReportZone(ctx context.Context, loc *time.Location) (rebuilt bo
 		}
 		rebuilt = true
 		db.logger.Warn("the report's time zone changed: recounting agent_days", "from", zone.Name, "to", loc.String())
-		if _, err := tx.ExecContext(ctx, clearDaysSQL); err != nil {
-			return err
-		}
-		for _, q := range rebuildDaysSQL() {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
+		return recountDays(ctx, tx)
 	})
 	return rebuilt, wrapErr(op, "report_zone", err)
 }

@@ -489,51 +489,9 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	w := seedReportWorld(t, f)
-	cols := factColumns()
-	fromViews := func(offset time.Duration) string {
-		var arms []string
-		for _, v := range factViews {
-			var sel []string
-			for _, c := range cols {
-				if slices.Contains(v.columns, c) {
-					sel = append(sel, c)
-				} else {
-					sel = append(sel, "0 AS "+c)
-				}
-			}
-			arms = append(arms, fmt.Sprintf("SELECT (at_ms + %d) / %d AS day, agent_id, %s FROM %s",
-				offset.Milliseconds(), dayMs, strings.Join(sel, ", "), v.view))
-		}
-		return fmt.Sprintf("SELECT day, agent_id, %s FROM (%s) AS facts GROUP BY day, agent_id HAVING %s ORDER BY day, agent_id",
-			sumsOf(), strings.Join(arms, " UNION ALL "), nonZero(cols, "sum"))
-	}
-	stored := fmt.Sprintf("SELECT day, agent_id, %s FROM agent_days WHERE %s ORDER BY day, agent_id",
-		strings.Join(cols, ", "), nonZero(cols, ""))
-	rows := func(query string) [][]any {
-		r, err := f.db.reader.QueryxContext(f.ctx, query)
-		require.NoError(t, err)
-		defer r.Close()
-		var out [][]any
-		for r.Next() {
-			row, err := r.SliceScan()
-			require.NoError(t, err)
-			for i, v := range row {
-				// PostgreSQL's sum of a bigint is a numeric, which comes as
-				// its text.
-				if s, ok := v.(string); ok {
-					if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-						row[i] = n
-					}
-				}
-			}
-			out = append(out, row)
-		}
-		require.NoError(t, r.Err())
-		return out
-	}
-	want := rows(fromViews(8 * time.Hour))
+	want := viewDays(t, f, 8*time.Hour)
 	require.Greater(t, len(want), 15)
-	require.Equal(t, want, rows(stored), "kept by the triggers, in days of Asia/Shanghai")
+	require.Equal(t, want, storedDays(t, f), "kept by the triggers, in days of Asia/Shanghai")
 
 	// Another zone: days of Santiago (UTC-4, UTC-3 in its summer), counted
 	// again; the report of its days (an hour off the buckets in January)
@@ -542,7 +500,7 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	rebuilt, err := f.db.SetReportZone(f.ctx, santiago)
 	require.NoError(t, err)
 	require.True(t, rebuilt)
-	require.Equal(t, rows(fromViews(-4*time.Hour)), rows(stored), "recounted in days of America/Santiago")
+	require.Equal(t, viewDays(t, f, -4*time.Hour), storedDays(t, f), "recounted in days of America/Santiago")
 	p := period(t, "2026-01-30", "2026-02-01", santiago)
 	after := reportSpanStart.Add(30 * 24 * time.Hour)
 	got, err := f.db.AgentReports(f.ctx, ReportFilter{From: p.From, End: p.End, Now: after})
@@ -562,9 +520,60 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	again := rows(fromViews(8 * time.Hour))
+	again := viewDays(t, f, 8*time.Hour)
 	require.Len(t, again, len(want))
-	require.Equal(t, again, rows(stored), "filled by the migration")
+	require.Equal(t, again, storedDays(t, f), "filled by the migration")
+}
+
+// viewDays sums the facts views by day (of a zone offset) and staff
+// member, as agent_days should hold them; the rows with a non-zero sum.
+func viewDays(t *testing.T, f fixture, offset time.Duration) [][]any {
+	cols := factColumns()
+	var arms []string
+	for _, v := range factViews {
+		var sel []string
+		for _, c := range cols {
+			if slices.Contains(v.columns, c) {
+				sel = append(sel, c)
+			} else {
+				sel = append(sel, "0 AS "+c)
+			}
+		}
+		arms = append(arms, fmt.Sprintf("SELECT (at_ms + %d) / %d AS day, agent_id, %s FROM %s",
+			offset.Milliseconds(), dayMs, strings.Join(sel, ", "), v.view))
+	}
+	return dayRows(t, f, fmt.Sprintf("SELECT day, agent_id, %s FROM (%s) AS facts GROUP BY day, agent_id HAVING %s ORDER BY day, agent_id",
+		sumsOf(), strings.Join(arms, " UNION ALL "), nonZero(cols, "sum")))
+}
+
+// storedDays are the agent_days rows with a non-zero count.
+func storedDays(t *testing.T, f fixture) [][]any {
+	cols := factColumns()
+	return dayRows(t, f, fmt.Sprintf("SELECT day, agent_id, %s FROM agent_days WHERE %s ORDER BY day, agent_id",
+		strings.Join(cols, ", "), nonZero(cols, "")))
+}
+
+// dayRows runs a query of days and sums; PostgreSQL's sum of a bigint is a
+// numeric, which comes as its text, read back as a number.
+func dayRows(t *testing.T, f fixture, query string) [][]any {
+	r, err := f.db.reader.QueryxContext(f.ctx, query)
+	require.NoError(t, err)
+	defer r.Close()
+	var out [][]any
+	for r.Next() {
+		row, err := r.SliceScan()
+		require.NoError(t, err)
+		for i, v := range row {
+			if s, ok := v.(string); ok {
+				if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+					row[i] = n
+				}
+			}
+		}
+		out = append(out, row)
+	}
+	require.NoError(t, r.Err())
+	return out
 }
 
 // nonZero is the SQL condition that one of cols (wrapped in fn) is not 0.

@@ -62,7 +62,8 @@ var legNames = map[hotline.LegOutcome]string{hotline.LegRinging: "振铃中", ho
 	hotline.LegCompleted: "通话结束"}
 
 var missedNames = map[hotline.MissedReason]string{hotline.MissedNoAnswer: "无人接听", hotline.MissedNoAgent: "无坐席",
-	hotline.MissedAbandoned: "来电放弃", hotline.MissedAfterHours: "非工作时间", hotline.MissedFailed: "系统故障"}
+	hotline.MissedAbandoned: "来电放弃", hotline.MissedAfterHours: "非工作时间", hotline.MissedFailed: "系统故障",
+	hotline.MissedServiceDown: "服务中断（应急接听）", hotline.MissedInterrupted: "通话中断"}
 
 var monitorEndNames = map[hotline.MonitorEnd]string{hotline.MonitorNotAnswered: "督察话机未接", hotline.MonitorSupervisorLeft: "督察挂断",
 	hotline.MonitorCallEnded: "通话结束", hotline.MonitorFailed: "失败", hotline.MonitorServiceStopping: "服务停止",

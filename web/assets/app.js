@@ -7,7 +7,8 @@
 const names = {
   agent: { available: "空闲", on_call: "通话中", wrap_up: "话后处理", paused: "暂停", offline: "离线" },
   call: { ringing: "等待接听", answered: "通话中", completed: "已接通", missed: "未接" },
-  missed: { no_answer: "无人接听", no_agent: "无坐席", abandoned: "来电放弃", after_hours: "非工作时间", failed: "系统故障" },
+  missed: { no_answer: "无人接听", no_agent: "无坐席", abandoned: "来电放弃", after_hours: "非工作时间", failed: "系统故障",
+    service_down: "服务中断（应急接听）", interrupted: "通话中断" },
   line: { hotline: "热线", complaint: "投诉" },
   callback: { pending: "待回拨", dialing: "回拨中", connected: "已回访", resolved: "市民已来电",
     unreachable: "无法接通", invalid_number: "空号", closed: "已关闭" },
