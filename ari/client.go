@@ -379,11 +379,11 @@ var frameSeed = maphash.MakeSeed()
 // playbacks and recordings starting).
 var unhandledEvents = map[string]bool{
 	"ChannelVarset": true, "ChannelStateChange": true, "ChannelDialplan": true, "ChannelConnectedLine": true,
-	"ChannelCallerId": true, "ChannelHangupRequest": true, "Dial": true, "ChannelEnteredBridge": true,
+	"ChannelHangupRequest": true, "Dial": true, "ChannelEnteredBridge": true,
 	"ChannelLeftBridge": true, "BridgeCreated": true, "BridgeDestroyed": true, "BridgeMerged": true,
 	"BridgeAttendedTransfer": true, "BridgeBlindTransfer": true, "PlaybackStarted": true, "PlaybackContinuing": true,
 	"RecordingStarted": true, "ChannelTalkingStarted": true, "ChannelTalkingFinished": true, "ChannelHold": true,
-	"ChannelUnhold": true, "ChannelToneDetected": true, "ChannelTransfer": true,
+	"ChannelUnhold": true,
 }
 
 // frameType reads the "type" of an event frame without decoding it: the

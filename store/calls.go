@@ -204,6 +204,30 @@ UPDATE calls SET
 WHERE id = :id
   AND (first_responsible_agent IS NULL OR first_responsible_agent = :first_responsible_agent)`
 
+// updateCallProgressSQL writes the columns of one calls row that no index
+// and no report trigger reads but the phase (recording, bridge, snoop,
+// phase, interruption, updated_ms), and matches the row only when every
+// other column updateCallSQL writes already holds the value given. Most
+// writes of a call in progress change only these: this statement leaves
+// the row's six indexes and its triggers alone, where updateCallSQL
+// rewrites an entry in each. A call whose other columns changed matches
+// no row, and updateCallSQL writes it.
+const updateCallProgressSQL = `
+UPDATE calls SET
+    recording_name  = :recording_name,
+    recording_parts = :recording_parts,
+    voicemail_name  = :voicemail_name,
+    phase           = :phase,
+    bridge_id       = :bridge_id,
+    snoop_id        = :snoop_id,
+    interrupted_ms  = :interrupted_ms,
+    updated_ms      = :now_ms
+WHERE id = :id
+  AND channel_id = :channel_id AND caller_raw = :caller_raw AND caller_number = :caller_number
+  AND dialed_number = :dialed_number AND state = :state AND missed_reason = :missed_reason
+  AND COALESCE(first_responsible_agent, '') = COALESCE(:first_responsible_agent, '')
+  AND answered_ms = :answered_ms AND ended_ms = :ended_ms`
+
 // callResponsibleSQL reads first_responsible_agent of one calls row.
 const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id = ?`
 
@@ -212,18 +236,39 @@ const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id =
 // call was never created. Legs are stored by AddLeg and UpdateLeg.
 func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 	const op = "store.UpdateCall"
-	stmt, err := db.namedWrite(ctx, updateCallSQL)
+	stmts, err := db.callUpdates(ctx)
 	if err != nil {
 		return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
 	}
-	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error { return db.updateCallIn(ctx, tx, stmt, op, c) })
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error { return db.updateCallIn(ctx, tx, stmts, op, c) })
 	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
 }
 
-// updateCallIn is UpdateCall's statement in tx; stmt is updateCallSQL's.
-func (db *DB) updateCallIn(ctx context.Context, tx *sqlx.Tx, stmt *sqlx.NamedStmt, op string, c hotline.Call) error {
+// callUpdateStmts are the prepared updateCallProgressSQL and updateCallSQL.
+type callUpdateStmts struct{ progress, full *sqlx.NamedStmt }
+
+func (db *DB) callUpdates(ctx context.Context) (callUpdateStmts, error) {
+	progress, err := db.namedWrite(ctx, updateCallProgressSQL)
+	if err != nil {
+		return callUpdateStmts{}, err
+	}
+	full, err := db.namedWrite(ctx, updateCallSQL)
+	return callUpdateStmts{progress, full}, err
+}
+
+// updateCallIn is UpdateCall's write in tx: the progress statement when
+// it matches, the full one otherwise.
+func (db *DB) updateCallIn(ctx context.Context, tx *sqlx.Tx, stmts callUpdateStmts, op string, c hotline.Call) error {
 	subject := fmt.Sprintf("call %q", c.ID)
-	res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
+	row := callWrite{callToRow(c), db.nowMs()}
+	res, err := tx.NamedStmtContext(ctx, stmts.progress).ExecContext(ctx, row)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return wrapErr(op, subject, err)
+	}
+	res, err = tx.NamedStmtContext(ctx, stmts.full).ExecContext(ctx, row)
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
@@ -257,7 +302,7 @@ func (db *DB) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.Call
 			return hotline.Errorf(hotline.KindInvalid, op, "agent %q: unknown state %q", a.AgentID, a.State)
 		}
 	}
-	callStmt, err := db.namedWrite(ctx, updateCallSQL)
+	callStmts, err := db.callUpdates(ctx)
 	if err != nil {
 		return wrapErr(op, "calls", err)
 	}
@@ -267,7 +312,7 @@ func (db *DB) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.Call
 	}
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		if c != nil {
-			if err := db.updateCallIn(ctx, tx, callStmt, op, *c); err != nil {
+			if err := db.updateCallIn(ctx, tx, callStmts, op, *c); err != nil {
 				return err
 			}
 		}

@@ -749,6 +749,11 @@ func TestSaveCallWritesOneStepTogether(t *testing.T) {
 	f := setup(t)
 	f.seedAgents(t, "a1")
 	call := f.createCall(t, testCall("c1", "13900000001", t0))
+	call.Phase, call.BridgeID = hotline.PhaseQueued, "c1-bridge" // a change of the call's progress alone
+	require.NoError(t, f.db.SaveCall(f.ctx, &call, nil, nil))
+	stored, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, call, stored)
 	leg := f.addLeg(t, hotline.CallLeg{CallID: "c1", AgentID: "a1", ChannelID: "c1-a001", Outcome: hotline.LegRinging, RungAt: t0})
 
 	call = answered(t, call, "a1", t0.Add(time.Second))
@@ -781,6 +786,12 @@ func TestSaveCallWritesOneStepTogether(t *testing.T) {
 	other.FirstResponsibleAgent = "a2"
 	err = f.db.SaveCall(f.ctx, &other, nil, nil)
 	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+	call.Phase = hotline.PhaseSurvey
+	require.NoError(t, f.db.SaveCall(f.ctx, &call, nil, nil), "the progress of an answered call")
+	got, err = f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.PhaseSurvey, got.Phase)
+	require.Equal(t, "a1", got.FirstResponsibleAgent)
 	err = f.db.SaveCall(f.ctx, nil, nil, []hotline.AgentStateChange{{AgentID: "a1", State: "dancing"}})
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
 }
