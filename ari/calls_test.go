@@ -48,12 +48,12 @@ type flowOptions struct {
 	wrapStore func(hari.CallStore) hari.CallStore
 }
 
-func setupCalls(t *testing.T, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
+func setupCalls(t testing.TB, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
 	t.Helper()
 	return setupFlow(t, cfg, flowOptions{}, agents...)
 }
 
-func setupFlow(t *testing.T, cfg hari.CallConfig, opts flowOptions, agents ...agentSpec) *callBundle {
+func setupFlow(t testing.TB, cfg hari.CallConfig, opts flowOptions, agents ...agentSpec) *callBundle {
 	t.Helper()
 	if opts.now == nil {
 		opts.now = time.Now
@@ -128,7 +128,7 @@ func withFlowDefaults(cfg hari.CallConfig) hari.CallConfig {
 	return cfg
 }
 
-func withTimeout(t *testing.T, d time.Duration) context.Context {
+func withTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -116,7 +116,7 @@ func (b *callBundle) waitRepaired(t *testing.T, what string, n int) {
 }
 
 // waitStored waits until the stored call satisfies ok.
-func (b *callBundle) waitStored(t *testing.T, ok func(hotline.Call) bool) hotline.Call {
+func (b *callBundle) waitStored(t testing.TB, ok func(hotline.Call) bool) hotline.Call {
 	t.Helper()
 	var last hotline.Call
 	require.Eventually(t, func() bool {
