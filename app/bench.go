@@ -264,18 +264,22 @@ func BenchDeadlines(ctx context.Context, opts DeadlineBenchOptions) (DeadlineBen
 	return res, nil
 }
 
-// startCPUProfile starts a CPU profile to path + "." + phase; the function
-// it returns stops it and closes the file. No path: nothing.
+// startCPUProfile starts a CPU profile to path + "." + phase (path alone
+// when phase is ""); the function it returns stops it and closes the file.
+// No path: nothing.
 func startCPUProfile(path, phase string) (func() error, error) {
 	if path == "" {
 		return func() error { return nil }, nil
 	}
-	f, err := os.Create(path + "." + phase)
+	if phase != "" {
+		path += "." + phase
+	}
+	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("bench deadlines: -cpuprofile: %w", err)
+		return nil, fmt.Errorf("bench: -cpuprofile: %w", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		return nil, errors.Join(fmt.Errorf("bench deadlines: -cpuprofile: %w", err), f.Close())
+		return nil, errors.Join(fmt.Errorf("bench: -cpuprofile: %w", err), f.Close())
 	}
 	return func() error {
 		pprof.StopCPUProfile()

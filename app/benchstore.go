@@ -34,6 +34,7 @@ type BenchStoreOptions struct {
 	CacheMiB     int    // the writer's and readers' page cache; default 1024
 	Seed         uint64 // default 1
 	JSONPath     string // also write the result as JSON here
+	CPUProfile   string // a CPU profile of the generation goes here (go tool pprof)
 	Out          io.Writer
 }
 
@@ -169,7 +170,12 @@ func BenchStore(ctx context.Context, opts BenchStoreOptions) (BenchStoreResult, 
 	if !exists {
 		fmt.Fprintf(opts.Out, "generating %d calls over %d days into %s …\n", opts.Calls, w.days, path)
 		start := time.Now()
-		if res.IndexSeconds, err = w.generate(ctx, db, opts.Out); err != nil {
+		stopProfile, err := startCPUProfile(opts.CPUProfile, "")
+		if err != nil {
+			return res, err
+		}
+		res.IndexSeconds, err = w.generate(ctx, db, opts.Out)
+		if err = errors.Join(err, stopProfile()); err != nil {
 			return res, err
 		}
 		res.Generated = true

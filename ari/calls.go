@@ -292,7 +292,11 @@ func (s *Calls) handleInbox(ctx context.Context, e ari.Event) {
 		if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
 			// A call took the channel already: this is the StasisStart
 			// reconciliation recovered, arriving after all.
-			if s.arrived(ev.Channel.ID) {
+			switch {
+			case ev.Channel.ID == "":
+				s.log.Warn("StasisStart without a channel id ignored")
+				return
+			case s.arrived(ev.Channel.ID):
 				return
 			}
 			if reason := s.admit(); reason != "" {
@@ -407,12 +411,21 @@ func (s *Calls) owns(callID string) bool {
 
 func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 	ch := start.Channel
-	line := s.cfg.lineFor(ch.Dialplan.Exten)
+	// Asterisk always sends both; an event without them is still a
+	// citizen to serve, with no number and on the hotline.
+	var caller, exten string
+	if ch.Caller != nil {
+		caller = ch.Caller.Number
+	}
+	if ch.Dialplan != nil {
+		exten = ch.Dialplan.Exten
+	}
+	line := s.cfg.lineFor(exten)
 	id := s.newCallID()
 	c := s.newCall(hotline.Call{
-		ID: id, ChannelID: ch.ID, CallerRaw: ch.Caller.Number,
-		CallerNumber: hotline.NormalizeNumber(ch.Caller.Number).Number,
-		DialedNumber: ch.Dialplan.Exten, Line: line, State: hotline.CallRinging, ArrivedAt: s.now(),
+		ID: id, ChannelID: ch.ID, CallerRaw: caller,
+		CallerNumber: hotline.NormalizeNumber(caller).Number,
+		DialedNumber: exten, Line: line, State: hotline.CallRinging, ArrivedAt: s.now(),
 		Phase: hotline.PhaseGreeting,
 	})
 	c.bridge = c.rec.ID + "-bridge"

@@ -16,7 +16,7 @@
 //	                              measure the deadline engine
 //	hotline user add|passwd|disable|enable|list|token|tokens|revoke-token -config FILE …
 //	                              staff accounts and API tokens
-//	hotline bench store [-calls N] [-json FILE]
+//	hotline bench store [-calls N] [-json FILE] [-cpuprofile FILE]
 //	                              benchmark the store's inserts and console queries
 //	hotline bench calls [-rate 250 | -concurrency N] [-for 30s] [-json FILE]
 //	                              calls through sim and serve processes beside a bare ARI app
@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -77,6 +78,9 @@ commands:
   bench calls [-rate 250 | -concurrency N] [-for 30s] [-answer 1s] [-talk 3s] [-json FILE]
                          run hotline sim and hotline serve as processes, place calls, measure
                          throughput, latencies, CPU and memory per call beside a bare ARI app
+  bench summary [-calls FILE] [-deadlines FILE] [-store FILE] [-title TEXT] [-readme README.md]
+                         the headline table of the three benchmarks' JSON results, beside the
+                         targets; -readme writes it between the markers of that file
   version                print the version
 `
 
@@ -187,9 +191,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		err = app.LeaseCommand(ctx, args[1], *cfgPath, stdout)
 	case "bench":
-		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store" && args[1] != "calls" && args[1] != "bare-ari") {
+		if len(args) < 2 || (args[1] != "deadlines" && args[1] != "store" && args[1] != "calls" && args[1] != "bare-ari" && args[1] != "summary") {
 			fmt.Fprintf(stderr, "hotline: usage: hotline bench deadlines [-n 1000000] [-fire 100000] [-redis URL] [-json FILE]\n"+
 				"       hotline bench store [-calls N] [-json FILE]\n"+
+				"       hotline bench summary [-calls FILE] [-deadlines FILE] [-store FILE] [-readme README.md]\n"+
 				"       hotline bench calls [-rate 250 | -concurrency N] [-for 30s] [-json FILE]\n")
 			return 2
 		}
@@ -220,10 +225,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.IntVar(&opts.ServiceCalls, "service-calls", 2_000, "calls written one statement at a time, as the service does")
 			fs.IntVar(&opts.CacheMiB, "cache-mib", 1024, "SQLite page cache of each connection, MiB")
 			fs.StringVar(&opts.JSONPath, "json", "", "also write the results as JSON to this file")
+			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the generation to this file")
 			if fs.Parse(args[2:]) != nil {
 				return 2
 			}
 			_, err = app.BenchStore(ctx, opts)
+		case "summary":
+			fs := flag.NewFlagSet("bench summary", flag.ContinueOnError)
+			fs.SetOutput(stderr)
+			var opts app.BenchSummaryOptions
+			fs.StringVar(&opts.Calls, "calls", "", "the -json result of bench calls")
+			fs.StringVar(&opts.Deadlines, "deadlines", "", "the -json result of bench deadlines")
+			fs.StringVar(&opts.Store, "store", "", "the -json result of bench store")
+			fs.StringVar(&opts.Title, "title", "", "a line above the table")
+			readme := fs.String("readme", "", "write the table between the bench-summary markers of this file")
+			if fs.Parse(args[2:]) != nil {
+				return 2
+			}
+			var table strings.Builder
+			if err = app.BenchSummary(&table, opts); err == nil {
+				fmt.Fprint(stdout, table.String())
+				if *readme != "" {
+					err = app.ReplaceSummary(*readme, table.String())
+				}
+			}
 		case "calls":
 			fs := flag.NewFlagSet("bench calls", flag.ContinueOnError)
 			fs.SetOutput(stderr)
