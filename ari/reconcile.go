@@ -377,7 +377,7 @@ func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]
 		c.bridge = rec.ID + "-bridge"
 	}
 	for _, l := range rec.Legs {
-		lg := &leg{rec: l, gone: !l.EndedAt.IsZero()}
+		lg := &leg{rec: l, saved: l, gone: !l.EndedAt.IsZero()}
 		lg.answered = !l.AnsweredAt.IsZero()
 		lg.bridged = l.Outcome == hotline.LegAnswered
 		c.legs[l.ChannelID] = lg
@@ -395,6 +395,7 @@ func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]
 			c.saveLeg(ctx, lg, false)
 		}
 	}
+	c.flush(ctx)
 	c.seq = max(c.seq, idNumber(rec.ID, rec.SnoopID))
 	if rec.RecordingName != "" {
 		r := &recorder{cli: s.cli, mb: c.mb, target: c.citizen, name: rec.ID, newID: c.nextID, parts: rec.RecordingParts}
@@ -576,13 +577,16 @@ func (s *Calls) Drain(ctx context.Context) int {
 // stays responsible, the recording goes on or is archived.
 func (s *Calls) LeaveLive() { s.leaveLive.Store(true) }
 
-// toFallback sends a new citizen back to the dialplan's fallback.
-func (s *Calls) toFallback(id string) {
+// toFallback sends a new citizen back to the dialplan's fallback, for
+// reason (Calls.admit).
+func (s *Calls) toFallback(id, reason string) {
 	f := s.cfg.Fallback
 	err := s.cli.ARI().Channel().Continue(key(ari.ChannelKey, id), f.Context, f.Extension, f.Priority)
 	if err != nil {
-		s.log.Error("draining: could not send a new call to the dialplan's fallback", "channel", id, "err", err)
+		s.log.Error("could not send a new call to the dialplan's fallback", "channel", id, "reason", reason, "err", err)
 		return
 	}
-	s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+	if reason == "draining" {
+		s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+	}
 }

@@ -84,18 +84,24 @@ func (b *callBundle) successor(t *testing.T, cfg hari.CallConfig, queue *missedQ
 
 // repaired reads hotline_reconcile_repaired_total{what}.
 func (b *callBundle) repaired(what string) int {
+	return int(b.labelled("hotline_reconcile_repaired_total", "what", what))
+}
+
+// labelled reads the counter name{label="value"}; -1 when the registry
+// cannot be read.
+func (b *callBundle) labelled(name, label, value string) float64 {
 	m, err := b.reg.Gather()
 	if err != nil {
 		return -1
 	}
 	for _, f := range m {
-		if f.GetName() != "hotline_reconcile_repaired_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, s := range f.GetMetric() {
 			for _, l := range s.GetLabel() {
-				if l.GetName() == "what" && l.GetValue() == what {
-					return int(s.GetCounter().GetValue())
+				if l.GetName() == label && l.GetValue() == value {
+					return s.GetCounter().GetValue()
 				}
 			}
 		}
