@@ -44,6 +44,7 @@ type flowOptions struct {
 	fake  aritest.Options  // the fake Asterisk's; sounds play 20 ms unless set
 	// supervisors has agent-paused messages pushed to supervisors' phones.
 	supervisors bool
+	queue       *missedQueue // the callback queue; nil: none
 	// wrapStore, when set, wraps the store the call flow writes to.
 	wrapStore func(hari.CallStore) hari.CallStore
 }
@@ -99,6 +100,9 @@ func setupFlow(t testing.TB, cfg hari.CallConfig, opts flowOptions, agents ...ag
 	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
 	if opts.supervisors {
 		calls.Supervisors = hari.NewMessenger(cli, roster, "sip:hotline@127.0.0.1", nil)
+	}
+	if opts.queue != nil {
+		calls.Callbacks = opts.queue
 	}
 	calls.Start(ctx)
 	cli.Start(ctx)

@@ -474,3 +474,28 @@ func TestDrainSendsNewCallsToTheFallback(t *testing.T) {
 	_, err = b.calls.Refer(context.Background(), talking.ID, "1001", "1002", "")
 	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "the call is over: %v", err)
 }
+
+// TestCitizenGoneWhileDisconnectedIsInterrupted: the citizen hangs up
+// while the service's connection is down (the hangup's events are lost);
+// on reconnection reconciliation finds the channel gone, and the call ends
+// as interrupted (nobody saw how it ended), not as abandoned, owed a
+// callback like any missed call.
+func TestCitizenGoneWhileDisconnectedIsInterrupted(t *testing.T) {
+	t.Parallel()
+	queue := &missedQueue{}
+	b := setupFlow(t, slowCalls, flowOptions{queue: queue}, agentSpec{id: "1001", behavior: aritest.Behavior{NoAnswer: true}})
+	citizen, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	ringing := b.waitStored(t, func(c hotline.Call) bool { return c.Phase == hotline.PhaseQueued && len(c.Legs) == 1 })
+
+	b.fake.RefuseConnections(300 * time.Millisecond) // returns once the websocket is cut
+	require.NoError(t, b.fake.Hangup(citizen))
+	b.waitRepaired(t, "vanished", 1)
+	ended := b.waitEnded(t)
+	require.Equal(t, ringing.ID, ended.ID)
+	got := b.stored(t, ringing.ID)
+	require.Equal(t, hotline.CallMissed, got.State)
+	require.Equal(t, hotline.MissedInterrupted, got.MissedReason)
+	require.False(t, got.InterruptedAt.IsZero())
+	require.Equal(t, []string{ringing.ID}, queue.list(), "owed a callback")
+}
