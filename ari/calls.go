@@ -114,6 +114,8 @@ type Calls struct {
 	// with "c<Server>_", and reconciliation adopts or closes only the
 	// stored calls whose id does, leaving the other servers' alone.
 	Server string
+	// monitors, set by NewMonitors, are reconciled with the calls.
+	monitors atomic.Pointer[Monitors]
 
 	mu     sync.Mutex
 	active map[string]*call
