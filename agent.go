@@ -25,6 +25,15 @@ func (s AgentState) Valid() bool {
 	return false
 }
 
+// AgentStateChange is an agent entering State at At; Reason is kept only
+// for a pause.
+type AgentStateChange struct {
+	AgentID string
+	State   AgentState
+	Reason  string
+	At      time.Time
+}
+
 // Agent is a roster entry: a softphone that answers the hotline (首问责任人),
 // or a supervisor's (大厅督察) that answers the complaint line. Its Role says
 // which line rings it; what a person may do through the API is their User's

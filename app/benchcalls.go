@@ -101,10 +101,14 @@ func latencyOf(ms []float64) Latency {
 // CallRun is what one application (the service or the bare ARI app) did
 // under the load.
 type CallRun struct {
-	App            string  `json:"app"`
-	Placed         int     `json:"placed"`
-	PlacedPerSec   float64 `json:"placed_per_second"`
-	Completed      int     `json:"completed"`
+	App          string  `json:"app"`
+	Placed       int     `json:"placed"`
+	PlacedPerSec float64 `json:"placed_per_second"`
+	Completed    int     `json:"completed"`
+	// Refused are the calls the application sent to the dialplan's
+	// fallback (admission control: it could not serve more); not errors,
+	// and not completed.
+	Refused        int     `json:"refused_to_fallback"`
 	CallsPerSecond float64 `json:"calls_per_second"`
 	// PeakConcurrent is the most calls up at once that the memory was
 	// sampled at.
@@ -524,6 +528,10 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 	for _, c := range ended {
 		if !c.FirstOriginate.IsZero() {
 			toOriginate = append(toOriginate, ms(c.FirstOriginate.Sub(c.Stasis)))
+		}
+		if c.Fallback {
+			run.Refused++
+			continue
 		}
 		if c.Bridged.IsZero() || c.AgentHangup.IsZero() {
 			run.Errors["calls_not_bridged"]++
@@ -1043,6 +1051,7 @@ func writeCallTable(w io.Writer, r CallBench) {
 	row("calls placed per second", "%.1f", s.PlacedPerSec, b.PlacedPerSec, "", nil)
 	row("calls completed per second", "%.1f", s.CallsPerSecond, b.CallsPerSecond, fmt.Sprintf("≥ %.0f", benchCallsTarget),
 		yes(s.CallsPerSecond >= benchCallsTarget))
+	row("calls sent to the dialplan's fallback (admission control)", "%.0f", float64(s.Refused), float64(b.Refused), "", nil)
 	row("peak concurrent calls", "%.0f", float64(s.PeakConcurrent), float64(b.PeakConcurrent), "", nil)
 	for _, l := range []struct {
 		name   string

@@ -168,15 +168,27 @@ func (c Config) Validate() error {
 	if err := c.validateServers(); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
+	ids, endpoints := map[string]bool{}, map[string]AgentConfig{}
 	for i, a := range c.Agents {
 		if err := a.agent().Validate(); err != nil {
 			return fmt.Errorf("agents[%d]: %s", i, hotline.MessageOf(err))
 		}
-		if seen[a.ID] || seen["endpoint:"+a.Endpoint] {
-			return fmt.Errorf("agents[%d]: id %q or endpoint %q is used twice", i, a.ID, a.Endpoint)
+		if ids[a.ID] {
+			return fmt.Errorf("agents[%d].id: %q is used twice", i, a.ID)
 		}
-		seen[a.ID], seen["endpoint:"+a.Endpoint] = true, true
+		ids[a.ID] = true
+		other, ok := endpoints[a.Endpoint]
+		switch {
+		case ok && other.Server != a.Server:
+			// Each PBX has its own 1001, but agents are known by their
+			// endpoint alone (the database keeps it unique).
+			return fmt.Errorf("agents[%d].endpoint: %q is also agent %s's, on server %s: an endpoint names one phone across all servers; "+
+				"give the phones on server %s endpoint names of their own on that Asterisk (e.g. PJSIP/%s-%s)",
+				i, a.Endpoint, other.ID, other.Server, a.Server, a.Server, strings.TrimPrefix(a.Endpoint, "PJSIP/"))
+		case ok:
+			return fmt.Errorf("agents[%d].endpoint: %q is also agent %s's", i, a.Endpoint, other.ID)
+		}
+		endpoints[a.Endpoint] = a
 	}
 	return nil
 }

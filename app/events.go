@@ -42,6 +42,28 @@ func (s liveCallStore) UpdateCall(ctx context.Context, c hotline.Call) error {
 	return err
 }
 
+func (s liveCallStore) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.CallLeg, agents []hotline.AgentStateChange) error {
+	err := s.CallStore.SaveCall(ctx, c, legs, agents)
+	var concerned []string
+	if c != nil {
+		concerned = callAgents(*c)
+	}
+	for _, l := range legs {
+		concerned = append(concerned, l.AgentID)
+	}
+	if c != nil || len(legs) > 0 {
+		s.publish(err, web.TopicCalls, concerned...)
+	}
+	if len(agents) > 0 {
+		ids := make([]string, len(agents))
+		for i, a := range agents {
+			ids[i] = a.AgentID
+		}
+		s.publish(err, web.TopicAgents, ids...)
+	}
+	return err
+}
+
 func (s liveCallStore) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error) {
 	id, err := s.CallStore.AddLeg(ctx, l)
 	s.publish(err, web.TopicCalls, l.AgentID)

@@ -22,7 +22,9 @@ import (
 func TestReportAddsUpToTheCallLog(t *testing.T) {
 	t.Parallel()
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
-	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
+	// Talks long enough to be bridged on a busy machine: an agent who hangs up
+	// before the service bridges them is not the call's agent.
+	fake.SetEndpoint("PJSIP/1001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: 400 * time.Millisecond})
 	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Busy: true})
 	b := startService(t, testConfig(t, fake.ARIURL()))
 	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))

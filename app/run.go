@@ -219,7 +219,7 @@ func Run(ctx context.Context, opts Options) error {
 		stop:  []func(){callbacks.Stop, promises.Stop, retention.Stop},
 	}}
 	for _, s := range servers {
-		s.parts = serverParts(s, shared, db, events, log, now, len(servers) == 1)
+		s.parts = serverParts(s, shared, db, events, log)
 		// Calls the dialplan's fallback took while no instance drove this
 		// server, on record in its AstDB, become missed calls.
 		fb := &ari.FallbackImport{Client: s.ARI, Store: db, Queue: callbacks, VoicemailImported: s.Config.VoicemailDir != "",
@@ -232,7 +232,10 @@ func Run(ctx context.Context, opts Options) error {
 		s.parts.start = append(s.parts.start, fb.Start)
 		s.parts.stop = append([]func(){fb.Stop}, s.parts.stop...)
 	}
-	if err := startLeases(ctx, cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
+	// The leases, and what runs under them, outlive the stop signal: the
+	// drain keeps calls and callbacks going on them, fenced, until
+	// Lease().Stop hands them back.
+	if err := startLeases(context.WithoutCancel(ctx), cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
 		_ = httpSrv.Stop(context.WithoutCancel(ctx))
 		return err
 	}
@@ -244,7 +247,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	runErr := waitRefused(ctx, servers)
 	if runErr == nil {
-		drain(ctx, servers, cfg.Calls.DrainTimeout, log)
+		drain(ctx, fl, cfg.Calls.DrainTimeout, log)
 	}
 
 	log.Info("hotline stopping")
@@ -255,6 +258,28 @@ func Run(ctx context.Context, opts Options) error {
 		s.Lease().Stop() // a holder stops its parts and hands the lease back
 	}
 	return runErr
+}
+
+// waitDialer waits until d's callback and reply calls have ended or ctx
+// ends, and reports whether they ended.
+func waitDialer(ctx context.Context, d *ari.Dialer) bool {
+	done := make(chan struct{})
+	go func() {
+		d.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// deadlineOf is ctx's deadline (drain's always has one).
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 // activeParts are the components only the lease holder runs, switched on
@@ -483,16 +508,20 @@ func (r auditReader) ListAudit(ctx context.Context, f web.AuditFilter) ([]hotlin
 }
 
 // drain lets the calls in progress finish, up to timeout, while new calls
-// go to the dialplan's fallback; then the service stops (a second SIGTERM
-// or SIGINT ends the process at once: cmd/hotline). Calls still going at
-// the timeout are left live in Asterisk, not hung up: the next holder of
-// the lease (a standby, or this service restarted) adopts them.
-func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *slog.Logger) {
+// go to the dialplan's fallback and no new callback is claimed here (other
+// instances take them); callback and reply calls in progress finish too,
+// and the recordings they made are archived. Then the service stops (a
+// second SIGTERM or SIGINT ends the process at once: cmd/hotline). Calls
+// still going at the timeout are left live in Asterisk, not hung up: the
+// next holder of the lease (a standby, or this service restarted) adopts
+// them.
+func drain(ctx context.Context, fl *fleet, timeout time.Duration, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	fl.draining.Store(true)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for _, s := range servers {
+	for _, s := range fl.list {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -503,6 +532,18 @@ func drain(ctx context.Context, servers []*Server, timeout time.Duration, log *s
 				s.Calls.LeaveLive()
 				log.Warn("drain timeout: calls still in progress are left live in Asterisk for the next holder to adopt",
 					"server", s.Name, "calls", left)
+			}
+			if !waitDialer(ctx, s.Dialer) {
+				log.Warn("drain timeout: callback calls still in progress are ended", "server", s.Name)
+			}
+			// What the calls just recorded is archived now, not left
+			// pending until another instance takes the server.
+			if lctx, ok := s.activeCtx(); ok {
+				fctx, cancel := context.WithDeadline(lctx, deadlineOf(ctx))
+				defer cancel()
+				if _, err := s.Archiver.Flush(fctx); err != nil {
+					log.Warn("draining: recordings not archived; the next driver of the server archives them", "server", s.Name, "err", err)
+				}
 			}
 		}()
 	}

@@ -155,6 +155,9 @@ type fleet struct {
 	wait    time.Duration // how long a task no driven server can dial waits
 	now     func() time.Time
 	log     *slog.Logger
+	// draining: the instance is stopping (drain); it claims no more
+	// callbacks or deadlines, and lets the other instances take them.
+	draining atomic.Bool
 }
 
 func newFleet(list []*Server, agentWait time.Duration, now func() time.Time, log *slog.Logger) *fleet {
@@ -170,7 +173,7 @@ func newFleet(list []*Server, agentWait time.Duration, now func() time.Time, log
 // anyActive reports whether this instance drives at least one server: it
 // then runs the shared rounds (callbacks, promises).
 func (f *fleet) anyActive() bool {
-	return slices.ContainsFunc(f.list, (*Server).Active)
+	return !f.draining.Load() && slices.ContainsFunc(f.list, (*Server).Active)
 }
 
 // order is the servers to try for agent's work: the agent's own server
@@ -191,6 +194,9 @@ func (f *fleet) order(agentID string) []*Server {
 // Free is how many agents of the driven servers could start a callback
 // (callback.Agents).
 func (f *fleet) Free() int {
+	if f.draining.Load() {
+		return 0
+	}
 	n := 0
 	for _, s := range f.list {
 		if s.Active() {
@@ -204,6 +210,9 @@ func (f *fleet) Free() int {
 // call now (callback.Agents): an instance claims only tasks it can dial.
 func (f *fleet) Takes(task hotline.CallbackTask) (bool, time.Duration) {
 	wait := f.wait
+	if f.draining.Load() {
+		return false, wait
+	}
 	for _, s := range f.order(task.AgentID) {
 		ok, w := s.Dialer.Takes(task)
 		if ok {
@@ -324,9 +333,17 @@ func (f *fleet) callServer(id string) *Server {
 	return f.list[0]
 }
 
-// Refer refers a call on the server it is in progress on (web).
+// Refer refers a call on the server it is in progress on (web). An agent
+// whose phone is on another server cannot join the call's bridge: that
+// is refused, saying why and what to do instead.
 func (f *fleet) Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartment string) (hotline.Referral, error) {
-	return f.callServer(callID).Calls.Refer(ctx, callID, fromAgent, toAgent, toDepartment)
+	s := f.callServer(callID)
+	if to := f.byAgent[toAgent]; to != nil && to != s && s.Calls.InProgress(callID) {
+		return hotline.Referral{}, hotline.Errorf(hotline.KindConflict, "app.Refer",
+			"%s's phone is on Asterisk server %s and call %s is on server %s: a referral stays on the call's server; refer to one of its agents or to a department, or make a promise for %s to call the citizen back",
+			toAgent, to.Name, callID, s.Name, toAgent)
+	}
+	return s.Calls.Refer(ctx, callID, fromAgent, toAgent, toDepartment)
 }
 
 // Monitor starts monitoring a call through the server it is on (web).
@@ -467,26 +484,13 @@ func buildServers(ctx context.Context, cfg Config, roster *hotline.Roster, d ser
 // the staffing check, the archive of its recordings and the import of its
 // fallback's voice messages, plus the shared
 // rounds while it is the instance's first lease.
-func serverParts(s *Server, shared *sharedParts, db *store.DB, events *web.Events, log *slog.Logger, now func() time.Time, only bool) activeParts {
+func serverParts(s *Server, shared *sharedParts, db *store.DB, events *web.Events, log *slog.Logger) activeParts {
 	s.Monitors.OnChange = func(m hotline.MonitorSession) {
 		events.Publish(web.Event{Topic: web.TopicMonitor, Agents: []string{m.SupervisorID}})
 		events.Publish(web.Event{Topic: web.TopicCalls, Agents: []string{m.SupervisorID, m.AgentID}})
 	}
-	// The holder ends the monitorings its predecessor left open, then
-	// monitors calls until it loses the lease. The rows do not say their
-	// server, so with several servers they are left to be ended by hand.
-	startMonitors := func(ctx context.Context) {
-		if only {
-			if n, err := db.EndOpenMonitors(ctx, now()); err != nil {
-				log.Error("monitorings left open by the last holder not ended", "err", err)
-			} else if n > 0 {
-				log.Warn("monitorings left open by the last holder are ended", "count", n)
-			}
-		}
-		s.Monitors.Start(ctx)
-	}
 	return activeParts{
-		start: []func(context.Context){func(ctx context.Context) { syncRoster(ctx, db, s.Roster, log) }, s.Calls.Start, startMonitors,
+		start: []func(context.Context){func(ctx context.Context) { syncRoster(ctx, db, s.Roster, log) }, s.Calls.Start, s.Monitors.Start,
 			s.ARI.Start, s.staffing.Start, s.Archiver.Start, s.voice.Start, func(context.Context) { shared.hold() }},
 		stop: []func(){s.Monitors.Stop, s.ARI.Stop, s.staffing.Stop, shared.release, s.Dialer.Wait, s.voice.Stop, s.Archiver.Stop, s.Calls.Stop},
 	}

@@ -71,6 +71,12 @@ func TestServersConfigErrorsNameTheKey(t *testing.T) {
 		{"one mailbox twice", "ari: {password: x}\nrecordings: {voicemail_dir: /vm}\nservers:\n  - {name: a, ari: {url: \"http://h1:1/ari\"}}\n  - {name: b, ari: {url: \"http://h2:1/ari\"}, voicemail_dir: /vm}\n",
 			`servers[1].voicemail_dir: "/vm" is also server a's`},
 		{"unknown key", "ari: {password: x}\nservers:\n  - {name: a, lease_name: x}\n", `unknown key "servers[0].lease_name"`},
+		{"one endpoint on two servers", twoServers + "  - {id: \"3001\", name: C, endpoint: PJSIP/1001, server: west}\n",
+			`agents[2].endpoint: "PJSIP/1001" is also agent 1001's, on server east: an endpoint names one phone across all servers; ` +
+				`give the phones on server west endpoint names of their own on that Asterisk (e.g. PJSIP/west-1001)`},
+		{"one endpoint twice on a server", twoServers + "  - {id: \"3001\", name: C, endpoint: PJSIP/1001, server: east}\n",
+			`agents[2].endpoint: "PJSIP/1001" is also agent 1001's`},
+		{"one id twice", twoServers + "  - {id: \"1001\", name: C, endpoint: PJSIP/3001, server: west}\n", `agents[2].id: "1001" is used twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

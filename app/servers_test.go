@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	cari "github.com/CyCoreSystems/ari/v5"
 	"github.com/stretchr/testify/require"
 
 	"hotline"
@@ -46,6 +48,30 @@ func twoFakes(t *testing.T, talk time.Duration) (a, b *aritest.Server, cfg Confi
 	a.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
 	b.SetEndpoint("PJSIP/2001", aritest.Behavior{AnswerAfter: 20 * time.Millisecond, HangupAfter: talk})
 	return a, b, twoServerConfig(t, a, b)
+}
+
+// startDrivingBoth starts one instance on cfg and waits until it drives
+// both servers.
+func startDrivingBoth(t *testing.T, cfg Config) *runBundle {
+	t.Helper()
+	b := startService(t, cfg)
+	for _, s := range b.svc.Servers {
+		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
+		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
+	}
+	return b
+}
+
+// answeredCalls waits until n calls are answered, and returns them.
+func answeredCalls(t *testing.T, db *store.DB, n int) []hotline.Call {
+	t.Helper()
+	var list []hotline.Call
+	require.Eventually(t, func() bool {
+		var err error
+		list, err = db.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+		return err == nil && len(list) == n
+	}, 10*time.Second, 20*time.Millisecond, "%d calls answered", n)
+	return list
 }
 
 // callOf waits for the call of the citizen's channel to reach a final
@@ -209,27 +235,130 @@ func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 func TestAServersReconnectionLeavesTheOtherServersCallsAlone(t *testing.T) {
 	t.Parallel()
 	fa, fb, cfg := twoFakes(t, 6*time.Second)
-	b := startService(t, cfg)
-	for _, s := range b.svc.Servers {
-		require.Eventually(t, s.Lease().Held, 10*time.Second, 10*time.Millisecond)
-		require.NoError(t, s.ARI.WaitConnected(withDeadline(t, 10*time.Second)))
-	}
+	b := startDrivingBoth(t, cfg)
+	ctx := context.Background()
 	ch, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
 	require.NoError(t, err)
+	var talking hotline.Call
 	require.Eventually(t, func() bool {
-		list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
-		return err == nil && len(list) == 1
-	}, 10*time.Second, 20*time.Millisecond, "the call on a is answered")
+		list, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
+		if err != nil || len(list) != 1 {
+			return false
+		}
+		talking, err = b.svc.DB.GetCall(ctx, list[0].ID)
+		return err == nil && talking.Phase == hotline.PhaseTalking
+	}, 10*time.Second, 20*time.Millisecond, "the call on a is answered and talking")
+	// What a's call is, in the database and in a's Asterisk, while b
+	// reconnects: its row and legs, its bridge with the citizen and the
+	// agent, its recording going on.
+	bridges, recordings := fa.Bridges(), fa.LiveRecordings()
+	require.True(t, slices.ContainsFunc(bridges, func(br aritest.BridgeInfo) bool {
+		return slices.Contains(br.Channels, ch) && len(br.Channels) == 2
+	}), "the citizen and the agent are bridged: %+v", bridges)
+	require.Equal(t, []string{talking.RecordingName}, recordings)
 
 	// Server b's connection drops and comes back: it reconciles with its
-	// Asterisk, where a's call does not exist.
+	// Asterisk, where a's call does not exist. A second pass waits for the
+	// reconnection's own and must find nothing of b's to repair either.
 	fb.DropWebsockets()
 	require.Eventually(t, func() bool { return b.svc.Servers[1].ARI.Ready() == nil }, 10*time.Second, 10*time.Millisecond)
-	list, err := b.svc.DB.ListCalls(context.Background(), store.CallFilter{State: hotline.CallAnswered})
+	repaired, err := b.svc.Servers[1].Calls.Reconcile(ctx)
 	require.NoError(t, err)
-	require.Len(t, list, 1, "still talking after b reconciled")
+	require.Empty(t, repaired, "b has nothing to repair: a's call is not b's")
+
+	after, err := b.svc.DB.GetCall(ctx, talking.ID)
+	require.NoError(t, err)
+	require.Equal(t, talking, after, "a's call row and legs are untouched")
+	require.Equal(t, bridges, fa.Bridges(), "a's bridges are untouched")
+	require.Equal(t, recordings, fa.LiveRecordings(), "a's recording goes on")
+	require.True(t, slices.ContainsFunc(fa.Channels(), func(c aritest.ChannelInfo) bool { return c.ID == ch }), "the citizen is still on the line")
+
 	c := callOf(t, b.svc.DB, ch, "13800138000")
 	require.Equal(t, hotline.CallCompleted, c.State, "a's call ends as it would have")
 	require.Equal(t, "1001", c.FirstResponsibleAgent)
 	require.Regexp(t, `^ca_`, c.ID, "a's calls are named after it")
+	requireArchived(t, b, c.RecordingName)
+}
+
+// An instance that died while supervisors listened in left their
+// monitorings open (rows, bridges). Each server's reconciliation ends
+// those of its own calls, and only those: the other server's stay until
+// that server reconciles.
+func TestEachServersReconciliationEndsTheMonitoringsADeadInstanceLeftOfItsCalls(t *testing.T) {
+	t.Parallel()
+	fa, fb, cfg := twoFakes(t, time.Minute)
+	b := startDrivingBoth(t, cfg)
+	_, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	_, err = fb.PlaceCall(aritest.InboundCall{Caller: "13900139000", Dialed: "12345"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	both := answeredCalls(t, b.svc.DB, 2)
+	onA, onB := both[0], both[1]
+	if onA.CallerNumber != "13800138000" {
+		onA, onB = onB, onA
+	}
+
+	// What the dead instance left: a monitoring of each call on record
+	// (agent 1002 listening in), and on server a the bridge of one.
+	left := map[string]int64{}
+	for _, c := range []hotline.Call{onA, onB} {
+		id, err := b.svc.DB.StartMonitor(ctx, hotline.MonitorSession{CallID: c.ID, SupervisorID: "1002", AgentID: c.FirstResponsibleAgent,
+			Mode: hotline.MonitorListen, RequestedAt: time.Now()})
+		require.NoError(t, err)
+		left[c.ID] = id
+	}
+	const deadBridge = "mx00000007-brg"
+	_, err = b.svc.Servers[0].ARI.ARI().Bridge().Create(cari.NewKey(cari.BridgeKey, deadBridge), "mixing", deadBridge)
+	require.NoError(t, err)
+	monitoring := func(callID string) hotline.MonitorSession {
+		list, err := b.svc.DB.CallMonitors(ctx, callID)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		return list[0]
+	}
+	hasBridge := func(f *aritest.Server, id string) bool {
+		return slices.ContainsFunc(f.Bridges(), func(br aritest.BridgeInfo) bool { return br.ID == id })
+	}
+	require.True(t, hasBridge(fa, deadBridge))
+
+	// Server a reconnects and reconciles: a's monitoring ends, b's stays.
+	fa.DropWebsockets()
+	require.Eventually(t, func() bool { return !monitoring(onA.ID).EndedAt.IsZero() }, 10*time.Second, 10*time.Millisecond,
+		"server a's reconciliation ends the monitoring of its call")
+	require.Equal(t, hotline.MonitorServiceStopping, monitoring(onA.ID).EndReason)
+	require.Eventually(t, func() bool { return !hasBridge(fa, deadBridge) }, 5*time.Second, 10*time.Millisecond, "its bridge is removed")
+	require.True(t, monitoring(onB.ID).EndedAt.IsZero(), "server b's monitoring is not server a's to end")
+
+	// Server b reconnects: its own is ended too.
+	fb.DropWebsockets()
+	require.Eventually(t, func() bool { return !monitoring(onB.ID).EndedAt.IsZero() }, 10*time.Second, 10*time.Millisecond,
+		"server b's reconciliation ends the monitoring of its call")
+	require.Equal(t, left[onB.ID], monitoring(onB.ID).ID)
+	answered, err := b.svc.DB.ListCalls(ctx, store.CallFilter{State: hotline.CallAnswered})
+	require.NoError(t, err)
+	require.Len(t, answered, 2, "the calls themselves go on")
+}
+
+// A referral to an agent whose phone is on another server is refused,
+// saying why and what to do instead; one to an agent of the call's own
+// server is the call's business as with one server.
+func TestAReferralToAnotherServersAgentIsRefusedSayingWhy(t *testing.T) {
+	t.Parallel()
+	fa, _, cfg := twoFakes(t, time.Minute)
+	b := startDrivingBoth(t, cfg)
+	_, err := fa.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	id := answeredCalls(t, b.svc.DB, 1)[0].ID
+	agent := b.tokenFor(t, "1001", hotline.RoleAgent)
+
+	status, body := postJSONAs(t, b.base+"/api/v1/calls/"+id+"/referrals", agent, `{"to_agent": "2001"}`)
+	require.Equal(t, http.StatusConflict, status, "%v", body)
+	require.Contains(t, body["error"], "2001's phone is on Asterisk server b and call "+id+" is on server a", "%v", body)
+	require.Contains(t, body["error"], "refer to one of its agents or to a department", "%v", body)
+
+	// 1002 is a's: the referral is a's own business (refused here only
+	// because 1002 is offline).
+	_, body = postJSONAs(t, b.base+"/api/v1/calls/"+id+"/referrals", agent, `{"to_agent": "1002"}`)
+	require.Equal(t, "agent 1002 is not available", body["error"])
 }

@@ -44,6 +44,12 @@ type call struct {
 	rings map[string]int // rings per agent on this call
 	seq   int            // numbers the channel ids the call makes
 
+	// Writes of the step in progress, stored together in one transaction
+	// with the call's next persist, or on their own before the call waits
+	// (flush): one transaction a step instead of one a row.
+	pendLegs   []*leg
+	pendAgents []hotline.AgentStateChange
+
 	recorder *recorder // nil when the call is not recorded
 	// Resources the call holds in Asterisk; its bridge is rec.BridgeID
 	// once made.
@@ -87,6 +93,7 @@ func (c *call) finished() bool { return !c.rec.Phase.Live() }
 
 type leg struct {
 	rec      hotline.CallLeg
+	saved    hotline.CallLeg // rec as last stored: an unchanged leg is not written again
 	timer    *time.Timer
 	gone     bool
 	answered bool
@@ -163,6 +170,7 @@ func (c *call) loop(ctx context.Context) {
 			c.handleAll(ctx, held)
 			continue
 		}
+		c.flush(ctx)
 		select {
 		case <-ctx.Done():
 			c.finish(context.WithoutCancel(ctx), hotline.MissedFailed)
@@ -297,6 +305,7 @@ func (c *call) play(ctx context.Context, kind, id string, prompt Prompt) bool {
 	if c.gone {
 		return false
 	}
+	c.flush(ctx)
 	if _, err := c.session.play(ctx, kind, id, prompt, c.s.cfg.PromptTimeout); err != nil {
 		c.promptFailed(kind, prompt, err)
 	}
@@ -427,7 +436,7 @@ func (c *call) ring(ctx context.Context, agent hotline.Agent, timeout time.Durat
 		c.legEnded(l, hotline.LegFailed)
 		c.s.cli.Dispatcher().Unroute(ari.ChannelKey, id)
 		if httpStatus(err) == 500 {
-			c.s.setAgentState(ctx, agent.ID, hotline.AgentOffline)
+			c.setAgentState(agent.ID, hotline.AgentOffline)
 		}
 		c.saveLeg(ctx, l, false)
 		return false
@@ -501,8 +510,9 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 		l.rec.Outcome = hotline.LegCancelled
 		c.hangup(l.rec.ChannelID)
 	case l.referral != nil:
-		c.joinBridge(ctx, l)
-		c.endReferral(ctx, l.referral, hotline.ReferralAnswered)
+		if c.joinBridge(ctx, l) {
+			c.endReferral(ctx, l.referral, hotline.ReferralAnswered)
+		}
 	case c.rec.FirstResponsibleAgent != "":
 		// Answered a moment after another agent: the first answer wins.
 		l.rec.Outcome = hotline.LegLost
@@ -516,13 +526,15 @@ func (c *call) legAnswered(ctx context.Context, l *leg) {
 // first-responsible agent (3.1) and joins the citizen's bridge; everyone
 // else still ringing is cancelled.
 func (c *call) connect(ctx context.Context, l *leg) {
+	if !c.joinBridge(ctx, l) {
+		return
+	}
 	c.setPhase(hotline.PhaseTalking)
 	c.maxWait.Stop()
 	c.retry.Stop()
 	if err := c.rec.Answer(l.rec.AgentID, l.rec.AnsweredAt); err != nil {
 		c.s.log.Error("answer call", "call", c.rec.ID, "err", err)
 	}
-	c.joinBridge(ctx, l)
 	c.persist(ctx, false)
 	if q := c.s.Callbacks; q != nil && c.rec.CallerNumber != "" {
 		if err := q.Answered(context.WithoutCancel(ctx), c.rec.CallerNumber, c.rec.ID); err != nil {
@@ -537,19 +549,33 @@ func (c *call) connect(ctx context.Context, l *leg) {
 	}
 }
 
-func (c *call) joinBridge(ctx context.Context, l *leg) {
+// joinBridge puts an answered leg in the citizen's bridge and reports
+// whether it is there. A leg that cannot be added has left already (the
+// agent hung up before we got to it: Asterisk answers 400 for a channel
+// it no longer has) and never talked with the citizen: it is not the
+// call's agent; its ChannelDestroyed rings on, and the citizen hears the
+// hold music again meanwhile.
+func (c *call) joinBridge(ctx context.Context, l *leg) bool {
 	start := time.Now()
 	c.stopMOH()
 	if err := c.s.cli.ARI().Bridge().AddChannel(key(ari.BridgeKey, c.bridge), l.rec.ChannelID); err != nil {
-		c.s.log.Error("could not bridge agent", "call", c.rec.ID, "agent", l.rec.AgentID, "err", err)
+		c.s.log.Warn("answered agent leg could not be bridged; ringing on", "call", c.rec.ID, "agent", l.rec.AgentID,
+			"channel", l.rec.ChannelID, "err", err)
+		l.rec.Outcome = hotline.LegFailed
+		c.hangup(l.rec.ChannelID)
+		if c.bridgedAgents() == 0 {
+			c.startMOH()
+		}
+		return false
 	}
 	c.s.m.answerBridge.Observe(time.Since(start).Seconds())
 	c.mu.Lock() // monitoring reads which leg talks from other goroutines
 	l.bridged = true
 	c.mu.Unlock()
 	l.rec.Outcome = hotline.LegAnswered
-	c.s.setAgentState(ctx, l.rec.AgentID, hotline.AgentOnCall)
+	c.setAgentState(l.rec.AgentID, hotline.AgentOnCall)
 	c.saveLeg(ctx, l, false)
+	return true
 }
 
 func (c *call) channelGone(ctx context.Context, id string, cause int) {
@@ -571,7 +597,7 @@ func (c *call) channelGone(ctx context.Context, id string, cause int) {
 	switch {
 	case l.bridged:
 		c.legEnded(l, hotline.LegCompleted)
-		c.s.startWrapUp(ctx, l.rec.AgentID)
+		c.startWrapUp(ctx, l.rec.AgentID)
 		c.saveLeg(ctx, l, false)
 		c.agentLeft(ctx)
 		return
@@ -695,6 +721,7 @@ func (c *call) survey(ctx context.Context) {
 // collectDigit plays prompt and returns the first digit the citizen
 // presses, during the prompt or within the survey timeout after it.
 func (c *call) collectDigit(ctx context.Context, prompt Prompt) (string, bool) {
+	c.flush(ctx)
 	pbID, err := c.startPlayback(ari.ChannelKey, c.citizen, prompt)
 	if err != nil {
 		c.promptFailed(ari.ChannelKey, prompt, err)
@@ -882,7 +909,7 @@ func (c *call) endLegs(ctx context.Context) {
 		case l.gone:
 		case l.bridged:
 			c.legEnded(l, hotline.LegCompleted)
-			c.s.startWrapUp(ctx, l.rec.AgentID)
+			c.startWrapUp(ctx, l.rec.AgentID)
 			c.hangup(id)
 		default: // answered too late and already hung up: free the agent now
 			c.legEnded(l, l.rec.Outcome)
@@ -900,9 +927,14 @@ func (c *call) endLegs(ctx context.Context) {
 }
 
 // stopRecording ends the recording with the call. The citizen's hangup
-// has ended it already; this stops whatever is left.
+// ends the snoop on their channel and its recording (trace 15): then there
+// is nothing to stop, and two requests would only be answered 404.
 func (c *call) stopRecording() {
 	if c.recorder == nil {
+		return
+	}
+	if c.gone {
+		c.recorder.stopped = true
 		return
 	}
 	if err := c.recorder.stop(); err != nil {
@@ -975,39 +1007,88 @@ func (c *call) hangup(id string) {
 	}
 }
 
+// persist stores the call's record: created the first time, then
+// updated together with the writes of the step (see flush).
 func (c *call) persist(ctx context.Context, create bool) {
 	ctx = context.WithoutCancel(ctx)
-	var err error
 	if create {
-		err = c.s.store.CreateCall(ctx, c.rec)
-	} else {
-		err = c.s.store.UpdateCall(ctx, c.rec)
+		if err := c.s.store.CreateCall(ctx, c.rec); err != nil {
+			c.s.m.storeErrors.Inc()
+			c.s.log.Error("store call", "call", c.rec.ID, "err", err)
+		}
+		return
 	}
-	if err != nil {
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store call", "call", c.rec.ID, "err", err)
+	rec := c.rec
+	c.save(ctx, &rec)
+}
+
+// flush stores the writes of the step that no persist took along: before
+// the call waits for Asterisk, so what happened is on disk meanwhile.
+func (c *call) flush(ctx context.Context) {
+	if len(c.pendLegs) > 0 || len(c.pendAgents) > 0 {
+		c.save(context.WithoutCancel(ctx), nil)
 	}
 }
 
+// save stores rec (nil: the call's row is unchanged) with the pending
+// legs and agent states, in one transaction. A failed write is logged and
+// counted, not retried, as every write of the call flow.
+func (c *call) save(ctx context.Context, rec *hotline.Call) {
+	pend, agents := c.pendLegs, c.pendAgents
+	c.pendLegs, c.pendAgents = nil, nil
+	legs := make([]hotline.CallLeg, len(pend))
+	for i, l := range pend {
+		legs[i] = l.rec
+	}
+	if err := c.s.store.SaveCall(ctx, rec, legs, agents); err != nil {
+		c.s.m.storeErrors.Inc()
+		c.s.log.Error("store call", "call", c.rec.ID, "legs", len(legs), "agent_states", len(agents), "err", err)
+		return
+	}
+	for i, l := range pend {
+		l.saved = legs[i]
+	}
+}
+
+// saveLeg stores a new leg at once (its id is needed), and queues a
+// changed leg for the step's transaction (persist, flush).
 func (c *call) saveLeg(ctx context.Context, l *leg, create bool) {
-	ctx = context.WithoutCancel(ctx)
 	if create {
-		id, err := c.s.store.AddLeg(ctx, l.rec)
-		if err == nil {
-			l.rec.ID = id
+		id, err := c.s.store.AddLeg(context.WithoutCancel(ctx), l.rec)
+		if err != nil {
+			c.s.m.storeErrors.Inc()
+			c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
 			return
 		}
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
+		l.rec.ID = id
+		l.saved = l.rec
 		return
 	}
-	if l.rec.ID == 0 {
+	if l.rec.ID == 0 || l.rec == l.saved {
 		return
 	}
-	if err := c.s.store.UpdateLeg(ctx, l.rec); err != nil {
-		c.s.m.storeErrors.Inc()
-		c.s.log.Error("store call leg", "call", c.rec.ID, "channel", l.rec.ChannelID, "err", err)
+	for _, p := range c.pendLegs {
+		if p == l {
+			return
+		}
 	}
+	c.pendLegs = append(c.pendLegs, l)
+}
+
+// setAgentState changes an agent's state in the roster at once and
+// queues its write for the step's transaction.
+func (c *call) setAgentState(id string, state hotline.AgentState) {
+	if _, ok := c.s.roster.SetState(id, state, ""); !ok {
+		return
+	}
+	c.pendAgents = append(c.pendAgents, hotline.AgentStateChange{AgentID: id, State: state, At: c.s.now()})
+}
+
+// startWrapUp is Calls.startWrapUp with the agent's state written in the
+// step's transaction.
+func (c *call) startWrapUp(ctx context.Context, agentID string) {
+	c.setAgentState(agentID, hotline.AgentWrapUp)
+	c.s.wrapUpTimer(ctx, agentID)
 }
 
 // endReferral records how a referral turned out. An answered referral
@@ -1033,6 +1114,9 @@ func (c *call) saveReferral(ctx context.Context, r *hotline.Referral) {
 
 // cleanup removes the call's routes and forgets it.
 func (c *call) cleanup() {
+	if !c.left { // a call left live is left as stored
+		c.flush(context.Background())
+	}
 	d := c.s.cli.Dispatcher()
 	d.Unroute(ari.ChannelKey, c.citizen)
 	d.Unroute(ari.BridgeKey, c.bridge)
@@ -1043,6 +1127,7 @@ func (c *call) cleanup() {
 		d.Unroute(ari.ChannelKey, id)
 	}
 	c.mb.Close()
+	c.setWaiting(false)
 	c.s.mu.Lock()
 	delete(c.s.active, c.rec.ID)
 	close(c.s.idle) // Drain waits for calls to end

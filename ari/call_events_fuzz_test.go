@@ -31,6 +31,7 @@ func FuzzCallEvents(f *testing.F) {
 		`{"type":"StasisStart","args":["inbound"],"channel":{"id":"$CITIZEN"}}`,
 		`{"type":"StasisStart","args":["inbound"],"channel":{"id":"9.9","caller":{"number":"13900139000"},"dialplan":{"exten":"12345"}}}`,
 		`{"type":"StasisStart","channel":{"id":"$AGENT"}}`,
+		`{"type":"StasisStart","args":["inbound"],"channel":{"id":"8.8"}}`, // no caller, no dialplan: once a nil dereference
 		`{"type":"RecordingFinished","recording":{"name":"$CALL","duration":3}}`,
 		`{"type":"RecordingFailed","recording":{"name":"$CALL","state":"failed"}}`,
 		`{"type":"PlaybackFinished","playback":{"id":"$CALL-p001","target_uri":"channel:$CITIZEN"}}`,

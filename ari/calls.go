@@ -23,6 +23,10 @@ type CallStore interface {
 	UpdateCall(ctx context.Context, c hotline.Call) error
 	AddLeg(ctx context.Context, l hotline.CallLeg) (int64, error)
 	UpdateLeg(ctx context.Context, l hotline.CallLeg) error
+	// SaveCall stores, in one transaction, the call's state (nil: not
+	// changed), legs' outcomes and times and agents' states: the writes
+	// of one step of a call.
+	SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.CallLeg, agents []hotline.AgentStateChange) error
 	AddReferral(ctx context.Context, r hotline.Referral) (int64, error)
 	UpdateReferral(ctx context.Context, r hotline.Referral) error
 	SaveRating(ctx context.Context, r hotline.Rating) error
@@ -110,6 +114,8 @@ type Calls struct {
 	// with "c<Server>_", and reconciliation adopts or closes only the
 	// stored calls whose id does, leaving the other servers' alone.
 	Server string
+	// monitors, set by NewMonitors, are reconciled with the calls.
+	monitors atomic.Pointer[Monitors]
 
 	mu     sync.Mutex
 	active map[string]*call
@@ -130,6 +136,10 @@ type Calls struct {
 	idle        chan struct{} // closed and replaced when a call ends (Drain waits on it)
 	wrapMu      sync.Mutex
 	wrapTimers  map[string]*time.Timer // agent → the timer ending their wrap-up
+	nWaiting    atomic.Int64           // calls whose citizen waits for an agent (call.waiting)
+	behindUntil atomic.Int64           // unix ns: until then new calls go to the fallback (MaxLag)
+	lagScanned  atomic.Int64           // unix ns of the last look into every call's mailbox (behind)
+	refusedLog  atomic.Int64           // unix ns of the last "calls refused" log line
 	seenMu      sync.Mutex
 	seen        map[string]time.Time // citizens' channel ids taken as calls (arrived)
 	seenPruned  time.Time
@@ -152,6 +162,10 @@ type callMetrics struct {
 	recordingsFailed     prometheus.Counter
 	autopaused           prometheus.Counter
 	repaired             *prometheus.CounterVec // what
+	// refused counts new calls sent to the dialplan's fallback by
+	// admission control, by the bound that refused them.
+	refused *prometheus.CounterVec // reason
+	lag     prometheus.Histogram
 }
 
 // NewCalls wires the call flow to the client; Start begins taking calls.
@@ -189,10 +203,17 @@ func NewCalls(cli *Client, store CallStore, roster *hotline.Roster, hours Hours,
 			Name: "hotline_reconcile_repaired_total",
 			Help: "What reconciliation with Asterisk repaired: vanished, adopted, interrupted, end_resumed, arrival_recovered, bridge_destroyed, snoop_hungup, recording_archived."},
 			[]string{"what"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_calls_refused_total",
+			Help: "New calls sent to the dialplan's fallback because the service was at a bound (max_calls, max_waiting, max_lag) or draining."},
+			[]string{"reason"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hotline_call_event_lag_seconds", Help: "How long the oldest of a call's queued events waited for the call's handler.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.calls, m.active, m.storeErrors, m.answerBridge, m.handling, m.ratings, m.referrals,
-			m.recordingsEndedEarly, m.recordingsFailed, m.autopaused, m.repaired)
+			m.recordingsEndedEarly, m.recordingsFailed, m.autopaused, m.repaired, m.refused, m.lag)
 	}
 	s := &Calls{
 		cli: cli, store: store, roster: roster, hours: hours, cfg: cfg, log: log.With("component", "calls"), now: now, m: m,
@@ -274,12 +295,17 @@ func (s *Calls) handleInbox(ctx context.Context, e ari.Event) {
 			// A call took the channel already: this is the StasisStart
 			// reconciliation recovered, arriving after all.
 			switch {
+			case ev.Channel.ID == "":
+				s.log.Warn("StasisStart without a channel id ignored")
+				return
 			case s.arrived(ev.Channel.ID):
-			case s.draining.Load():
-				go s.toFallback(ev.Channel.ID)
-			default:
-				s.startCall(ctx, ev)
+				return
 			}
+			if reason := s.admit(); reason != "" {
+				s.refuse(ev.Channel.ID, reason)
+				return
+			}
+			s.startCall(ctx, ev)
 			return
 		}
 		// An agent leg whose call is gone, or a channel we do not know:
@@ -289,6 +315,76 @@ func (s *Calls) handleInbox(ctx context.Context, e ari.Event) {
 			_ = s.cli.ARI().Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal")
 		}(ev.Channel.ID)
 	}
+}
+
+// admit says why a new call cannot be taken now ("" when it can): the
+// service is draining, or at one of the bounds of admission control
+// (CallConfig.MaxCalls, MaxWaiting, MaxLag).
+func (s *Calls) admit() string {
+	switch {
+	case s.draining.Load():
+		return "draining"
+	case s.cfg.MaxCalls > 0 && s.Active() >= s.cfg.MaxCalls:
+		return "max_calls"
+	case s.cfg.MaxWaiting > 0 && s.Waiting() >= s.cfg.MaxWaiting:
+		return "max_waiting"
+	case s.cfg.MaxLag > 0 && s.behind():
+		return "max_lag"
+	}
+	return ""
+}
+
+// lagScanEvery is how often admission control looks into every call's
+// mailbox for events waiting: a call stuck in a slow write takes no
+// events, so only a look from outside sees it fall behind.
+const lagScanEvery = 100 * time.Millisecond
+
+// behind reports whether the service is behind (MaxLag): an event waited
+// too long in the last second, or waits now.
+func (s *Calls) behind() bool {
+	now := s.now()
+	if now.UnixNano() < s.behindUntil.Load() {
+		return true
+	}
+	last := s.lagScanned.Load()
+	if now.UnixNano()-last < int64(lagScanEvery) || !s.lagScanned.CompareAndSwap(last, now.UnixNano()) {
+		return false
+	}
+	wall := time.Now()
+	s.mu.Lock()
+	var oldest time.Duration
+	for _, c := range s.active {
+		oldest = max(oldest, c.mb.Age(wall))
+	}
+	s.mu.Unlock()
+	if oldest > s.cfg.MaxLag {
+		s.behindUntil.Store(now.Add(time.Second).UnixNano())
+		return true
+	}
+	return false
+}
+
+// noteLag hears how long the oldest event a call took waited in its
+// mailbox: past MaxLag, the service takes no new call for a second.
+func (s *Calls) noteLag(d time.Duration) {
+	s.m.lag.Observe(d.Seconds())
+	if s.cfg.MaxLag > 0 && d > s.cfg.MaxLag {
+		s.behindUntil.Store(s.now().Add(time.Second).UnixNano())
+	}
+}
+
+// refuse sends a new citizen to the dialplan's fallback for reason (see
+// admit), and says so in the log at most once every 10 seconds: under
+// overload a line per call would add to it.
+func (s *Calls) refuse(channelID, reason string) {
+	s.m.refused.WithLabelValues(reason).Inc()
+	now := s.now().UnixNano()
+	last := s.refusedLog.Load()
+	if now-last >= int64(10*time.Second) && s.refusedLog.CompareAndSwap(last, now) {
+		s.log.Warn("new calls go to the dialplan's fallback (hotline_calls_refused_total counts them)", "reason", reason,
+			"active", s.Active(), "waiting", s.Waiting())
+	}
+	go s.toFallback(channelID, reason)
 }
 
 // observeHandling records the time since start spent on e.
@@ -317,16 +413,25 @@ func (s *Calls) owns(callID string) bool {
 
 func (s *Calls) startCall(ctx context.Context, start *ari.StasisStart) {
 	ch := start.Channel
-	line := s.cfg.lineFor(ch.Dialplan.Exten)
+	// Asterisk always sends both; an event without them is still a
+	// citizen to serve, with no number and on the hotline.
+	var caller, exten string
+	if ch.Caller != nil {
+		caller = ch.Caller.Number
+	}
+	if ch.Dialplan != nil {
+		exten = ch.Dialplan.Exten
+	}
+	line := s.cfg.lineFor(exten)
 	id := s.newCallID()
 	c := s.newCall(hotline.Call{
-		ID: id, ChannelID: ch.ID, CallerRaw: ch.Caller.Number,
-		CallerNumber: hotline.NormalizeNumber(ch.Caller.Number).Number,
-		DialedNumber: ch.Dialplan.Exten, Line: line, State: hotline.CallRinging, ArrivedAt: s.now(),
+		ID: id, ChannelID: ch.ID, CallerRaw: caller,
+		CallerNumber: hotline.NormalizeNumber(caller).Number,
+		DialedNumber: exten, Line: line, State: hotline.CallRinging, ArrivedAt: s.now(),
 		Phase: hotline.PhaseGreeting,
 	})
 	c.bridge = c.rec.ID + "-bridge"
-	c.waiting.Store(true)
+	c.setWaiting(true)
 	s.cli.Dispatcher().Route(ari.ChannelKey, ch.ID, c.mb)
 	s.track(c)
 	s.wg.Add(1)
@@ -356,7 +461,9 @@ func (s *Calls) newCall(rec hotline.Call) *call {
 	if rec.Line == hotline.LineComplaint {
 		c.role = hotline.RoleSupervisor
 	}
-	c.session = session{cli: s.cli, mb: NewMailbox(), idBase: c.rec.ID, isGone: c.isCitizenGone}
+	mb := NewMailbox()
+	mb.lag = s.noteLag
+	c.session = session{cli: s.cli, mb: mb, idBase: c.rec.ID, isGone: c.isCitizenGone}
 	return c
 }
 
@@ -531,6 +638,11 @@ func (s *Calls) setAgentState(ctx context.Context, id string, state hotline.Agen
 // timer, so none changes an agent after the service stopped.
 func (s *Calls) startWrapUp(ctx context.Context, agentID string) {
 	s.setAgentState(ctx, agentID, hotline.AgentWrapUp)
+	s.wrapUpTimer(ctx, agentID)
+}
+
+// wrapUpTimer starts (or restarts) the timer that ends the agent's wrap-up.
+func (s *Calls) wrapUpTimer(ctx context.Context, agentID string) {
 	s.wrapMu.Lock()
 	defer s.wrapMu.Unlock()
 	if t := s.wrapTimers[agentID]; t != nil {

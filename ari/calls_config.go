@@ -82,6 +82,25 @@ type CallConfig struct {
 	// (hotline-inbound, fallback, priority 2), which records the call and
 	// takes a voice message like any call the service missed.
 	Fallback DialplanTarget `yaml:"fallback"`
+	// MaxCalls, MaxWaiting and MaxLag are admission control. A service
+	// that takes more calls than it can serve fails them all: agents who
+	// answered are bridged seconds late, after they hung up. Past any of
+	// these bounds a new citizen goes to Fallback at once, as while
+	// draining, where the dialplan apologises, takes a voice message and
+	// notes the call, which is imported as a missed call owed a callback
+	// (6.1). Calls already taken are served as usual.
+	//
+	// MaxCalls bounds the calls in progress. Default 0: no bound.
+	MaxCalls int `yaml:"max_calls"`
+	// MaxWaiting bounds the citizens on the line with no agent yet (in
+	// the greeting or on hold). Default 0: no bound.
+	MaxWaiting int `yaml:"max_waiting"`
+	// MaxLag is how far behind the service may fall before it takes no
+	// new calls: an event that waited this long for its call's handler
+	// (busy with ARI requests and database writes, or starved of CPU).
+	// New calls are taken again once a second has passed without such a
+	// delay. Default 2s; negative (-1s): never.
+	MaxLag time.Duration `yaml:"max_lag"`
 	// Prompts are the sounds the citizen hears, each with its Chinese text.
 	Prompts Prompts `yaml:"prompts"`
 }
@@ -142,6 +161,9 @@ type DialplanTarget struct {
 func (c *CallConfig) SetDefaults() {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 60 * time.Second
+	}
+	if c.MaxLag == 0 {
+		c.MaxLag = 2 * time.Second
 	}
 	if c.Fallback.Context == "" {
 		c.Fallback.Context = "hotline-inbound"
@@ -220,6 +242,10 @@ func (c CallConfig) Validate() error {
 	if c.DrainTimeout < 0 || c.Fallback.Priority < 0 {
 		return fmt.Errorf("calls.drain_timeout and calls.fallback.priority must not be negative")
 	}
+	if c.MaxCalls < 0 || c.MaxWaiting < 0 {
+		return fmt.Errorf("calls.max_calls and calls.max_waiting must not be negative (0: no bound)")
+	}
+
 	lines := map[string]string{}
 	for key, nums := range map[string][]string{"hotline_numbers": c.HotlineNumbers, "complaint_numbers": c.ComplaintNumbers} {
 		for i, n := range nums {

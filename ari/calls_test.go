@@ -44,6 +44,9 @@ type flowOptions struct {
 	fake  aritest.Options  // the fake Asterisk's; sounds play 20 ms unless set
 	// supervisors has agent-paused messages pushed to supervisors' phones.
 	supervisors bool
+	queue       *missedQueue // the callback queue; nil: none
+	// wrapStore, when set, wraps the store the call flow writes to.
+	wrapStore func(hari.CallStore) hari.CallStore
 }
 
 func setupCalls(t testing.TB, cfg hari.CallConfig, agents ...agentSpec) *callBundle {
@@ -87,12 +90,19 @@ func setupFlow(t testing.TB, cfg hari.CallConfig, opts flowOptions, agents ...ag
 	cli, err := hari.New(fastConfig(fake.ARIURL()), nil, reg)
 	require.NoError(t, err)
 	cfg = withFlowDefaults(cfg)
-	calls, err := hari.NewCalls(cli, db, roster, opts.hours, cfg, nil, opts.now, reg)
+	var callStore hari.CallStore = db
+	if opts.wrapStore != nil {
+		callStore = opts.wrapStore(db)
+	}
+	calls, err := hari.NewCalls(cli, callStore, roster, opts.hours, cfg, nil, opts.now, reg)
 	require.NoError(t, err)
 	b := &callBundle{fake: fake, db: db, roster: roster, calls: calls, cli: cli, reg: reg, ended: make(chan hotline.Call, 16)}
 	calls.OnEnd = func(c hotline.Call) { b.ended <- c }
 	if opts.supervisors {
 		calls.Supervisors = hari.NewMessenger(cli, roster, "sip:hotline@127.0.0.1", nil)
+	}
+	if opts.queue != nil {
+		calls.Callbacks = opts.queue
 	}
 	calls.Start(ctx)
 	cli.Start(ctx)

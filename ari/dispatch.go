@@ -2,6 +2,7 @@ package ari
 
 import (
 	"sync"
+	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 )
@@ -14,6 +15,10 @@ type Mailbox struct {
 	queue  []ari.Event
 	ready  chan struct{}
 	closed bool
+	// lag, when set, hears on each Take how long the oldest event taken
+	// waited in the queue: how far behind its consumer is.
+	lag    func(time.Duration)
+	oldest time.Time // when the first event of the queue was put
 }
 
 // NewMailbox returns an empty, open mailbox.
@@ -26,6 +31,9 @@ func (m *Mailbox) Put(e ari.Event) bool {
 		m.mu.Unlock()
 		return false
 	}
+	if m.lag != nil && len(m.queue) == 0 {
+		m.oldest = time.Now()
+	}
 	m.queue = append(m.queue, e)
 	m.mu.Unlock()
 	select {
@@ -35,15 +43,29 @@ func (m *Mailbox) Put(e ari.Event) bool {
 	return true
 }
 
+// Age is how long the oldest queued event has waited, 0 when none is
+// queued or the mailbox does not track it (no lag function).
+func (m *Mailbox) Age(now time.Time) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lag == nil || len(m.queue) == 0 {
+		return 0
+	}
+	return now.Sub(m.oldest)
+}
+
 // Ready is signalled after a Put; several Puts may share one signal.
 func (m *Mailbox) Ready() <-chan struct{} { return m.ready }
 
 // Take returns every queued event in arrival order and empties the queue.
 func (m *Mailbox) Take() []ari.Event {
 	m.mu.Lock()
-	q := m.queue
+	q, oldest := m.queue, m.oldest
 	m.queue = nil
 	m.mu.Unlock()
+	if m.lag != nil && len(q) > 0 {
+		m.lag(time.Since(oldest))
+	}
 	return q
 }
 

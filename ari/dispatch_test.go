@@ -2,6 +2,7 @@ package ari
 
 import (
 	"testing"
+	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -61,5 +62,43 @@ func TestMailboxNeverBlocksAndKeepsOrder(t *testing.T) {
 	require.Len(t, got, n)
 	for i, e := range got {
 		require.Equal(t, itoa(i), e.(*ari.Dial).Dialstatus)
+	}
+}
+
+// TestMailboxReportsHowLongItsOldestEventWaited: each Take with events
+// reports the wait of the oldest one, which admission control reads as
+// how far behind the call is; an empty Take reports nothing.
+func TestMailboxReportsHowLongItsOldestEventWaited(t *testing.T) {
+	t.Parallel()
+	mb := NewMailbox()
+	var lags []time.Duration
+	mb.lag = func(d time.Duration) { lags = append(lags, d) }
+	before := time.Now()
+	mb.Put(&ari.Dial{EventData: ari.EventData{Type: "Dial"}})
+	mb.Put(&ari.Dial{EventData: ari.EventData{Type: "Dial"}})
+	require.Len(t, mb.Take(), 2)
+	require.Len(t, lags, 1)
+	require.GreaterOrEqual(t, lags[0], time.Duration(0))
+	require.LessOrEqual(t, lags[0], time.Since(before))
+	require.Empty(t, mb.Take())
+	require.Len(t, lags, 1, "nothing taken, nothing reported")
+}
+
+// TestFrameTypeReadsTheEventTypeWithoutDecoding: the type of a frame is
+// read from its first key "type", whatever the spacing, and a frame whose
+// type cannot be read plainly is left to the full decoder.
+func TestFrameTypeReadsTheEventTypeWithoutDecoding(t *testing.T) {
+	t.Parallel()
+	// frame → the type read; "" when the full decoder is left to it.
+	for frame, want := range map[string]string{
+		`{"type":"ChannelVarset","variable":"x"}`:                       "ChannelVarset",
+		"{\n  \"channel\": {\"id\": \"1\"},\n  \"type\" :\t\"Dial\"\n}": "Dial",
+		`{"value":"\"type\":\"Dial\"","type":"ChannelVarset"}`:          "ChannelVarset",
+		`{"bridge":{"bridge_type":"mixing"},"type":"BridgeCreated"}`:    "BridgeCreated",
+		`{"type":5}`: "", `{"type":"Dial\"x"}`: "", `{"type":`: "", `{"channel":{}}`: "", `null`: "",
+	} {
+		typ, ok := frameType([]byte(frame))
+		require.Equal(t, want != "", ok, frame)
+		require.Equal(t, want, typ, frame)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,8 @@ type MonitorStore interface {
 	StartMonitor(ctx context.Context, m hotline.MonitorSession) (int64, error)
 	ConnectMonitor(ctx context.Context, id int64, at time.Time) error
 	EndMonitor(ctx context.Context, id int64, at time.Time, reason hotline.MonitorEnd) error
+	// OpenMonitors are the monitorings not ended, of every server.
+	OpenMonitors(ctx context.Context) ([]hotline.MonitorSession, error)
 }
 
 // Monitors runs the monitorings of calls in progress.
@@ -49,6 +52,10 @@ type Monitors struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// starting is held (read) from a monitoring's row until it is among
+	// active, so reconciliation never takes a starting one for a dead
+	// process's.
+	starting sync.RWMutex
 	// OnChange, when set before Start, hears of each monitoring's start,
 	// connection and end (the console's live wall).
 	OnChange func(hotline.MonitorSession)
@@ -56,8 +63,12 @@ type Monitors struct {
 
 // NewMonitors returns the monitorings of calls' calls; the supervisor's
 // phone rings for at most ring. Start before use.
+// Reconciliation of calls (on every connection) then also ends the
+// monitorings a stopped or dead process left of calls' server.
 func NewMonitors(calls *Calls, store MonitorStore, ring time.Duration) *Monitors {
-	return &Monitors{calls: calls, store: store, log: calls.log.With("component", "monitor"), ring: ring, active: map[int64]*monitoring{}}
+	m := &Monitors{calls: calls, store: store, log: calls.log.With("component", "monitor"), ring: ring, active: map[int64]*monitoring{}}
+	calls.monitors.Store(m)
+	return m
 }
 
 // Start makes Monitor usable until Stop.
@@ -134,6 +145,8 @@ func (m *Monitors) Monitor(ctx context.Context, callID, supervisorID string, mod
 	case hotline.MonitorBarge:
 		mon.whisper = "both"
 	}
+	m.starting.RLock()
+	defer m.starting.RUnlock()
 	if mon.rec.ID, err = m.store.StartMonitor(ctx, mon.rec); err != nil {
 		return hotline.MonitorSession{}, err
 	}
@@ -334,4 +347,66 @@ func (s *Calls) monitorTarget(callID string) (monitorTarget, error) {
 		return t, hotline.Errorf(hotline.KindConflict, op, "no agent is talking on call %s now: monitor once an agent answers", callID)
 	}
 	return t, nil
+}
+
+// monitorChannelID matches the snoop and supervisor channels monitorings
+// make (Monitor), and monitorBridgeID their bridges.
+var (
+	monitorChannelID = regexp.MustCompile(`^m[0-9a-z]*[0-9]{8}-(snp|sup)$`)
+	monitorBridgeID  = regexp.MustCompile(`^m[0-9a-z]*[0-9]{8}-brg$`)
+)
+
+// reconcile ends what monitorings a process that stopped or died left of
+// this server (monitorings are not adopted: the supervisor asks again):
+// their channels nobody here routes are hung up (the supervisor's phone
+// would go on listening), and their rows of this server's calls that this
+// process does not run are ended as stopped with the service. Their
+// bridges go with ownsBridge's answer in the bridge pass.
+func (m *Monitors) reconcile(ctx context.Context, chans []ariChannel, repaired func(string)) error {
+	m.starting.Lock()
+	defer m.starting.Unlock()
+	disp := m.calls.cli.Dispatcher()
+	for _, ch := range chans {
+		if monitorChannelID.MatchString(ch.ID) && !disp.Routed(ari.ChannelKey, ch.ID) {
+			if err := m.calls.cli.ARI().Channel().Hangup(key(ari.ChannelKey, ch.ID), "normal"); err == nil || httpStatus(err) == 404 {
+				repaired(repairMonitorChannel)
+			}
+		}
+	}
+	open, err := m.store.OpenMonitors(ctx)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	running := make(map[int64]bool, len(m.active))
+	for id := range m.active {
+		running[id] = true
+	}
+	m.mu.Unlock()
+	for _, rec := range open {
+		if running[rec.ID] || !m.calls.owns(rec.CallID) {
+			continue // going on here, or another server's
+		}
+		if err := m.store.EndMonitor(ctx, rec.ID, m.calls.now(), hotline.MonitorServiceStopping); err != nil {
+			return err
+		}
+		repaired(repairMonitor)
+		m.changed(hotline.MonitorSession{ID: rec.ID, CallID: rec.CallID, SupervisorID: rec.SupervisorID, AgentID: rec.AgentID,
+			Mode: rec.Mode, RequestedAt: rec.RequestedAt, ConnectedAt: rec.ConnectedAt, EndedAt: m.calls.now(),
+			EndReason: hotline.MonitorServiceStopping})
+		m.log.Warn("monitoring left open by a stopped instance ended", "monitoring", rec.ID, "call", rec.CallID, "supervisor", rec.SupervisorID)
+	}
+	return nil
+}
+
+// ownsBridge reports whether bridge id is a monitoring's running here.
+func (m *Monitors) ownsBridge(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mon := range m.active {
+		if mon.bridge == id {
+			return true
+		}
+	}
+	return false
 }

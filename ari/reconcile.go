@@ -32,6 +32,9 @@ import (
 //     remaining steps of its end.
 //   - Empty bridges and snoop channels nothing in this process owns are
 //     destroyed; stored recordings the archive never heard of are archived.
+//   - Monitorings of this server's calls that this process does not run
+//     (a dead process's: they are not adopted) are ended, their channels
+//     hung up and their bridges removed.
 //
 // Every repair is idempotent, counted by hotline_reconcile_repaired_total
 // and logged with the counts.
@@ -46,6 +49,11 @@ const (
 	repairSnoop     = "snoop_hungup"       // a snoop channel nobody owns
 	repairRecording = "recording_archived" // a stored recording the archive did not know
 	repairArrival   = "arrival_recovered"  // a citizen in Stasis whose StasisStart was lost
+	// A monitoring a stopped or dead process left: its row ended, its
+	// channels hung up, its bridge removed.
+	repairMonitor        = "monitor_ended"
+	repairMonitorChannel = "monitor_channel_hungup"
+	repairMonitorBridge  = "monitor_bridge_destroyed"
 )
 
 // causeVanished marks the ChannelDestroyed reconciliation makes up for a
@@ -223,6 +231,14 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		repaired(repairArrival)
 	}
 
+	// Monitorings of a process that died, or whose channels vanished.
+	mons := s.monitors.Load()
+	if mons != nil {
+		if err := mons.reconcile(ctx, chans, repaired); err != nil {
+			return done, err
+		}
+	}
+
 	// What nobody owns any more.
 	for _, ch := range chans {
 		if snoopID.MatchString(ch.ID) && !disp.Routed(ari.ChannelKey, ch.ID) {
@@ -236,8 +252,14 @@ func (s *Calls) Reconcile(ctx context.Context) (Summary, error) {
 		return done, err
 	}
 	for _, b := range bridges {
-		// Calls and callbacks name their bridges ID-bridge; others (a
-		// monitoring's) are not reconciliation's.
+		if mons != nil && monitorBridgeID.MatchString(b.ID) && !mons.ownsBridge(b.ID) {
+			if err := s.cli.ARI().Bridge().Delete(key(ari.BridgeKey, b.ID)); err == nil || httpStatus(err) == 404 {
+				repaired(repairMonitorBridge)
+			}
+			continue
+		}
+		// Calls and callbacks name their bridges ID-bridge; others are
+		// not reconciliation's.
 		if len(b.Channels) > 0 || !strings.HasSuffix(b.ID, "-bridge") || disp.Routed(ari.BridgeKey, b.ID) {
 			continue
 		}
@@ -371,13 +393,17 @@ func (s *Calls) isActive(id string) bool {
 // ones cancelled), its bridge, its recorder and the numbering of the
 // channel ids it makes.
 func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]ariChannel) *call {
+	// The citizen's channel is this call's: once it ends here, a later
+	// reconciliation that still sees the channel in Stasis (hanging up)
+	// must not take it for a lost arrival and make a second call of it.
+	s.arrived(rec.ChannelID)
 	c := s.newCall(rec)
 	c.bridge = rec.BridgeID
 	if c.bridge == "" {
 		c.bridge = rec.ID + "-bridge"
 	}
 	for _, l := range rec.Legs {
-		lg := &leg{rec: l, gone: !l.EndedAt.IsZero()}
+		lg := &leg{rec: l, saved: l, gone: !l.EndedAt.IsZero()}
 		lg.answered = !l.AnsweredAt.IsZero()
 		lg.bridged = l.Outcome == hotline.LegAnswered
 		c.legs[l.ChannelID] = lg
@@ -395,6 +421,7 @@ func (s *Calls) restore(ctx context.Context, rec hotline.Call, alive map[string]
 			c.saveLeg(ctx, lg, false)
 		}
 	}
+	c.flush(ctx)
 	c.seq = max(c.seq, idNumber(rec.ID, rec.SnoopID))
 	if rec.RecordingName != "" {
 		r := &recorder{cli: s.cli, mb: c.mb, target: c.citizen, name: rec.ID, newID: c.nextID, parts: rec.RecordingParts}
@@ -576,13 +603,16 @@ func (s *Calls) Drain(ctx context.Context) int {
 // stays responsible, the recording goes on or is archived.
 func (s *Calls) LeaveLive() { s.leaveLive.Store(true) }
 
-// toFallback sends a new citizen back to the dialplan's fallback.
-func (s *Calls) toFallback(id string) {
+// toFallback sends a new citizen back to the dialplan's fallback, for
+// reason (Calls.admit).
+func (s *Calls) toFallback(id, reason string) {
 	f := s.cfg.Fallback
 	err := s.cli.ARI().Channel().Continue(key(ari.ChannelKey, id), f.Context, f.Extension, f.Priority)
 	if err != nil {
-		s.log.Error("draining: could not send a new call to the dialplan's fallback", "channel", id, "err", err)
+		s.log.Error("could not send a new call to the dialplan's fallback", "channel", id, "reason", reason, "err", err)
 		return
 	}
-	s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+	if reason == "draining" {
+		s.log.Info("draining: new call sent to the dialplan's fallback", "channel", id)
+	}
 }

@@ -84,18 +84,24 @@ func (b *callBundle) successor(t *testing.T, cfg hari.CallConfig, queue *missedQ
 
 // repaired reads hotline_reconcile_repaired_total{what}.
 func (b *callBundle) repaired(what string) int {
+	return int(b.labelled("hotline_reconcile_repaired_total", "what", what))
+}
+
+// labelled reads the counter name{label="value"}; -1 when the registry
+// cannot be read.
+func (b *callBundle) labelled(name, label, value string) float64 {
 	m, err := b.reg.Gather()
 	if err != nil {
 		return -1
 	}
 	for _, f := range m {
-		if f.GetName() != "hotline_reconcile_repaired_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, s := range f.GetMetric() {
 			for _, l := range s.GetLabel() {
-				if l.GetName() == "what" && l.GetValue() == what {
-					return int(s.GetCounter().GetValue())
+				if l.GetName() == label && l.GetValue() == value {
+					return s.GetCounter().GetValue()
 				}
 			}
 		}
@@ -467,4 +473,29 @@ func TestDrainSendsNewCallsToTheFallback(t *testing.T) {
 
 	_, err = b.calls.Refer(context.Background(), talking.ID, "1001", "1002", "")
 	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "the call is over: %v", err)
+}
+
+// TestCitizenGoneWhileDisconnectedIsInterrupted: the citizen hangs up
+// while the service's connection is down (the hangup's events are lost);
+// on reconnection reconciliation finds the channel gone, and the call ends
+// as interrupted (nobody saw how it ended), not as abandoned, owed a
+// callback like any missed call.
+func TestCitizenGoneWhileDisconnectedIsInterrupted(t *testing.T) {
+	t.Parallel()
+	queue := &missedQueue{}
+	b := setupFlow(t, slowCalls, flowOptions{queue: queue}, agentSpec{id: "1001", behavior: aritest.Behavior{NoAnswer: true}})
+	citizen, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	ringing := b.waitStored(t, func(c hotline.Call) bool { return c.Phase == hotline.PhaseQueued && len(c.Legs) == 1 })
+
+	b.fake.RefuseConnections(300 * time.Millisecond) // returns once the websocket is cut
+	require.NoError(t, b.fake.Hangup(citizen))
+	b.waitRepaired(t, "vanished", 1)
+	ended := b.waitEnded(t)
+	require.Equal(t, ringing.ID, ended.ID)
+	got := b.stored(t, ringing.ID)
+	require.Equal(t, hotline.CallMissed, got.State)
+	require.Equal(t, hotline.MissedInterrupted, got.MissedReason)
+	require.False(t, got.InterruptedAt.IsZero())
+	require.Equal(t, []string{ringing.ID}, queue.list(), "owed a callback")
 }

@@ -190,6 +190,12 @@ func (v *VoiceMessages) importOne(ctx context.Context, infoPath string) error {
 		return err
 	}
 	name := "vm-" + msg.id
+	if v.deps.Server != "" && !v.deps.OrUnnamed {
+		// Each Asterisk numbers its messages alike (the time and a counter
+		// of its own): another server's name says which mailbox it is
+		// from. The first server's keep the name they always had.
+		name = "vm-" + v.deps.Server + "-" + msg.id
+	}
 	call := hotline.Call{
 		ID: name, CallerRaw: msg.caller, CallerNumber: hotline.NormalizeNumber(msg.caller).Number,
 		Line: hotline.LineHotline, State: hotline.CallMissed, MissedReason: hotline.MissedServiceDown,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -169,6 +170,47 @@ func TestVoiceMessageWhoseIDIsTakenStays(t *testing.T) {
 	require.Zero(t, n)
 	_, err = os.Stat(filepath.Join(inbox, "msg0000.wav"))
 	require.NoError(t, err, "the message stays in the mailbox")
+}
+
+// Two Asterisk servers number their messages alike (the time and a
+// counter of their own): the same msg_id in both mailboxes is two
+// messages, and both become missed calls, the second server's named after
+// it.
+func TestTwoServersMessagesWithTheSameIDAreBothImported(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var queued []string
+	queue := missedCallsFunc(func(_ context.Context, call hotline.Call, _ string) error {
+		queued = append(queued, call.ID+" "+call.CallerRaw)
+		return nil
+	})
+	for i, server := range []string{"east", "west"} {
+		box := t.TempDir()
+		inbox := filepath.Join(box, "INBOX")
+		require.NoError(t, os.MkdirAll(inbox, 0o755))
+		caller := fmt.Sprintf("1380013800%d", i)
+		require.NoError(t, os.WriteFile(filepath.Join(inbox, "msg0000.txt"),
+			[]byte("[message]\nmsg_id=1796297633-0\ncallerid=\"x\" <"+caller+">\norigtime=1796297633\nduration=3\n"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(inbox, "msg0000.wav"), wavFile(3*time.Second), 0o644))
+		cfg := f.cfg
+		cfg.VoicemailDir = box
+		deps := Deps{DB: f.db, ARI: ARI{URL: "http://127.0.0.1:1/ari"}, Server: server, OrUnnamed: i == 0, Now: f.clock.Now}
+		archiver, err := NewArchiver(cfg, deps)
+		require.NoError(t, err)
+		v, err := NewVoiceMessages(cfg, deps, archiver, queue)
+		require.NoError(t, err)
+		n, err := v.runOnce(f.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "server %s's message imported", server)
+		_, err = os.Stat(filepath.Join(inbox, "msg0000.wav"))
+		require.ErrorIs(t, err, os.ErrNotExist, "server %s's message left its mailbox", server)
+	}
+	require.Equal(t, []string{"vm-1796297633-0 13800138000", "vm-west-1796297633-0 13800138001"}, queued)
+	for _, name := range []string{"vm-1796297633-0", "vm-west-1796297633-0"} {
+		rec, err := f.db.GetRecording(f.ctx, name)
+		require.NoError(t, err)
+		require.Equal(t, name, rec.CallID)
+	}
 }
 
 // wavFile is a silent 8 kHz 16-bit mono WAV of length d.

@@ -204,6 +204,30 @@ UPDATE calls SET
 WHERE id = :id
   AND (first_responsible_agent IS NULL OR first_responsible_agent = :first_responsible_agent)`
 
+// updateCallProgressSQL writes the columns of one calls row that no index
+// and no report trigger reads but the phase (recording, bridge, snoop,
+// phase, interruption, updated_ms), and matches the row only when every
+// other column updateCallSQL writes already holds the value given. Most
+// writes of a call in progress change only these: this statement leaves
+// the row's six indexes and its triggers alone, where updateCallSQL
+// rewrites an entry in each. A call whose other columns changed matches
+// no row, and updateCallSQL writes it.
+const updateCallProgressSQL = `
+UPDATE calls SET
+    recording_name  = :recording_name,
+    recording_parts = :recording_parts,
+    voicemail_name  = :voicemail_name,
+    phase           = :phase,
+    bridge_id       = :bridge_id,
+    snoop_id        = :snoop_id,
+    interrupted_ms  = :interrupted_ms,
+    updated_ms      = :now_ms
+WHERE id = :id
+  AND channel_id = :channel_id AND caller_raw = :caller_raw AND caller_number = :caller_number
+  AND dialed_number = :dialed_number AND state = :state AND missed_reason = :missed_reason
+  AND COALESCE(first_responsible_agent, '') = COALESCE(:first_responsible_agent, '')
+  AND answered_ms = :answered_ms AND ended_ms = :ended_ms`
+
 // callResponsibleSQL reads first_responsible_agent of one calls row.
 const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id = ?`
 
@@ -212,33 +236,113 @@ const callResponsibleSQL = `SELECT first_responsible_agent FROM calls WHERE id =
 // call was never created. Legs are stored by AddLeg and UpdateLeg.
 func (db *DB) UpdateCall(ctx context.Context, c hotline.Call) error {
 	const op = "store.UpdateCall"
+	stmts, err := db.callUpdates(ctx)
+	if err != nil {
+		return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
+	}
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error { return db.updateCallIn(ctx, tx, stmts, op, c) })
+	return wrapErr(op, fmt.Sprintf("call %q", c.ID), err)
+}
+
+// callUpdateStmts are the prepared updateCallProgressSQL and updateCallSQL.
+type callUpdateStmts struct{ progress, full *sqlx.NamedStmt }
+
+func (db *DB) callUpdates(ctx context.Context) (callUpdateStmts, error) {
+	progress, err := db.namedWrite(ctx, updateCallProgressSQL)
+	if err != nil {
+		return callUpdateStmts{}, err
+	}
+	full, err := db.namedWrite(ctx, updateCallSQL)
+	return callUpdateStmts{progress, full}, err
+}
+
+// updateCallIn is UpdateCall's write in tx: the progress statement when
+// it matches, the full one otherwise.
+func (db *DB) updateCallIn(ctx context.Context, tx *sqlx.Tx, stmts callUpdateStmts, op string, c hotline.Call) error {
 	subject := fmt.Sprintf("call %q", c.ID)
-	stmt, err := db.namedWrite(ctx, updateCallSQL)
+	row := callWrite{callToRow(c), db.nowMs()}
+	res, err := tx.NamedStmtContext(ctx, stmts.progress).ExecContext(ctx, row)
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return wrapErr(op, subject, err)
+	}
+	res, err = tx.NamedStmtContext(ctx, stmts.full).ExecContext(ctx, row)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// No row matched: the call is missing (NotFound from the read) or
+	// has another first-responsible agent.
+	var stored sql.NullString
+	if err := tx.GetContext(ctx, &stored, callResponsibleSQL, c.ID); err != nil {
+		return wrapErr(op, subject, err)
+	}
+	return hotline.Errorf(hotline.KindConflict, op,
+		"call %q: first responsible agent is %s and cannot become %q", c.ID, stored.String, c.FirstResponsibleAgent)
+}
+
+// SaveCall writes what one step of a call changed in one transaction: the
+// call's state (as UpdateCall; nil when it did not change), its legs'
+// outcomes and times (as UpdateLeg) and agents' states (as
+// SetAgentState). One transaction instead of one each is what lets the
+// one writer keep up with many calls; either all of it is stored or
+// nothing.
+func (db *DB) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.CallLeg, agents []hotline.AgentStateChange) error {
+	const op = "store.SaveCall"
+	for _, a := range agents {
+		if !a.State.Valid() {
+			return hotline.Errorf(hotline.KindInvalid, op, "agent %q: unknown state %q", a.AgentID, a.State)
+		}
+	}
+	callStmts, err := db.callUpdates(ctx)
+	if err != nil {
+		return wrapErr(op, "calls", err)
+	}
+	legStmt, err := db.namedWrite(ctx, updateLegSQL)
+	if err != nil {
+		return wrapErr(op, "call legs", err)
+	}
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.NamedStmtContext(ctx, stmt).ExecContext(ctx, callWrite{callToRow(c), db.nowMs()})
-		if err != nil {
-			return err
+		if c != nil {
+			if err := db.updateCallIn(ctx, tx, callStmts, op, *c); err != nil {
+				return err
+			}
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
+		for _, l := range legs {
+			subject := fmt.Sprintf("leg %d", l.ID)
+			res, err := tx.NamedStmtContext(ctx, legStmt).ExecContext(ctx, legToRow(l))
+			if err != nil {
+				return wrapErr(op, subject, err)
+			}
+			if err := expectOneRow(op, subject, res); err != nil {
+				return err
+			}
 		}
-		if n == 1 {
-			return nil
+		for _, a := range agents {
+			subject := fmt.Sprintf("agent %q", a.AgentID)
+			reason := a.Reason
+			if a.State != hotline.AgentPaused {
+				reason = ""
+			}
+			res, err := tx.ExecContext(ctx, setAgentStateSQL, a.State, reason, hotline.UnixMilli(a.At), db.nowMs(), a.AgentID)
+			if err != nil {
+				return wrapErr(op, subject, err)
+			}
+			if err := expectOneRow(op, subject, res); err != nil {
+				return err
+			}
 		}
-		// No row matched: the call is missing (NotFound from the read) or
-		// has another first-responsible agent.
-		var stored sql.NullString
-		if err := tx.GetContext(ctx, &stored, callResponsibleSQL, c.ID); err != nil {
-			return err
-		}
-		return hotline.Errorf(hotline.KindConflict, op,
-			"call %q: first responsible agent is %s and cannot become %q", c.ID, stored.String, c.FirstResponsibleAgent)
+		return nil
 	})
-	return wrapErr(op, subject, err)
+	return wrapErr(op, "call changes", err)
 }
 
 const callColumns = `id, channel_id, caller_raw, caller_number, dialed_number, line, state, missed_reason,

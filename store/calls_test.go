@@ -714,16 +714,11 @@ func TestUnfinishedCalls(t *testing.T) {
 	f := setup(t)
 	f.seedAgents(t, "a1")
 
-	talking := testCall("talking", "13900000001", t0)
-	require.NoError(t, f.db.CreateCall(f.ctx, talking))
-	talking = answered(t, talking, "a1", t0.Add(time.Second))
+	talking := answered(t, f.createCall(t, testCall("talking", "13900000001", t0)), "a1", t0.Add(time.Second))
 	talking.Phase, talking.BridgeID, talking.SnoopID = hotline.PhaseTalking, "talking-bridge", "talking-s002"
 	require.NoError(t, f.db.UpdateCall(f.ctx, talking))
-	leg := hotline.CallLeg{CallID: "talking", AgentID: "a1", ChannelID: "talking-a001-a1", Outcome: hotline.LegAnswered,
-		RungAt: t0, AnsweredAt: t0.Add(time.Second)}
-	var err error
-	leg.ID, err = f.db.AddLeg(f.ctx, leg)
-	require.NoError(t, err)
+	leg := f.addLeg(t, hotline.CallLeg{CallID: "talking", AgentID: "a1", ChannelID: "talking-a001-a1", Outcome: hotline.LegAnswered,
+		RungAt: t0, AnsweredAt: t0.Add(time.Second)})
 	talking.Legs = []hotline.CallLeg{leg}
 
 	ending := testCall("ending", "13900000002", t0.Add(time.Minute))
@@ -743,4 +738,76 @@ func TestUnfinishedCalls(t *testing.T) {
 	back, err := f.db.GetCall(f.ctx, "ended")
 	require.NoError(t, err)
 	require.Equal(t, ended, back, "phase and interruption round-trip")
+}
+
+// TestSaveCallWritesOneStepTogether: the call's state, a leg and an
+// agent's state are stored by one SaveCall; when any of them cannot be
+// stored (an unknown agent), none is, and the call's conflict rule holds
+// as in UpdateCall.
+func TestSaveCallWritesOneStepTogether(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.seedAgents(t, "a1")
+	call := f.createCall(t, testCall("c1", "13900000001", t0))
+	call.Phase, call.BridgeID = hotline.PhaseQueued, "c1-bridge" // a change of the call's progress alone
+	require.NoError(t, f.db.SaveCall(f.ctx, &call, nil, nil))
+	stored, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, call, stored)
+	leg := f.addLeg(t, hotline.CallLeg{CallID: "c1", AgentID: "a1", ChannelID: "c1-a001", Outcome: hotline.LegRinging, RungAt: t0})
+
+	call = answered(t, call, "a1", t0.Add(time.Second))
+	leg.Outcome, leg.AnsweredAt = hotline.LegAnswered, t0.Add(time.Second)
+	onCall := hotline.AgentStateChange{AgentID: "a1", State: hotline.AgentOnCall, Reason: "ignored", At: t0.Add(time.Second)}
+	require.NoError(t, f.db.SaveCall(f.ctx, &call, []hotline.CallLeg{leg}, []hotline.AgentStateChange{onCall}))
+	got, err := f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, "a1", got.FirstResponsibleAgent)
+	require.Equal(t, hotline.CallAnswered, got.State)
+	require.Equal(t, []hotline.CallLeg{leg}, got.Legs)
+	a, err := f.db.GetAgent(f.ctx, "a1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.AgentOnCall, a.State)
+	require.Empty(t, a.PauseReason, "a reason is kept only for a pause")
+
+	ended := leg
+	ended.Outcome, ended.EndedAt = hotline.LegCompleted, t0.Add(time.Minute)
+	err = f.db.SaveCall(f.ctx, nil, []hotline.CallLeg{ended},
+		[]hotline.AgentStateChange{{AgentID: "a1", State: hotline.AgentWrapUp, At: t0.Add(time.Minute)}, {AgentID: "nobody", State: hotline.AgentWrapUp, At: t0}})
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "%v", err)
+	got, err = f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, []hotline.CallLeg{leg}, got.Legs, "nothing of a failed step is stored")
+	a, err = f.db.GetAgent(f.ctx, "a1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.AgentOnCall, a.State)
+
+	other := call
+	other.FirstResponsibleAgent = "a2"
+	err = f.db.SaveCall(f.ctx, &other, nil, nil)
+	require.Equal(t, hotline.KindConflict, hotline.KindOf(err), "%v", err)
+	call.Phase = hotline.PhaseSurvey
+	require.NoError(t, f.db.SaveCall(f.ctx, &call, nil, nil), "the progress of an answered call")
+	got, err = f.db.GetCall(f.ctx, "c1")
+	require.NoError(t, err)
+	require.Equal(t, hotline.PhaseSurvey, got.Phase)
+	require.Equal(t, "a1", got.FirstResponsibleAgent)
+	err = f.db.SaveCall(f.ctx, nil, nil, []hotline.AgentStateChange{{AgentID: "a1", State: "dancing"}})
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err), "%v", err)
+}
+
+// addLeg stores l and returns it with its id.
+func (f fixture) addLeg(t *testing.T, l hotline.CallLeg) hotline.CallLeg {
+	t.Helper()
+	id, err := f.db.AddLeg(f.ctx, l)
+	require.NoError(t, err)
+	l.ID = id
+	return l
+}
+
+// createCall stores c and returns it.
+func (f fixture) createCall(t *testing.T, c hotline.Call) hotline.Call {
+	t.Helper()
+	require.NoError(t, f.db.CreateCall(f.ctx, c))
+	return c
 }

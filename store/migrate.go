@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -59,6 +60,16 @@ func (m Migration) String() string {
 // returns the versions it applied, oldest first; none when the database is
 // already current.
 func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
+	if db.dialect == postgresDialect {
+		// Several instances start on one new database at once: each would
+		// apply the same first migration, and all but one fail. They take
+		// turns instead; the later ones find the schema current.
+		unlock, err := db.lockMigrations(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: migrate %s: %w", db.path, err)
+		}
+		defer unlock()
+	}
 	results, err := db.migrations.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate %s: %w", db.path, err)
@@ -92,4 +103,35 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]Migration, error) {
 		})
 	}
 	return out, nil
+}
+
+// migrationLockWait bounds how long Migrate waits for another instance's
+// migrations (a fresh schema takes a second or two).
+const migrationLockWait = 2 * time.Minute
+
+// lockMigrations takes PostgreSQL's advisory lock of the schema's
+// migrations on a connection of its own (goose's Up runs on the
+// migrations' one) and returns what releases it. The lock belongs to a
+// transaction, so it is released however that connection ends.
+func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
+	tx, err := db.writer.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lock the migrations: %w", err)
+	}
+	// Writes nothing: waits as long as migrations may take, not the
+	// writer's lock_timeout.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = `+fmt.Sprint(migrationLockWait.Milliseconds())); err != nil {
+		return nil, errors.Join(fmt.Errorf("lock the migrations: %w", err), tx.Rollback())
+	}
+	// Takes the advisory lock named after the schema (a database may hold
+	// several hotline schemas), held until the transaction ends; reads and
+	// writes nothing.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('hotline.migrate.' || coalesce(current_schema(), '')))`); err != nil {
+		return nil, errors.Join(fmt.Errorf("lock the migrations: wait for another instance's: %w", err), tx.Rollback())
+	}
+	return func() {
+		if err := tx.Rollback(); err != nil {
+			db.logger.Warn("migration lock not released; it goes with its connection", "err", err)
+		}
+	}, nil
 }

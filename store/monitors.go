@@ -48,19 +48,19 @@ func (db *DB) EndMonitor(ctx context.Context, id int64, at time.Time, reason hot
 	return wrapErr(op, fmt.Sprintf("monitoring %d", id), err)
 }
 
-// EndOpenMonitors ends every monitoring left open (the service stopped
-// while it ran: Asterisk hangs up nothing by itself, but nothing of the
-// service bridges those channels any more) and reports how many.
-func (db *DB) EndOpenMonitors(ctx context.Context, at time.Time) (int64, error) {
-	const op = "store.EndOpenMonitors"
-	// endOpenMonitorsSQL ends every call_monitors row without ended_ms.
-	const endOpenMonitorsSQL = `UPDATE call_monitors SET ended_ms = ?, end_reason = 'service_stopped' WHERE ended_ms = 0`
-	res, err := db.writer.ExecContext(ctx, endOpenMonitorsSQL, hotline.UnixMilli(at))
-	if err != nil {
-		return 0, wrapErr(op, "monitorings", err)
+// openMonitorsSQL reads the call_monitors rows not ended, oldest first.
+const openMonitorsSQL = `SELECT id, call_id, supervisor_id, agent_id, mode, requested_ms, connected_ms, ended_ms, end_reason
+FROM call_monitors WHERE ended_ms = 0 ORDER BY id`
+
+// OpenMonitors returns the monitorings not ended, oldest first: those
+// going on, and those an instance that stopped or died left open.
+func (db *DB) OpenMonitors(ctx context.Context) ([]hotline.MonitorSession, error) {
+	const op = "store.OpenMonitors"
+	var rows []monitorRow
+	if err := db.reader.SelectContext(ctx, &rows, openMonitorsSQL); err != nil {
+		return nil, wrapErr(op, "open monitorings", err)
 	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	return monitorsOf(rows), nil
 }
 
 type monitorRow struct {
@@ -86,6 +86,10 @@ func (db *DB) CallMonitors(ctx context.Context, callID string) ([]hotline.Monito
 	if err := db.reader.SelectContext(ctx, &rows, callMonitorsSQL, callID); err != nil {
 		return nil, wrapErr(op, fmt.Sprintf("monitorings of call %q", callID), err)
 	}
+	return monitorsOf(rows), nil
+}
+
+func monitorsOf(rows []monitorRow) []hotline.MonitorSession {
 	out := make([]hotline.MonitorSession, len(rows))
 	for i, r := range rows {
 		out[i] = hotline.MonitorSession{ID: r.ID, CallID: r.CallID, SupervisorID: r.SupervisorID, AgentID: r.AgentID,
@@ -93,5 +97,5 @@ func (db *DB) CallMonitors(ctx context.Context, callID string) ([]hotline.Monito
 			ConnectedAt: hotline.FromUnixMilli(r.ConnectedMs), EndedAt: hotline.FromUnixMilli(r.EndedMs),
 			EndReason: hotline.MonitorEnd(r.EndReason)}
 	}
-	return out, nil
+	return out
 }

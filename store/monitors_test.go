@@ -10,8 +10,8 @@ import (
 )
 
 // A monitoring is recorded when asked for, connected once, ended once
-// (the first reason stands); one left open by a stopped service is ended
-// at the next start.
+// (the first reason stands); one left open by a stopped service is listed
+// as open until ended.
 func TestMonitors(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
@@ -28,9 +28,14 @@ func TestMonitors(t *testing.T) {
 	open, err := f.db.StartMonitor(f.ctx, hotline.MonitorSession{CallID: "c1", SupervisorID: "2001", Mode: hotline.MonitorListen,
 		RequestedAt: t0.Add(4 * time.Minute)})
 	require.NoError(t, err)
-	n, err := f.db.EndOpenMonitors(f.ctx, t0.Add(5*time.Minute))
+	left, err := f.db.OpenMonitors(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, int64(1), n)
+	require.Equal(t, []hotline.MonitorSession{{ID: open, CallID: "c1", SupervisorID: "2001", Mode: hotline.MonitorListen,
+		RequestedAt: t0.Add(4 * time.Minute)}}, left, "only the one not ended is open")
+	require.NoError(t, f.db.EndMonitor(f.ctx, open, t0.Add(5*time.Minute), hotline.MonitorServiceStopping))
+	left, err = f.db.OpenMonitors(f.ctx)
+	require.NoError(t, err)
+	require.Empty(t, left)
 
 	got, err := f.db.CallMonitors(f.ctx, "c1")
 	require.NoError(t, err)

@@ -150,13 +150,15 @@ func (db *DB) GetRecording(ctx context.Context, name string) (ArchivedRecording,
 // claimRecordingsSQL claims up to a limit of pending recordings of one
 // server (or also of no server) due for an archive attempt and not claimed
 // by another archiver now, oldest due first, and returns them: it sets
-// claim_token and claim_until_ms.
+// claim_token and claim_until_ms. The outer test again: on PostgreSQL a
+// row another archiver claimed meanwhile is re-read, and left to it.
 const claimRecordingsSQL = `
 UPDATE recordings SET claim_token = ?, claim_until_ms = ?
 WHERE name IN (
     SELECT name FROM recordings
     WHERE state = 'pending' AND next_attempt_ms <= ? AND claim_until_ms <= ? AND (server = ? OR (? AND server = ''))
     ORDER BY next_attempt_ms, name LIMIT ?)
+  AND state = 'pending' AND claim_until_ms <= ?
 RETURNING ` + recordingColumns
 
 // ClaimDueRecordings claims up to limit pending recordings of Asterisk
@@ -173,7 +175,7 @@ func (db *DB) ClaimDueRecordings(ctx context.Context, server string, orUnnamed b
 	var rows []recordingRow
 	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		ms := hotline.UnixMilli(now)
-		return tx.SelectContext(ctx, &rows, claimRecordingsSQL, token, hotline.UnixMilli(until), ms, ms, server, orUnnamed, limit)
+		return tx.SelectContext(ctx, &rows, claimRecordingsSQL, token, hotline.UnixMilli(until), ms, ms, server, orUnnamed, limit, ms)
 	})
 	if err != nil {
 		return nil, wrapErr(op, "pending recordings of server "+server, err)
@@ -183,6 +185,29 @@ func (db *DB) ClaimDueRecordings(ctx context.Context, server string, orUnnamed b
 		return cmp.Or(a.NextAttempt.Compare(b.NextAttempt), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
+}
+
+// releaseRecordingClaimsSQL ends the claims on the pending recordings of
+// one server (or also of no server): it clears claim_token and
+// claim_until_ms.
+const releaseRecordingClaimsSQL = `
+UPDATE recordings SET claim_token = '', claim_until_ms = 0
+WHERE state = 'pending' AND claim_token <> '' AND (server = ? OR (? AND server = ''))`
+
+// ReleaseRecordingClaims ends every claim on server's pending recordings
+// (orUnnamed: also those of no server) and reports how many. Only the
+// instance that drives a server archives its recordings: when one takes
+// a server over, the claims it finds are its predecessor's, which died
+// or lost the server and whose writes are fenced off, so it need not wait
+// for them to run out.
+func (db *DB) ReleaseRecordingClaims(ctx context.Context, server string, orUnnamed bool) (int64, error) {
+	const op = "store.ReleaseRecordingClaims"
+	res, err := db.writer.ExecContext(ctx, releaseRecordingClaimsSQL, server, orUnnamed)
+	if err != nil {
+		return 0, wrapErr(op, "claims on the recordings of server "+server, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // markArchivedSQL stores what the archive learned of a pending recording

@@ -88,4 +88,22 @@ func TestClaimDueRecordingsByServerOneArchiverAtATime(t *testing.T) {
 	require.Equal(t, []string{"w1"}, names(got))
 	_, err = f.db.ClaimDueRecordings(f.ctx, "west", false, "", at, until, 10)
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+
+	// The instance that takes west over ends the claims of the one that
+	// died on it at once, without waiting for them to run out; east's
+	// (and the unnamed, first server's) are not west's to end.
+	n, err := f.db.ReleaseRecordingClaims(f.ctx, "west", false)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	got, err = f.db.ClaimDueRecordings(f.ctx, "west", false, "t6", at, until, 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"w1"}, names(got), "claimed again before t5's claim ran out")
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(f.db.MarkRecordingArchived(f.ctx,
+		hotline.Recording{Name: "w1", Format: "wav", SizeBytes: 1, SHA256: "ab", ArchivedAt: at}, "t5")), "the dead claim marks nothing")
+	n, err = f.db.ReleaseRecordingClaims(f.ctx, "east", false)
+	require.NoError(t, err)
+	require.Zero(t, n, "old is claimed (t1) but of no server; e1 is archived")
+	n, err = f.db.ReleaseRecordingClaims(f.ctx, "east", true)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "the first server's archiver also releases the unnamed")
 }

@@ -266,6 +266,48 @@ func TestMigrateKeepsDataAcrossReopen(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// Instances started together on one new database migrate it at the same
+// moment: one applies the migrations, the others wait for it and find the
+// schema current.
+func TestInstancesMigratingANewDatabaseTogetherAllSucceed(t *testing.T) {
+	t.Parallel()
+	if !onPostgres() {
+		t.Skip("PostgreSQL only: several instances share a PostgreSQL database; a SQLite file is migrated by one process")
+	}
+	f := setupUnmigrated(t)
+	const instances = 3
+	dbs := []*DB{f.db}
+	for range instances - 1 {
+		db, err := Open(f.ctx, f.cfg, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, db.Close()) })
+		dbs = append(dbs, db)
+	}
+	applied := make([][]int64, instances)
+	errs := make([]error, instances)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Go(func() {
+			<-start
+			applied[i], errs[i] = db.Migrate(f.ctx)
+		})
+	}
+	close(start)
+	wg.Wait()
+	all := 0
+	for i := range dbs {
+		require.NoError(t, errs[i], "instance %d", i)
+		all += len(applied[i])
+	}
+	status, err := f.db.MigrationStatus(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, len(status), all, "each migration applied once: %v", applied)
+	for _, db := range dbs {
+		require.NoError(t, db.UpsertAgent(f.ctx, testAgent("a1")), "every instance can use the schema")
+	}
+}
+
 // Every connection of both pools must carry the pragmas, not only the first.
 func TestEveryConnectionHasThePragmas(t *testing.T) {
 	t.Parallel()

@@ -217,9 +217,13 @@ func (s *Server) continueChannel(q *request) reply {
 		s.leaveBridge(c, false)
 	}
 	c.inStasis = false
+	toFallback := c.kind == kindInbound && q.str("extension") == fallbackExten
+	if t := s.timingOf(c.id); t != nil && toFallback {
+		t.Fallback = true
+	}
 	s.emitStasis("StasisEnd", c)
 	s.forgetChannel(c.id)
-	if c.kind == kindInbound && q.str("extension") == fallbackExten {
+	if toFallback {
 		c.app, c.args = "", nil
 		if c.state != stateUp {
 			s.answered(c, false)

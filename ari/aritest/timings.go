@@ -24,6 +24,9 @@ type CallTiming struct {
 	AgentHangup time.Time `json:"agent_hangup,omitzero"`
 	// Ended is when the citizen's channel left Stasis, whoever hung up.
 	Ended time.Time `json:"ended,omitzero"`
+	// Fallback: the application sent the citizen to the dialplan's
+	// fallback (POST /channels/{id}/continue) rather than serve the call.
+	Fallback bool `json:"fallback,omitempty"`
 }
 
 // CallTimings is what GET /sim/timings returns: the calls that ended since

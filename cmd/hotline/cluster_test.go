@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -159,7 +160,9 @@ agents:
 	t.Logf("%v handed over %s after the SIGTERM of their instance", stoppedServers, time.Since(at).Round(10*time.Millisecond))
 
 	// Drain: the sims stop placing calls, every call ends, the service
-	// settles them and imports the voice messages; then the last stops.
+	// settles them (ends, archive, voice messages); then the last stop,
+	// each draining its calls and callbacks. Settled is judged in the database and the mailboxes,
+	// within a bound: what is still unsettled then is counted below.
 	for name, p := range sims {
 		waitLine(t, p, "stopped placing calls", 3*time.Minute, name)
 	}
@@ -169,20 +172,54 @@ agents:
 			<-time.After(200 * time.Millisecond)
 		}
 	}
-	<-time.After(25 * time.Second)
+	settleStart := time.Now()
+	var unsettled string
+	for deadline = time.Now().Add(90 * time.Second); ; {
+		if unsettled = unsettledWork(t, dbPath, fakes[0].data, fakes[1].data); unsettled == "" || time.Now().After(deadline) {
+			break
+		}
+		<-time.After(500 * time.Millisecond)
+	}
+	if unsettled != "" {
+		t.Logf("cluster: not settled %s after the last call: %s", time.Since(settleStart).Round(time.Second), unsettled)
+	} else {
+		t.Logf("cluster: settled %s after the last call", time.Since(settleStart).Round(100*time.Millisecond))
+	}
 	for _, i := range inst {
 		if i.p.cmd.ProcessState == nil {
 			stop(i, syscall.SIGTERM)
 		}
 	}
 
+	if dir := os.Getenv("HOTLINE_CLUSTER_LOGS"); dir != "" {
+		// Every instance's log, kept for a closer look.
+		for _, i := range inst {
+			path := filepath.Join(dir, "serve-"+strings.ReplaceAll(i.addr, ":", "-")+".log")
+			require.NoError(t, os.WriteFile(path, i.p.stderr.Bytes(), 0o600))
+		}
+	}
 	res := accountCalls(t, dbPath, fakes[0].addr, fakes[1].addr)
 	unarchived := unarchivedRecordings(t, dbPath, archive)
-	res.lost += unarchived
-	if unarchived > 0 {
-		res.detail += fmt.Sprintf("; %d recordings not archived", unarchived)
+	res.lost += len(unarchived)
+	res.items = append(res.items, unarchived...)
+	if len(unarchived) > 0 {
+		res.detail += fmt.Sprintf("; %d recordings not archived", len(unarchived))
 	}
 	t.Logf("cluster: %s", res.detail)
+	for _, item := range res.items {
+		t.Logf("cluster: %s", item)
+		// What the instances logged of it, to tell why.
+		for _, i := range inst {
+			for _, l := range strings.Split(i.p.stderr.String(), "\n") {
+				for _, w := range strings.Fields(item) {
+					if w = strings.Trim(w, `":,`); itemID.MatchString(w) && strings.Contains(l, w) {
+						t.Logf("cluster:   %s: %s", i.addr, l)
+						break
+					}
+				}
+			}
+		}
+	}
 	line := fmt.Sprintf("lost %d · duplicated %d · stuck %d · takeover %.1f s", res.lost, res.duplicated, res.stuck, takeover.Seconds())
 	fmt.Println("CLUSTER " + res.detail)
 	fmt.Println("CLUSTER " + line)
@@ -190,6 +227,42 @@ agents:
 		t.Errorf("%s (%s)", line, res.detail)
 	}
 	require.Less(t, takeover, 10*time.Second)
+}
+
+// itemID matches the ids of calls, recordings and voice messages in the
+// accounting's items.
+var itemID = regexp.MustCompile(`^(c[a-z0-9]*_[0-9a-z]+|cb[0-9]+-[0-9]+|vm-[0-9a-z-]+|fb-[0-9a-z.-]+)$`)
+
+// unsettledWork says what the service still has to do once every call
+// has ended ("" when nothing): calls not final, recordings pending, voice
+// messages in the fallbacks' mailboxes (the sims' data folders).
+// Callbacks are left out: retried every callbacks.retry_backoff, one may
+// always be going on; the last instances' drain lets those finish and
+// archives their recordings.
+func unsettledWork(t *testing.T, dbPath string, simData ...string) string {
+	t.Helper()
+	db := openAccounting(t, dbPath)
+	defer db.Close()
+	var parts []string
+	for _, q := range []struct{ what, query string }{
+		{"calls not final", `SELECT count(*) FROM calls WHERE state IN ('ringing', 'answered')`},
+		{"recordings pending", `SELECT count(*) FROM recordings WHERE state = 'pending'`},
+	} {
+		var n int
+		if err := db.QueryRow(q.query).Scan(&n); err != nil {
+			return q.what + ": " + err.Error()
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, q.what))
+		}
+	}
+	for _, dir := range simData {
+		msgs, _ := filepath.Glob(filepath.Join(dir, "asterisk-voicemail", "hotline", "hotline", "INBOX", "msg*.txt"))
+		if len(msgs) > 0 {
+			parts = append(parts, fmt.Sprintf("%d voice messages in %s", len(msgs), filepath.Base(dir)))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // drivenAt is the servers an instance drives with its ARI connected, as
@@ -250,27 +323,39 @@ func allEnded(addr string) bool {
 	return true
 }
 
-// unarchivedRecordings counts the recordings the calls and callback
-// attempts name that are not archived, or whose archived file is missing.
-func unarchivedRecordings(t *testing.T, dbPath, archive string) int {
+// unarchivedRecordings lists the recordings the calls and callback
+// attempts name that are not archived, or whose archived file is missing,
+// each with its row.
+func unarchivedRecordings(t *testing.T, dbPath, archive string) []string {
 	t.Helper()
 	db := openAccounting(t, dbPath)
 	defer db.Close()
-	rows, err := db.Query(`SELECT n.name, coalesce(r.state, ''), coalesce(r.sha256, '') FROM (
+	rows, err := db.Query(`SELECT n.name, coalesce(r.state, ''), coalesce(r.sha256, ''), coalesce(r.server, ''),
+		coalesce(r.attempts, 0), coalesce(r.last_error, ''), coalesce(r.claim_until_ms, 0), coalesce(r.next_attempt_ms, 0) FROM (
 		SELECT recording_name AS name FROM calls WHERE recording_name <> ''
 		UNION SELECT recording_name FROM callback_attempts WHERE recording_name <> '') n
 		LEFT JOIN recordings r ON r.name = n.name`)
 	require.NoError(t, err)
 	defer rows.Close()
-	missing := 0
+	var missing []string
 	for rows.Next() {
-		var name, state, sum string
-		require.NoError(t, rows.Scan(&name, &state, &sum))
+		var name, state, sum, server, lastErr string
+		var attempts int
+		var claimUntil, next int64
+		require.NoError(t, rows.Scan(&name, &state, &sum, &server, &attempts, &lastErr, &claimUntil, &next))
 		if _, err := os.Stat(filepath.Join(archive, name+".wav")); state != "archived" || len(sum) != 64 || err != nil {
-			t.Logf("recording %s: state %q, sha256 %q, file: %v", name, state, sum, err)
-			missing++
+			missing = append(missing, fmt.Sprintf("recording %s not archived: state %q, server %q, attempts %d, last error %q, claimed until %s, next attempt %s, file: %v",
+				name, state, server, attempts, lastErr, msTime(claimUntil), msTime(next), err))
 		}
 	}
 	require.NoError(t, rows.Err())
 	return missing
+}
+
+// msTime shows a stored millisecond time as a clock time, "-" for none.
+func msTime(ms int64) string {
+	if ms == 0 {
+		return "-"
+	}
+	return time.UnixMilli(ms).Format("15:04:05.000")
 }

@@ -360,6 +360,7 @@ func (r *faultRig) drainAndStop(t *testing.T) {
 type faultResult struct {
 	lost, duplicated, stuck int
 	detail                  string
+	items                   []string // what each counted item is
 }
 
 // account compares the calls the sim placed with the service's database.
@@ -404,6 +405,7 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 	require.NoError(t, rows.Err())
 
 	var noRow, notImported, dupRows, fallbacks, noTask, notFinal int
+	var items []string // what each lost, duplicated or stuck item is
 	for _, p := range placed {
 		if p.Outcome == aritest.OutcomeFallback {
 			fallbacks++
@@ -411,7 +413,10 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 			// message imported: a row with no channel, from the caller,
 			// that arrived while the call lasted.
 			if got := byChannel[p.ChannelID+"|"+p.Caller]; len(got) > 0 {
-				dupRows += len(got) - 1
+				for _, x := range got[1:] {
+					dupRows++
+					items = append(items, "extra row "+x.id+" for fallback channel "+p.ChannelID)
+				}
 				continue
 			}
 			end := time.Now()
@@ -428,23 +433,41 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 			}
 			if !found {
 				notImported++
+				items = append(items, fmt.Sprintf("fallback call not imported: channel %s from %s placed %s, voice message %q",
+					p.ChannelID, p.Caller, p.PlacedAt.Format("15:04:05.000"), p.Voicemail))
 			}
 			continue
 		}
 		switch got := byChannel[p.ChannelID+"|"+p.Caller]; {
 		case len(got) == 0:
 			noRow++
+			items = append(items, fmt.Sprintf("no row: channel %s from %s placed %s", p.ChannelID, p.Caller, p.PlacedAt.Format("15:04:05.000")))
 		case len(got) > 1:
-			dupRows += len(got) - 1
+			for _, x := range got[1:] {
+				dupRows++
+				items = append(items, "extra row "+x.id+" for channel "+p.ChannelID)
+			}
 		}
 	}
 	for _, x := range all {
+		if strings.HasPrefix(x.id, "vm-") && !x.used && x.channel == "" {
+			// A voice message whose fallback call also has a row of its own.
+			for _, y := range all {
+				if strings.HasPrefix(y.id, "fb-") && y.callerRaw == x.callerRaw && y.arrived >= x.arrived-2000 && y.arrived <= x.arrived+2000 {
+					dupRows++
+					items = append(items, "voice message "+x.id+" imported beside fallback row "+y.id)
+					break
+				}
+			}
+		}
 		switch x.state {
 		case string(hotline.CallRinging), string(hotline.CallAnswered):
 			notFinal++
+			items = append(items, "call "+x.id+" left "+x.state)
 		case string(hotline.CallMissed):
 			if x.callerNumber != "" && !x.task.Valid {
 				noTask++
+				items = append(items, "missed call "+x.id+" without a task")
 			}
 		}
 	}
@@ -454,7 +477,23 @@ func accountCalls(t *testing.T, dbPath string, ariAddrs ...string) faultResult {
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM callback_tasks WHERE state = 'dialing'`).Scan(&dialing))
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM callback_attempts WHERE ended_ms = 0`).Scan(&openAttempts))
 
-	res := faultResult{lost: noRow + notImported + noTask, duplicated: dupRows + dialedTwice, stuck: notFinal + dialing + openAttempts}
+	for _, q := range []struct{ what, query string }{
+		{"task dialed twice at once", `SELECT DISTINCT a.task_id FROM callback_attempts a JOIN callback_attempts b
+			ON a.task_id = b.task_id AND a.id < b.id AND b.started_ms < (CASE a.ended_ms WHEN 0 THEN 9e15 ELSE a.ended_ms END)`},
+		{"task left dialing", `SELECT id FROM callback_tasks WHERE state = 'dialing'`},
+		{"attempt never ended of task", `SELECT task_id FROM callback_attempts WHERE ended_ms = 0`},
+	} {
+		ids, err := db.Query(q.query)
+		require.NoError(t, err)
+		for ids.Next() {
+			var id int64
+			require.NoError(t, ids.Scan(&id))
+			items = append(items, fmt.Sprintf("%s %d", q.what, id))
+		}
+		require.NoError(t, ids.Err())
+		require.NoError(t, ids.Close())
+	}
+	res := faultResult{lost: noRow + notImported + noTask, duplicated: dupRows + dialedTwice, stuck: notFinal + dialing + openAttempts, items: items}
 	res.detail = fmt.Sprintf("placed %d, %d to the fallback; rows %d", len(placed), fallbacks, len(all))
 	for _, part := range []struct {
 		n    int
