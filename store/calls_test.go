@@ -372,6 +372,8 @@ func TestCallCounts(t *testing.T) {
 		missed("m1", t0, hotline.MissedNoAnswer),
 		missed("m2", t0.Add(time.Minute), hotline.MissedNoAnswer),
 		missed("m3", t0.Add(2*time.Minute), hotline.MissedAfterHours),
+		missed("m4", t0.Add(3*time.Minute), hotline.MissedServiceDown), // the fallback took it
+		missed("m5", t0.Add(4*time.Minute), hotline.MissedInterrupted), // the service lost track of it
 		completed,
 		answered(t, testCall("talking", "1", t0.Add(3*time.Hour)), "a1", t0.Add(3*time.Hour)),
 		testCall("ringing", "1", t0.Add(4*time.Hour)),
@@ -382,19 +384,21 @@ func TestCallCounts(t *testing.T) {
 	got, err := f.db.CallCounts(f.ctx, t0)
 	require.NoError(t, err)
 	require.Equal(t, CallCounts{
-		Total:      6,
+		Total:      8,
 		Answered:   2,
-		Missed:     3,
+		Missed:     5, // service_down and interrupted are missed calls too
 		InProgress: 2,
 		MissedByReason: map[hotline.MissedReason]int{
-			hotline.MissedNoAnswer:   2,
-			hotline.MissedAfterHours: 1,
+			hotline.MissedNoAnswer:    2,
+			hotline.MissedAfterHours:  1,
+			hotline.MissedServiceDown: 1,
+			hotline.MissedInterrupted: 1,
 		},
 	}, got)
 
 	all, err := f.db.CallCounts(f.ctx, time.Time{})
 	require.NoError(t, err)
-	require.Equal(t, 7, all.Total)
+	require.Equal(t, 9, all.Total)
 	require.Equal(t, 3, all.MissedByReason[hotline.MissedNoAnswer])
 }
 
