@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,6 +61,9 @@ type CallBenchOptions struct {
 	// RedisURL is the service's Redis; "" takes $REDIS_URL, else the
 	// service's embedded one.
 	RedisURL string
+	// Store is the service's database (store.path): "" is a SQLite file
+	// in Dir; a postgres:// URL measures the service on PostgreSQL.
+	Store string
 	// CPUProfile, when set, is where the service process writes its CPU
 	// profile of the whole run.
 	CPUProfile string
@@ -655,7 +659,7 @@ recordings: {archive_dir: %q}
 callbacks: {key_prefix: %q}
 promises: {key_prefix: %q}
 lease: {key_prefix: %q}
-`, listen, ariURL, benchWrapUp, opts.Record, filepath.Join(dir, "hotline.db"), filepath.Join(dir, "recordings"),
+`, listen, ariURL, benchWrapUp, opts.Record, cmp.Or(opts.Store, filepath.Join(dir, "hotline.db")), filepath.Join(dir, "recordings"),
 		prefix+":callbacks", prefix+":promises", prefix+":lease")
 	if opts.RedisURL != "" {
 		fmt.Fprintf(&b, "redis: {url: %q}\n", opts.RedisURL)

@@ -226,13 +226,22 @@ func (a *Archiver) runOnce(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		r := due[0]
-		if err := a.archive(ctx, r, token); err != nil {
+		// A claimed recording is finished even when Stop comes meanwhile
+		// (bounded by its fetch): cut off after the rename, its file would
+		// be in place and its row pending under a claim nobody holds. The
+		// lease's fence travels on in the context's values.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.FetchTimeout+10*time.Second)
+		err = a.archive(actx, r, token)
+		if err != nil {
 			a.failures.Inc()
-			if ferr := a.failed(ctx, r, err); ferr != nil {
+			ferr := a.failed(actx, r, err)
+			cancel()
+			if ferr != nil {
 				return n, ferr
 			}
 			continue
 		}
+		cancel()
 		a.archived.Inc()
 		n++
 	}

@@ -266,6 +266,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.IntVar(&opts.Port, "port", 0, "first of four loopback ports to use (default: free ones)")
 			fs.StringVar(&opts.Dir, "dir", "", "folder for the processes' data and logs (default a temporary one, removed after)")
 			fs.StringVar(&opts.RedisURL, "redis", "", "the service's Redis (default $REDIS_URL, else its embedded one)")
+			fs.StringVar(&opts.Store, "store", "", "the service's database, a postgres:// URL (default a SQLite file in -dir)")
 			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "the service writes a CPU profile of its run to this file")
 			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
 			if fs.Parse(args[2:]) != nil {
