@@ -114,10 +114,11 @@ func TestPromiseStateFiltersMeanWhatTheySay(t *testing.T) {
 	require.Equal(t, []float64{soon, later}, ids("state=unfinished"))
 }
 
-// A stop does not wait on a reply call whose parties talk on: the call
-// runs on the lease's context, which the stop cancels; it is hung up and
-// settled like one that ended (its outcome audited; a connected call
-// fulfils the promise, any other leaves the reply owed).
+// A stop does not wait on a reply call whose parties talk on past the
+// drain timeout: the call runs on the lease's context, which the stop
+// cancels; it is hung up and settled like one that ended (its outcome
+// audited; a connected call fulfils the promise, any other leaves the
+// reply owed).
 func TestStopEndsAReplyCallInProgressAndSettlesIt(t *testing.T) {
 	t.Parallel()
 	fake := aritest.NewTest(t, aritest.Options{DefaultSoundDuration: 20 * time.Millisecond})
@@ -125,6 +126,7 @@ func TestStopEndsAReplyCallInProgressAndSettlesIt(t *testing.T) {
 	fake.SetEndpoint("PJSIP/1002", aritest.Behavior{Offline: true})
 	fake.SetTrunkDefault("trunk", aritest.Behavior{AnswerAfter: 30 * time.Millisecond}) // the citizen never hangs up
 	cfg := testConfig(t, fake.ARIURL())
+	cfg.Calls.DrainTimeout = time.Second
 	b := startService(t, cfg)
 	require.NoError(t, fake.WaitRegistered(context.Background(), "hotline"))
 	call := answeredCall(t, b, fake, "13800138000")
