@@ -197,6 +197,7 @@ func Run(ctx context.Context, opts Options) error {
 		Events:     events,
 		CallDetail: callDetail{db},
 		Monitor:    fl,
+		Forward:    forwarder{fleet: fl, db: db},
 		Line:       calendar,
 		Counts:     callCounter{db},
 		Reports:    reportDesk{db: db, now: now},
@@ -235,7 +236,11 @@ func Run(ctx context.Context, opts Options) error {
 	// The leases, and what runs under them, outlive the stop signal: the
 	// drain keeps calls and callbacks going on them, fenced, until
 	// Lease().Stop hands them back.
-	if err := startLeases(context.WithoutCancel(ctx), cfg, servers, rdb, db, httpSrv.Addr(), log, now, reg); err != nil {
+	advertise := cfg.HTTP.Advertise
+	if advertise == "" {
+		advertise = httpSrv.Addr()
+	}
+	if err := startLeases(context.WithoutCancel(ctx), cfg, servers, rdb, db, advertise, log, now, reg); err != nil {
 		_ = httpSrv.Stop(context.WithoutCancel(ctx))
 		return err
 	}

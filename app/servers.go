@@ -346,6 +346,62 @@ func (f *fleet) Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartm
 	return s.Calls.Refer(ctx, callID, fromAgent, toAgent, toDepartment)
 }
 
+// CallDriver says which instance drives call id's server (web.Forwarder):
+// "" when this one does or the id names no server, else the lease
+// holder's address as Redis has it now.
+func (f *fleet) CallDriver(ctx context.Context, callID string) (string, error) {
+	const op = "app.CallDriver"
+	s := f.serverOfCall(callID)
+	if s == nil || s.Active() {
+		return "", nil
+	}
+	k := s.Lease()
+	if k == nil {
+		return "", nil
+	}
+	h, held, mine, err := k.Current(ctx)
+	switch {
+	case err != nil:
+		return "", hotline.WrapError(hotline.KindUnavailable, op, err)
+	case !held:
+		e := hotline.Errorf(hotline.KindUnavailable, op, "Asterisk server %s of call %s has no driving instance now; an instance takes it over within the lease's time", s.Name, callID)
+		e.RetryAfter = k.TTL()
+		return "", e
+	case mine:
+		// This instance holds the lease but does not drive the server yet
+		// (starting, or another client took the application): answered here.
+		return "", nil
+	}
+	return h.Addr, nil
+}
+
+// forwarder is the fleet's web.Forwarder: it finds a monitoring's call in
+// the database.
+type forwarder struct {
+	*fleet
+	db *store.DB
+}
+
+func (f forwarder) MonitorCall(ctx context.Context, id int64) (string, error) {
+	return f.db.MonitorCall(ctx, id)
+}
+
+// serverOfCall is the server call id was made on: with one server that
+// one; with several, the one its id names (ari.Calls' ids start with
+// "c<server>_"), the longest such name; nil when none does.
+func (f *fleet) serverOfCall(callID string) *Server {
+	if len(f.list) == 1 {
+		return f.list[0]
+	}
+	var out *Server
+	for _, s := range f.list {
+		if strings.HasPrefix(callID, "c"+s.Name+"_") && (out == nil || len(s.Name) > len(out.Name)) {
+			out = s
+		}
+	}
+	return out
+}
+
 // Monitor starts monitoring a call through the server it is on (web).
 func (f *fleet) Monitor(ctx context.Context, callID, supervisorID string, mode hotline.MonitorMode) (hotline.MonitorSession, error) {
 	return f.callServer(callID).Monitors.Monitor(ctx, callID, supervisorID, mode)

@@ -160,6 +160,25 @@ func TestEachServerRingsItsOwnAgentsAndCallbacksGoThroughTheAgentsServer(t *test
 	require.Len(t, agents.Agents, 3)
 }
 
+// startTwoInstances starts two instances on cfg together, on a schema
+// made once (two instances migrating one new database at the same moment
+// is another matter).
+func startTwoInstances(t *testing.T, cfg Config) []*runBundle {
+	t.Helper()
+	db, err := store.Open(context.Background(), cfg.Store, nil)
+	require.NoError(t, err)
+	_, err = db.Migrate(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	var wg sync.WaitGroup
+	inst := make([]*runBundle, 2)
+	for i := range inst {
+		wg.Go(func() { inst[i] = startService(t, cfg) })
+	}
+	wg.Wait()
+	return inst
+}
+
 func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 	t.Parallel()
 	fa, fb, cfg := twoFakes(t, 100*time.Millisecond)
@@ -167,22 +186,9 @@ func TestTwoInstancesShareTwoServersAndOneTakesOverTheOthers(t *testing.T) {
 	// enough for the other instance to start.
 	cfg.Lease.Renew, cfg.Lease.TTL = time.Second, 3*time.Second
 
-	// The schema is made once (two instances migrating one new database at
-	// the same moment is another matter).
-	db, err := store.Open(context.Background(), cfg.Store, nil)
-	require.NoError(t, err)
-	_, err = db.Migrate(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
-
 	// Started together: each takes one server, since a busy instance
 	// leaves a free server to an idle one.
-	var wg sync.WaitGroup
-	inst := make([]*runBundle, 2)
-	for i := range inst {
-		wg.Go(func() { inst[i] = startService(t, cfg) })
-	}
-	wg.Wait()
+	inst := startTwoInstances(t, cfg)
 	holds := func(b *runBundle) (n int) {
 		for _, s := range b.svc.Servers {
 			if s.Lease().Held() {

@@ -509,3 +509,21 @@ func newMetrics(name string, reg prometheus.Registerer) *metrics {
 	}
 	return m
 }
+
+// Current reads who holds the lease in Redis now (not the last holder
+// seen): the instance a request for this lease's server is sent to.
+// mine says whether that is this instance.
+func (k *Keeper) Current(ctx context.Context) (h Holder, held, mine bool, err error) {
+	h, held, err = readHolder(ctx, k.d.Redis, k.keys)
+	if err != nil {
+		return Holder{}, false, false, fmt.Errorf("lease %s: read holder: %w", k.cfg.Name, err)
+	}
+	k.mu.Lock()
+	self := k.self.Instance
+	k.mu.Unlock()
+	return h, held, held && h.Instance == self, nil
+}
+
+// TTL is how long the lease lasts unless renewed: about how long a server
+// may stay without a holder.
+func (k *Keeper) TTL() time.Duration { return k.cfg.TTL }

@@ -99,3 +99,13 @@ func monitorsOf(rows []monitorRow) []hotline.MonitorSession {
 	}
 	return out
 }
+
+// MonitorCall returns the call monitoring id is of.
+func (db *DB) MonitorCall(ctx context.Context, id int64) (string, error) {
+	const op = "store.MonitorCall"
+	// monitorCallSQL reads call_monitors.call_id of one row.
+	const monitorCallSQL = `SELECT call_id FROM call_monitors WHERE id = ?`
+	var callID string
+	err := db.reader.GetContext(ctx, &callID, monitorCallSQL, id)
+	return callID, wrapErr(op, fmt.Sprintf("monitoring %d", id), err)
+}

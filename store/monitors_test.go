@@ -45,6 +45,11 @@ func TestMonitors(t *testing.T) {
 		{ID: open, CallID: "c1", SupervisorID: "2001", Mode: hotline.MonitorListen, RequestedAt: t0.Add(4 * time.Minute),
 			EndedAt: t0.Add(5 * time.Minute), EndReason: hotline.MonitorServiceStopping},
 	}, got)
+	callID, err := f.db.MonitorCall(f.ctx, open)
+	require.NoError(t, err)
+	require.Equal(t, "c1", callID)
+	_, err = f.db.MonitorCall(f.ctx, open+100)
+	require.Equal(t, hotline.KindNotFound, hotline.KindOf(err), "%v", err)
 
 	_, err = f.db.StartMonitor(f.ctx, hotline.MonitorSession{CallID: "c1", SupervisorID: "2001", Mode: "spy"})
 	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))

@@ -42,7 +42,10 @@ type route struct {
 	open            bool           // no login needed
 	metrics         bool           // open to http.metrics_open_to addresses; everyone else logs in
 	audit           bool           // the gate writes the outcome to the audit log
-	page            bool           // a console page: refusals are pages, no login goes to the login page
+	// forward names the live call the route acts on: the instance driving
+	// its Asterisk server serves it (forward.go); nil for other routes.
+	forward func(r *http.Request) (string, error)
+	page    bool // a console page: refusals are pages, no login goes to the login page
 	// topic is what a successful request changed, told to the console's
 	// live streams of the actor and of the matter's agents.
 	topic Topic
@@ -107,14 +110,14 @@ func (s *Server) routeTable() []route {
 
 		{method: get, pattern: api + "/calls", action: hotline.ActCallList, handler: s.needs(d.Calls != nil, "the call log", s.listCalls)},
 		{method: get, pattern: api + "/calls/{id}", action: hotline.ActCallRead, matter: s.callMatter, handler: s.getCall},
-		{method: post, pattern: api + "/monitors/{id}/end", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor,
+		{method: post, pattern: api + "/monitors/{id}/end", action: hotline.ActCallMonitor, audit: true, forward: s.monitoredCall, topic: TopicMonitor,
 			handler: s.needs(d.Monitor != nil, "monitoring calls", s.endMonitor)},
 		{method: get, pattern: api + "/calls/export", action: hotline.ActCallExport, audit: true,
 			handler: s.needs(d.Calls != nil, "the call log", s.exportCalls)},
 		{method: get, pattern: api + "/calls/{id}/timeline", action: hotline.ActCallRead, matter: s.callMatter, handler: s.callTimeline},
-		{method: post, pattern: api + "/calls/{id}/monitor", action: hotline.ActCallMonitor, audit: true, topic: TopicMonitor, matter: s.callMatter,
+		{method: post, pattern: api + "/calls/{id}/monitor", action: hotline.ActCallMonitor, audit: true, forward: liveCall, topic: TopicMonitor, matter: s.callMatter,
 			handler: s.needs(d.Monitor != nil, "monitoring calls", s.monitorCall)},
-		{method: post, pattern: api + "/calls/{id}/referrals", action: hotline.ActCallRefer, audit: true, topic: TopicCalls, matter: s.callMatter,
+		{method: post, pattern: api + "/calls/{id}/referrals", action: hotline.ActCallRefer, audit: true, forward: liveCall, topic: TopicCalls, matter: s.callMatter,
 			handler: s.needs(d.Referrer != nil, "referring calls", s.referCall)},
 		{method: post, pattern: api + "/calls/{id}/reviews", action: hotline.ActCallReview, audit: true, topic: TopicCalls,
 			handler: s.needs(d.Reviews != nil, "reviewing calls", s.addReview)},
@@ -240,6 +243,10 @@ func (s *Server) gate(rt route) http.Handler {
 				fail(rec, r, err)
 				return
 			}
+		}
+		// A forwarded request is audited by the instance that serves it.
+		if rt.forward != nil && s.forwardCall(rec, r, rt.forward) {
+			return
 		}
 		rt.handler(rec, r)
 		if rt.audit {

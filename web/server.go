@@ -27,6 +27,12 @@ type Config struct {
 	// Listen is the address of the API, console and metrics. Default
 	// "127.0.0.1:8080"; use ":8080" to listen on every interface.
 	Listen string `yaml:"listen"`
+	// Advertise is the address (host:port) the other instances reach this
+	// one's API at: a request acting on a live call is passed on to the
+	// instance driving the call's Asterisk server. Default: the address
+	// listened on; an instance listening on every interface (":8080") must
+	// set it when there are several.
+	Advertise string `yaml:"advertise"`
 	// ReadyTimeout bounds each readiness check. Default 2s.
 	ReadyTimeout time.Duration `yaml:"ready_timeout"`
 	// AllowedHosts are the host names (or addresses) requests may name in
@@ -332,6 +338,7 @@ type Deps struct {
 	Events     *Events         // the console's live streams
 	CallDetail CallDetail      // a call's recordings, reviews and monitorings, for its page
 	Monitor    Monitorer       // supervisors listening, whispering, barging in
+	Forward    Forwarder       // which instance drives a live call's server; nil: this one
 	Extensions ExtensionDesk   // owners asking for a later deadline
 	Line       LineStatus      // whether the line is open, and why (the calendar)
 	Counts     CallCounter     // today's calls for the wall
