@@ -104,3 +104,13 @@ func TestCallActionsArePassedOnToTheDrivingInstance(t *testing.T) {
 	require.Equal(t, "3", header.Get("Retry-After"))
 	require.Len(t, got, 0, "nothing more reached the holder")
 }
+
+func TestAdvertiseMustNameAReachableHost(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{":8080", "0.0.0.0:8080", "[::]:8080", "10.0.0.21"} {
+		_, err := web.New(web.Config{Advertise: bad}, testDeps(web.Deps{}), nil)
+		require.ErrorContains(t, err, "http.advertise", bad)
+	}
+	_, err := web.New(web.Config{Advertise: "10.0.0.21:8080"}, testDeps(web.Deps{}), nil)
+	require.NoError(t, err)
+}

@@ -127,6 +127,12 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("http.listen: %q: %w", c.Listen, err)
 	}
+	if c.Advertise != "" {
+		// Others connect to it: a port alone, or every interface, names no one.
+		if host, _, err := net.SplitHostPort(c.Advertise); err != nil || host == "" || net.ParseIP(host).IsUnspecified() {
+			return fmt.Errorf("http.advertise: %q must be host:port of this instance as the others reach it, e.g. 10.0.0.21:8080", c.Advertise)
+		}
+	}
 	if c.ReadyTimeout <= 0 {
 		return fmt.Errorf("http.ready_timeout: must be positive")
 	}
