@@ -43,6 +43,8 @@ func TestCallActionsSentToTheInstanceNotDrivingTheCallsServerAreServedByTheOneTh
 	_, fb, cfg := twoFakes(t, time.Minute)
 	cfg.Agents = append(cfg.Agents, AgentConfig{ID: "2002", Name: "赵敏", Endpoint: "PJSIP/2002", Server: "b"})
 	fb.SetEndpoint("PJSIP/2002", aritest.Behavior{AnswerAfter: time.Hour})
+	cfg.Agents = append(cfg.Agents, AgentConfig{ID: "2003", Name: "钱进", Endpoint: "PJSIP/2003", Server: "b"})
+	fb.SetEndpoint("PJSIP/2003", aritest.Behavior{AnswerAfter: time.Hour})
 	cfg.Agents = append(cfg.Agents, AgentConfig{ID: "s02", Name: "督察", Endpoint: "PJSIP/2009", Role: "supervisor", Server: "b"})
 	fb.SetEndpoint("PJSIP/2009", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
 	cfg.Lease.Renew, cfg.Lease.TTL = time.Second, 3*time.Second
@@ -115,4 +117,21 @@ func TestCallActionsSentToTheInstanceNotDrivingTheCallsServerAreServedByTheOneTh
 	require.Equal(t, "2001", entries[0].Actor)
 	require.Equal(t, "call:"+call.ID, entries[0].Object)
 	require.Equal(t, hotline.OutcomeOK, entries[0].Result)
+
+	// An agent whose phone is on b pauses and resumes through the other
+	// instance: the driving one, which rings that phone, changes its state.
+	me := other.tokenFor(t, "2003", hotline.RoleAgent)
+	status, body = postJSONAs(t, other.base+"/api/v1/agents/2003/pause", me, `{"reason":"午休"}`)
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	a, ok := driver.svc.Servers[1].Roster.Get("2003")
+	require.True(t, ok)
+	require.Equal(t, hotline.AgentPaused, a.State, "the driving instance rings 2003 no more")
+	status, body = postJSONAs(t, other.base+"/api/v1/agents/2003/resume", me, `{}`)
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	a, _ = driver.svc.Servers[1].Roster.Get("2003")
+	require.Equal(t, hotline.AgentAvailable, a.State)
+	entries, err = driver.svc.DB.ListAudit(ctx, store.AuditFilter{Action: string(hotline.ActAgentPause)})
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "audited once, by the driving instance: %+v", entries)
+	require.Equal(t, "2003", entries[0].Actor)
 }

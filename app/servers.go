@@ -350,8 +350,19 @@ func (f *fleet) Refer(ctx context.Context, callID, fromAgent, toAgent, toDepartm
 // "" when this one does or the id names no server, else the lease
 // holder's address as Redis has it now.
 func (f *fleet) CallDriver(ctx context.Context, callID string) (string, error) {
-	const op = "app.CallDriver"
-	s := f.serverOfCall(callID)
+	return driverOf(ctx, f.serverOfCall(callID), "call "+callID)
+}
+
+// AgentDriver is CallDriver for the server agent id's phone is on: that
+// instance rings the agent, so it alone can pause or resume them.
+func (f *fleet) AgentDriver(ctx context.Context, agentID string) (string, error) {
+	return driverOf(ctx, f.byAgent[agentID], "agent "+agentID)
+}
+
+// driverOf is the address of the instance driving s ("" when this one
+// does, or s is nil); what names the request's subject in errors.
+func driverOf(ctx context.Context, s *Server, what string) (string, error) {
+	const op = "app.driverOf"
 	if s == nil || s.Active() {
 		return "", nil
 	}
@@ -364,7 +375,7 @@ func (f *fleet) CallDriver(ctx context.Context, callID string) (string, error) {
 	case err != nil:
 		return "", hotline.WrapError(hotline.KindUnavailable, op, err)
 	case !held:
-		e := hotline.Errorf(hotline.KindUnavailable, op, "Asterisk server %s of call %s has no driving instance now; an instance takes it over within the lease's time", s.Name, callID)
+		e := hotline.Errorf(hotline.KindUnavailable, op, "Asterisk server %s of %s has no driving instance now; an instance takes it over within the lease's time", s.Name, what)
 		e.RetryAfter = k.TTL()
 		return "", e
 	case mine:

@@ -24,6 +24,11 @@ func (f forwarderFunc) CallDriver(ctx context.Context, callID string) (string, e
 	return f(ctx, callID)
 }
 
+// AgentDriver asks f about "agent <id>".
+func (f forwarderFunc) AgentDriver(ctx context.Context, agentID string) (string, error) {
+	return f(ctx, "agent "+agentID)
+}
+
 func (forwarderFunc) MonitorCall(_ context.Context, id int64) (string, error) {
 	if id == 5 {
 		return "c1", nil
@@ -58,6 +63,8 @@ func TestCallActionsArePassedOnToTheDrivingInstance(t *testing.T) {
 	var orphaned atomic.Bool // no instance drives c1's server
 	d.Forward = forwarderFunc(func(_ context.Context, callID string) (string, error) {
 		switch {
+		case callID == "agent 1001":
+			return holderAddr, nil
 		case callID != "c1":
 			return "", nil
 		case orphaned.Load():
@@ -80,6 +87,15 @@ func TestCallActionsArePassedOnToTheDrivingInstance(t *testing.T) {
 	status, body, _ = send(t, http.MethodPost, srv.URL+"/api/v1/monitors/5/end", "sup", `{}`)
 	require.Equal(t, http.StatusAccepted, status, "%v", body)
 	require.Equal(t, "/api/v1/monitors/5/end", (<-got).path)
+
+	// An agent pausing itself: the instance that rings its phone does it.
+	status, body, _ = send(t, http.MethodPost, srv.URL+"/api/v1/agents/1001/pause", "a1001", `{"reason":"午休"}`)
+	require.Equal(t, http.StatusAccepted, status, "%v", body)
+	require.Equal(t, seen{http.MethodPost, "/api/v1/agents/1001/pause", strings.TrimPrefix(srv.URL, "http://"), "Bearer a1001", "1", `{"reason":"午休"}`}, <-got)
+	status, _, _ = send(t, http.MethodPost, srv.URL+"/api/v1/agents/1001/resume", "a1001", `{}`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, "/api/v1/agents/1001/resume", (<-got).path)
+	require.Empty(t, audit.all(), "the instance that serves them audits them")
 
 	// Refused here first: the access table is checked before passing on.
 	status, _, _ = send(t, http.MethodPost, srv.URL+"/api/v1/calls/c1/monitor", "a1001", `{"mode":"listen"}`)

@@ -42,9 +42,10 @@ type route struct {
 	open            bool           // no login needed
 	metrics         bool           // open to http.metrics_open_to addresses; everyone else logs in
 	audit           bool           // the gate writes the outcome to the audit log
-	// forward names the live call the route acts on: the instance driving
-	// its Asterisk server serves it (forward.go); nil for other routes.
-	forward func(r *http.Request) (string, error)
+	// forward names the live call or the agent's phone the route acts on:
+	// the instance driving its Asterisk server serves it (forward.go); nil
+	// for other routes.
+	forward func(r *http.Request) (forwardTarget, error)
 	page    bool // a console page: refusals are pages, no login goes to the login page
 	// topic is what a successful request changed, told to the console's
 	// live streams of the actor and of the matter's agents.
@@ -124,9 +125,9 @@ func (s *Server) routeTable() []route {
 		{method: get, pattern: api + "/reviews", action: hotline.ActReviewList, handler: s.needs(d.Reviews != nil, "the reviews", s.listReviews)},
 
 		{method: get, pattern: api + "/agents", action: hotline.ActAgentList, handler: s.needs(d.Agents != nil, "the agent list", s.listAgents)},
-		{method: post, pattern: api + "/agents/{id}/pause", action: hotline.ActAgentPause, audit: true, topic: TopicAgents, matter: agentMatter,
+		{method: post, pattern: api + "/agents/{id}/pause", action: hotline.ActAgentPause, audit: true, forward: agentPhone, topic: TopicAgents, matter: agentMatter,
 			handler: s.needs(d.Control != nil, "pausing agents", s.pauseAgent)},
-		{method: post, pattern: api + "/agents/{id}/resume", action: hotline.ActAgentResume, audit: true, topic: TopicAgents, matter: agentMatter,
+		{method: post, pattern: api + "/agents/{id}/resume", action: hotline.ActAgentResume, audit: true, forward: agentPhone, topic: TopicAgents, matter: agentMatter,
 			handler: s.needs(d.Control != nil, "resuming agents", s.resumeAgent)},
 
 		{method: get, pattern: api + "/callbacks", action: hotline.ActCallbackList, handler: s.needs(d.Callbacks != nil, "the callback queue", s.listCallbacks)},
