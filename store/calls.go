@@ -310,6 +310,10 @@ func (db *DB) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.Call
 	if err != nil {
 		return wrapErr(op, "call legs", err)
 	}
+	var agentStmt *sqlx.Stmt
+	if len(agents) > 0 {
+		agentStmt = db.fencedWrite(ctx, setAgentStateSQL)
+	}
 	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
 		if c != nil {
 			if err := db.updateCallIn(ctx, tx, callStmts, op, *c); err != nil {
@@ -332,7 +336,13 @@ func (db *DB) SaveCall(ctx context.Context, c *hotline.Call, legs []hotline.Call
 			if a.State != hotline.AgentPaused {
 				reason = ""
 			}
-			res, err := tx.ExecContext(ctx, setAgentStateSQL, a.State, reason, hotline.UnixMilli(a.At), db.nowMs(), a.AgentID)
+			args := []any{a.State, reason, hotline.UnixMilli(a.At), db.nowMs(), a.AgentID}
+			var res sql.Result
+			if s := inTx(ctx, tx, agentStmt); s != nil {
+				res, err = s.ExecContext(ctx, args...)
+			} else {
+				res, err = tx.ExecContext(ctx, setAgentStateSQL, args...)
+			}
 			if err != nil {
 				return wrapErr(op, subject, err)
 			}

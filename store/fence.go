@@ -92,14 +92,20 @@ func (db *DB) GetLeaseFence(ctx context.Context, lease string) (LeaseFence, erro
 const fenceTokenSQL = `SELECT token FROM lease_fences WHERE lease = ?`
 
 // checkFence refuses the write of tx when ctx carries a fence older than
-// the database's: another instance has taken the lease since.
-func checkFence(ctx context.Context, tx *sqlx.Tx) error {
+// the database's: another instance has taken the lease since. stmt is
+// fenceTokenSQL prepared on the writer, or nil to prepare it in tx.
+func checkFence(ctx context.Context, tx *sqlx.Tx, stmt *sqlx.Stmt) error {
 	f, ok := FenceOf(ctx)
 	if !ok {
 		return nil
 	}
 	var token int64
-	err := tx.GetContext(ctx, &token, fenceTokenSQL, f.Lease)
+	var err error
+	if s := inTx(ctx, tx, stmt); s != nil {
+		err = s.GetContext(ctx, &token, f.Lease)
+	} else {
+		err = tx.GetContext(ctx, &token, fenceTokenSQL, f.Lease)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return hotline.Errorf(hotline.KindConflict, "store.fence", "lease %q was never raised in this database: write refused", f.Lease)
@@ -148,8 +154,13 @@ func (w writer) ExecContext(ctx context.Context, query string, args ...any) (sql
 		return res, w.db.noteWrite(err)
 	}
 	var res sql.Result
+	stmt := w.db.fencedWrite(ctx, query)
 	err := w.db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) (err error) {
-		res, err = tx.ExecContext(ctx, query, args...)
+		if s := inTx(ctx, tx, stmt); s != nil {
+			res, err = s.ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, query, args...)
+		}
 		return err
 	})
 	return res, err
@@ -192,7 +203,11 @@ func (w writer) GetContext(ctx context.Context, dest any, query string, args ...
 		}
 		return w.db.noteWrite(w.DB.GetContext(ctx, dest, query, args...))
 	}
+	stmt := w.db.fencedWrite(ctx, query)
 	return w.db.inWriteTxAs(ctx, kind, func(tx *sqlx.Tx) error {
+		if s := inTx(ctx, tx, stmt); s != nil {
+			return s.GetContext(ctx, dest, args...)
+		}
 		return tx.GetContext(ctx, dest, query, args...)
 	})
 }

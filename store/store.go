@@ -46,6 +46,10 @@ type DB struct {
 	// writeSeconds is hotline_store_write_seconds (WithRegistry); nil when
 	// not exported.
 	writeSeconds *prometheus.HistogramVec
+	// group shares commits between queued write transactions on SQLite
+	// (groupcommit.go); shared by the copies WithPlans makes; nil on
+	// PostgreSQL.
+	group *groupCommit
 }
 
 // Option changes how Open builds a DB.
@@ -80,7 +84,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) 
 	if err := writable(cfg.Path); err != nil {
 		return nil, hotline.WrapError(hotline.KindUnavailable, "store.Open", fmt.Errorf("open %s: %w", cfg.Path, err))
 	}
-	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}}
+	db := &DB{path: cfg.Path, now: time.Now, logger: logger, stmts: &writeStmts{}, health: &writeHealth{}, group: &groupCommit{}}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -231,26 +235,24 @@ func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return db.inWriteTxAs(ctx, kind, fn)
 }
 
-// inWriteTxAs is inWriteTx, its time recorded as a write of kind.
+// inWriteTxAs is inWriteTx, its time recorded as a write of kind. On
+// SQLite, writes that queue for the writer share its transactions
+// (groupcommit.go); on PostgreSQL, whose writer has several connections,
+// each runs alone.
 func (db *DB) inWriteTxAs(ctx context.Context, kind string, fn func(tx *sqlx.Tx) error) error {
 	if db.writeSeconds != nil {
 		defer db.observeWrite(kind, time.Now())
 	}
-	tx, err := db.writer.BeginTxx(ctx, nil)
-	if err != nil {
-		return db.noteWrite(err)
+	var fence *sqlx.Stmt
+	if _, ok := FenceOf(ctx); ok {
+		// Prepared before the transaction: preparing takes the writer's
+		// one connection, which the transaction holds.
+		fence = db.fencedWrite(ctx, fenceTokenSQL)
 	}
-	if err := checkFence(ctx, tx); err != nil {
-		_ = tx.Rollback()
-		return err
+	if !db.group.shares(ctx) {
+		return db.writeAlone(ctx, fence, fn)
 	}
-	if err := fn(tx); err != nil {
-		// fn's error is the one the caller needs; whether or not the
-		// rollback succeeds, nothing of the transaction is committed.
-		_ = tx.Rollback()
-		return db.noteWrite(err)
-	}
-	return db.noteWrite(tx.Commit())
+	return db.group.write(db, &groupWrite{ctx: ctx, fence: fence, fn: fn})
 }
 
 // inReadTx runs fn in one read transaction on the reader pool, so reads that
