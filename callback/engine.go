@@ -227,6 +227,98 @@ type roundStats struct {
 	source                            string // "redis" or "sql"
 }
 
+// batch is what a round read before it writes: the due entries it popped
+// and the rows they stand for. Reading one writes nothing to the
+// database, only moves entries in flight in Redis.
+type batch struct {
+	deadlines dueBatch
+	dials     dialBatch // callbacks
+}
+
+// stages is a kind's round in two parts: read pops the due entries and
+// reads their rows; act decides what is due and writes it (the claims,
+// escalations and reminders, each decided once in SQL), moves the
+// entries and hands the claimed tasks on.
+type stages interface {
+	read(ctx context.Context) batch
+	act(ctx context.Context, b batch, st *roundStats)
+}
+
+// round runs one round on the active instance: check Redis (recover, or
+// reconcile when it is time), read, act. Pipelined (the running service),
+// a round whose read was a full batch reads the next batch while it acts
+// on this one, and goes on so until a read is not full: the database's
+// single writer then no longer waits for the pops and the reads. The
+// batches never share an entry (a popped entry is in flight until its
+// batch moves it, after its writes), and every write is decided in SQL
+// against the row as it is then, so a read made beside the previous
+// batch's writes is as safe as one made after them. A read made for a
+// round that does not run (standby since, or stopping) is put back.
+func (e *engine) round(ctx context.Context, k stages, pipelined bool) roundStats {
+	var total roundStats
+	if !e.isActive() {
+		total.skipped = "standby"
+		return total
+	}
+	e.checkRedis(ctx)
+	b := k.read(ctx)
+	for {
+		var next chan batch
+		if pipelined && e.full(b) {
+			next = make(chan batch, 1)
+			go func() { next <- k.read(ctx) }()
+		}
+		total.more = false // this batch's
+		k.act(ctx, b, &total)
+		e.indexSize(ctx)
+		if next == nil {
+			return total
+		}
+		b = <-next
+		if ctx.Err() != nil || !e.isActive() {
+			e.putBack(ctx, b)
+			total.more = false
+			return total
+		}
+		e.checkRedis(ctx)
+	}
+}
+
+// full reports whether b took a whole batch from the index: more is
+// likely due at once. Dials count only without an agent limit below the
+// batch (Service.readDials), so that reading ahead never claims beyond
+// the free agents.
+func (e *engine) full(b batch) bool {
+	d, w := b.deadlines, b.dials
+	return d.source == "redis" && len(d.ids) == e.cfg.BatchSize ||
+		w.source == "redis" && len(w.ids) == e.cfg.BatchSize && w.free >= e.cfg.BatchSize
+}
+
+// putBack makes the entries b popped due again at once, for a round that
+// will not act on them; without it they would wait out the visibility
+// timeout.
+func (e *engine) putBack(ctx context.Context, b batch) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, p := range []struct {
+		x      *Index
+		source string
+		ids    []int64
+		now    time.Time
+	}{{e.deadlines, b.deadlines.source, b.deadlines.ids, b.deadlines.now}, {e.work, b.dials.source, b.dials.ids, b.dials.now}} {
+		if p.x == nil || p.source != "redis" || len(p.ids) == 0 {
+			continue
+		}
+		due := make(map[int64]time.Time, len(p.ids))
+		for _, id := range p.ids {
+			due[id] = p.now
+		}
+		if err := p.x.AddMany(ctx, due); err != nil {
+			e.redisFailed(ctx, "put back unread entries", err)
+		}
+	}
+}
+
 // nextEvent is when m next needs the engine: the earliest reminder lead
 // not sent yet whose time lies before the deadline, else the deadline;
 // zero when nothing is left (finished, or escalated already).
@@ -410,41 +502,72 @@ func (e *engine) popDue(ctx context.Context, x *Index, now time.Time, n int) ([]
 	return ids, true
 }
 
-// runDeadlines sends the due reminders and escalates the overdue matters,
-// from the index or, while Redis fails, from the SQL poll.
-func (e *engine) runDeadlines(ctx context.Context, st *roundStats) {
-	now := e.now()
+// dueBatch is the deadline half of what a round read before it writes:
+// the entries popped from the index at now and their matters.
+type dueBatch struct {
+	now    time.Time
+	source string // "redis"; "sql": the slow poll, which reads as it goes; "": nothing to do
+	ids    []int64
+	ms     []matter
+	err    error // reading the matters failed: the entries stay in flight
+}
+
+// readDeadlines pops the due entries and reads their matters, from the
+// index or, while Redis fails, leaves the reading to the SQL poll. It
+// writes nothing to the database, so it may run beside the previous
+// batch's writes.
+func (e *engine) readDeadlines(ctx context.Context) dueBatch {
+	b := dueBatch{now: e.now()}
 	if !e.degraded.Load() {
-		ids, ok := e.popDue(ctx, e.deadlines, now, e.cfg.BatchSize)
-		if ok {
-			st.source = "redis"
-			st.deadlinesDue += len(ids)
-			st.more = st.more || len(ids) == e.cfg.BatchSize
-			e.metrics.due.WithLabelValues("redis").Add(float64(len(ids)))
-			e.fromIndex(ctx, ids, now, st)
-			return
+		if ids, ok := e.popDue(ctx, e.deadlines, b.now, e.cfg.BatchSize); ok {
+			b.source, b.ids = "redis", ids
+			if len(ids) > 0 {
+				b.ms, b.err = e.load(ctx, ids)
+			}
+			return b
 		}
 	}
 	if e.degraded.Load() && ctx.Err() == nil {
+		b.source = "sql"
+	}
+	return b
+}
+
+// runDeadlines sends the due reminders and escalates the overdue matters
+// read by readDeadlines: from the index or, while Redis fails, from the
+// SQL poll.
+func (e *engine) runDeadlines(ctx context.Context, b dueBatch, st *roundStats) {
+	switch b.source {
+	case "redis":
+		st.source = "redis"
+		st.deadlinesDue += len(b.ids)
+		st.more = st.more || len(b.ids) == e.cfg.BatchSize
+		e.metrics.due.WithLabelValues("redis").Add(float64(len(b.ids)))
+		e.fromIndex(ctx, b, st)
+	case "sql":
 		st.source = "sql"
-		e.fromSQL(ctx, now, st)
+		e.fromSQL(ctx, b.now, st)
 	}
 }
 
 // fromIndex handles popped entries and moves each to its matter's next
 // event, or drops it. A failure leaves the entry in flight: it comes back
 // after the visibility timeout.
-func (e *engine) fromIndex(ctx context.Context, ids []int64, now time.Time, st *roundStats) {
-	if len(ids) == 0 {
+func (e *engine) fromIndex(ctx context.Context, b dueBatch, st *roundStats) {
+	if len(b.ids) == 0 {
 		return
 	}
-	handled, err := e.handle(ctx, ids, now, st)
+	if b.err != nil {
+		e.storeFailed(ctx, "read due "+e.name+"s", b.err)
+		return
+	}
+	handled, err := e.fire(ctx, b.ms, b.now, st)
 	if err != nil {
 		return
 	}
-	moved := map[int64]time.Time{}
+	moved := make(map[int64]time.Time, len(handled))
 	var done []int64
-	for _, id := range ids {
+	for _, id := range b.ids {
 		m, ok := handled[id]
 		if !ok {
 			done = append(done, id) // finished, or no longer there
@@ -453,7 +576,7 @@ func (e *engine) fromIndex(ctx context.Context, ids []int64, now time.Time, st *
 		if next := e.nextEvent(m); next.IsZero() {
 			done = append(done, id)
 		} else {
-			if retry := now.Add(e.cfg.Tick); next.Before(retry) {
+			if retry := b.now.Add(e.cfg.Tick); next.Before(retry) {
 				next = retry // a failed push is tried again, not at once
 			}
 			moved[id] = next
@@ -502,23 +625,34 @@ func (e *engine) fromSQL(ctx context.Context, now time.Time, st *roundStats) {
 	}
 }
 
-// handle reads the matters with ids and does what is due at now: the
-// escalation of those past their deadline, in one transaction, and the
-// reminders whose time has come, marked sent in one transaction before
-// they are pushed (and unmarked when the push fails, so the next round
-// tries again). It returns the unfinished matters as they are now.
+// handle reads the matters with ids and does what is due at now (fire).
 func (e *engine) handle(ctx context.Context, ids []int64, now time.Time, st *roundStats) (map[int64]matter, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	ms, err := e.matters.load(ctx, ids)
-	if err == nil {
-		err = e.withReminders(ctx, ms)
-	}
+	ms, err := e.load(ctx, ids)
 	if err != nil {
 		e.storeFailed(ctx, "read due "+e.name+"s", err)
 		return nil, err
 	}
+	return e.fire(ctx, ms, now, st)
+}
+
+// load reads the matters with ids and which reminders each has had.
+func (e *engine) load(ctx context.Context, ids []int64) ([]matter, error) {
+	ms, err := e.matters.load(ctx, ids)
+	if err == nil {
+		err = e.withReminders(ctx, ms)
+	}
+	return ms, err
+}
+
+// fire does what is due at now to the matters ms: the escalation of those
+// past their deadline, in one transaction, and the reminders whose time
+// has come, marked sent in one transaction before they are pushed (and
+// unmarked when the push fails, so the next round tries again). It returns
+// the unfinished matters as they are now.
+func (e *engine) fire(ctx context.Context, ms []matter, now time.Time, st *roundStats) (map[int64]matter, error) {
 	byID := make(map[int64]matter, len(ms))
 	var escalations []store.Escalation
 	var reminders []store.Reminder

@@ -196,3 +196,98 @@ func TestRedisDownAMinuteLosesNothingAndRepeatsNothing(t *testing.T) {
 	}
 	require.Equal(t, 1, dials.maxActive)
 }
+
+// holding is a dialer that keeps every lease it is given, counting dials.
+func holding(log *dialLog) Dialer {
+	return DialerFunc(func(_ context.Context, task hotline.CallbackTask, _ *Lease) { log.begin(task.ID) })
+}
+
+// Running, two instances read each next batch while they claim the last
+// (full batches back to back): every due task is claimed and dialed once,
+// by one of them.
+func TestPipelinedRoundsClaimEachTaskOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 11
+	dials := newDialLog()
+	small := func(c *Config) { c.BatchSize = 2; c.Tick = 10 * time.Millisecond }
+	s1, s2 := b.service(holding(dials), small), b.service(holding(dials), small)
+	b.clock.Set(at(11, 27, 9, 0))
+	for i := range n {
+		b.miss(s1, fmt.Sprintf("137%08d", i), "a1")
+	}
+	s1.Start(b.ctx)
+	s2.Start(b.ctx)
+	require.Eventually(t, func() bool { return dials.total.Load() >= n }, 10*time.Second, time.Millisecond)
+	s1.Stop()
+	s2.Stop()
+	open := b.openTasks()
+	require.Len(t, open, n)
+	for _, task := range open {
+		require.Equal(t, hotline.CallbackDialing, task.State, "task %d", task.ID)
+		require.Equal(t, 1, dials.count(task.ID), "task %d", task.ID)
+	}
+	require.EqualValues(t, n, dials.total.Load())
+	require.Equal(t, 1, dials.maxActive)
+}
+
+// A batch read ahead for a round that does not run (the instance went on
+// standby meanwhile) goes back to the queue, due at once, instead of
+// waiting out the visibility timeout; the batch before it is claimed.
+func TestBatchReadAheadIsPutBackOnStandby(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dials := newDialLog()
+	var asked atomic.Int64
+	s := b.serviceWith(holding(dials), func(d *Deps) { d.Active = func() bool { return asked.Add(1) == 1 } },
+		func(c *Config) { c.BatchSize = 2 })
+	b.clock.Set(at(11, 27, 9, 0))
+	for i := range 5 {
+		b.miss(s, fmt.Sprintf("138%08d", i), "a1")
+	}
+	st := s.round(b.ctx, s, true)
+	require.Equal(t, 2, st.claimed)
+	require.False(t, st.more)
+	require.EqualValues(t, 2, asked.Load(), "asked before the round and before the batch read ahead")
+	queued := 0
+	for _, task := range b.openTasks() {
+		due, ok, err := s.Index().Due(b.ctx, task.ID)
+		require.NoError(t, err)
+		if task.State == hotline.CallbackPending {
+			require.True(t, ok, "task %d is queued", task.ID)
+			require.True(t, due.Equal(b.clock.Now()), "task %d due at once, got %s", task.ID, due)
+			queued++
+		}
+	}
+	require.Equal(t, 3, queued)
+	require.EqualValues(t, 2, dials.total.Load())
+}
+
+// Running, two watches read each next batch of overdue promises while they
+// escalate the last: each is escalated once, with one violation.
+func TestPipelinedRoundsEscalateEachPromiseOnce(t *testing.T) {
+	t.Parallel()
+	pb := setupPromises(t)
+	const n = 7
+	small := func(c *PromiseConfig) { c.BatchSize = 2; c.Tick = 10 * time.Millisecond }
+	w1, w2 := pb.watch(nil, small), pb.watch(nil, small)
+	pb.clock.Set(at(11, 27, 9, 0))
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = pb.promise(w1, fmt.Sprintf("139%08d", i), "社保转移进度", at(11, 27, 9, 30)).ID
+	}
+	pb.clock.Set(at(11, 27, 10, 0))
+	w1.Start(pb.ctx)
+	w2.Start(pb.ctx)
+	escalated := func() float64 { return counter(w1.metrics.escalations) + counter(w2.metrics.escalations) }
+	require.Eventually(t, func() bool { return escalated() >= n }, 10*time.Second, time.Millisecond)
+	w1.Stop()
+	w2.Stop()
+	require.EqualValues(t, n, escalated())
+	for _, id := range ids {
+		require.Equal(t, hotline.PromiseEscalated, pb.get(id).State, "promise %d", id)
+	}
+	vs, err := pb.db.ListViolations(pb.ctx, store.ViolationFilter{Limit: store.MaxListLimit})
+	require.NoError(t, err)
+	require.Len(t, vs, n, "one violation a promise")
+}

@@ -67,7 +67,7 @@ func (w *PromiseWatch) Index() *Index { return w.deadlines }
 // escalations every Tick (every PollInterval while Redis is down) until
 // Stop.
 func (w *PromiseWatch) Start(ctx context.Context) {
-	w.rounds.start(ctx, &w.redisHealth, w.cfg.Tick, func(ctx context.Context) bool { return w.runOnce(ctx).more })
+	w.rounds.start(ctx, &w.redisHealth, w.cfg.Tick, func(ctx context.Context) bool { return w.round(ctx, w, true).more })
 }
 
 // Stop ends the loop and waits for the round in progress.
@@ -92,16 +92,15 @@ func (w *PromiseWatch) Forget(ctx context.Context, id int64) error { return w.fo
 // runOnce is one round, on the active instance only: check Redis
 // (recover, or reconcile when it is time), then send the due reminders and
 // escalate the overdue promises.
-func (w *PromiseWatch) runOnce(ctx context.Context) roundStats {
-	var st roundStats
-	if !w.isActive() {
-		st.skipped = "standby"
-		return st
-	}
-	w.checkRedis(ctx)
-	w.runDeadlines(ctx, &st)
-	w.indexSize(ctx)
-	return st
+func (w *PromiseWatch) runOnce(ctx context.Context) roundStats { return w.round(ctx, w, false) }
+
+// read pops the round's due reminders and escalations and reads their
+// promises.
+func (w *PromiseWatch) read(ctx context.Context) batch { return batch{deadlines: w.readDeadlines(ctx)} }
+
+// act sends the reminders and escalates the overdue promises.
+func (w *PromiseWatch) act(ctx context.Context, b batch, st *roundStats) {
+	w.runDeadlines(ctx, b.deadlines, st)
 }
 
 // promises is the promise kind of matter for the engine.

@@ -149,7 +149,7 @@ func (s *Service) Index() *Index { return s.work }
 // looks for work every Tick (every PollInterval while Redis is down) until
 // Stop.
 func (s *Service) Start(ctx context.Context) {
-	s.rounds.start(ctx, &s.redisHealth, s.cfg.Tick, func(ctx context.Context) bool { return s.runOnce(ctx).more })
+	s.rounds.start(ctx, &s.redisHealth, s.cfg.Tick, func(ctx context.Context) bool { return s.round(ctx, s, true).more })
 }
 
 // Stop ends the loop and waits for the round in progress. Attempts the
@@ -260,25 +260,17 @@ func (s *Service) Forget(ctx context.Context, ids ...int64) error { return s.for
 // and escalate the overdue tasks, and claim and dial the due tasks free
 // agents can take when the line is open and no citizen waits on an
 // inbound call.
-func (s *Service) runOnce(ctx context.Context) roundStats {
-	var st roundStats
-	if !s.isActive() {
-		st.skipped = "standby"
-		return st
-	}
-	s.checkRedis(ctx)
-	s.runDeadlines(ctx, &st)
-	switch {
-	case !s.cal.IsOpen(s.now()):
-	case s.inbound != nil && s.inbound.Waiting() > 0:
-		// Citizens on the line come first: a free agent is theirs. The
-		// due tasks stay queued for the next round.
-		st.skipped = "citizens waiting"
-	default:
-		s.dialDue(ctx, &st)
-	}
-	s.indexSize(ctx)
-	return st
+func (s *Service) runOnce(ctx context.Context) roundStats { return s.round(ctx, s, false) }
+
+// read pops the round's due deadlines and dials and reads their tasks.
+func (s *Service) read(ctx context.Context) batch {
+	return batch{deadlines: s.readDeadlines(ctx), dials: s.readDials(ctx)}
+}
+
+// act does the round's reminders, escalations and claims.
+func (s *Service) act(ctx context.Context, b batch, st *roundStats) {
+	s.runDeadlines(ctx, b.deadlines, st)
+	s.dialDue(ctx, b.dials, st)
 }
 
 // indexWork indexes a task's next dial unless Redis is known to be down; a
@@ -301,49 +293,94 @@ func dueOf(t hotline.CallbackTask) time.Time {
 	return t.NextAttempt
 }
 
-// dialDue claims the due tasks free agents can take now and hands each to
-// the dialer. With no free agent it does nothing at all; otherwise it reads
-// a few due tasks per free agent, claims those a free agent takes (at most
-// one per free agent), puts the others back in the queue for when their
-// agent may be free, and settles the tasks left mid-dial whose lease ran
-// out. Claims therefore follow free agents, whatever the number of open
-// tasks.
-func (s *Service) dialDue(ctx context.Context, st *roundStats) {
-	now := s.now()
-	free := s.cfg.BatchSize
+// dialBatch is the dial half of what a round read before it writes: the
+// due tasks popped from the dial queue (or polled) and the tasks as read.
+type dialBatch struct {
+	now     time.Time
+	skipped string // why there is nothing to dial: "citizens waiting"
+	source  string // "redis", "sql"; "": nothing read
+	free    int    // the free agents when read (BatchSize without Agents)
+	ids     []int64
+	tasks   []hotline.CallbackTask
+	err     error // reading the tasks failed: the entries stay in flight
+}
+
+// readDials takes the due tasks free agents may take now, and reads them.
+// With the line closed, a citizen waiting on an inbound call, or no free
+// agent it takes nothing; otherwise a few due tasks per free agent, from
+// the queue or, while Redis fails, from the SQL poll. It writes nothing to
+// the database.
+func (s *Service) readDials(ctx context.Context) dialBatch {
+	b := dialBatch{now: s.now(), free: s.cfg.BatchSize}
+	switch {
+	case !s.cal.IsOpen(b.now):
+		return b
+	case s.inbound != nil && s.inbound.Waiting() > 0:
+		// Citizens on the line come first: a free agent is theirs. The
+		// due tasks stay queued for the next round.
+		b.skipped = "citizens waiting"
+		return b
+	}
 	if s.agents != nil {
-		free = min(free, s.agents.Free())
+		b.free = min(b.free, s.agents.Free())
 	}
-	if free <= 0 {
-		return
+	if b.free <= 0 {
+		return b
 	}
-	var ids []int64
 	if !s.degraded.Load() {
 		var ok bool
-		if ids, ok = s.popDue(ctx, s.work, now, min(s.cfg.BatchSize, free*lookahead)); ok {
-			st.source = "redis"
+		if b.ids, ok = s.popDue(ctx, s.work, b.now, min(s.cfg.BatchSize, b.free*lookahead)); ok {
+			b.source = "redis"
 		}
 	}
 	if s.degraded.Load() {
-		var err error
 		// The poll cannot put a task back for later: it reads a whole batch
 		// to find what free agents take.
-		if ids, err = s.store.DueTaskIDs(ctx, now, s.cfg.BatchSize); err != nil {
-			s.storeFailed(ctx, "poll due tasks", err)
-			return
+		b.source = "sql"
+		if b.ids, b.err = s.store.DueTaskIDs(ctx, b.now, s.cfg.BatchSize); b.err != nil {
+			return b
 		}
-		st.source = "sql"
 	}
+	if len(b.ids) > 0 {
+		b.tasks, b.err = s.store.GetTasks(ctx, b.ids)
+	}
+	return b
+}
+
+// dialDue claims the due tasks of b that free agents can take now and
+// hands each to the dialer. With no free agent it does nothing at all;
+// otherwise it claims those a free agent takes (at most one per free
+// agent, counted again now), puts the others back in the queue for when
+// their agent may be free, and settles the tasks left mid-dial whose lease
+// ran out. Claims therefore follow free agents, whatever the number of
+// open tasks.
+func (s *Service) dialDue(ctx context.Context, b dialBatch, st *roundStats) {
+	if b.skipped != "" {
+		st.skipped = b.skipped
+	}
+	if b.source == "" {
+		return
+	}
+	now, ids := b.now, b.ids
+	if b.err != nil && len(ids) == 0 {
+		s.storeFailed(ctx, "poll due tasks", b.err)
+		return
+	}
+	st.source = b.source
 	st.due += len(ids)
-	s.m.due.WithLabelValues(st.source).Add(float64(len(ids)))
+	s.m.due.WithLabelValues(b.source).Add(float64(len(ids)))
 	if len(ids) == 0 {
 		return
 	}
-	read, err := s.store.GetTasks(ctx, ids)
-	if err != nil {
-		s.storeFailed(ctx, "read due tasks", err)
+	if b.err != nil {
+		s.storeFailed(ctx, "read due tasks", b.err)
 		return // left in flight: they come back after the visibility timeout
 	}
+	free := b.free
+	if s.agents != nil {
+		free = min(free, s.agents.Free()) // dials since the read may have taken some
+	}
+	read := b.tasks
 	byID := make(map[int64]hotline.CallbackTask, len(read))
 	for _, t := range read {
 		byID[t.ID] = t
