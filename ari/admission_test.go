@@ -125,8 +125,9 @@ func (g *gatedStore) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, erro
 }
 
 // TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent: an agent answers
-// and hangs up before the service, busy, adds their leg to the bridge.
-// Asterisk refuses the add (the channel is gone); the leg ends failed, the
+// and hangs up before the service, busy, gets to the answer. The leg's
+// StasisEnd is then already in the call's mailbox: no request to bridge it
+// is made (Asterisk would refuse it with 400), the leg ends failed, the
 // agent does not become first-responsible, and the citizen is connected
 // to the next agent who answers: no call is left half-bridged.
 func TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent(t *testing.T) {
@@ -167,6 +168,35 @@ func TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent(t *testing.T) {
 	require.NotEqual(t, first.AgentID, ended.FirstResponsibleAgent)
 	stored := b.stored(t, ended.ID)
 	require.Equal(t, legOutcomes(ended), legOutcomes(stored))
+	families, err := b.reg.Gather()
+	require.NoError(t, err)
+	require.Zero(t, counterWithLabel(families, "hotline_ari_http_requests_total", "400"), "no request bound to fail")
+	require.Zero(t, counterValue(t, b.reg, "hotline_ari_bridge_channel_gone_total"))
+}
+
+// TestAgentWhoLeftWhileBeingBridged: the agent's phone hangs up after the
+// service decided to bridge the leg and before Asterisk handles the
+// request (here held by the fake). Asterisk answers 400 "Channel not
+// found": the service counts it as that race, not an error, ends the leg
+// failed without hanging up a channel that is gone, and rings on.
+func TestAgentWhoLeftWhileBeingBridged(t *testing.T) {
+	t.Parallel()
+	b := setupFlow(t, hari.CallConfig{Strategy: hotline.RingAll}, flowOptions{},
+		agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: time.Millisecond, HangupAfter: 50 * time.Millisecond}},
+		agentSpec{id: "1002", behavior: aritest.Behavior{AnswerAfter: time.Second, HangupAfter: time.Second}},
+	)
+	b.fake.DelayRoute("POST", "/bridges/*/addChannel", 300*time.Millisecond)
+	_, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+
+	ended := b.waitEnded(t)
+	require.Equal(t, hotline.CallCompleted, ended.State, "%+v", ended.Legs)
+	require.Equal(t, "1002", ended.FirstResponsibleAgent)
+	require.Equal(t, map[string]hotline.LegOutcome{"1001": hotline.LegFailed, "1002": hotline.LegCompleted}, legOutcomes(ended))
+	families, err := b.reg.Gather()
+	require.NoError(t, err)
+	require.Equal(t, 1.0, counterWithLabel(families, "hotline_ari_http_requests_total", "400"))
+	require.Equal(t, 1.0, counterValue(t, b.reg, "hotline_ari_bridge_channel_gone_total"), "the 400 is the race, told apart")
 }
 
 // TestAdmissionSeesACallStuckInAWrite: a call whose handler is stuck (here
