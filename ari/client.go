@@ -338,12 +338,15 @@ func (c *Client) readEvents(ws *websocket.Conn) error {
 			c.log.Warn("dropped ARI event the client library cannot decode", "type", typ, "err", err)
 			continue
 		}
-		c.m.events.WithLabelValues(e.GetType()).Inc()
 		if e.GetType() == ari.Events.ApplicationReplaced {
+			c.m.events.WithLabelValues(e.GetType()).Inc()
 			c.setReplaced()
 			continue
 		}
 		c.disp.Dispatch(e)
+		// Counted once in its mailbox: whoever sees the count can count on
+		// the event being there.
+		c.m.events.WithLabelValues(e.GetType()).Inc()
 	}
 }
 
