@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +175,16 @@ func (a *Archiver) Start(ctx context.Context) {
 				return
 			case <-t.C:
 			case <-a.wake:
+				// The recordings that finish meanwhile go in the same pass:
+				// one claim and one write for all of them. Each is stored
+				// pending already, so the wait loses nothing.
+				wait := time.NewTimer(a.cfg.BatchWait)
+				select {
+				case <-ctx.Done():
+					wait.Stop()
+					return
+				case <-wait.C:
+				}
 			}
 		}
 	}()
@@ -198,59 +209,97 @@ func (a *Archiver) Stop() {
 func (a *Archiver) Flush(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := a.runOnce(ctx)
+		n, claimed, err := a.pass(ctx)
 		total += n
-		if err != nil || n < a.cfg.Batch {
+		if err != nil || claimed < a.cfg.Batch {
 			return total, err
 		}
 	}
 }
 
-// runOnce tries up to Batch pending recordings of its server that are due,
-// and returns how many it archived. Each is claimed in the database first,
-// for one download and a minute, so two instances never write one
-// recording's file at once; a claim whose archiver died runs out.
+// runOnce is one pass (see pass) and returns how many it archived.
 func (a *Archiver) runOnce(ctx context.Context) (int, error) {
-	n := 0
-	for range a.cfg.Batch {
-		if ctx.Err() != nil {
-			return n, ctx.Err()
-		}
-		now := a.deps.Now()
-		token := claimToken()
-		due, err := a.deps.DB.ClaimDueRecordings(ctx, a.deps.Server, a.deps.OrUnnamed, token, now, now.Add(a.cfg.FetchTimeout+time.Minute), 1)
-		if err != nil {
-			return n, err
-		}
-		if len(due) == 0 {
-			return n, nil
-		}
-		r := due[0]
-		// A claimed recording is finished even when Stop comes meanwhile
-		// (bounded by its fetch): cut off after the rename, its file would
-		// be in place and its row pending under a claim nobody holds. The
-		// lease's fence travels on in the context's values.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.FetchTimeout+10*time.Second)
-		err = a.archive(actx, r, token)
-		if err != nil {
-			a.failures.Inc()
-			ferr := a.failed(actx, r, err)
-			cancel()
-			if ferr != nil {
-				return n, ferr
-			}
+	n, _, err := a.pass(ctx)
+	return n, err
+}
+
+// pass claims up to Batch pending recordings of its server that are due,
+// all in one transaction, archives them one after the other, stores how
+// each attempt ended in one transaction (FinishArchiveAttempts), and only
+// then deletes Asterisk's copies of those archived; it returns how many it
+// archived and how many it claimed. The claim keeps two instances from
+// writing one recording's file at once, and lasts as long as one download
+// may take (FetchTimeout) and a minute: a recording is begun only while
+// its download would end inside the claim, the rest are handed back for
+// the next pass. A claim whose archiver died runs out. A crash anywhere
+// leaves each recording pending with Asterisk's copy in place (archived
+// again, the same file renamed over its own) or archived.
+func (a *Archiver) pass(ctx context.Context) (archived, claimed int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	now, token := a.deps.Now(), claimToken()
+	until := now.Add(a.cfg.FetchTimeout + time.Minute)
+	due, err := a.deps.DB.ClaimDueRecordings(ctx, a.deps.Server, a.deps.OrUnnamed, token, now, until, a.cfg.Batch)
+	if err != nil || len(due) == 0 {
+		return 0, 0, err
+	}
+	// A claimed recording is finished even when Stop comes meanwhile
+	// (bounded by its fetch): cut off after the rename, its file would be
+	// in place and its row pending under a claim nobody holds. The lease's
+	// fence travels on in the context's values.
+	bg := context.WithoutCancel(ctx)
+	attempts := make([]store.ArchiveAttempt, len(due))
+	bound := a.cfg.FetchTimeout + 10*time.Second
+	for i, r := range due {
+		attempts[i].Recording = r.Recording
+		if ctx.Err() != nil || a.deps.Now().Add(bound).After(until) {
+			attempts[i].NotTried = true
 			continue
 		}
+		actx, cancel := context.WithTimeout(bg, bound)
+		rec, err := a.archive(actx, r)
 		cancel()
-		a.archived.Inc()
-		n++
+		if err != nil {
+			a.failures.Inc()
+			attempts[i] = a.failed(r, err)
+			continue
+		}
+		attempts[i].Recording = rec
 	}
-	return n, nil
+	lost, err := a.deps.DB.FinishArchiveAttempts(bg, token, attempts)
+	if err != nil {
+		// The files are in place, the rows pending under a claim that runs
+		// out: archived again then, Asterisk's copies kept till then.
+		return 0, len(due), err
+	}
+	for _, at := range attempts {
+		r := at.Recording
+		switch {
+		case at.NotTried || at.Failure != "":
+			continue
+		case slices.Contains(lost, r.Name):
+			a.log.Warn("another archiver's claim took the recording over; it archives it", "name", r.Name)
+			continue
+		}
+		a.archived.Inc()
+		archived++
+		a.log.Info("recording archived", "name", r.Name, "bytes", r.SizeBytes, "sha256", r.SHA256)
+		if *a.cfg.DeleteFromAsterisk {
+			dctx, cancel := context.WithTimeout(bg, a.cfg.FetchTimeout)
+			if err := a.deleteFromAsterisk(dctx, r.Name); err != nil {
+				// The archive holds the audio; Asterisk's copy is only left over.
+				a.log.Warn("could not delete Asterisk's copy of an archived recording", "name", r.Name, "err", err)
+			}
+			cancel()
+		}
+	}
+	return archived, len(due), nil
 }
 
 // failed counts a failed attempt: retried after a doubling backoff, or
 // marked failed after MaxAttempts.
-func (a *Archiver) failed(ctx context.Context, r store.ArchivedRecording, cause error) error {
+func (a *Archiver) failed(r store.ArchivedRecording, cause error) store.ArchiveAttempt {
 	attempt := r.Attempts + 1
 	giveUp := attempt >= a.cfg.MaxAttempts
 	wait := a.cfg.Backoff
@@ -263,7 +312,7 @@ func (a *Archiver) failed(ctx context.Context, r store.ArchivedRecording, cause 
 	} else {
 		a.log.Warn("archiving a recording failed; will retry", "name", r.Name, "attempt", attempt, "retry_in", wait, "err", cause)
 	}
-	return a.deps.DB.MarkRecordingAttemptFailed(ctx, r.Name, cause.Error(), a.deps.Now().Add(wait), giveUp)
+	return store.ArchiveAttempt{Recording: r.Recording, Failure: cause.Error(), Next: a.deps.Now().Add(wait), GiveUp: giveUp}
 }
 
 // claimToken names one archive attempt's claim.
@@ -282,42 +331,55 @@ func (c Config) path(name, format string) string {
 	return filepath.Join(c.ArchiveDir, name+"."+format)
 }
 
-func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording, token string) error {
+// archive puts a claimed recording's audio in the archive folder (see
+// place) and returns it as archived.
+func (a *Archiver) archive(ctx context.Context, r store.ArchivedRecording) (hotline.Recording, error) {
 	if err := ValidName(r.Name); err != nil {
-		return err
+		return r.Recording, err
 	}
-	format := r.Format
-	if format != "wav" {
-		return fmt.Errorf("format %q is not supported", format)
+	if r.Format != "wav" {
+		return r.Recording, fmt.Errorf("format %q is not supported", r.Format)
 	}
-	src, err := a.open(ctx, r.Name, format)
+	src, err := a.open(ctx, r.Name, r.Format)
+	if err != nil {
+		return r.Recording, err
+	}
+	defer src.Close()
+	return a.place(r, src)
+}
+
+// keep archives a recording's audio read from src and marks its row
+// archived (the voice messages' import: no claim).
+func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, src io.Reader) error {
+	rec, err := a.place(r, src)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	if err := a.keep(ctx, r, token, src); err != nil {
+	if err := a.deps.DB.MarkRecordingArchived(ctx, rec, ""); err != nil {
 		return err
 	}
-	if *a.cfg.DeleteFromAsterisk {
-		if err := a.deleteFromAsterisk(ctx, r.Name); err != nil {
-			// The archive holds the audio; Asterisk's copy is only left over.
-			a.log.Warn("could not delete Asterisk's copy of an archived recording", "name", r.Name, "err", err)
-		}
-	}
+	a.log.Info("recording archived", "name", r.Name, "bytes", rec.SizeBytes, "sha256", rec.SHA256)
 	return nil
 }
 
-// keep writes a recording's audio into the archive folder (through a
-// temporary file, renamed once complete), in recordings.format, and marks
-// its row archived with format, size, length and the archived file's
-// SHA-256, by the claim of token ("" when unclaimed).
-func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, token string, src io.Reader) error {
+// place writes a recording's audio into the archive folder in
+// recordings.format, in one pass: read, hashed and written to a temporary
+// file, which is synced and renamed into place once complete, so the
+// final name never holds a part of a file. It returns the recording with
+// the archived file's format, size, length and SHA-256.
+func (a *Archiver) place(r store.ArchivedRecording, src io.Reader) (hotline.Recording, error) {
+	rec := r.Recording
 	tmp, err := os.CreateTemp(a.cfg.ArchiveDir, "."+r.Name+".*.part")
 	if err != nil {
-		return err
+		return rec, err
 	}
-	defer os.Remove(tmp.Name()) // gone after the rename; cleans up on failure
-	format, size, sum, err := a.write(tmp, r, src)
+	placed := false
+	defer func() {
+		if !placed {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	w, err := a.write(tmp, r, src)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -325,51 +387,54 @@ func (a *Archiver) keep(ctx context.Context, r store.ArchivedRecording, token st
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("copy %s: %w", r.Name, err)
+		return rec, fmt.Errorf("copy %s: %w", r.Name, err)
 	}
-	dur, err := wavDurationFile(tmp.Name())
-	if err != nil {
-		return fmt.Errorf("recording %s: %w", r.Name, err)
+	if w.durErr != nil {
+		// A header the start of the download did not hold: read the file's.
+		if w.dur, err = wavDurationFile(tmp.Name()); err != nil {
+			return rec, fmt.Errorf("recording %s: %w", r.Name, err)
+		}
 	}
-	if err := os.Rename(tmp.Name(), a.cfg.path(r.Name, format)); err != nil {
-		return err
+	if err := os.Rename(tmp.Name(), a.cfg.path(r.Name, w.format)); err != nil {
+		return rec, err
 	}
-	r.Recording.Format = format
-	r.SizeBytes = size
-	r.Duration = dur.Seconds()
-	r.SHA256 = sum
-	r.ArchivedAt = a.deps.Now()
-	if err := a.deps.DB.MarkRecordingArchived(ctx, r.Recording, token); err != nil {
-		return err
-	}
-	a.log.Info("recording archived", "name", r.Name, "bytes", size, "sha256", r.SHA256)
-	return nil
+	placed = true
+	rec.Format, rec.SizeBytes, rec.Duration, rec.SHA256 = w.format, w.size, w.dur.Seconds(), w.sum
+	rec.ArchivedAt = a.deps.Now()
+	return rec, nil
 }
 
-// write copies src into tmp as recordings.format asks and returns the
-// format written, its size and SHA-256. Audio that cannot be re-encoded
-// (not 16-bit linear PCM) is kept as Asterisk recorded it.
-func (a *Archiver) write(tmp *os.File, r store.ArchivedRecording, src io.Reader) (format string, size int64, sum string, err error) {
-	h := sha256.New()
+// written is what write wrote: the format, size, length and SHA-256 of
+// the file, or why its length is not known yet.
+type written struct {
+	format string
+	size   int64
+	dur    time.Duration
+	durErr error
+	sum    string
+}
+
+// write copies src into tmp as recordings.format asks, hashing it on the
+// way. Audio that cannot be re-encoded (not 16-bit linear PCM) is kept as
+// Asterisk recorded it.
+func (a *Archiver) write(tmp *os.File, r store.ArchivedRecording, src io.Reader) (written, error) {
+	in := bufio.NewReaderSize(src, 64<<10)
+	start, _ := in.Peek(64 << 10) // the header, from as much of the start as there is
+	f, herr := readWAVHeader(bytes.NewReader(start))
 	if a.cfg.Format == FormatULaw && r.Format == FormatWAV {
-		in := bufio.NewReaderSize(src, 64<<10)
-		start, _ := in.Peek(64 << 10) // the header, from as much of the start as there is
-		f, err := readWAVHeader(bytes.NewReader(start))
-		if err == nil && f.linear16() {
-			if size, err = encodeULawWAV(tmp, in); err != nil {
-				return "", 0, "", err
-			}
-			// The hash is of the file as archived, read back.
-			if _, err = tmp.Seek(0, io.SeekStart); err == nil {
-				_, err = io.Copy(h, tmp)
-			}
-			return FormatULaw, size, hex.EncodeToString(h.Sum(nil)), err
+		if herr == nil && f.linear16() {
+			size, dur, sum, err := encodeULawWAV(tmp, in)
+			return written{format: FormatULaw, size: size, dur: dur, sum: hex.EncodeToString(sum)}, err
 		}
-		a.log.Info("recording kept as recorded: it is not 16-bit linear PCM WAV", "name", r.Name, "header", f, "err", err)
-		src = in
+		a.log.Info("recording kept as recorded: it is not 16-bit linear PCM WAV", "name", r.Name, "header", f, "err", herr)
 	}
-	size, err = io.Copy(io.MultiWriter(tmp, h), src)
-	return r.Format, size, hex.EncodeToString(h.Sum(nil)), err
+	h := sha256.New()
+	size, err := in.WriteTo(io.MultiWriter(tmp, h))
+	w := written{format: r.Format, size: size, sum: hex.EncodeToString(h.Sum(nil)), durErr: herr}
+	if herr == nil {
+		w.dur, w.durErr = f.duration(size)
+	}
+	return w, err
 }
 
 // open returns the recording's audio: from the spool folder when
@@ -427,6 +492,7 @@ func (a *Archiver) ariRequest(ctx context.Context, method, path string) (*http.R
 // wavDurationFile reads a WAV file's length from its header: the data
 // chunk's size over the fmt chunk's byte rate. A data size past the end of
 // the file (a recorder that never fixed its header) counts to the end.
+// Chunks before the data may be of any size (skipped, not read).
 func wavDurationFile(path string) (time.Duration, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -442,7 +508,7 @@ func wavDurationFile(path string) (time.Duration, error) {
 		return 0, errors.New("not a WAV file")
 	}
 	pos := int64(12)
-	byteRate := uint32(0)
+	var w wavFormat
 	for {
 		var ch [8]byte
 		if _, err := f.ReadAt(ch[:], pos); err != nil {
@@ -455,13 +521,10 @@ func wavDurationFile(path string) (time.Duration, error) {
 			if _, err := f.ReadAt(fmtc[:], pos+8); err != nil {
 				return 0, errors.New("WAV fmt chunk too short")
 			}
-			byteRate = binary.LittleEndian.Uint32(fmtc[8:])
+			w.byteRate = binary.LittleEndian.Uint32(fmtc[8:])
 		case "data":
-			if byteRate == 0 {
-				return 0, errors.New("WAV file has no byte rate before its data")
-			}
-			size = min(size, st.Size()-pos-8)
-			return time.Duration(float64(size) / float64(byteRate) * float64(time.Second)), nil
+			w.dataAt, w.dataSize = pos+8, size
+			return w.duration(st.Size())
 		}
 		pos += 8 + size + size%2
 	}

@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -152,4 +154,35 @@ func TestArchiveAsULaw(t *testing.T) {
 	require.Equal(t, "audio/wav", w.Header().Get("Content-Type"))
 	require.Equal(t, archived, w.Body.Bytes())
 	require.Empty(t, w.Header().Get(IntegrityHeader), "the hash matches")
+}
+
+// A source whose header gives the wrong data size (a recorder that never
+// fixed it) is encoded to its end: the archived header and hash are of
+// the file as it ends up.
+func TestULawOfAWrongHeaderSize(t *testing.T) {
+	t.Parallel()
+	samples := tone(0.5)
+	for _, tc := range []struct {
+		name     string
+		dataSize uint32
+	}{{"zero", 0}, {"too big", 0xffffffff}, {"one sample short", uint32(2*len(samples) - 2)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := pcmWAV(samples)
+			binary.LittleEndian.PutUint32(src[len(src)-2*len(samples)-4:], tc.dataSize)
+			dst, err := os.Create(filepath.Join(t.TempDir(), "out.wav"))
+			require.NoError(t, err)
+			defer dst.Close()
+			size, dur, sum, err := encodeULawWAV(dst, bytes.NewReader(src))
+			require.NoError(t, err)
+			archived, err := os.ReadFile(dst.Name())
+			require.NoError(t, err)
+			require.Equal(t, int64(len(archived)), size)
+			require.Equal(t, 58+len(samples), len(archived))
+			want := sha256.Sum256(archived)
+			require.Equal(t, want[:], sum)
+			require.Equal(t, uint32(len(samples)), binary.LittleEndian.Uint32(archived[54:]), "data size")
+			require.Equal(t, 500*time.Millisecond, dur)
+		})
+	}
 }

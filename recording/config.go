@@ -42,6 +42,12 @@ type Config struct {
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
 	// Batch is how many recordings one pass handles at most. Default 100.
 	Batch int `yaml:"batch"`
+	// BatchWait is how long the archiver waits, once a recording finished,
+	// for others to finish before its pass, so that one claim and one
+	// database write serve them all (each is stored pending at once, so a
+	// crash meanwhile loses nothing). Default 1s, or poll_interval when
+	// shorter; at most poll_interval.
+	BatchWait time.Duration `yaml:"batch_wait"`
 	// Format is how recordings are archived: "wav", as Asterisk records
 	// them (16-bit linear PCM, 8 kHz: 57.6 MB a recorded hour), or "ulaw",
 	// re-encoded at archive time as G.711 µ-law WAV (28.8 MB an hour, the
@@ -89,6 +95,9 @@ func (c *Config) SetDefaults() {
 	if c.Format == "" {
 		c.Format = FormatWAV
 	}
+	if c.BatchWait == 0 {
+		c.BatchWait = min(time.Second, c.PollInterval)
+	}
 }
 
 // Validate reports the first bad field, named by its YAML key under
@@ -113,6 +122,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("recordings.fetch_timeout: must be positive")
 	case c.Batch < 1:
 		return fmt.Errorf("recordings.batch: must be at least 1")
+	case c.BatchWait <= 0 || c.BatchWait > c.PollInterval:
+		return fmt.Errorf("recordings.batch_wait: must be positive and at most recordings.poll_interval")
 	case c.Format != FormatWAV && c.Format != FormatULaw:
 		return fmt.Errorf("recordings.format: %q must be %q or %q", c.Format, FormatWAV, FormatULaw)
 	}

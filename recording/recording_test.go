@@ -51,7 +51,7 @@ type fixture struct {
 	deps   Deps
 }
 
-func setup(t *testing.T) fixture {
+func setup(t testing.TB) fixture {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -178,6 +178,12 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 	require.NoError(t, c.Validate())
 	c.Retention = time.Hour
 	require.ErrorContains(t, c.Validate(), "recordings.retention")
+
+	quick := Config{PollInterval: 50 * time.Millisecond}
+	quick.SetDefaults()
+	require.Equal(t, 50*time.Millisecond, quick.BatchWait, "no longer than a poll")
+	quick.BatchWait = time.Second
+	require.ErrorContains(t, quick.Validate(), "recordings.batch_wait")
 }
 
 func TestFinishedRefusesBadNames(t *testing.T) {
@@ -286,6 +292,35 @@ func TestArchiveFromSpoolFolder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, hotline.RecordingArchived, rec.State)
 	require.GreaterOrEqual(t, rec.Duration, 0.0)
+}
+
+// A pass begins a recording only while its download would end inside the
+// pass's claim; the rest are handed back, due as before, to the next pass.
+func TestArchivePassBeginsOnlyWhatItsClaimCovers(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ast := fakeAsterisk(t, "p1", "p2", "p3")
+	// Each look at the clock finds 30 s gone: the first download is begun
+	// at once, after it the claim (fetch_timeout 2m and a minute) has too
+	// little left for another.
+	f.deps.Now = func() time.Time { f.clock.Add(30 * time.Second); return f.clock.Now() }
+	a := f.archiver(t, ast)
+	for _, n := range []string{"p1", "p2", "p3"} {
+		require.NoError(t, a.Finished(f.ctx, n, "", t0))
+	}
+	n, claimed, err := a.pass(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{1, 3}, [2]int{n, claimed})
+	for name, want := range map[string]hotline.RecordingState{"p1": hotline.RecordingArchived,
+		"p2": hotline.RecordingPending, "p3": hotline.RecordingPending} {
+		rec, err := f.db.GetRecording(f.ctx, name)
+		require.NoError(t, err)
+		require.Equal(t, [2]any{want, 0}, [2]any{rec.State, rec.Attempts}, name)
+	}
+	require.Zero(t, testutil.ToFloat64(a.failures), "not begun is not failed")
+	n, claimed, err = a.pass(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{1, 2}, [2]int{n, claimed}, "handed back: claimed again at once")
 }
 
 // archived stores an archived recording of call with the given audio.

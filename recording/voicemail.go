@@ -299,7 +299,7 @@ func (v *VoiceMessages) keep(ctx context.Context, infoPath string, msg voiceMess
 		if err != nil {
 			return err
 		}
-		err = v.archiver.keep(ctx, rec, "", f)
+		err = v.archiver.keep(ctx, rec, f)
 		_ = f.Close()
 		if err != nil {
 			return fmt.Errorf("archive voice message %s: %w", name, err)

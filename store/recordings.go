@@ -54,7 +54,7 @@ func (db *DB) AddRecording(ctx context.Context, r hotline.Recording) error {
 // with their table, which PostgreSQL needs beside excluded's.
 const recordingFinishedSQL = `
 INSERT INTO recordings (name, call_id, state, format, started_ms, finished_ms, server)
-VALUES (?, ?, 'pending', ?, ?, ?, ?)
+VALUES (:name, :call_id, 'pending', :format, :at, :at, :server)
 ON CONFLICT (name) DO UPDATE SET
     state       = CASE WHEN recordings.state = 'live' THEN 'pending' ELSE recordings.state END,
     finished_ms = CASE WHEN recordings.finished_ms = 0 THEN excluded.finished_ms ELSE recordings.finished_ms END,
@@ -75,9 +75,12 @@ func (db *DB) RecordingFinished(ctx context.Context, server, name, callID, forma
 	if format == "" {
 		format = "wav"
 	}
-	cid := sql.NullString{String: callID, Valid: callID != ""}
-	ms := hotline.UnixMilli(at)
-	_, err := db.writer.ExecContext(ctx, recordingFinishedSQL, name, cid, format, ms, ms, server)
+	// Prepared once: every recorded call writes it.
+	stmt, err := db.namedWrite(ctx, recordingFinishedSQL)
+	if err == nil {
+		_, err = db.execPrepared(ctx, stmt, map[string]any{"name": name, "call_id": sql.NullString{String: callID, Valid: callID != ""},
+			"format": format, "at": hotline.UnixMilli(at), "server": server})
+	}
 	return wrapErr(op, subject, err)
 }
 
@@ -153,12 +156,13 @@ func (db *DB) GetRecording(ctx context.Context, name string) (ArchivedRecording,
 // claim_token and claim_until_ms. The outer test again: on PostgreSQL a
 // row another archiver claimed meanwhile is re-read, and left to it.
 const claimRecordingsSQL = `
-UPDATE recordings SET claim_token = ?, claim_until_ms = ?
+UPDATE recordings SET claim_token = :token, claim_until_ms = :until
 WHERE name IN (
     SELECT name FROM recordings
-    WHERE state = 'pending' AND next_attempt_ms <= ? AND claim_until_ms <= ? AND (server = ? OR (? AND server = ''))
-    ORDER BY next_attempt_ms, name LIMIT ?)
-  AND state = 'pending' AND claim_until_ms <= ?
+    WHERE state = 'pending' AND next_attempt_ms <= :now AND claim_until_ms <= :now
+      AND (server = :server OR (:or_unnamed AND server = ''))
+    ORDER BY next_attempt_ms, name LIMIT :limit)
+  AND state = 'pending' AND claim_until_ms <= :now
 RETURNING ` + recordingColumns
 
 // ClaimDueRecordings claims up to limit pending recordings of Asterisk
@@ -166,17 +170,23 @@ RETURNING ` + recordingColumns
 // until, so that two archivers (instances) never copy one recording at the
 // same time; orUnnamed also claims those recorded before servers had names.
 // Only the claim's token marks a claimed recording archived; a claim that
-// runs out (its archiver died) lets another archiver claim it.
+// runs out (its archiver died) lets another archiver claim it. An archiver
+// claims all it will archive in one pass at once: one transaction for
+// them all.
 func (db *DB) ClaimDueRecordings(ctx context.Context, server string, orUnnamed bool, token string, now, until time.Time, limit int) ([]ArchivedRecording, error) {
 	const op = "store.ClaimDueRecordings"
 	if token == "" || !until.After(now) {
 		return nil, hotline.Errorf(hotline.KindInvalid, op, "a claim needs a token and an end after now")
 	}
 	var rows []recordingRow
-	err := db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
-		ms := hotline.UnixMilli(now)
-		return tx.SelectContext(ctx, &rows, claimRecordingsSQL, token, hotline.UnixMilli(until), ms, ms, server, orUnnamed, limit, ms)
-	})
+	stmt, err := db.namedWrite(ctx, claimRecordingsSQL)
+	if err == nil {
+		arg := map[string]any{"token": token, "until": hotline.UnixMilli(until), "now": hotline.UnixMilli(now),
+			"server": server, "or_unnamed": orUnnamed, "limit": limit}
+		err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+			return tx.NamedStmtContext(ctx, stmt).SelectContext(ctx, &rows, arg)
+		})
+	}
 	if err != nil {
 		return nil, wrapErr(op, "pending recordings of server "+server, err)
 	}
@@ -213,9 +223,16 @@ func (db *DB) ReleaseRecordingClaims(ctx context.Context, server string, orUnnam
 // markArchivedSQL stores what the archive learned of a pending recording
 // its claim holds (any, for token ”).
 const markArchivedSQL = `
-UPDATE recordings SET state = 'archived', format = ?, size_bytes = ?, duration_ms = ?, sha256 = ?,
-    archived_ms = ?, last_error = '', claim_token = '', claim_until_ms = 0
-WHERE name = ? AND state = 'pending' AND (? = '' OR claim_token = ?)`
+UPDATE recordings SET state = 'archived', format = :format, size_bytes = :size_bytes, duration_ms = :duration_ms,
+    sha256 = :sha256, archived_ms = :archived_ms, last_error = '', claim_token = '', claim_until_ms = 0
+WHERE name = :name AND state = 'pending' AND (:token = '' OR claim_token = :token)`
+
+// markArchivedArg is markArchivedSQL's parameters for r archived by the
+// claim of token.
+func markArchivedArg(r hotline.Recording, token string) map[string]any {
+	return map[string]any{"format": r.Format, "size_bytes": r.SizeBytes, "duration_ms": int64(r.Duration * 1000),
+		"sha256": r.SHA256, "archived_ms": hotline.UnixMilli(r.ArchivedAt), "name": r.Name, "token": token}
+}
 
 // MarkRecordingArchived records a pending recording as archived with its
 // size, duration, format and SHA-256, by the archive attempt that claimed
@@ -225,8 +242,11 @@ WHERE name = ? AND state = 'pending' AND (? = '' OR claim_token = ?)`
 func (db *DB) MarkRecordingArchived(ctx context.Context, r hotline.Recording, token string) error {
 	const op = "store.MarkRecordingArchived"
 	subject := fmt.Sprintf("pending recording %q", r.Name)
-	res, err := db.writer.ExecContext(ctx, markArchivedSQL, r.Format, r.SizeBytes, int64(r.Duration*1000), r.SHA256,
-		hotline.UnixMilli(r.ArchivedAt), r.Name, token, token)
+	stmt, err := db.namedWrite(ctx, markArchivedSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	res, err := db.execPrepared(ctx, stmt, markArchivedArg(r, token))
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
@@ -237,9 +257,14 @@ func (db *DB) MarkRecordingArchived(ctx context.Context, r hotline.Recording, to
 // state becomes failed when giveUp is set, else the recording stays
 // pending until next.
 const markArchiveFailedSQL = `
-UPDATE recordings SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, claim_token = '', claim_until_ms = 0,
-    state = CASE WHEN ? THEN 'failed' ELSE state END
-WHERE name = ? AND state = 'pending'`
+UPDATE recordings SET attempts = attempts + 1, last_error = :reason, next_attempt_ms = :next,
+    claim_token = '', claim_until_ms = 0, state = CASE WHEN :give_up THEN 'failed' ELSE state END
+WHERE name = :name AND state = 'pending'`
+
+// markArchiveFailedArg is markArchiveFailedSQL's parameters.
+func markArchiveFailedArg(name, reason string, next time.Time, giveUp bool) map[string]any {
+	return map[string]any{"reason": reason, "next": hotline.UnixMilli(next), "give_up": giveUp, "name": name}
+}
 
 // MarkRecordingAttemptFailed counts a failed archive attempt with its
 // reason: the recording is tried again at next, or marked failed when
@@ -247,11 +272,85 @@ WHERE name = ? AND state = 'pending'`
 func (db *DB) MarkRecordingAttemptFailed(ctx context.Context, name, reason string, next time.Time, giveUp bool) error {
 	const op = "store.MarkRecordingAttemptFailed"
 	subject := fmt.Sprintf("pending recording %q", name)
-	res, err := db.writer.ExecContext(ctx, markArchiveFailedSQL, reason, hotline.UnixMilli(next), giveUp, name)
+	stmt, err := db.namedWrite(ctx, markArchiveFailedSQL)
+	if err != nil {
+		return wrapErr(op, subject, err)
+	}
+	res, err := db.execPrepared(ctx, stmt, markArchiveFailedArg(name, reason, next, giveUp))
 	if err != nil {
 		return wrapErr(op, subject, err)
 	}
 	return expectOneRow(op, subject, res)
+}
+
+// releaseRecordingClaimSQL ends one pending recording's claim held by a
+// token, leaving it due as it was.
+const releaseRecordingClaimSQL = `
+UPDATE recordings SET claim_token = '', claim_until_ms = 0
+WHERE name = :name AND state = 'pending' AND claim_token = :token`
+
+// ArchiveAttempt is how the archive attempt on one claimed recording
+// ended, for FinishArchiveAttempts: archived (Recording with its format,
+// size, duration, SHA-256 and time), failed (Failure set), or not made
+// (NotTried: the pass ran out of its claim's time first).
+type ArchiveAttempt struct {
+	Recording hotline.Recording
+	// Failure is why the attempt failed; the recording is tried again at
+	// Next, or marked failed when GiveUp.
+	Failure string
+	Next    time.Time
+	GiveUp  bool
+	// NotTried ends the claim alone: the recording is due as it was.
+	NotTried bool
+}
+
+// FinishArchiveAttempts stores the ends of one pass's attempts on the
+// recordings it claimed with token, in one transaction: the archived ones
+// as MarkRecordingArchived, the failed ones as MarkRecordingAttemptFailed,
+// and the claims of those not tried ended. It returns the names of the
+// archived ones whose claim another archiver took over meanwhile (that one
+// archives them; none is marked by this pass). A failed transaction stores
+// none of it (retrying helps when the database is back).
+func (db *DB) FinishArchiveAttempts(ctx context.Context, token string, attempts []ArchiveAttempt) (lost []string, err error) {
+	const op = "store.FinishArchiveAttempts"
+	if token == "" {
+		return nil, hotline.Errorf(hotline.KindInvalid, op, "the claim's token is required")
+	}
+	if len(attempts) == 0 {
+		return nil, nil
+	}
+	stmts := map[string]*sqlx.NamedStmt{}
+	for _, q := range []string{markArchivedSQL, markArchiveFailedSQL, releaseRecordingClaimSQL} {
+		if stmts[q], err = db.namedWrite(ctx, q); err != nil {
+			return nil, wrapErr(op, "archive attempts", err)
+		}
+	}
+	err = db.inWriteTx(ctx, func(tx *sqlx.Tx) error {
+		lost = lost[:0]
+		for _, a := range attempts {
+			q, arg := markArchivedSQL, markArchivedArg(a.Recording, token)
+			switch {
+			case a.NotTried:
+				q, arg = releaseRecordingClaimSQL, map[string]any{"name": a.Recording.Name, "token": token}
+			case a.Failure != "":
+				q, arg = markArchiveFailedSQL, markArchiveFailedArg(a.Recording.Name, a.Failure, a.Next, a.GiveUp)
+			}
+			res, err := tx.NamedStmtContext(ctx, stmts[q]).ExecContext(ctx, arg)
+			if err != nil {
+				return fmt.Errorf("recording %q: %w", a.Recording.Name, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 && q == markArchivedSQL {
+				lost = append(lost, a.Recording.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr(op, fmt.Sprintf("%d archive attempts", len(attempts)), err)
+	}
+	return lost, nil
 }
 
 // SetLegalHold puts a recording on legal hold (retention skips it) or

@@ -107,3 +107,64 @@ func TestClaimDueRecordingsByServerOneArchiverAtATime(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), n, "the first server's archiver also releases the unnamed")
 }
+
+// One pass's attempts are stored together: the archived marked by its
+// claim (one another claim took over is reported, not marked), the
+// failed counted, and the claims of those not tried ended, due as before.
+func TestFinishArchiveAttempts(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	at := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
+	for _, n := range []string{"a1", "a2", "f1", "n1", "lost"} {
+		require.NoError(t, f.db.RecordingFinished(f.ctx, "", n, "", "wav", at))
+	}
+	got, err := f.db.ClaimDueRecordings(f.ctx, "", false, "t1", at, at.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, got, 5, "claimed in one go")
+	// The claim on "lost" ran out and another archiver holds it now.
+	taken, err := f.db.ClaimDueRecordings(f.ctx, "", false, "t2", at.Add(time.Minute), at.Add(2*time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, taken, 5)
+	_, err = f.db.FinishArchiveAttempts(f.ctx, "t2", []ArchiveAttempt{
+		{Recording: hotline.Recording{Name: "a1"}, NotTried: true}, {Recording: hotline.Recording{Name: "a2"}, NotTried: true},
+		{Recording: hotline.Recording{Name: "f1"}, NotTried: true}, {Recording: hotline.Recording{Name: "n1"}, NotTried: true}})
+	require.NoError(t, err)
+	_, err = f.db.ClaimDueRecordings(f.ctx, "", false, "t1", at.Add(time.Minute), at.Add(2*time.Minute), 4)
+	require.NoError(t, err)
+
+	archived := func(name string) hotline.Recording {
+		return hotline.Recording{Name: name, Format: "ulaw", SizeBytes: 8058, Duration: 1.5, SHA256: "ab" + name, ArchivedAt: at}
+	}
+	lost, err := f.db.FinishArchiveAttempts(f.ctx, "t1", []ArchiveAttempt{
+		{Recording: archived("a1")}, {Recording: archived("a2")}, {Recording: archived("lost")},
+		{Recording: hotline.Recording{Name: "f1"}, Failure: "GET: 500", Next: at.Add(time.Hour)},
+		{Recording: hotline.Recording{Name: "n1"}, NotTried: true},
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"lost"}, lost, "t2 holds it")
+
+	for _, n := range []string{"a1", "a2"} {
+		rec, err := f.db.GetRecording(f.ctx, n)
+		require.NoError(t, err)
+		want := archived(n)
+		want.State, want.StartedAt, want.FinishedAt = hotline.RecordingArchived, at, at
+		require.Equal(t, want, rec.Recording)
+	}
+	rec, err := f.db.GetRecording(f.ctx, "lost")
+	require.NoError(t, err)
+	require.Equal(t, hotline.RecordingPending, rec.State)
+	rec, err = f.db.GetRecording(f.ctx, "f1")
+	require.NoError(t, err)
+	require.Equal(t, [3]any{hotline.RecordingPending, 1, "GET: 500"}, [3]any{rec.State, rec.Attempts, rec.LastError})
+	require.Equal(t, at.Add(time.Hour), rec.NextAttempt)
+	rec, err = f.db.GetRecording(f.ctx, "n1")
+	require.NoError(t, err)
+	require.Zero(t, rec.Attempts, "not tried is no attempt")
+
+	again, err := f.db.ClaimDueRecordings(f.ctx, "", false, "t3", at.Add(time.Minute), at.Add(2*time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, again, 1, "n1's claim ended; lost is t2's, f1 due later")
+	require.Equal(t, "n1", again[0].Name)
+	_, err = f.db.FinishArchiveAttempts(f.ctx, "", nil)
+	require.Equal(t, hotline.KindInvalid, hotline.KindOf(err))
+}
