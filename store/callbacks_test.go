@@ -1318,7 +1318,7 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 
 	task, err := f.db.GetTask(f.ctx, 2)
 	require.NoError(t, err)
@@ -1349,7 +1349,7 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 	// Down to 2: exactly the version-2 schema, every attempt kept.
 	down, err := f.db.migrations.DownTo(f.ctx, 2)
 	require.NoError(t, err)
-	require.Len(t, down, 15, "00022 to 00016 and on down to 00003 go down")
+	require.Len(t, down, 16, "00022 to 00016 and on down to 00003 go down")
 	require.Equal(t, atVersion2.schemaSQL(t), f.schemaSQL(t), "the schema of a database made at version 2")
 	var attempts int
 	require.NoError(t, f.db.reader.GetContext(f.ctx, &attempts, `SELECT count(*) FROM callback_attempts`))
@@ -1357,7 +1357,7 @@ func TestMigrate00003KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 	task, err = f.db.GetTask(f.ctx, 1)
 	require.NoError(t, err)

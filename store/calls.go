@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -482,6 +485,13 @@ func callsIndex(f CallFilter, states []hotline.CallState, reason hotline.MissedR
 // ListCalls returns the calls that match f, newest first, without their
 // legs, referrals and rating (GetCall reads those).
 func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, error) {
+	return db.listCalls(ctx, f, true)
+}
+
+// listCalls is ListCalls; throughParty false reads an agent's own calls
+// call by call instead of through the agent's indexes (the tests compare
+// the two).
+func (db *DB) listCalls(ctx context.Context, f CallFilter, throughParty bool) ([]hotline.Call, error) {
 	const op = "store.ListCalls"
 	switch {
 	case f.Limit < 0 || f.Limit > MaxListLimit:
@@ -540,7 +550,10 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 	if f.AgentID != "" {
 		add("first_responsible_agent = ?", f.AgentID)
 	}
-	if f.Party != "" {
+	// An agent's own calls with no more selective filter are read through
+	// the agent's indexes (listPartyCalls), with every other condition.
+	throughParty = throughParty && f.Party != "" && f.AgentID == "" && f.CallerNumber == "" && !f.Uncallable
+	if f.Party != "" && !throughParty {
 		// Per call, through call_legs_by_call (named: the planner would
 		// walk all of the agent's legs through call_legs_by_agent for each
 		// call); a list of every leg the agent ever had would grow with the
@@ -561,8 +574,141 @@ func (db *DB) ListCalls(ctx context.Context, f CallFilter) ([]hotline.Call, erro
 	if f.Reviewed != nil {
 		add(notUnless(*f.Reviewed) + "EXISTS (SELECT 1 FROM reviews WHERE reviews.call_id = calls.id)")
 	}
+	if throughParty {
+		return db.listPartyCalls(ctx, f, states, reason, conds, args, limit)
+	}
 	query := fmt.Sprintf(listCallsSQL, callsIndex(f, states, reason))
 	return selectPage(ctx, db, op, "calls", query, conds, args, limit, f.Offset, callRow.call)
+}
+
+// callLegLagSQL reads the one call_leg_lag row: the bounds of a leg's
+// rung_ms - its call's arrived_ms.
+const callLegLagSQL = `SELECT min_ms, max_ms FROM call_leg_lag WHERE id = 1`
+
+// recountLegLagSQL sets the call_leg_lag row from every call_legs row and
+// its calls row: after a copy, whose rows arrive with the triggers off.
+const recountLegLagSQL = `UPDATE call_leg_lag SET (min_ms, max_ms) = (
+    SELECT coalesce(min(l.rung_ms - c.arrived_ms), 0), coalesce(max(l.rung_ms - c.arrived_ms), 0)
+    FROM call_legs AS l JOIN calls AS c ON c.id = l.call_id)
+WHERE id = 1`
+
+// partyLegsSQL reads call_id, rung_ms and id of the call_legs rows of
+// agent ?1 rung at or after ?2 and before (rung_ms ?3, id ?4), newest
+// first, at most ?5, through call_legs_by_agent.
+const partyLegsSQL = `SELECT call_id, rung_ms, id FROM call_legs INDEXED BY call_legs_by_agent
+WHERE agent_id = ?1 AND rung_ms >= ?2 AND (rung_ms, id) < (?3, ?4)
+ORDER BY rung_ms DESC, id DESC LIMIT ?5`
+
+// partyLegBatch is how many legs listPartyCalls reads at a time.
+const partyLegBatch = 128
+
+// callsByIDSQL reads the calls rows of partyLegBatch ids (padded with empty
+// ids, which no call has, so the statement is always the same) that meet the
+// conditions filled in, by primary key.
+var callsByIDSQL = `SELECT ` + callColumns + ` FROM calls WHERE id IN (?` + strings.Repeat(", ?", partyLegBatch-1) + `) AND %s`
+
+// listPartyCalls lists the calls f.Party was responsible for or rung on
+// that meet conds, newest first, in one snapshot: a page of the newest
+// calls the agent was responsible for (calls_by_agent), then the agent's
+// legs newest rung first (call_legs_by_agent), a batch at a time, with
+// their calls. A leg rings lag.min..lag.max after its call arrived, so the
+// legs of the period's calls rang in the period moved by those bounds, and
+// once a batch's last leg rang before the page's oldest call arrived (plus
+// lag.min), no later leg belongs to a call newer than it: the walk stops.
+// It reads about as many rows as it lists, where the call-by-call search
+// read the month's calls and the legs of each.
+func (db *DB) listPartyCalls(ctx context.Context, f CallFilter, states []hotline.CallState, reason hotline.MissedReason,
+	conds []string, args []any, limit int) ([]hotline.Call, error) {
+	const op = "store.ListCalls"
+	want := limit + f.Offset
+	var page []callRow
+	err := db.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		var lag struct {
+			Min int64 `db:"min_ms"`
+			Max int64 `db:"max_ms"`
+		}
+		if err := tx.GetContext(ctx, &lag, callLegLagSQL); err != nil {
+			return err
+		}
+		byAgent := f
+		byAgent.AgentID = f.Party
+		responsible := fmt.Sprintf(listCallsSQL, callsIndex(byAgent, states, reason))
+		if err := db.selectOn(ctx, tx, &page, fmt.Sprintf(responsible, strings.Join(append(conds, "first_responsible_agent = ?"), " AND ")),
+			append(slices.Clone(args), f.Party, want, 0)...); err != nil {
+			return err
+		}
+		listed := map[string]bool{}
+		for _, c := range page {
+			listed[c.ID] = true
+		}
+
+		from, before := int64(math.MinInt64), int64(math.MaxInt64)
+		if !f.Since.IsZero() {
+			from = hotline.UnixMilli(f.Since) + lag.Min
+		}
+		if !f.Until.IsZero() {
+			before = hotline.UnixMilli(f.Until) + lag.Max
+		}
+		if !f.After.IsZero() {
+			before = min(before, hotline.UnixMilli(f.After.ArrivedAt)+lag.Max+1)
+		}
+		beforeID := int64(math.MinInt64)
+		byID := fmt.Sprintf(callsByIDSQL, strings.Join(conds, " AND "))
+		for {
+			var legs []struct {
+				CallID string `db:"call_id"`
+				RungMs int64  `db:"rung_ms"`
+				ID     int64  `db:"id"`
+			}
+			if err := db.selectOn(ctx, tx, &legs, partyLegsSQL, f.Party, from, before, beforeID, partyLegBatch); err != nil {
+				return err
+			}
+			ids := make([]any, 0, partyLegBatch+len(args))
+			for _, l := range legs {
+				if !listed[l.CallID] {
+					listed[l.CallID] = true
+					ids = append(ids, l.CallID)
+				}
+			}
+			if len(ids) > 0 {
+				for len(ids) < partyLegBatch {
+					ids = append(ids, "")
+				}
+				var more []callRow
+				if err := db.selectOn(ctx, tx, &more, byID, append(ids, args...)...); err != nil {
+					return err
+				}
+				page = append(page, more...)
+				slices.SortFunc(page, newestCallFirst)
+				page = page[:min(len(page), want)]
+			}
+			if len(legs) < partyLegBatch {
+				return nil
+			}
+			last := legs[len(legs)-1]
+			if len(page) == want && last.RungMs-lag.Min < page[want-1].ArrivedMs {
+				return nil
+			}
+			before, beforeID = last.RungMs, last.ID
+		}
+	})
+	if err != nil {
+		return nil, wrapErr(op, "calls", err)
+	}
+	out := make([]hotline.Call, 0, limit)
+	for _, r := range page[min(f.Offset, len(page)):] {
+		out = append(out, r.call())
+	}
+	return out, nil
+}
+
+// newestCallFirst orders calls rows as the call log lists them: by arrival,
+// then id, newest first.
+func newestCallFirst(a, b callRow) int {
+	if c := cmp.Compare(b.ArrivedMs, a.ArrivedMs); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ID, a.ID)
 }
 
 // notUnless is "" when yes, else "NOT ", to negate a condition.

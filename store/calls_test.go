@@ -697,16 +697,20 @@ func TestListCallsChoosesItsIndex(t *testing.T) {
 		{CallFilter{Outcome: hotline.CallOutcome(hotline.MissedFailed)},
 			"SEARCH calls USING INDEX calls_missed_by_reason (missed_reason=?)"},
 		{CallFilter{Uncallable: true}, "SEARCH calls USING INDEX calls_by_caller (caller_number=?)"},
-		{CallFilter{Party: "a1", Since: t0, Until: t0.Add(time.Hour)}, "SEARCH call_legs USING INDEX call_legs_by_call (call_id=?)"},
+		{CallFilter{Party: "a1", Since: t0, Until: t0.Add(time.Hour)},
+			"SEARCH call_legs USING INDEX call_legs_by_agent (agent_id=? AND rung_ms>? AND rung_ms<?)"},
+		{CallFilter{Party: "a1", AgentID: "a2"}, "SEARCH call_legs USING INDEX call_legs_by_call (call_id=?)"},
 		{CallFilter{Reviewed: &yes, After: hotline.CallCursor{ArrivedAt: t0, ID: "c1"}},
 			"SEARCH calls USING INDEX calls_by_arrived ((arrived_ms,id)<(?,?))"},
 	}
 	for _, tt := range tests {
 		_, err := db.ListCalls(f.ctx, tt.filter)
 		require.NoError(t, err)
-		planned := log.Take()
-		require.Len(t, planned, 1)
-		require.Contains(t, planned[0].Plan, tt.step, "%+v", tt.filter)
+		var steps []string
+		for _, p := range log.Take() {
+			steps = append(steps, p.Plan...)
+		}
+		require.Contains(t, steps, tt.step, "%+v", tt.filter)
 	}
 }
 

@@ -18,14 +18,14 @@ import (
 // in batches, in one transaction on the target, so the target ends either
 // empty or whole. The target's triggers are off while rows arrive (the rows
 // were checked when first written; an old row may hold what a later
-// trigger refuses, e.g. a referral outcome of ''), then agent_days is
-// counted again from the rows, the sequences are moved past the copied ids,
-// and the copy is checked: the same count of rows in every table, and the
-// audit chain verifying.
+// trigger refuses, e.g. a referral outcome of ''), then agent_days and
+// call_leg_lag are counted again from the rows, the sequences are moved
+// past the copied ids, and the copy is checked: the same count of rows in
+// every table, and the audit chain verifying.
 
 // derivedTables are filled on the target by its migrations or from other
 // rows, not copied row by row.
-var derivedTables = []string{"goose_db_version", "agent_days", "report_zone", "database_identity"}
+var derivedTables = []string{"goose_db_version", "agent_days", "agent_months", "call_leg_lag", "report_zone", "database_identity"}
 
 // copyBatch is how many rows one INSERT carries at most.
 const copyBatch = 500
@@ -106,6 +106,9 @@ func (db *DB) CopyTo(ctx context.Context, target *DB) (CopyReport, error) {
 		}
 		if err := resetSequences(ctx, tx); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, recountLegLagSQL); err != nil {
+			return fmt.Errorf("call_leg_lag: %w", err)
 		}
 		return recountDays(ctx, tx)
 	})

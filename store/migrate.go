@@ -33,6 +33,9 @@ func newMigrationProvider(conn *sql.DB, d dialect, logger *slog.Logger) (*goose.
 	provider, err := goose.NewProvider(gooseDialect, conn, files,
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(logger),
+		// Migrations may arrive out of number order (00019 after 00022
+		// was applied): apply a missing one all the same.
+		goose.WithAllowOutofOrder(true),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("store: embedded migrations: %w", err)

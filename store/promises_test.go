@@ -603,7 +603,7 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 
 	open := hotline.Promise{
 		ID: 1, CallID: "c1", Number: number1, AgentID: "a1", Summary: "reply about the pension", Department: "social-security",
@@ -633,7 +633,7 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 	// Down to 4: exactly the version-4 schema, the promises kept.
 	down, err := f.db.migrations.DownTo(f.ctx, 4)
 	require.NoError(t, err)
-	require.Len(t, down, 13)
+	require.Len(t, down, 14)
 	require.Equal(t, atVersion4.schemaSQL(t), f.schemaSQL(t), "the schema of a database made at version 4")
 	var promises int
 	require.NoError(t, f.db.reader.GetContext(f.ctx, &promises, `SELECT count(*) FROM promises`))
@@ -641,7 +641,7 @@ func TestMigrate00005KeepsExistingPromises(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 	got, err = f.db.GetPromise(f.ctx, 1)
 	require.NoError(t, err)

@@ -97,6 +97,12 @@ var daySumsSQL = `SELECT a.id AS agent_id, ` + sumsOf() + ` FROM agents AS a
 JOIN agent_days AS d ON d.agent_id = a.id AND d.day >= ?1 AND d.day < ?2
 WHERE ?3 = '' OR a.id = ?3 GROUP BY a.id`
 
+// monthSumsSQL reads the agent_months rows of months [?1, ?2) (yyyymm),
+// summed per staff member (all when ?3 is empty), as daySumsSQL does.
+var monthSumsSQL = `SELECT a.id AS agent_id, ` + sumsOf() + ` FROM agents AS a
+JOIN agent_months AS m ON m.agent_id = a.id AND m.month >= ?1 AND m.month < ?2
+WHERE ?3 = '' OR a.id = ?3 GROUP BY a.id`
+
 // reportZoneSQL reads the one report_zone row.
 const reportZoneSQL = `SELECT name, offset_ms FROM report_zone WHERE id = 1`
 
@@ -138,8 +144,26 @@ func (db *DB) factSumsOver(ctx context.Context, tx *sqlx.Tx, fromMs, endMs int64
 	edges := [][2]int64{{fromMs, endMs}}
 	var out []factSums
 	if first < end {
-		if err := db.selectOn(ctx, tx, &out, daySumsSQL, first, end, agentID); err != nil {
-			return nil, err
+		// Whole months from agent_months, the days before and after them
+		// from agent_days.
+		days := [][2]int64{{first, end}}
+		if m1, m2 := monthOnOrAfter(first), monthOf(end); m1 < m2 {
+			var sums []factSums
+			if err := db.selectOn(ctx, tx, &sums, monthSumsSQL, m1, m2, agentID); err != nil {
+				return nil, err
+			}
+			out = append(out, sums...)
+			days = [][2]int64{{first, firstDayOf(m1)}, {firstDayOf(m2), end}}
+		}
+		for _, d := range days {
+			if d[0] >= d[1] {
+				continue
+			}
+			var sums []factSums
+			if err := db.selectOn(ctx, tx, &sums, daySumsSQL, d[0], d[1], agentID); err != nil {
+				return nil, err
+			}
+			out = append(out, sums...)
 		}
 		edges = [][2]int64{{fromMs, first*dayMs - zone.OffsetMs}, {end*dayMs - zone.OffsetMs, endMs}}
 	}
@@ -154,6 +178,29 @@ func (db *DB) factSumsOver(ctx context.Context, tx *sqlx.Tx, fromMs, endMs int64
 		out = append(out, sums...)
 	}
 	return out, nil
+}
+
+// The months of agent_months, as yyyymm, and the days of agent_days: day
+// d is the calendar date 1970-01-01 plus d days (see migration 00019).
+
+// monthOf is the month day falls in.
+func monthOf(day int64) int64 {
+	t := time.Unix(day*86400, 0).UTC()
+	return int64(t.Year())*100 + int64(t.Month())
+}
+
+// firstDayOf is the first day of month.
+func firstDayOf(month int64) int64 {
+	return time.Date(int(month/100), time.Month(month%100), 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// monthOnOrAfter is the first month that starts on day or later.
+func monthOnOrAfter(day int64) int64 {
+	m := monthOf(day)
+	if firstDayOf(m) == day {
+		return m
+	}
+	return monthOf(firstDayOf(m) + 31)
 }
 
 // rebuildDaysSQL fills agent_days from the views in the days of
@@ -176,14 +223,21 @@ func rebuildDaysSQL() []string {
 // setReportZoneSQL writes the one report_zone row.
 const setReportZoneSQL = `UPDATE report_zone SET name = ?, offset_ms = ? WHERE id = 1`
 
-// clearDaysSQL deletes every agent_days row.
-const clearDaysSQL = `DELETE FROM agent_days`
+// clearDaysSQL deletes every agent_days row; clearMonthsSQL every
+// agent_months row (the triggers leave them at zero).
+const (
+	clearDaysSQL   = `DELETE FROM agent_days`
+	clearMonthsSQL = `DELETE FROM agent_months`
+)
 
 // recountDays counts agent_days again from the rows, in tx: after a change
-// of the report's zone, a copy, a bulk load.
+// of the report's zone, a copy, a bulk load. The triggers on agent_days
+// count agent_months again with it.
 func recountDays(ctx context.Context, tx *sqlx.Tx) error {
-	if _, err := tx.ExecContext(ctx, clearDaysSQL); err != nil {
-		return fmt.Errorf("clear agent_days: %w", err)
+	for _, q := range []string{clearDaysSQL, clearMonthsSQL} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("clear agent_days: %w", err)
+		}
 	}
 	for _, q := range rebuildDaysSQL() {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

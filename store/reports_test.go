@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -492,6 +493,7 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	want := viewDays(t, f, 8*time.Hour)
 	require.Greater(t, len(want), 15)
 	require.Equal(t, want, storedDays(t, f), "kept by the triggers, in days of Asia/Shanghai")
+	require.Equal(t, daysByMonth(t, f), storedMonths(t, f), "agent_months kept by the triggers")
 
 	// Another zone: days of Santiago (UTC-4, UTC-3 in its summer), counted
 	// again; the report of its days (an hour off the buckets in January)
@@ -501,6 +503,7 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rebuilt)
 	require.Equal(t, viewDays(t, f, -4*time.Hour), storedDays(t, f), "recounted in days of America/Santiago")
+	require.Equal(t, daysByMonth(t, f), storedMonths(t, f), "agent_months recounted")
 	p := period(t, "2026-01-30", "2026-02-01", santiago)
 	after := reportSpanStart.Add(30 * 24 * time.Hour)
 	got, err := f.db.AgentReports(f.ctx, ReportFilter{From: p.From, End: p.End, Now: after})
@@ -523,6 +526,90 @@ func TestAgentDaysEqualTheFactsViews(t *testing.T) {
 	again := viewDays(t, f, 8*time.Hour)
 	require.Len(t, again, len(want))
 	require.Equal(t, again, storedDays(t, f), "filled by the migration")
+	require.Equal(t, daysByMonth(t, f), storedMonths(t, f), "agent_months filled by the migration")
+
+	// A day deleted, and one moved to another staff member and month, leave
+	// the months equal to the days.
+	_, err = f.db.writer.ExecContext(f.ctx, `DELETE FROM agent_days WHERE day = (SELECT min(day) FROM agent_days)`)
+	require.NoError(t, err)
+	_, err = f.db.writer.ExecContext(f.ctx, `UPDATE agent_days SET agent_id = 'moved', day = day + 40 WHERE day = (SELECT max(day) FROM agent_days)`)
+	require.NoError(t, err)
+	require.Equal(t, daysByMonth(t, f), storedMonths(t, f), "after a delete and a move")
+}
+
+// daysByMonth sums the agent_days rows by month (yyyymm, computed here
+// from the day numbers) and staff member; the rows with a non-zero sum.
+func daysByMonth(t *testing.T, f fixture) [][]any {
+	cols := factColumns()
+	days := dayRows(t, f, fmt.Sprintf("SELECT day, agent_id, %s FROM agent_days ORDER BY agent_id, day", strings.Join(cols, ", ")))
+	var out [][]any
+	for _, d := range days {
+		month := monthOf(d[0].(int64))
+		last := len(out) - 1
+		if last < 0 || out[last][0] != month || out[last][1] != d[1] {
+			out = append(out, append([]any{month, d[1]}, make([]any, len(cols))...))
+			last++
+			for i := range cols {
+				out[last][2+i] = int64(0)
+			}
+		}
+		for i := range cols {
+			out[last][2+i] = out[last][2+i].(int64) + d[2+i].(int64)
+		}
+	}
+	kept := out[:0]
+	for _, m := range out {
+		if slices.ContainsFunc(m[2:], func(v any) bool { return v.(int64) != 0 }) {
+			kept = append(kept, m)
+		}
+	}
+	slices.SortFunc(kept, func(a, b []any) int {
+		if c := cmp.Compare(a[0].(int64), b[0].(int64)); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1].(string), b[1].(string))
+	})
+	require.NotEmpty(t, kept)
+	return kept
+}
+
+// storedMonths are the agent_months rows with a non-zero count.
+func storedMonths(t *testing.T, f fixture) [][]any {
+	cols := factColumns()
+	return dayRows(t, f, fmt.Sprintf("SELECT month, agent_id, %s FROM agent_months WHERE %s ORDER BY month, agent_id",
+		strings.Join(cols, ", "), nonZero(cols, "")))
+}
+
+// The edges of a period in whole months: the months it holds from the
+// first day that starts one, and the days before and after them.
+func TestReportMonths(t *testing.T) {
+	t.Parallel()
+	day := func(s string) int64 {
+		d, err := time.Parse(time.DateOnly, s)
+		require.NoError(t, err)
+		return d.Unix() / 86400
+	}
+	tests := []struct {
+		day                 string
+		month, onOrAfter    int64
+		firstOfMonth, first string
+	}{
+		{"1970-01-01", 197001, 197001, "1970-01-01", "1970-01-01"},
+		{"2026-01-01", 202601, 202601, "2026-01-01", "2026-01-01"},
+		{"2026-01-31", 202601, 202602, "2026-01-01", "2026-02-01"},
+		{"2026-02-28", 202602, 202603, "2026-02-01", "2026-03-01"},
+		{"2028-02-29", 202802, 202803, "2028-02-01", "2028-03-01"},
+		{"2026-12-15", 202612, 202701, "2026-12-01", "2027-01-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.day, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.month, monthOf(day(tt.day)))
+			require.Equal(t, tt.onOrAfter, monthOnOrAfter(day(tt.day)))
+			require.Equal(t, day(tt.firstOfMonth), firstDayOf(tt.month))
+			require.Equal(t, day(tt.first), firstDayOf(tt.onOrAfter))
+		})
+	}
 }
 
 // viewDays sums the facts views by day (of a zone offset) and staff

@@ -170,10 +170,10 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 
 	require.Equal(t, []string{
-		"agent_days", "agents", "api_tokens", "audit_log", "call_legs", "call_monitors", "callback_attempts", "callback_reminders", "callback_task_calls",
+		"agent_days", "agent_months", "agents", "api_tokens", "audit_log", "call_leg_lag", "call_legs", "call_monitors", "callback_attempts", "callback_reminders", "callback_task_calls",
 		"callback_tasks", "calls", "complaints", "database_identity", "goose_db_version", "lease_fences", "promise_extension_requests", "promise_extensions", "promise_reminders", "promises", "ratings", "recordings",
 		"referrals", "report_zone", "reviews", "sessions", "users", "violation_dispositions", "violations",
 	}, f.schemaObjects(t, "table"))
@@ -199,10 +199,14 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 		"violations_confirmed_by_at",
 	}, f.schemaObjects(t, "index"))
 	require.Equal(t, []string{
+		"agent_days_months_callbacks", "agent_days_months_calls", "agent_days_months_complaints", "agent_days_months_delete",
+		"agent_days_months_insert", "agent_days_months_legs", "agent_days_months_move", "agent_days_months_promises",
+		"agent_days_months_ratings", "agent_days_months_reviews", "agent_days_months_violations",
 		"audit_log_no_delete", "audit_log_no_update",
+		"call_legs_lag_insert", "call_legs_lag_update",
 		"call_legs_report_delete", "call_legs_report_insert", "call_legs_report_update",
 		"callback_tasks_report_delete", "callback_tasks_report_insert", "callback_tasks_report_update",
-		"calls_first_responsible_agent_is_final",
+		"calls_first_responsible_agent_is_final", "calls_lag_update",
 		"calls_report_delete", "calls_report_insert", "calls_report_update",
 		"complaints_report_delete", "complaints_report_insert", "complaints_report_update",
 		"lease_fences_only_rise",
@@ -222,7 +226,7 @@ func TestMigrateCreatesTheWholeSchema(t *testing.T) {
 	sources := []string{"00001_initial.sql", "00002_inbound.sql", "00003_callbacks.sql", "00004_callback_number_index.sql",
 		"00005_promises.sql", "00006_recording_archive.sql", "00007_staff.sql", "00008_audit_roles.sql",
 		"00010_recording_parts.sql", "00012_deadlines.sql", "00014_reports.sql", "00015_call_log_indexes.sql", "00016_call_phase.sql", "00017_call_reasons.sql", "00018_instance_lease.sql",
-		"00020_console.sql",
+		"00019_report_months_and_leg_lag.sql", "00020_console.sql",
 		"00022_recording_servers.sql"}
 	require.Len(t, status, len(sources))
 	for i, source := range sources {
@@ -498,7 +502,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err := f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 
 	got, err := f.db.GetCall(f.ctx, "c1")
 	require.NoError(t, err)
@@ -538,7 +542,7 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 	// Down to 1 drops what 00022 to 00002 added and keeps the rows; up again.
 	down, err := f.db.migrations.DownTo(f.ctx, 1)
 	require.NoError(t, err)
-	require.Len(t, down, 16)
+	require.Len(t, down, 17)
 	require.NotContains(t, f.schemaObjects(t, "trigger"), "referrals_outcome_on_insert")
 	require.NotContains(t, f.schemaObjects(t, "index"), "call_legs_by_rung")
 	var columns []string
@@ -550,6 +554,6 @@ func TestMigrate00002KeepsExistingRows(t *testing.T) {
 
 	applied, err = f.db.Migrate(f.ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 20, 22}, applied)
+	require.Equal(t, []int64{2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 22}, applied)
 	require.Equal(t, fresh.schemaSQL(t), f.schemaSQL(t))
 }
