@@ -41,10 +41,7 @@ type segment struct {
 	tones []int
 }
 
-// writeWAV renders length of audio from the timeline to path. The fake
-// does it under its lock as each recording ends, so it writes each
-// segment's tones a period at a time rather than sample by sample: under
-// overload thousands of recordings and voice messages end a minute.
+// writeWAV renders length of audio from the timeline to path.
 func writeWAV(path string, length time.Duration, timeline []segment) error {
 	samples := int(length * sampleRate / time.Second)
 	f, err := os.Create(path)
@@ -53,19 +50,35 @@ func writeWAV(path string, length time.Duration, timeline []segment) error {
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
 	writeWAVHeader(w, samples)
-	// Silence before the first segment, then each segment up to the next.
-	from := 0
-	for i := -1; i < len(timeline); i++ {
-		to := samples
-		if i+1 < len(timeline) {
-			to = min(samples, max(from, int(timeline[i+1].at*sampleRate/time.Second)))
+	var (
+		seg  = -1
+		next = 0 // sample at which timeline[seg+1] starts
+		buf  [2]byte
+	)
+	if len(timeline) > 0 {
+		next = int(timeline[0].at * sampleRate / time.Second)
+	} else {
+		next = samples
+	}
+	for n := range samples {
+		for n >= next && seg+1 < len(timeline) {
+			seg++
+			next = samples
+			if seg+1 < len(timeline) {
+				next = int(timeline[seg+1].at * sampleRate / time.Second)
+			}
 		}
-		var tones []int
-		if i >= 0 {
-			tones = timeline[i].tones
+		var v int
+		if seg >= 0 && len(timeline[seg].tones) > 0 {
+			tones := timeline[seg].tones
+			for _, t := range tones {
+				table := toneTables[t%len(toneTables)]
+				v += int(table[n%len(table)])
+			}
+			v /= len(tones)
 		}
-		writeTones(w, from, to, tones)
-		from = to
+		binary.LittleEndian.PutUint16(buf[:], uint16(int16(v)))
+		_, _ = w.Write(buf[:]) // a bufio error sticks and surfaces at Flush
 	}
 	if err := w.Flush(); err != nil {
 		_ = f.Close()
@@ -75,65 +88,6 @@ func writeWAV(path string, length time.Duration, timeline []segment) error {
 		return fmt.Errorf("close %s: %w", path, err)
 	}
 	return nil
-}
-
-// maxPatternSamples bounds the repeating pattern writeTones builds; tones
-// whose periods share no small multiple are written sample by sample.
-const maxPatternSamples = 4096
-
-// writeTones writes samples from to to (exclusive) of the mix of tones
-// (silence when none): the mean of their tables at each sample's phase.
-func writeTones(w *bufio.Writer, from, to int, tones []int) {
-	if from >= to {
-		return
-	}
-	period := 1
-	for _, t := range tones {
-		period = lcm(period, len(toneTables[t%len(toneTables)]))
-		if period > maxPatternSamples {
-			break
-		}
-	}
-	if period > maxPatternSamples {
-		var buf [2]byte
-		for n := from; n < to; n++ {
-			binary.LittleEndian.PutUint16(buf[:], uint16(toneSample(n, tones)))
-			_, _ = w.Write(buf[:]) // a bufio error sticks and surfaces at Flush
-		}
-		return
-	}
-	// Whole periods of the mix (a few KB), starting at from's phase, repeated.
-	n := period * max(1, 2048/period)
-	pattern := make([]byte, 2*n)
-	for i := range n {
-		binary.LittleEndian.PutUint16(pattern[2*i:], uint16(toneSample(from+i, tones)))
-	}
-	for left := 2 * (to - from); left > 0; {
-		chunk := pattern[:min(left, len(pattern))]
-		_, _ = w.Write(chunk) // a bufio error sticks and surfaces at Flush
-		left -= len(chunk)
-	}
-}
-
-// toneSample is sample n of the mix of tones.
-func toneSample(n int, tones []int) int16 {
-	if len(tones) == 0 {
-		return 0
-	}
-	v := 0
-	for _, t := range tones {
-		table := toneTables[t%len(toneTables)]
-		v += int(table[n%len(table)])
-	}
-	return int16(v / len(tones))
-}
-
-func lcm(a, b int) int {
-	x, y := a, b
-	for y != 0 {
-		x, y = y, x%y
-	}
-	return a / x * b
 }
 
 func writeWAVHeader(w *bufio.Writer, samples int) {
