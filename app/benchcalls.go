@@ -67,6 +67,9 @@ type CallBenchOptions struct {
 	// CPUProfile, when set, is where the service process writes its CPU
 	// profile of the whole run.
 	CPUProfile string
+	// SimCPUProfile, when set, is where the fake Asterisk writes its CPU
+	// profile of the service's run: the fake must not be what bounds it.
+	SimCPUProfile string
 	// JSONPath, when set, gets the result as JSON.
 	JSONPath string
 	// Exe is the hotline binary run as sim, serve and bench bare-ari;
@@ -147,6 +150,11 @@ type CallRun struct {
 	// NotFound counts ARI answers 404: requests on a channel the far end
 	// had hung up a moment before (not errors).
 	NotFound int64 `json:"ari_not_found_answers"`
+	// ChannelGone counts ARI answers 400 "Channel not found" to adding a
+	// channel to a bridge: the channel hung up between the application's
+	// decision and Asterisk's handling, the same race as NotFound (ARI
+	// names it 400 there). Not errors; other 400s are.
+	ChannelGone int64 `json:"ari_bridge_channel_gone_answers"`
 	// FirstErrors are a few of the application's error log lines.
 	FirstErrors []string `json:"first_errors,omitempty"`
 }
@@ -342,15 +350,19 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 		return run, fmt.Errorf("bench calls: %w", err)
 	}
 	progress("starting the fake Asterisk on %s", simAddr)
-	sim, err := startProcess(ctx, opts.Exe, filepath.Join(dir, "sim.log"), nil,
-		"sim", "-ari", simAddr, "-rate", "0", "-data", filepath.Join(dir, "sim"), "-prompts", filepath.Join(dir, "prompts"))
+	simArgs := []string{"sim", "-ari", simAddr, "-rate", "0", "-data", filepath.Join(dir, "sim"), "-prompts", filepath.Join(dir, "prompts")}
+	if opts.SimCPUProfile != "" && app == "service" {
+		simArgs = append(simArgs, "-cpuprofile", opts.SimCPUProfile)
+	}
+	sim, err := startProcess(ctx, opts.Exe, filepath.Join(dir, "sim.log"), nil, simArgs...)
 	if err != nil {
 		return run, err
 	}
 	defer sim.stop()
 	fake := &simClient{base: "http://" + simAddr, hc: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 512}}}
-	if err := waitUntil(ctx, 30*time.Second, sim, func() error { _, err := fake.timings(ctx); return err }); err != nil {
+		Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 512}}, proc: sim,
+		retried: func(err error) { progress("the fake did not give its figures (%v); asking again", err) }}
+	if err := waitUntil(ctx, 30*time.Second, sim, func() error { _, err := fake.timingsOnce(ctx); return err }); err != nil {
 		return run, fmt.Errorf("bench calls: the fake Asterisk did not come up: %w (log %s)", err, sim.logPath)
 	}
 	agents := make([]string, opts.Agents)
@@ -510,15 +522,15 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 	if err != nil {
 		return run, err
 	}
-	final, err := scrape(ctx, appURL+"/metrics")
-	if err != nil {
-		return run, err
-	}
 	after, err := fake.timings(ctx)
 	if err != nil {
 		return run, err
 	}
 	ended = append(ended, after.Ended...)
+	final, err := caughtUp(ctx, appURL+"/metrics", after.Events)
+	if err != nil {
+		return run, err
+	}
 	proc.stop()
 
 	// Figures.
@@ -576,16 +588,22 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 		opened := final.sum("hotline_ari_http_connections_opened_total", "") - idle.sum("hotline_ari_http_connections_opened_total", "")
 		run.ConnsPer1000All = opened * 1000 / float64(reqs)
 	}
-	received := func(m metricSet) float64 {
-		return m.sum("hotline_ari_events_received_total", "") + m.sum("hotline_ari_events_duplicate_total", "") +
-			m.sum("hotline_ari_events_undecodable_total", "")
-	}
-	run.DroppedEvents = int64(after.Events-before.Events) - int64(received(final)-received(idle))
+	// Both counts run from the start of the fresh fake and the
+	// application's only connection to it, so no idle figure is taken off:
+	// an event sent before an idle snapshot and received after it would be
+	// counted as dropped.
+	run.DroppedEvents = int64(after.EventsLost) + max(0, int64(after.Events)-int64(eventsReceived(final)))
+	// A dropped websocket loses what was on its way; the events sent on the
+	// next one could hide the loss in the counts above.
+	run.Errors["ari_websocket_dropped"] = int64(final.sum("hotline_ari_connections_dropped_total", "") -
+		idle.sum("hotline_ari_connections_dropped_total", ""))
 	run.Errors["place_failed"] = gen.failed.Load()
 	run.Errors["calls_still_up"] = int64(last.Active)
 	// ARI answers that are not 2xx, by method and code. 404 for a channel
 	// that hung up meanwhile is a race every ARI application has, not a
 	// failure: it is listed apart and not counted as an error.
+	gone := func(m metricSet) float64 { return m.sum("hotline_ari_bridge_channel_gone_total", "") }
+	run.ChannelGone = int64(gone(final) - gone(idle))
 	for _, sm := range final {
 		if sm.name != "hotline_ari_http_requests_total" || strings.Contains(sm.labels, `code="2`) {
 			continue
@@ -598,6 +616,9 @@ func benchCallRun(ctx context.Context, opts CallBenchOptions, dir, app string) (
 		if code == "404" {
 			run.NotFound += n
 			continue
+		}
+		if method == http.MethodPost && code == "400" {
+			n -= run.ChannelGone // counted apart, above
 		}
 		run.Errors["ari_"+method+"_"+code] += n
 	}
@@ -752,6 +773,11 @@ func (g *generator) placeCall(ctx context.Context) {
 type simClient struct {
 	base string
 	hc   *http.Client
+	proc *process // the fake's
+	next uint64   // ?since= of the next timings read
+	// retried, when set, hears of each failed read of the timings that
+	// is tried again.
+	retried func(err error)
 }
 
 func (s *simClient) do(ctx context.Context, method, path, body string, want int) error {
@@ -774,9 +800,33 @@ func (s *simClient) do(ctx context.Context, method, path, body string, want int)
 	return nil
 }
 
+// benchPatience is how long the bench asks again a process that does not
+// answer (the fake for its figures, the application for its metrics)
+// before it gives up: on a busy machine one answer can take tens of
+// seconds, each try being bounded by the client's timeout.
+const benchPatience = 3 * time.Minute
+
+// timings reads the calls ended since the last read and the fake's counts,
+// asking again for up to benchPatience.
 func (s *simClient) timings(ctx context.Context) (aritest.CallTimings, error) {
 	var t aritest.CallTimings
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/sim/timings", nil)
+	err := waitUntil(ctx, benchPatience, s.proc, func() error {
+		var err error
+		if t, err = s.timingsOnce(ctx); err != nil && s.retried != nil {
+			s.retried(err)
+		}
+		return err
+	})
+	return t, err
+}
+
+// timingsOnce reads the fake's figures once. The fake keeps the ended calls
+// until a read names the next one (?since=), so an answer the client gave
+// up on is sent again on the next read, not lost.
+func (s *simClient) timingsOnce(ctx context.Context) (aritest.CallTimings, error) {
+	var t aritest.CallTimings
+	url := s.base + "/sim/timings?since=" + strconv.FormatUint(s.next, 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return t, err
 	}
@@ -788,7 +838,54 @@ func (s *simClient) timings(ctx context.Context) (aritest.CallTimings, error) {
 	if resp.StatusCode != http.StatusOK {
 		return t, fmt.Errorf("GET /sim/timings: %s", resp.Status)
 	}
-	return t, json.NewDecoder(resp.Body).Decode(&t)
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil {
+		return t, fmt.Errorf("GET /sim/timings: %w", err)
+	}
+	s.next = t.Next
+	return t, nil
+}
+
+// eventsReceived is every ARI event the application read off its websocket:
+// handed on, dropped as undecodable or as a second copy.
+func eventsReceived(m metricSet) float64 {
+	return m.sum("hotline_ari_events_received_total", "") + m.sum("hotline_ari_events_duplicate_total", "") +
+		m.sum("hotline_ari_events_undecodable_total", "")
+}
+
+// caughtUp scrapes the application's metrics until it has received the
+// sent events the fake counted as written, or its count stops moving for
+// 5 s: an event written to the websocket is still on its way to the
+// application until it reads it, so comparing the counts at once (as an
+// earlier version did, and before reading the fake's count at that) calls
+// those dropped. Events keep coming (callbacks dial after the load), so
+// the application's count may pass sent.
+func caughtUp(ctx context.Context, url string, sent uint64) (metricSet, error) {
+	var m metricSet
+	var last float64
+	moved := time.Now()
+	deadline := time.Now().Add(benchPatience)
+	for {
+		got, err := scrape(ctx, url)
+		switch {
+		case err == nil:
+			m = got
+			if n := eventsReceived(m); n >= float64(sent) {
+				return m, nil
+			} else if n != last {
+				last, moved = n, time.Now()
+			}
+			if time.Since(moved) > 5*time.Second {
+				return m, nil // nothing more is coming: the rest was dropped
+			}
+		case time.Now().After(deadline):
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // process is a child process (the fake, the service or the baseline)
@@ -960,12 +1057,16 @@ type metricSample struct {
 	value        float64
 }
 
+// scrapeClient reads metrics; a process too busy to answer in 30 s is
+// asked again (caughtUp) or its sample skipped.
+var scrapeClient = &http.Client{Timeout: 30 * time.Second}
+
 func scrape(ctx context.Context, url string) (metricSet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := scrapeClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -1099,6 +1200,10 @@ func writeCallTable(w io.Writer, r CallBench) {
 	if s.NotFound+b.NotFound > 0 {
 		fmt.Fprintf(w, "\nARI 404 answers (a request on a channel that had just hung up; not errors): service %d, bare ARI app %d\n",
 			s.NotFound, b.NotFound)
+	}
+	if s.ChannelGone+b.ChannelGone > 0 {
+		fmt.Fprintf(w, "\nARI 400 \"Channel not found\" answers to adding a channel that had just hung up to a bridge (the same race; not errors): service %d, bare ARI app %d\n",
+			s.ChannelGone, b.ChannelGone)
 	}
 	fmt.Fprintln(w, "\nLatencies come from the fake's clock (StasisStart, originate, answer, bridged, agent hangup) and the"+
 		" application's \"call ended\" log line, written once the call's record is final; CPU from /proc/PID/stat of the"+

@@ -2,6 +2,7 @@ package ari_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,8 +126,9 @@ func (g *gatedStore) AddLeg(ctx context.Context, l hotline.CallLeg) (int64, erro
 }
 
 // TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent: an agent answers
-// and hangs up before the service, busy, adds their leg to the bridge.
-// Asterisk refuses the add (the channel is gone); the leg ends failed, the
+// and hangs up before the service, busy, gets to the answer. The leg's
+// StasisEnd is then already in the call's mailbox: no request to bridge it
+// is made (Asterisk would refuse it with 400), the leg ends failed, the
 // agent does not become first-responsible, and the citizen is connected
 // to the next agent who answers: no call is left half-bridged.
 func TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent(t *testing.T) {
@@ -149,6 +151,10 @@ func TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { _, alive := b.fake.Channel(leg); return !alive }, 5*time.Second, time.Millisecond,
 		"the first agent answered and hung up")
+	require.Eventually(t, func() bool {
+		families, err := b.reg.Gather()
+		return err == nil && counterWithLabel(families, "hotline_ari_events_received_total", "StasisEnd") >= 1
+	}, 5*time.Second, time.Millisecond, "the leg's StasisEnd waits in the call's mailbox")
 	close(gate.release)
 
 	ended := b.waitEnded(t)
@@ -167,6 +173,62 @@ func TestAgentWhoLeftBeforeBeingBridgedIsNotTheCallsAgent(t *testing.T) {
 	require.NotEqual(t, first.AgentID, ended.FirstResponsibleAgent)
 	stored := b.stored(t, ended.ID)
 	require.Equal(t, legOutcomes(ended), legOutcomes(stored))
+	families, err := b.reg.Gather()
+	require.NoError(t, err)
+	require.Zero(t, counterWithLabel(families, "hotline_ari_http_requests_total", "400"), "no request bound to fail")
+	require.Zero(t, counterValue(t, b.reg, "hotline_ari_bridge_channel_gone_total"))
+}
+
+// TestAgentWhoLeftWhileBeingBridged: the agent's phone hangs up after the
+// service decided to bridge the leg (it stopped the hold music) and before
+// Asterisk handles the request (held here by the fake). Asterisk answers
+// 400 "Channel not found": the service counts it as that race, not an
+// error, ends the leg failed and rings on.
+func TestAgentWhoLeftWhileBeingBridged(t *testing.T) {
+	t.Parallel()
+	holdStopped := make(chan struct{}, 1)
+	onEmit := func(e aritest.Emitted) {
+		if e.Kind == aritest.KindResponse && e.Method == http.MethodDelete && strings.HasSuffix(e.Path, "/moh") {
+			select {
+			case holdStopped <- struct{}{}:
+			default:
+			}
+		}
+	}
+	b := setupFlow(t, hari.CallConfig{Strategy: hotline.RingAll, MaxWait: 20 * time.Second}, flowOptions{fake: aritest.Options{OnEmit: onEmit}},
+		agentSpec{id: "1001", behavior: aritest.Behavior{AnswerAfter: time.Millisecond}},
+		agentSpec{id: "1002", behavior: aritest.Behavior{AnswerAfter: 500 * time.Millisecond, HangupAfter: 3 * time.Second}},
+	)
+	b.fake.DelayRoute("POST", "/bridges/*/addChannel", 2*time.Second)
+	_, err := b.fake.PlaceCall(aritest.InboundCall{Caller: "13800138000", Dialed: "12345"})
+	require.NoError(t, err)
+	select {
+	case <-holdStopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no agent answered")
+	}
+	var leg string
+	for _, c := range b.fake.Channels() {
+		if strings.HasSuffix(c.ID, "-1001") {
+			leg = c.ID
+		}
+	}
+	require.NotEmpty(t, leg)
+	require.NoError(t, b.fake.Hangup(leg)) // while the request to bridge it waits
+	b.fake.ClearFaults()
+
+	ended := b.waitEnded(t)
+	require.Equal(t, hotline.CallCompleted, ended.State, "%+v", ended.Legs)
+	require.Equal(t, "1002", ended.FirstResponsibleAgent)
+	for _, l := range ended.Legs {
+		if l.ChannelID == leg {
+			require.Equal(t, hotline.LegFailed, l.Outcome, "never talked with the citizen")
+		}
+	}
+	families, err := b.reg.Gather()
+	require.NoError(t, err)
+	require.Equal(t, 1.0, counterWithLabel(families, "hotline_ari_http_requests_total", "400"))
+	require.Equal(t, 1.0, counterValue(t, b.reg, "hotline_ari_bridge_channel_gone_total"), "the 400 is the race, told apart")
 }
 
 // TestAdmissionSeesACallStuckInAWrite: a call whose handler is stuck (here

@@ -121,7 +121,19 @@ func (c *call) run(ctx context.Context) {
 	defer c.maxWait.Stop()
 	defer c.retry.Stop()
 
+	// A citizen who hung up before the call got to them (it is behind on
+	// its events, or they left meanwhile: 404) abandoned it.
+	if c.leftStasis(c.citizen) {
+		c.gone = true
+		c.finish(ctx, hotline.MissedAbandoned)
+		return
+	}
 	if err := c.s.cli.ARI().Channel().Answer(key(ari.ChannelKey, c.citizen)); err != nil {
+		if httpStatus(err) == 404 {
+			c.gone = true
+			c.finish(ctx, hotline.MissedAbandoned)
+			return
+		}
 		c.s.log.Error("answer failed", "call", c.rec.ID, "err", err)
 		c.finish(ctx, hotline.MissedFailed)
 		return
@@ -131,6 +143,11 @@ func (c *call) run(ctx context.Context) {
 		return
 	}
 	if err := c.setup(); err != nil {
+		if bridgeChannelGone(err) { // the citizen hung up meanwhile
+			c.gone = true
+			c.finish(ctx, hotline.MissedAbandoned)
+			return
+		}
 		c.s.log.Error("call setup failed", "call", c.rec.ID, "err", err)
 		c.finish(ctx, hotline.MissedFailed)
 		return
@@ -201,7 +218,9 @@ func (c *call) handleAll(ctx context.Context, events []ari.Event) {
 			return
 		}
 		start := time.Now()
+		c.upcoming = events[i+1:]
 		c.handle(ctx, e)
+		c.upcoming = nil
 		c.s.m.observeHandling(e, start)
 		if len(c.held) > 0 { // a prompt played meanwhile: keep the order
 			c.held = append(c.held, events[i+1:]...)
@@ -222,7 +241,7 @@ func (c *call) setup() error {
 	}
 	c.rec.BridgeID = c.bridge
 	c.persist(context.Background(), false)
-	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, c.bridge), c.citizen); err != nil {
+	if err := c.s.cli.AddToBridge(c.bridge, c.citizen); err != nil {
 		return fmt.Errorf("add citizen to bridge: %w", err)
 	}
 	if *c.s.cfg.Record {
@@ -317,16 +336,6 @@ func (c *call) promptFailed(kind string, prompt Prompt, err error) {
 		c.gone = true
 	}
 	c.s.log.Warn("prompt failed", "call", c.rec.ID, "sound", prompt.Sound, "err", err)
-}
-
-func (c *call) isCitizenGone(e ari.Event) bool {
-	switch ev := e.(type) {
-	case *ari.StasisEnd:
-		return ev.Channel.ID == c.citizen
-	case *ari.ChannelDestroyed:
-		return ev.Channel.ID == c.citizen
-	}
-	return false
 }
 
 func (c *call) startMOH() {
@@ -550,19 +559,31 @@ func (c *call) connect(ctx context.Context, l *leg) {
 }
 
 // joinBridge puts an answered leg in the citizen's bridge and reports
-// whether it is there. A leg that cannot be added has left already (the
-// agent hung up before we got to it: Asterisk answers 400 for a channel
-// it no longer has) and never talked with the citizen: it is not the
-// call's agent; its ChannelDestroyed rings on, and the citizen hears the
-// hold music again meanwhile.
+// whether it is there. A leg that hung up before we got to its answer
+// never talked with the citizen: it is not the call's agent, and its
+// StasisEnd rings on. When that StasisEnd is already here (the call is
+// behind on its events) no request is made; otherwise Asterisk answers
+// 400 "Channel not found" for a leg that left meanwhile, and the citizen
+// hears the hold music again until the next agent answers.
 func (c *call) joinBridge(ctx context.Context, l *leg) bool {
+	if c.leftStasis(l.rec.ChannelID) {
+		c.s.log.Info("answered agent leg hung up before it was bridged; ringing on", "call", c.rec.ID, "agent", l.rec.AgentID,
+			"channel", l.rec.ChannelID)
+		l.rec.Outcome = hotline.LegFailed
+		return false
+	}
 	start := time.Now()
 	c.stopMOH()
-	if err := c.s.cli.ARI().Bridge().AddChannel(key(ari.BridgeKey, c.bridge), l.rec.ChannelID); err != nil {
-		c.s.log.Warn("answered agent leg could not be bridged; ringing on", "call", c.rec.ID, "agent", l.rec.AgentID,
-			"channel", l.rec.ChannelID, "err", err)
+	if err := c.s.cli.AddToBridge(c.bridge, l.rec.ChannelID); err != nil {
 		l.rec.Outcome = hotline.LegFailed
-		c.hangup(l.rec.ChannelID)
+		if bridgeChannelGone(err) {
+			c.s.log.Info("answered agent leg hung up before it was bridged; ringing on", "call", c.rec.ID, "agent", l.rec.AgentID,
+				"channel", l.rec.ChannelID, "err", err)
+		} else {
+			c.s.log.Warn("answered agent leg could not be bridged; ringing on", "call", c.rec.ID, "agent", l.rec.AgentID,
+				"channel", l.rec.ChannelID, "err", err)
+			c.hangup(l.rec.ChannelID)
+		}
 		if c.bridgedAgents() == 0 {
 			c.startMOH()
 		}

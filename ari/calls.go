@@ -463,7 +463,7 @@ func (s *Calls) newCall(rec hotline.Call) *call {
 	}
 	mb := NewMailbox()
 	mb.lag = s.noteLag
-	c.session = session{cli: s.cli, mb: mb, idBase: c.rec.ID, isGone: c.isCitizenGone}
+	c.session = session{cli: s.cli, mb: mb, idBase: c.rec.ID, isGone: leavesStasis(c.citizen)}
 	return c
 }
 

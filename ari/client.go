@@ -338,12 +338,15 @@ func (c *Client) readEvents(ws *websocket.Conn) error {
 			c.log.Warn("dropped ARI event the client library cannot decode", "type", typ, "err", err)
 			continue
 		}
-		c.m.events.WithLabelValues(e.GetType()).Inc()
 		if e.GetType() == ari.Events.ApplicationReplaced {
+			c.m.events.WithLabelValues(e.GetType()).Inc()
 			c.setReplaced()
 			continue
 		}
 		c.disp.Dispatch(e)
+		// Counted once in its mailbox: whoever sees the count can count on
+		// the event being there.
+		c.m.events.WithLabelValues(e.GetType()).Inc()
 	}
 }
 
@@ -502,6 +505,49 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.get", Message: "GET " + path + ": not the JSON expected", Err: err}
 	}
 	return nil
+}
+
+// AddToBridge puts a channel in a bridge. It is the library's AddChannel,
+// with Asterisk's answer kept: a 400 may say the channel is gone (see
+// bridgeChannelGone) or the request is wrong, and only the body tells.
+func (c *Client) AddToBridge(bridgeID, channelID string) error {
+	path := "/bridges/" + url.PathEscape(bridgeID) + "/addChannel?channel=" + url.QueryEscape(channelID)
+	req, err := http.NewRequest(http.MethodPost, c.cfg.URL+path, nil)
+	if err != nil {
+		return hotline.WrapError(hotline.KindInvalid, "ari.addChannel", err)
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &hotline.Error{Kind: hotline.KindUnavailable, Op: "ari.addChannel", Retryable: true, Message: "POST " + path, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	err = &statusError{resp.StatusCode, string(body)}
+	if bridgeChannelGone(err) {
+		c.m.channelGone.Inc()
+	}
+	return err
+}
+
+// bridgeChannelGone reports whether err is Asterisk refusing to add a
+// channel to a bridge because the channel no longer exists: it hung up
+// between our decision and Asterisk's handling of the request. ARI answers
+// 400 "Channel not found" for that (bridges.json, trace 11), where the
+// channel's own resources answer 404; a 400 saying anything else is a
+// request of ours that is wrong, and stays an error.
+func bridgeChannelGone(err error) bool {
+	var se *statusError
+	if !errors.As(err, &se) || se.Status != http.StatusBadRequest {
+		return false
+	}
+	var body struct {
+		Message string `json:"message"`
+	}
+	return json.Unmarshal([]byte(se.Body), &body) == nil && body.Message == "Channel not found"
 }
 
 // Check makes one bounded request to Asterisk and reports whether it answers

@@ -471,8 +471,16 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 	a.rec.AgentAnsweredAt = a.d.now()
 	a.d.calls.setAgentState(ctx, a.agent.ID, hotline.AgentOnCall)
 	defer a.d.calls.startWrapUp(context.WithoutCancel(ctx), a.agent.ID)
-	a.isGone = a.channelEnded(a.agentCh)
+	a.isGone = leavesStasis(a.agentCh)
+	// The agent may have hung up again before we got to the answer: the
+	// leg's StasisEnd is here already, or Asterisk refuses to bridge it.
+	if a.leftStasis(a.agentCh) {
+		return hotline.AttemptAgentNoAnswer
+	}
 	if err := a.setupBridge(); err != nil {
+		if bridgeChannelGone(err) {
+			return hotline.AttemptAgentNoAnswer
+		}
 		a.d.log.Error("callback bridge", "task", a.task.ID, "err", err)
 		a.hangup(a.agentCh)
 		return hotline.AttemptFailed
@@ -505,7 +513,7 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 
 	// 3. The apology (or reply greeting), then the bridge: the attempt's
 	// timestamps prove the order.
-	citizenGone := a.channelEnded(a.citCh)
+	citizenGone := leavesStasis(a.citCh)
 	agentGone := a.isGone
 	a.isGone = func(e ari.Event) bool { return citizenGone(e) || agentGone(e) }
 	finished, err := a.play(ctx, ari.ChannelKey, a.citCh, a.job.greeting, a.d.calls.cfg.PromptTimeout)
@@ -517,15 +525,15 @@ func (a *attempt) run(ctx context.Context) hotline.AttemptOutcome {
 	case finished:
 		a.rec.ApologyFinishedAt = a.d.now()
 	}
-	if a.gone {
+	if a.gone || a.leftStasis(a.citCh) {
 		a.hangup(a.citCh)
 		a.hangup(a.agentCh)
 		return hotline.AttemptTooShort
 	}
-	if err := a.d.cli.ARI().Bridge().AddChannel(key(ari.BridgeKey, a.bridge), a.citCh); err != nil {
+	if err := a.d.cli.AddToBridge(a.bridge, a.citCh); err != nil {
 		a.hangup(a.citCh)
 		a.hangup(a.agentCh)
-		if status := httpStatus(err); status == 400 || status == 404 {
+		if bridgeChannelGone(err) {
 			return hotline.AttemptTooShort // the citizen left just before the bridge
 		}
 		a.d.log.Error("callback: bridge citizen", "task", a.task.ID, "err", err)
@@ -595,18 +603,6 @@ func (a *attempt) waitAnswer(ctx context.Context, id string, ring time.Duration)
 	return 19, false // rang out without word from Asterisk
 }
 
-func (a *attempt) channelEnded(id string) func(ari.Event) bool {
-	return func(e ari.Event) bool {
-		switch ev := e.(type) {
-		case *ari.StasisEnd:
-			return ev.Channel.ID == id
-		case *ari.ChannelDestroyed:
-			return ev.Channel.ID == id
-		}
-		return false
-	}
-}
-
 func (a *attempt) setupBridge() error {
 	cl := a.d.cli.ARI()
 	// Routed first: reconciliation destroys an empty bridge nobody owns.
@@ -614,7 +610,7 @@ func (a *attempt) setupBridge() error {
 	if _, err := cl.Bridge().Create(key(ari.BridgeKey, a.bridge), "mixing", a.idBase); err != nil {
 		return err
 	}
-	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, a.bridge), a.agentCh); err != nil {
+	if err := a.d.cli.AddToBridge(a.bridge, a.agentCh); err != nil {
 		return err
 	}
 	if *a.d.calls.cfg.Record {

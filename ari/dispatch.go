@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -67,6 +68,13 @@ func (m *Mailbox) Take() []ari.Event {
 		m.lag(time.Since(oldest))
 	}
 	return q
+}
+
+// Any reports whether a queued event, not taken yet, satisfies match.
+func (m *Mailbox) Any(match func(ari.Event) bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.ContainsFunc(m.queue, match)
 }
 
 // Close makes later Puts fail; queued events can still be taken.

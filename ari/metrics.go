@@ -14,6 +14,7 @@ type metrics struct {
 	undecodable     *prometheus.CounterVec // type
 	duplicates      *prometheus.CounterVec // type
 	unrouted        prometheus.Counter
+	channelGone     prometheus.Counter
 	httpConnsOpened prometheus.Counter
 	httpRequests    *prometheus.CounterVec // method, code
 	httpDuration    prometheus.Histogram
@@ -39,6 +40,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hotline_ari_events_duplicate_total", Help: "ARI events dropped as a second copy of one just received (one copy per covering subscription), by type."}, []string{"type"}),
 		unrouted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_ari_events_unrouted_total", Help: "ARI events that matched no call or handler."}),
+		channelGone: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_ari_bridge_channel_gone_total",
+			Help: "Channels not added to a bridge because they had hung up a moment before (ARI answers 400 \"Channel not found\"; also in hotline_ari_http_requests_total): a race with the far end, like the 404s of requests on a channel, not an error."}),
 		httpConnsOpened: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_ari_http_connections_opened_total", Help: "New TCP connections opened for ARI REST requests; flat at steady state when connections are reused."}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.replaced, m.connects, m.reconnects, m.disconnected, m.events, m.undecodable, m.duplicates, m.unrouted,
+		reg.MustRegister(m.connected, m.replaced, m.connects, m.reconnects, m.disconnected, m.events, m.undecodable, m.duplicates, m.unrouted, m.channelGone,
 			m.httpConnsOpened, m.httpRequests, m.httpDuration)
 	}
 	return m

@@ -279,10 +279,10 @@ func (mon *monitoring) connect(ctx context.Context) error {
 	if _, err := cl.Bridge().Create(key(ari.BridgeKey, mon.bridge), "mixing", mon.bridge); err != nil {
 		return fmt.Errorf("create bridge: %w", err)
 	}
-	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, mon.bridge), mon.snoop); err != nil {
+	if err := mon.m.calls.cli.AddToBridge(mon.bridge, mon.snoop); err != nil {
 		return fmt.Errorf("add snoop: %w", err)
 	}
-	if err := cl.Bridge().AddChannel(key(ari.BridgeKey, mon.bridge), mon.phone); err != nil {
+	if err := mon.m.calls.cli.AddToBridge(mon.bridge, mon.phone); err != nil {
 		return fmt.Errorf("add supervisor: %w", err)
 	}
 	mon.mu.Lock()

@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +19,8 @@ type session struct {
 	idBase  string // playback ids are idBase-pN
 	playSeq int
 	held    []ari.Event // events that arrived while waiting for another
+	// upcoming is the rest of the batch of events being handled.
+	upcoming []ari.Event
 	// isGone recognises the event that ends the conversation (the citizen
 	// hanging up); once seen, gone is true and waits return at once.
 	isGone func(ari.Event) bool
@@ -54,6 +57,32 @@ func (s *session) await(ctx context.Context, d time.Duration, match func(ari.Eve
 				s.held = append(s.held, e)
 			}
 		}
+	}
+}
+
+// leftStasis reports whether channel id's leaving Stasis (its StasisEnd
+// or ChannelDestroyed) has arrived and waits to be handled: in the rest of
+// the batch being handled, among the held events or in the mailbox. A
+// request naming the channel would only be refused (a bridge's addChannel
+// answers 400 "Channel not found", the channel's own resources 404), so
+// none is made. Behind on its events (under overload), a conversation
+// finds most such leaves here; the rest happen between the check and
+// Asterisk's handling of the request (see channelGone).
+func (s *session) leftStasis(id string) bool {
+	left := leavesStasis(id)
+	return slices.ContainsFunc(s.upcoming, left) || slices.ContainsFunc(s.held, left) || s.mb.Any(left)
+}
+
+// leavesStasis recognises channel id's StasisEnd or ChannelDestroyed.
+func leavesStasis(id string) func(ari.Event) bool {
+	return func(e ari.Event) bool {
+		switch ev := e.(type) {
+		case *ari.StasisEnd:
+			return ev.Channel.ID == id
+		case *ari.ChannelDestroyed:
+			return ev.Channel.ID == id
+		}
+		return false
 	}
 }
 

@@ -167,7 +167,10 @@ func (a *Archiver) Start(ctx context.Context) {
 		t := time.NewTicker(a.cfg.PollInterval)
 		defer t.Stop()
 		for {
-			if _, err := a.runOnce(ctx); err != nil && ctx.Err() == nil {
+			// Passes follow one another while each finds a full batch: the
+			// wait below is for recordings still to finish, not for those
+			// due now.
+			if _, err := a.Flush(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("archive pass failed", "err", err)
 			}
 			select {

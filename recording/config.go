@@ -45,7 +45,8 @@ type Config struct {
 	// BatchWait is how long the archiver waits, once a recording finished,
 	// for others to finish before its pass, so that one claim and one
 	// database write serve them all (each is stored pending at once, so a
-	// crash meanwhile loses nothing). Default 1s, or poll_interval when
+	// crash meanwhile loses nothing); a pass that found a full batch is
+	// followed by the next at once. Default 1s, or poll_interval when
 	// shorter; at most poll_interval.
 	BatchWait time.Duration `yaml:"batch_wait"`
 	// Format is how recordings are archived: "wav", as Asterisk records

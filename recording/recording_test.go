@@ -323,6 +323,24 @@ func TestArchivePassBeginsOnlyWhatItsClaimCovers(t *testing.T) {
 	require.Equal(t, [2]int{1, 2}, [2]int{n, claimed}, "handed back: claimed again at once")
 }
 
+// The loop waits batch_wait only for recordings still to finish: while a
+// pass finds a full batch the next follows at once, so the archive keeps
+// up at any rate.
+func TestArchiveLoopTakesFullBatchesOneAfterAnother(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	names := []string{"b1", "b2", "b3", "b4", "b5"}
+	ast := fakeAsterisk(t, names...)
+	f.cfg.Batch, f.cfg.PollInterval, f.cfg.BatchWait = 2, time.Hour, time.Hour
+	a := f.archiver(t, ast)
+	for _, n := range names {
+		require.NoError(t, a.Finished(f.ctx, n, "", t0))
+	}
+	a.Start(f.ctx)
+	defer a.Stop()
+	require.Eventually(t, func() bool { return testutil.ToFloat64(a.archived) == 5 }, 10*time.Second, 10*time.Millisecond)
+}
+
 // archived stores an archived recording of call with the given audio.
 func (f fixture) archived(t *testing.T, name, call string, audio []byte) {
 	t.Helper()

@@ -99,12 +99,19 @@ func TestBridgeLifecycle(t *testing.T) {
 	assert.Equal(t, "holding", holding["bridge_type"])
 	assert.NotEmpty(t, holding["id"])
 
+	// Trace 11: adding a channel that has just hung up is refused as for
+	// one that never was (400, not 404).
+	gone := f.answeredCall("13800138001")
+	require.NoError(t, f.srv.Hangup(gone))
+	f.waitEvent("StasisEnd", channelEvent(gone))
+
 	errs := []struct {
 		name, path, body string
 		status           int
 		message          string
 	}{
 		{"unknown channel", "/ari/bridges/call11-bridge/addChannel", `{"channel":"no-such-channel"}`, 400, "Channel not found"},
+		{"channel that hung up", "/ari/bridges/call11-bridge/addChannel", `{"channel":"` + gone + `"}`, 400, "Channel not found"},
 		{"unknown bridge", "/ari/bridges/no-such-bridge/addChannel", `{"channel":"` + id + `"}`, 404, "Bridge not found"},
 		{"remove a channel not in it", "/ari/bridges/call11-bridge/removeChannel", `{"channel":"` + id + `"}`, 422, "Channel not in this bridge"},
 	}

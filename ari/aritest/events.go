@@ -133,7 +133,6 @@ func (s *Server) emit(e event, to []*app) {
 		body := addressed(prefix, a.name)
 		if a.conn != nil {
 			a.conn.send(body)
-			s.eventsSent++
 		}
 		s.record(Emitted{Kind: KindEvent, Model: e.typ, Body: body, App: a.name})
 	}

@@ -87,6 +87,35 @@ func (s *Server) endVoicemail(c *channel, hangup bool) {
 	}
 }
 
+// nextMessageNumber is the number of the next message in the inbox dir:
+// one past the highest there, as app_voicemail numbers them. The inbox is
+// read once; after that the fake counts on, only checking that the number
+// is free (the service may have taken messages away meanwhile, which
+// app_voicemail would fill from the top again: the numbers differ, not the
+// messages). Reading the inbox for each message made saving one cost as
+// much as the messages waiting, under the server's lock: with a few
+// thousand calls in the fallback the fake stopped answering.
+// Callers hold s.mu.
+func (s *Server) nextMessageNumber(dir string) int {
+	if s.seq.nextMsg < 0 {
+		s.seq.nextMsg = 0
+		entries, _ := os.ReadDir(dir) // a missing or unreadable inbox holds no messages
+		for _, e := range entries {
+			var n int
+			if _, err := fmt.Sscanf(e.Name(), "msg%04d.txt", &n); err == nil && n >= s.seq.nextMsg {
+				s.seq.nextMsg = n + 1
+			}
+		}
+	}
+	for {
+		n := s.seq.nextMsg
+		s.seq.nextMsg++
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("msg%04d.txt", n))); errors.Is(err, os.ErrNotExist) {
+			return n
+		}
+	}
+}
+
 // VoiceMessage is one message left in a mailbox through the fallback.
 type VoiceMessage struct {
 	Mailbox  string        `json:"mailbox"`  // "hotline@hotline"
@@ -116,14 +145,7 @@ func (s *Server) saveVoicemail(c *channel, vm *voicemail, length time.Duration) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	n := 0
-	for {
-		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("msg%04d.txt", n))); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		n++
-	}
-	base := filepath.Join(dir, fmt.Sprintf("msg%04d", n))
+	base := filepath.Join(dir, fmt.Sprintf("msg%04d", s.nextMessageNumber(dir)))
 	if err := writeWAV(base+".wav", length, []segment{{tones: []int{vm.tone}}}); err != nil {
 		return err
 	}

@@ -198,7 +198,7 @@ func (s *Server) serveARI(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	s.ariRequests++
+	s.load.requests.Add(1)
 	rep := h(s, q)
 	s.mu.Unlock()
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -251,4 +252,33 @@ func TestEndRecordingFault(t *testing.T) {
 	assert.Contains(t, f.srv.StoredRecordings(), "early")
 	status, _ = f.sim("POST", "/sim/faults", `{"kind":"end_recording","name":"early"}`)
 	assert.Equal(t, http.StatusNotFound, status)
+}
+
+// TestVoiceMessagesNumberedAfterTheInbox: as app_voicemail, a message
+// takes the number after the highest in the inbox, also when the inbox
+// holds messages of an earlier run, and skips a number taken meanwhile.
+func TestVoiceMessagesNumberedAfterTheInbox(t *testing.T) {
+	t.Parallel()
+	vmDir := t.TempDir()
+	inbox := filepath.Join(vmDir, "hotline", "hotline", "INBOX")
+	require.NoError(t, os.MkdirAll(inbox, 0o755))
+	for _, name := range []string{"msg0002.txt", "msg0003.txt", "msg0003.wav"} {
+		require.NoError(t, os.WriteFile(filepath.Join(inbox, name), nil, 0o644))
+	}
+	f := setup(t, Options{VoicemailDir: vmDir,
+		SoundDurations: map[string]time.Duration{FallbackPrompt: 10 * time.Millisecond, "sound:beep": 10 * time.Millisecond}})
+	leave := func(caller string) {
+		t.Helper()
+		id, err := f.srv.PlaceCall(InboundCall{Caller: caller, App: "nobody", HangupAfter: 1200 * time.Millisecond})
+		require.ErrorIs(t, err, ErrStasisFailed)
+		require.Eventually(t, func() bool { _, up := f.srv.Channel(id); return !up }, testTimeout, 10*time.Millisecond)
+	}
+	leave("13800138000")
+	require.FileExists(t, filepath.Join(inbox, "msg0004.txt"))
+	require.FileExists(t, filepath.Join(inbox, "msg0004.wav"))
+	require.NoError(t, os.WriteFile(filepath.Join(inbox, "msg0005.txt"), nil, 0o644)) // another writer
+	leave("13900139000")
+	txt, err := os.ReadFile(filepath.Join(inbox, "msg0006.txt"))
+	require.NoError(t, err)
+	assert.Contains(t, string(txt), "<13900139000>")
 }

@@ -120,12 +120,11 @@ type Server struct {
 	globals    map[string]string // global variables
 	faults     []*routeFault
 	httpConns  map[net.Conn]struct{}
-	// Load measurements (timings.go): calls in Stasis by citizen channel,
-	// calls ended and not read yet, events sent and ARI requests served.
-	timings      map[string]*CallTiming
-	endedTimings []CallTiming
-	eventsSent   uint64
-	ariRequests  uint64
+	// Load measurements (timings.go): calls in Stasis by citizen channel.
+	timings map[string]*CallTiming
+	// load is what GET /sim/timings reads: kept out of mu so that a load
+	// generator gets its answer at once however busy the fake is.
+	load loadCounters
 }
 
 // counters hands out the numbers Asterisk puts into ids and names.
@@ -135,8 +134,11 @@ type counters struct {
 	snoop     uint64
 	recorder  uint64
 	voicemail uint64 // msg_id of voice messages
-	tone      int
-	order     uint64 // creation order, for stable listings
+	// nextMsg is the number the next voice message file takes; -1 until
+	// the inbox was read once (see nextMessageNumber).
+	nextMsg int
+	tone    int
+	order   uint64 // creation order, for stable listings
 }
 
 // Start listens on opts.Addr and serves ARI under /ari and the simulator
@@ -221,6 +223,7 @@ func newServer(opts Options) (*Server, error) {
 		connsMoved: make(chan struct{}),
 		watchers:   make(map[*Watcher]struct{}),
 		httpConns:  make(map[net.Conn]struct{}),
+		seq:        counters{nextMsg: -1},
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -1,7 +1,12 @@
 package aritest
 
 import (
+	"math"
 	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,10 +38,35 @@ type CallTiming struct {
 // the last read (each returned once), how many are still up, and how many
 // events and ARI requests the fake has served in all.
 type CallTimings struct {
-	Active   int          `json:"active"`
-	Events   uint64       `json:"events_sent"`
-	Requests uint64       `json:"ari_requests"`
-	Ended    []CallTiming `json:"ended"`
+	Active int `json:"active"`
+	// Events are the events written to applications' websockets. An
+	// event queued for a websocket is counted once written, not before:
+	// a reader comparing it with what the application received must not
+	// count the events still on their way.
+	Events uint64 `json:"events_sent"`
+	// EventsLost are events queued for a websocket that closed before
+	// they were written (the application's connection dropped).
+	EventsLost uint64       `json:"events_lost"`
+	Requests   uint64       `json:"ari_requests"`
+	Ended      []CallTiming `json:"ended"`
+	// Next numbers the first call to end after these: the reader passes
+	// it as ?since= to its next read.
+	Next uint64 `json:"next"`
+}
+
+// loadCounters are the figures of CallTimings. They have a lock of their
+// own: under overload the server's lock is contended by every request,
+// and a load generator that waits behind it for its figures sees a fake
+// that does not answer.
+type loadCounters struct {
+	active     atomic.Int64
+	eventsSent atomic.Uint64
+	eventsLost atomic.Uint64
+	requests   atomic.Uint64
+
+	mu    sync.Mutex
+	ended []CallTiming // ended and not read yet
+	first uint64       // the number of ended[0]: calls are numbered as they end
 }
 
 // maxEndedTimings bounds the ended calls kept for a reader that never
@@ -58,6 +88,7 @@ func (s *Server) timeStasis(c *channel) {
 		s.timings = make(map[string]*CallTiming)
 	}
 	s.timings[c.id] = &CallTiming{Channel: c.id, Stasis: s.now()}
+	s.load.active.Store(int64(len(s.timings)))
 }
 
 // timeOriginate notes an agent leg originated for a citizen. Callers hold s.mu.
@@ -126,25 +157,63 @@ func (s *Server) timeHangup(c *channel, byApp bool) {
 	}
 	t.Ended = s.now()
 	delete(s.timings, c.id)
-	if len(s.endedTimings) >= maxEndedTimings {
-		s.endedTimings = s.endedTimings[1:]
+	l := &s.load
+	l.mu.Lock()
+	if len(l.ended) >= maxEndedTimings {
+		l.ended = l.ended[1:]
+		l.first++
 	}
-	s.endedTimings = append(s.endedTimings, *t)
+	l.ended = append(l.ended, *t)
+	// Under l.mu: a reader sees the call either up or ended, never neither.
+	l.active.Store(int64(len(s.timings)))
+	l.mu.Unlock()
 }
 
-// Timings returns the calls that ended since the last call of Timings,
-// and the counts of CallTimings.
+// Timings returns the calls that ended since the last read, and the
+// counts of CallTimings; the calls returned are forgotten. It does not wait
+// for the server's lock.
 func (s *Server) Timings() CallTimings {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := CallTimings{Active: len(s.timings), Events: s.eventsSent, Requests: s.ariRequests, Ended: s.endedTimings}
+	return s.readTimings(math.MaxUint64)
+}
+
+// TimingsSince returns the calls that ended from number since on (the Next
+// of the reader's last answer) and forgets those before: an answer lost on
+// its way (a reader that gave up waiting for it) is sent again.
+func (s *Server) TimingsSince(since uint64) CallTimings {
+	return s.readTimings(since)
+}
+
+// readTimings forgets the ended calls numbered before since, or all that
+// it returns when since is MaxUint64.
+func (s *Server) readTimings(since uint64) CallTimings {
+	l := &s.load
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if since != math.MaxUint64 && since > l.first {
+		n := min(since-l.first, uint64(len(l.ended)))
+		l.ended = l.ended[n:]
+		l.first += n
+	}
+	out := CallTimings{Active: int(l.active.Load()), Events: l.eventsSent.Load(), EventsLost: l.eventsLost.Load(),
+		Requests: l.requests.Load(), Ended: slices.Clone(l.ended), Next: l.first + uint64(len(l.ended))}
 	if out.Ended == nil {
 		out.Ended = []CallTiming{}
 	}
-	s.endedTimings = nil
+	if since == math.MaxUint64 {
+		l.ended, l.first = nil, out.Next
+	}
 	return out
 }
 
-func (s *Server) simTimings(*http.Request) (int, any, error) {
-	return http.StatusOK, s.Timings(), nil
+// simTimings serves GET /sim/timings[?since=N].
+func (s *Server) simTimings(r *http.Request) (int, any, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return http.StatusOK, s.Timings(), nil
+	}
+	since, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, nil, badInput("since must be a whole number: %q", v)
+	}
+	return http.StatusOK, s.TimingsSince(since), nil
 }

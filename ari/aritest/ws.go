@@ -21,7 +21,8 @@ const missingAppPage = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\r\n
 type wsConn struct {
 	apps         []string
 	subscribeAll bool
-	registered   bool // guarded by Server.mu
+	registered   bool          // guarded by Server.mu
+	load         *loadCounters // counts the events written and lost
 
 	mu    sync.Mutex
 	ws    *websocket.Conn // nil until the upgrade is done
@@ -100,6 +101,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	c := &wsConn{
 		apps:         apps,
 		subscribeAll: q.Get("subscribeAll") == "true",
+		load:         &s.load,
 		wake:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		finished:     make(chan struct{}),
@@ -165,6 +167,11 @@ func (s *Server) unregister(c *wsConn) {
 			a.subscribeAll = false
 		}
 	}
+	// Nothing is queued for c any more: what is left was never written.
+	c.mu.Lock()
+	c.load.eventsLost.Add(uint64(len(c.queue)))
+	c.queue = nil
+	c.mu.Unlock()
 	s.connsChanged()
 	s.mu.Unlock()
 	s.log.Debug("event websocket closed", "apps", c.apps)
@@ -201,10 +208,12 @@ func (c *wsConn) writeLoop(readDone <-chan struct{}) {
 		batch := c.queue
 		c.queue = nil
 		c.mu.Unlock()
-		for _, frame := range batch {
+		for i, frame := range batch {
 			if err := websocket.Message.Send(c.ws, string(frame)); err != nil {
+				c.load.eventsLost.Add(uint64(len(batch) - i))
 				return
 			}
+			c.load.eventsSent.Add(1)
 		}
 	}
 }

@@ -144,8 +144,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.DurationVar(&opts.For, "for", 0, "stop placing calls after this long, then run on until stopped (default: no end)")
 		fs.BoolVar(&opts.Verbose, "v", false, "print the fake's log on stderr")
 		fs.StringVar(&opts.PromptsDir, "prompts", "", "folder made by scripts/gen-prompts.sh: the fake plays the lengths in its durations.tsv (default data/prompts if it exists)")
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (benchmarks)")
 		if fs.Parse(args[1:]) != nil {
 			return 2
+		}
+		if *cpuProfile != "" {
+			stopProfile, perr := startCPUProfile(*cpuProfile)
+			if perr != nil {
+				fmt.Fprintln(stderr, "hotline:", perr)
+				return 1
+			}
+			defer stopProfile()
 		}
 		err = app.Sim(ctx, opts)
 	case "migrate":
@@ -268,6 +277,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.StringVar(&opts.RedisURL, "redis", "", "the service's Redis (default $REDIS_URL, else its embedded one)")
 			fs.StringVar(&opts.Store, "store", "", "the service's database, a postgres:// URL (default a SQLite file in -dir)")
 			fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "the service writes a CPU profile of its run to this file")
+			fs.StringVar(&opts.SimCPUProfile, "sim-cpuprofile", "", "the fake Asterisk writes a CPU profile of the service's run to this file")
 			fs.StringVar(&opts.JSONPath, "json", "", "also write the result as JSON to this file")
 			if fs.Parse(args[2:]) != nil {
 				return 2
